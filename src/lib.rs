@@ -1,0 +1,2 @@
+//! shipdeck: a keyboard-driven terminal dashboard for CI/CD operators.
+pub mod sim;

@@ -1,0 +1,1 @@
+//! The built-in simulator of the five backends (see `shared/api/`).
