@@ -1,1 +1,44 @@
-fn main() {}
+use clap::Parser;
+use shipdeck::cli::{self, Cli, Command};
+use std::time::Duration;
+
+fn main() {
+    let cli = Cli::parse();
+    let _log_guard = init_logging(&cli);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("shipdeck: cannot start the async runtime: {e}");
+            std::process::exit(cli::EXIT_API);
+        }
+    };
+    let code = rt.block_on(cli::main(cli));
+    // Do not wait for in-flight requests or a hanging password command: leave promptly.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    std::process::exit(code);
+}
+
+/// Logs go to a file in the state directory, never to the terminal. The demo writes nothing
+/// unless SHIPDECK_LOG asks for it.
+fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let wanted = std::env::var("SHIPDECK_LOG").ok();
+    if matches!(cli.command, Some(Command::Demo)) && wanted.is_none() {
+        return None;
+    }
+    let dir = shipdeck::config::state_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dir, "shipdeck.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_new(wanted.as_deref().unwrap_or("info"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .init();
+    Some(guard)
+}

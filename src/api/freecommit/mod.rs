@@ -1,0 +1,516 @@
+//! Free Commit client (`api/freecommit.md`): JWT login with transparent re-login, the three
+//! server-side paginations, and Spring's error shapes turned into sentences.
+
+mod wire;
+
+use super::http::{Http, Reply, Request};
+use super::{ApiError, Backend};
+use crate::config::{Credential, Profile};
+use crate::domain::{
+    BuildStatus, Capabilities, Developer, Kind, LastBuild, ListQuery, ListSupport, Page, Project,
+    Resource, Secret, Session, User,
+};
+use async_trait::async_trait;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+
+const ROLE_DEVELOPER: &str = "ROLE_DEVELOPER";
+/// Log in again this long before the token's `exp` (contract: re-login policy).
+const EXPIRY_MARGIN_SECS: i64 = 60;
+
+struct Token {
+    value: SecretString,
+    exp: Option<i64>,
+    claims_roles: Vec<String>,
+}
+
+pub struct FreeCommit {
+    http: Http,
+    username: String,
+    password: Credential,
+    token: Mutex<Option<Token>>,
+}
+
+impl FreeCommit {
+    pub fn new(profile: &Profile) -> Result<FreeCommit, ApiError> {
+        let username = profile
+            .username
+            .clone()
+            .ok_or_else(|| ApiError::Config("profile has no username".into()))?;
+        let password = profile
+            .password
+            .clone()
+            .ok_or_else(|| ApiError::Config("profile has no password".into()))?;
+        Ok(FreeCommit {
+            http: Http::new(profile)?,
+            username,
+            password,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// For tests: a client with a custom HTTP layer (e.g. fast retries).
+    pub fn with_http(http: Http, username: &str, password: Credential) -> FreeCommit {
+        FreeCommit {
+            http,
+            username: username.to_string(),
+            password,
+            token: Mutex::new(None),
+        }
+    }
+
+    /// `POST /auth/token`, never with an `Authorization` header (a stale one makes it 401).
+    async fn fetch_token(&self) -> Result<Token, ApiError> {
+        let password = self
+            .password
+            .resolve()
+            .await
+            .map_err(|e| ApiError::Config(format!("password: {e}")))?;
+        let body = serde_json::json!({"auth": {
+            "username": self.username,
+            "password": password.expose_secret(),
+        }});
+        let reply = self
+            .http
+            .send(&Request::write(Method::POST, "/auth/token", Some(body)))
+            .await?;
+        if reply.status == 401 || reply.status == 403 {
+            let msg = error_message(&reply);
+            let text = match msg.as_deref() {
+                Some("UNAUTHORIZED") | None => {
+                    format!("wrong password for user `{}`", self.username)
+                }
+                Some(m) if m.contains("was not found") => m.to_string(),
+                Some(m) => format!("the server refused the login: {m}"),
+            };
+            return Err(ApiError::Auth(text));
+        }
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        let tr: wire::TokenReply = reply.json()?;
+        let claims = decode_claims(&tr.access_token);
+        let now = Utc::now().timestamp();
+        let exp = claims
+            .as_ref()
+            .and_then(|c| c.exp)
+            .or(tr.expires_in.map(|s| now + s));
+        Ok(Token {
+            value: SecretString::from(tr.access_token),
+            exp,
+            claims_roles: claims.map(|c| c.roles).unwrap_or_default(),
+        })
+    }
+
+    /// The current token, logging in when there is none or it is about to expire.
+    async fn bearer(&self) -> Result<SecretString, ApiError> {
+        let mut guard = self.token.lock().await;
+        let now = Utc::now().timestamp();
+        let fresh = guard
+            .as_ref()
+            .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
+        if !fresh {
+            *guard = Some(self.fetch_token().await?);
+        }
+        Ok(guard
+            .as_ref()
+            .map(|t| t.value.clone())
+            .expect("token set above"))
+    }
+
+    /// After a 401 with `stale`: log in again unless another request already did.
+    async fn renew(&self, stale: &SecretString) -> Result<SecretString, ApiError> {
+        let mut guard = self.token.lock().await;
+        let same = guard
+            .as_ref()
+            .is_none_or(|t| t.value.expose_secret() == stale.expose_secret());
+        if same {
+            tracing::info!("token rejected (401); logging in again");
+            *guard = Some(self.fetch_token().await?);
+        }
+        Ok(guard
+            .as_ref()
+            .map(|t| t.value.clone())
+            .expect("token set above"))
+    }
+
+    /// Send with the token; on 401 log in once and replay once.
+    async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
+        let token = self.bearer().await?;
+        let reply = self.http.send(&req.clone().bearer(&token)).await?;
+        if reply.status != 401 {
+            return Ok(reply);
+        }
+        let token = self.renew(&token).await?;
+        let reply = self.http.send(&req.bearer(&token)).await?;
+        if reply.status == 401 {
+            return Err(ApiError::Auth(
+                "the server rejected the session again right after a fresh login".into(),
+            ));
+        }
+        Ok(reply)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
+        let reply = self.send_authed(req).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        reply.json()
+    }
+
+    async fn page<R: DeserializeOwned, T>(
+        &self,
+        route: &str,
+        q: &ListQuery,
+        filter_keys: &[&str],
+        sort_key: impl Fn(&str) -> Option<&'static str>,
+        map: impl Fn(R) -> T,
+    ) -> Result<Page<T>, ApiError> {
+        let page = q.page.max(1);
+        let per_page = if q.per_page == 0 { 20 } else { q.per_page };
+        let mut req = Request::get(format!("/developer/paginations/{route}"))
+            .query("page", page.to_string())
+            .query("per_page", per_page.to_string());
+        if let Some(sort) = &q.sort
+            && let Some(key) = sort_key(sort.field)
+        {
+            req = req
+                .query("sort_by", key)
+                .query("order_by", if sort.ascending { "ASC" } else { "DESC" });
+        }
+        if let Some(f) = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            // The server splits the query string itself: these two characters break it.
+            if f.contains(['=', '&']) {
+                return Err(ApiError::Unsupported(
+                    "Free Commit filters cannot contain `=` or `&`".into(),
+                ));
+            }
+            for key in filter_keys {
+                req = req.query(format!("{key}[contains]"), f);
+            }
+            if filter_keys.len() > 1 {
+                req = req.query("mode", "include");
+            }
+        }
+        let env: wire::Envelope<R> = self.get_json(req).await?;
+        let items: Vec<T> = env.data.into_iter().map(map).collect();
+        // Never trust `last_page`/`total` alone: a full page may be followed by an empty one.
+        let has_more = items.len() as u32 == per_page;
+        let total = if has_more {
+            env.total
+        } else {
+            Some(u64::from(per_page) * u64::from(page - 1) + items.len() as u64)
+        };
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            total,
+            has_more,
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for FreeCommit {
+    fn kind(&self) -> Kind {
+        Kind::Freecommit
+    }
+
+    async fn login(&self) -> Result<Session, ApiError> {
+        let info: wire::UserInfo = self.get_json(Request::get("/user/info")).await?;
+        let mut roles = info.roles;
+        if roles.is_empty() {
+            // Older servers: fall back to the token's claims.
+            if let Some(t) = self.token.lock().await.as_ref() {
+                roles = t.claims_roles.clone();
+            }
+        }
+        let caps = capabilities(&roles, &info.username);
+        Ok(Session {
+            user: User {
+                id: info.id,
+                name: info.username,
+                roles,
+            },
+            caps,
+        })
+    }
+
+    async fn projects(&self, q: &ListQuery) -> Result<Page<Project>, ApiError> {
+        self.page(
+            "project",
+            q,
+            &["project_name"],
+            |f| match f {
+                "name" => Some("project_name"),
+                "id" => Some("project_id"),
+                "last_build" => Some("build_last_created_at"),
+                _ => None,
+            },
+            |r: wire::ProjectRow| Project {
+                id: r.project_id,
+                name: r.project_name,
+                description: None,
+                last_build: last_build(
+                    r.build_last_exit_code,
+                    r.build_last_exit_message,
+                    r.build_last_created_at.as_deref(),
+                ),
+            },
+        )
+        .await
+    }
+
+    async fn developers(&self, q: &ListQuery) -> Result<Page<Developer>, ApiError> {
+        self.page(
+            "developer",
+            q,
+            &["user_username", "developer_email"],
+            |f| match f {
+                "name" => Some("user_username"),
+                "id" => Some("developer_id"),
+                "email" => Some("developer_email"),
+                "role" => Some("user_role"),
+                _ => None,
+            },
+            |r: wire::DeveloperRow| Developer {
+                id: r.developer_id,
+                username: r.user_username.unwrap_or_default(),
+                email: r.developer_email,
+                roles: r.user_role.into_iter().collect(),
+            },
+        )
+        .await
+    }
+
+    async fn secrets(&self, q: &ListQuery) -> Result<Page<Secret>, ApiError> {
+        // The secret pagination ignores sorting (contract §6): no sort key is sent.
+        self.page(
+            "secret",
+            q,
+            &["secret_name"],
+            |_| None,
+            |r: wire::SecretRow| Secret {
+                id: r.secret_id,
+                name: r.secret_name,
+                scope: r.secret_scope.unwrap_or_else(|| "PRIVATE".into()),
+                environment: r.secret_env,
+            },
+        )
+        .await
+    }
+}
+
+/// What this account may see: every `/developer/**` list needs `ROLE_DEVELOPER` (no hierarchy).
+fn capabilities(roles: &[String], user: &str) -> Capabilities {
+    if !roles.iter().any(|r| r == ROLE_DEVELOPER) {
+        let why = format!(
+            "user `{user}` lacks ROLE_DEVELOPER, which every Free Commit list needs (roles: {})",
+            if roles.is_empty() {
+                "none".to_string()
+            } else {
+                roles.join(", ")
+            }
+        );
+        return Capabilities {
+            lists: Vec::new(),
+            missing: Resource::ALL.iter().map(|r| (*r, why.clone())).collect(),
+        };
+    }
+    Capabilities {
+        lists: vec![
+            (
+                Resource::Projects,
+                ListSupport {
+                    paged: true,
+                    server_filter: true,
+                    sort_fields: &["id", "name", "last_build"],
+                },
+            ),
+            (
+                Resource::Developers,
+                ListSupport {
+                    paged: true,
+                    server_filter: true,
+                    sort_fields: &["id", "name", "email", "role"],
+                },
+            ),
+            (
+                Resource::Secrets,
+                ListSupport {
+                    paged: true,
+                    server_filter: true,
+                    sort_fields: &[],
+                },
+            ),
+        ],
+        missing: Vec::new(),
+    }
+}
+
+/// Unified status of a finished build from its exit code (`api/README.md`).
+pub fn status_of_exit(code: i64, output: Option<&str>) -> BuildStatus {
+    if code == 143 || output.is_some_and(|o| o.contains("Container killed")) {
+        BuildStatus::Cancelled
+    } else if code == 0 {
+        BuildStatus::Succeeded
+    } else {
+        BuildStatus::Failed
+    }
+}
+
+/// What an exit code means (`build/ExitMessageMapper.java` and the 8-bit truncation of 2000).
+pub fn exit_meaning(code: i64) -> Option<&'static str> {
+    Some(match code {
+        0 => "success",
+        -1 => "unknown error",
+        1000 => "spec file not found",
+        1001 => "spec file not readable",
+        2000 | 208 => "a step failed",
+        143 => "aborted by user",
+        _ => return None,
+    })
+}
+
+fn last_build(code: Option<i64>, message: Option<String>, at: Option<&str>) -> Option<LastBuild> {
+    let code = code?;
+    Some(LastBuild {
+        status: status_of_exit(code, None),
+        raw: format!("exit {code}"),
+        exit_code: Some(code),
+        message: message.or_else(|| exit_meaning(code).map(str::to_string)),
+        at: at.and_then(parse_time),
+    })
+}
+
+/// RFC 3339 with 0–9 fraction digits and any offset; an offset-less time is taken as UTC.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+fn decode_claims(jwt: &str) -> Option<wire::Claims> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn error_message(reply: &Reply) -> Option<String> {
+    if !reply.is_json() && !reply.body.starts_with(b"{") {
+        return None;
+    }
+    serde_json::from_slice::<wire::ErrorBody>(&reply.body)
+        .ok()
+        .and_then(|b| b.message.or(b.error))
+        .filter(|m| !m.is_empty())
+}
+
+/// Free Commit error codes in words; the code itself stays visible in brackets.
+fn explain(code: &str) -> String {
+    let text = match code {
+        "PROJECT_NOT_FOUND" => "project not found",
+        "DEVELOPER_NOT_FOUND" => "no developer matches this account or sender",
+        "SECRET_NOT_FOUND" => "secret not found",
+        "CREDENTIAL_NOT_FOUND" => "credential not found",
+        "BUILD_NOT_FOUND" => "build not found",
+        "EXECUTOR_NOT_FOUND" => "run not found (it may have just finished)",
+        "LOG_NOT_FOUND" => "no more log steps",
+        "LAUNCH_BUILD_NOT_ALLOWED" => "you are not a developer of this project",
+        "CONTAINER_NOT_FOUND" => {
+            "the build's container does not exist yet; try again in a few seconds"
+        }
+        "INTERNAL_SERVER_ERROR" => "internal server error",
+        "Access Denied" => "no credentials were sent",
+        "Forbidden" => "your roles do not allow this",
+        "Not supported operator" => "the server does not support this filter",
+        _ => return code.to_string(),
+    };
+    format!("{text} ({code})")
+}
+
+/// Any non-success reply as an `ApiError`, with the server's message.
+fn map_error(reply: &Reply) -> ApiError {
+    let message = error_message(reply)
+        .map(|m| explain(&m))
+        .unwrap_or_else(|| format!("HTTP {}: {}", reply.status, reply.snippet()));
+    match reply.status {
+        401 => ApiError::Auth(message),
+        403 => ApiError::Forbidden(message),
+        404 => ApiError::NotFound(message),
+        429 => ApiError::RateLimited,
+        s @ 400..=499 => ApiError::Rejected { status: s, message },
+        s => ApiError::Server { status: s, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_map_to_unified_status() {
+        assert_eq!(status_of_exit(0, None), BuildStatus::Succeeded);
+        assert_eq!(status_of_exit(143, None), BuildStatus::Cancelled);
+        assert_eq!(status_of_exit(208, None), BuildStatus::Failed);
+        assert_eq!(
+            status_of_exit(1, Some("[WARNING] Container killed")),
+            BuildStatus::Cancelled
+        );
+        assert_eq!(exit_meaning(1000), Some("spec file not found"));
+        assert_eq!(exit_meaning(7), None);
+    }
+
+    #[test]
+    fn times_with_any_fraction_parse() {
+        for s in [
+            "2026-01-01T10:00:00Z",
+            "2026-01-01T10:00:00.1Z",
+            "2026-01-01T10:00:00.123456Z",
+            "2026-01-01T10:00:00.123456789Z",
+            "2026-01-01T10:00:00.000+00:00",
+            "2026-01-01T10:00:00",
+        ] {
+            assert!(parse_time(s).is_some(), "{s}");
+        }
+        assert!(parse_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn errors_carry_the_servers_words() {
+        let r = Reply {
+            status: 404,
+            content_type: "application/json".into(),
+            body: br#"{"timestamp":"x","status":404,"error":"Not Found","message":"PROJECT_NOT_FOUND","path":"/p"}"#.to_vec(),
+        };
+        assert_eq!(
+            map_error(&r),
+            ApiError::NotFound("project not found (PROJECT_NOT_FOUND)".into())
+        );
+        let r = Reply {
+            status: 502,
+            content_type: "text/plain".into(),
+            body: b"Bad Gateway".to_vec(),
+        };
+        assert_eq!(
+            map_error(&r),
+            ApiError::Server {
+                status: 502,
+                message: "HTTP 502: Bad Gateway".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! The `Backend` trait every backend implements, the shared HTTP layer, and the typed errors.
+//! Wire types never leave their backend's folder: callers see only `domain`.
+
+pub mod freecommit;
+pub mod http;
+mod unavailable;
+
+use crate::config::Profile;
+use crate::domain::{Developer, Kind, ListQuery, Page, Project, Secret, Session};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// What can go wrong talking to a backend. Messages are for people: they carry the server's own
+/// words where it gave some, and never a secret.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// Credentials rejected, or a credential could not be read.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    #[error("access denied: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The server refused the request as given (4xx other than the above).
+    #[error("rejected by the server ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("server error ({status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("rate limited by the server; retry later")]
+    RateLimited,
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    #[error("no answer within {0}s")]
+    Timeout(u64),
+    /// The server answered something that does not follow its contract.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+    /// The backend (or this account) cannot do this.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl ApiError {
+    /// Exit code of the one-shot commands (SPEC §2).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ApiError::Auth(_) => 3,
+            ApiError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether the connection itself is the problem (the header shows "offline, retrying").
+    pub fn is_connectivity(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Network(_) | ApiError::Timeout(_) | ApiError::RateLimited
+        ) || matches!(self, ApiError::Server { status, .. } if *status >= 502)
+    }
+
+    /// What the operator can do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ApiError::Auth(_) => "check the profile's credentials, then press r",
+            ApiError::Forbidden(_) => "this account lacks the role for it",
+            ApiError::Network(_) | ApiError::Timeout(_) => {
+                "retrying with backoff; check the url and the network"
+            }
+            ApiError::RateLimited => "retrying after the server's delay",
+            ApiError::Server { .. } => "the server failed; press r to retry",
+            ApiError::Config(_) => "fix the config file (shipdeck config check)",
+            _ => "press r to retry",
+        }
+    }
+}
+
+/// One backend, logged in lazily. Every method may be called concurrently.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    /// Log in (or check the session) and say who we are and what we may do.
+    async fn login(&self) -> Result<Session, ApiError>;
+
+    async fn projects(&self, _q: &ListQuery) -> Result<Page<Project>, ApiError> {
+        Err(ApiError::Unsupported(format!(
+            "{} has no project list",
+            self.kind().label()
+        )))
+    }
+
+    async fn developers(&self, _q: &ListQuery) -> Result<Page<Developer>, ApiError> {
+        Err(ApiError::Unsupported(format!(
+            "{} has no developer list",
+            self.kind().label()
+        )))
+    }
+
+    async fn secrets(&self, _q: &ListQuery) -> Result<Page<Secret>, ApiError> {
+        Err(ApiError::Unsupported(format!(
+            "{} has no secret list",
+            self.kind().label()
+        )))
+    }
+}
+
+/// Build the backend for a profile.
+pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
+    match profile.kind {
+        Kind::Freecommit => Ok(Arc::new(freecommit::FreeCommit::new(profile)?)),
+        other => Ok(Arc::new(unavailable::Unavailable(other))),
+    }
+}

@@ -1,0 +1,470 @@
+//! Keys → actions, as data. Help and the footer are generated from the same table, and
+//! `[keys]` in the config rebinds by action name.
+
+use super::action::Action;
+use crate::config::KeyOverride;
+use crate::domain::Resource;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// One key chord.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    const fn plain(code: KeyCode) -> Key {
+        Key {
+            code,
+            mods: KeyModifiers::NONE,
+        }
+    }
+    const fn ch(c: char) -> Key {
+        Key::plain(KeyCode::Char(c))
+    }
+    const fn ctrl(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            mods: KeyModifiers::CONTROL,
+        }
+    }
+
+    /// Whether a terminal key event is this chord. Shift is implied by upper-case letters and
+    /// symbols, so it only counts for named keys (Shift-Tab arrives as BackTab anyway).
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        let mut mods = ev.modifiers;
+        if matches!(ev.code, KeyCode::Char(_)) {
+            mods.remove(KeyModifiers::SHIFT);
+        }
+        let code = match ev.code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            c => c,
+        };
+        code == self.code && mods == self.mods
+    }
+
+    /// Parse `ctrl-d`, `G`, `enter`, `shift-tab`, `pgdn`, `f5`, `space`, `?`.
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower.strip_prefix("ctrl-").or(lower.strip_prefix("c-")) {
+                mods |= KeyModifiers::CONTROL;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("alt-").or(lower.strip_prefix("m-")) {
+                mods |= KeyModifiers::ALT;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("shift-") {
+                mods |= KeyModifiers::SHIFT;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" if mods.contains(KeyModifiers::SHIFT) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            f if f.starts_with('f') && f.len() > 1 && f[1..].parse::<u8>().is_ok() => {
+                KeyCode::F(f[1..].parse().unwrap_or(1))
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => KeyCode::Char(if mods.contains(KeyModifiers::CONTROL) {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }),
+                    _ => {
+                        return Err(format!(
+                            "`{s}` is not a key; write e.g. \"x\", \"G\", \"ctrl-d\", \"enter\", \"pgdn\", \"f5\""
+                        ));
+                    }
+                }
+            }
+        };
+        if matches!(code, KeyCode::Char(_)) {
+            mods.remove(KeyModifiers::SHIFT);
+        }
+        Ok(Key { code, mods })
+    }
+
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Enter => "⏎".to_string(),
+            KeyCode::Esc => "esc".to_string(),
+            KeyCode::Tab => "tab".to_string(),
+            KeyCode::BackTab => "S-tab".to_string(),
+            KeyCode::Up => "↑".to_string(),
+            KeyCode::Down => "↓".to_string(),
+            KeyCode::Left => "←".to_string(),
+            KeyCode::Right => "→".to_string(),
+            KeyCode::Home => "home".to_string(),
+            KeyCode::End => "end".to_string(),
+            KeyCode::PageUp => "pgup".to_string(),
+            KeyCode::PageDown => "pgdn".to_string(),
+            KeyCode::Char(' ') => "space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            format!("C-{base}")
+        } else if self.mods.contains(KeyModifiers::ALT) {
+            format!("M-{base}")
+        } else {
+            base
+        }
+    }
+}
+
+/// Where a binding applies and which help section shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Global,
+    Navigation,
+    List,
+}
+
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// Stable name used by `[keys]` in the config.
+    pub name: &'static str,
+    pub keys: Vec<Key>,
+    pub action: Action,
+    pub help: &'static str,
+    pub group: Group,
+    /// Shown in the footer.
+    pub footer: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+}
+
+fn b(
+    name: &'static str,
+    keys: &[Key],
+    action: Action,
+    help: &'static str,
+    group: Group,
+    footer: bool,
+) -> Binding {
+    Binding {
+        name,
+        keys: keys.to_vec(),
+        action,
+        help,
+        group,
+        footer,
+    }
+}
+
+impl Default for Keymap {
+    fn default() -> Keymap {
+        use Group::*;
+        use KeyCode as K;
+        let bindings = vec![
+            b(
+                "down",
+                &[Key::ch('j'), Key::plain(K::Down)],
+                Action::Down,
+                "move down",
+                Navigation,
+                false,
+            ),
+            b(
+                "up",
+                &[Key::ch('k'), Key::plain(K::Up)],
+                Action::Up,
+                "move up",
+                Navigation,
+                false,
+            ),
+            b(
+                "top",
+                &[Key::ch('g'), Key::plain(K::Home)],
+                Action::Top,
+                "first row",
+                Navigation,
+                false,
+            ),
+            b(
+                "bottom",
+                &[Key::ch('G'), Key::plain(K::End)],
+                Action::Bottom,
+                "last row (loads every page)",
+                Navigation,
+                false,
+            ),
+            b(
+                "half_page_down",
+                &[Key::ctrl('d')],
+                Action::HalfPageDown,
+                "half a page down",
+                Navigation,
+                false,
+            ),
+            b(
+                "half_page_up",
+                &[Key::ctrl('u')],
+                Action::HalfPageUp,
+                "half a page up",
+                Navigation,
+                false,
+            ),
+            b(
+                "page_down",
+                &[Key::plain(K::PageDown)],
+                Action::PageDown,
+                "page down",
+                Navigation,
+                false,
+            ),
+            b(
+                "page_up",
+                &[Key::plain(K::PageUp)],
+                Action::PageUp,
+                "page up",
+                Navigation,
+                false,
+            ),
+            b(
+                "open",
+                &[Key::plain(K::Enter)],
+                Action::Open,
+                "open the selected item",
+                Navigation,
+                true,
+            ),
+            b(
+                "back",
+                &[Key::plain(K::Esc)],
+                Action::Back,
+                "back one level / clear the filter",
+                Navigation,
+                false,
+            ),
+            b(
+                "next_pane",
+                &[Key::plain(K::Tab)],
+                Action::NextPane,
+                "next pane",
+                Navigation,
+                true,
+            ),
+            b(
+                "prev_pane",
+                &[Key::plain(K::BackTab)],
+                Action::PrevPane,
+                "previous pane",
+                Navigation,
+                false,
+            ),
+            b(
+                "filter",
+                &[Key::ch('/')],
+                Action::StartFilter,
+                "filter the list",
+                List,
+                true,
+            ),
+            b(
+                "sort",
+                &[Key::ch('s')],
+                Action::CycleSort,
+                "sort by the next column (server-side)",
+                List,
+                true,
+            ),
+            b(
+                "sort_order",
+                &[Key::ch('S')],
+                Action::ToggleSortOrder,
+                "reverse the sort order",
+                List,
+                false,
+            ),
+            b(
+                "refresh",
+                &[Key::ch('r')],
+                Action::Refresh,
+                "refresh now",
+                List,
+                true,
+            ),
+            b(
+                "projects",
+                &[Key::ch('1')],
+                Action::ShowPane(Resource::Projects),
+                "Projects pane",
+                Global,
+                false,
+            ),
+            b(
+                "developers",
+                &[Key::ch('2')],
+                Action::ShowPane(Resource::Developers),
+                "Developers pane",
+                Global,
+                false,
+            ),
+            b(
+                "secrets",
+                &[Key::ch('3')],
+                Action::ShowPane(Resource::Secrets),
+                "Secrets pane",
+                Global,
+                false,
+            ),
+            b(
+                "palette",
+                &[Key::ch(':')],
+                Action::OpenPalette,
+                "command palette",
+                Global,
+                true,
+            ),
+            b(
+                "help",
+                &[Key::ch('?')],
+                Action::Help,
+                "help for this pane",
+                Global,
+                true,
+            ),
+            b(
+                "quit",
+                &[Key::ch('q')],
+                Action::Quit,
+                "quit (Ctrl-c quits from anywhere)",
+                Global,
+                true,
+            ),
+        ];
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The default keymap with `[keys]` overrides applied; problems say what is wrong with each.
+    pub fn with_overrides(overrides: &[KeyOverride]) -> (Keymap, Vec<String>) {
+        let mut km = Keymap::default();
+        let mut problems = Vec::new();
+        for o in overrides {
+            let Some(idx) = km.bindings.iter().position(|b| b.name == o.action) else {
+                let names: Vec<&str> = km.bindings.iter().map(|b| b.name).collect();
+                problems.push(format!(
+                    "line {}: unknown action `{}` in [keys]; actions: {}",
+                    o.line,
+                    o.action,
+                    names.join(", ")
+                ));
+                continue;
+            };
+            match Key::parse(&o.key) {
+                Ok(k) => km.bindings[idx].keys = vec![k],
+                Err(e) => problems.push(format!("line {}: {e}", o.line)),
+            }
+        }
+        (km, problems)
+    }
+
+    /// The action bound to this key event. Ctrl-c always quits and cannot be rebound.
+    pub fn action_for(&self, ev: &KeyEvent) -> Option<Action> {
+        if Key::ctrl('c').matches(ev) {
+            return Some(Action::Quit);
+        }
+        self.bindings
+            .iter()
+            .find(|b| b.keys.iter().any(|k| k.matches(ev)))
+            .map(|b| b.action.clone())
+    }
+
+    /// Label of the keys bound to an action name (`"j/↓"`).
+    pub fn keys_of(&self, name: &str) -> String {
+        self.bindings
+            .iter()
+            .find(|b| b.name == name)
+            .map(|b| b.keys.iter().map(Key::label).collect::<Vec<_>>().join("/"))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn parses_key_names() {
+        assert_eq!(Key::parse("ctrl-d").unwrap(), Key::ctrl('d'));
+        assert_eq!(Key::parse("G").unwrap(), Key::ch('G'));
+        assert_eq!(
+            Key::parse("shift-tab").unwrap(),
+            Key::plain(KeyCode::BackTab)
+        );
+        assert_eq!(Key::parse("f5").unwrap(), Key::plain(KeyCode::F(5)));
+        assert!(Key::parse("hyper-x").is_err());
+    }
+
+    #[test]
+    fn upper_case_matches_with_shift_reported() {
+        let km = Keymap::default();
+        let a = km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT));
+        assert!(matches!(a, Some(Action::Bottom)));
+        let a = km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert!(matches!(a, Some(Action::Quit)));
+    }
+
+    #[test]
+    fn overrides_rebind_and_report_problems() {
+        let (km, problems) = Keymap::with_overrides(&[
+            KeyOverride {
+                action: "quit".into(),
+                key: "x".into(),
+                line: 3,
+            },
+            KeyOverride {
+                action: "fly".into(),
+                key: "y".into(),
+                line: 4,
+            },
+        ]);
+        assert!(matches!(
+            km.action_for(&ev(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        ));
+        assert!(
+            km.action_for(&ev(KeyCode::Char('q'), KeyModifiers::NONE))
+                .is_none()
+        );
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("line 4") && problems[0].contains("fly"));
+    }
+}

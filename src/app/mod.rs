@@ -1,0 +1,12 @@
+//! The application core: state, actions, the pure `update`, the keymap and the task runner.
+
+pub mod action;
+pub mod keymap;
+pub mod runner;
+pub mod state;
+pub mod update;
+
+pub use action::{Action, Effect, Listing, ProfileInfo};
+pub use keymap::Keymap;
+pub use state::State;
+pub use update::update;

@@ -1,0 +1,348 @@
+//! Everything the dashboard shows, as plain data. `update` is the only writer; `ui` only reads.
+
+use super::action::ProfileInfo;
+use super::keymap::Keymap;
+use crate::domain::{Capabilities, Developer, Kind, Project, Resource, Row, Secret, Session, Sort};
+use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
+
+/// Rows per server page. Free Commit's default; small enough that the first answer is quick.
+pub const PER_PAGE: u32 = 20;
+/// A refresh reloads every loaded page in one request, up to this many rows.
+pub const MAX_REFRESH_ROWS: u32 = 500;
+
+/// Milliseconds on the app's monotonic clock (passed in, never read inside `update`).
+pub type Millis = u64;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Conn {
+    /// No profile selected (first-run screen).
+    Idle,
+    Connecting,
+    Online,
+    /// The network failed; retrying at `retry_at`.
+    Offline {
+        reason: String,
+        retry_at: Millis,
+        attempt: u32,
+    },
+    /// Credentials rejected: no retry loop, the user must act.
+    AuthFailed(String),
+    /// The kind cannot be used (not built yet, or this account may see nothing).
+    Unavailable(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A message in the footer, gone at `until`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    pub level: Level,
+    pub text: String,
+    pub until: Millis,
+}
+
+/// One server-paginated list and where the user is in it.
+#[derive(Clone, Debug)]
+pub struct ListPane<T> {
+    pub rows: Vec<T>,
+    /// Indices of `rows` that pass the local filter (all rows when filtering is server-side).
+    pub visible: Vec<usize>,
+    pub total: Option<u64>,
+    /// Rows per page of the last request; the next page number is derived from it.
+    pub has_more: bool,
+    /// The request in flight and whether it replaces the rows (refresh) or appends (next page).
+    pub loading: Option<(u64, LoadKind)>,
+    pub error: Option<String>,
+    /// Rows on screen are older than the last failed attempt.
+    pub stale: bool,
+    /// Position in `visible`.
+    pub selected: usize,
+    pub offset: usize,
+    /// The filter applied (server-side when the backend filters, else on loaded rows).
+    pub filter: String,
+    /// The filter the rows on screen were fetched with (what Esc returns to).
+    pub applied_filter: String,
+    pub server_filter: bool,
+    /// Pages of `PER_PAGE` rows covered by `rows` (the next page to ask for is `pages + 1`).
+    pub pages: u32,
+    pub sort: Option<Sort>,
+    pub loaded_at: Option<Millis>,
+    pub retry_at: Option<Millis>,
+    pub failures: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadKind {
+    /// Replace the rows (first load, refresh, new filter or sort).
+    Reload,
+    /// Append the next page.
+    More,
+}
+
+impl<T> Default for ListPane<T> {
+    fn default() -> Self {
+        ListPane {
+            rows: Vec::new(),
+            visible: Vec::new(),
+            total: None,
+            has_more: false,
+            loading: None,
+            error: None,
+            stale: false,
+            selected: 0,
+            offset: 0,
+            filter: String::new(),
+            applied_filter: String::new(),
+            server_filter: true,
+            pages: 0,
+            sort: None,
+            loaded_at: None,
+            retry_at: None,
+            failures: 0,
+        }
+    }
+}
+
+impl<T: Row> ListPane<T> {
+    pub fn selected_row(&self) -> Option<&T> {
+        self.visible
+            .get(self.selected)
+            .and_then(|&i| self.rows.get(i))
+    }
+
+    /// Recompute `visible` after rows or the filter changed, keeping the selection on the same
+    /// row when it is still there.
+    pub fn refilter(&mut self) {
+        let keep = self.selected_row().map(|r| r.id().to_string());
+        let needle = self.filter.to_lowercase();
+        self.visible = if self.server_filter || needle.is_empty() {
+            (0..self.rows.len()).collect()
+        } else {
+            self.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.haystack().to_lowercase().contains(&needle))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if let Some(id) = keep
+            && let Some(pos) = self.visible.iter().position(|&i| self.rows[i].id() == id)
+        {
+            self.selected = pos;
+        }
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+    }
+}
+
+/// The three lists, one per resource.
+#[derive(Clone, Debug, Default)]
+pub struct Lists {
+    pub projects: ListPane<Project>,
+    pub developers: ListPane<Developer>,
+    pub secrets: ListPane<Secret>,
+}
+
+/// A text input overlay.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    None,
+    Palette {
+        input: TextArea<'static>,
+        selected: usize,
+    },
+    Filter {
+        input: TextArea<'static>,
+    },
+    Help {
+        scroll: u16,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// No config file: explain it and offer the demo.
+    FirstRun,
+    Dashboard,
+}
+
+/// Detail view of one row (Enter), closed by Esc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail {
+    pub resource: Resource,
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub screen: Screen,
+    pub profiles: Vec<ProfileInfo>,
+    pub active: Option<usize>,
+    /// Bumped on every profile switch: results carrying an older epoch are dropped.
+    pub epoch: u64,
+    pub conn: Conn,
+    pub session: Option<Session>,
+    pub pane: Resource,
+    pub lists: Lists,
+    pub detail: Option<Detail>,
+    pub overlay: Overlay,
+    pub toast: Option<Toast>,
+    pub keymap: Keymap,
+    /// `--read-only` on the command line (a profile can also be read-only).
+    pub cli_read_only: bool,
+    /// Theme chosen by `--theme`/config/`:theme` (a profile's own theme wins over the config's).
+    pub theme_override: Option<String>,
+    pub config_theme: Option<String>,
+    pub theme_names: Vec<String>,
+    pub refresh_ms: Millis,
+    pub now: Millis,
+    /// Wall-clock time for "3 min ago" columns; set by the event loop, fixed in tests.
+    pub wall: DateTime<Utc>,
+    /// Body rows available to lists, from the last resize (paging and prefetch use it).
+    pub page_rows: usize,
+    pub config_path: Option<String>,
+    pub next_req: u64,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(profiles: Vec<ProfileInfo>, keymap: Keymap) -> State {
+        State {
+            screen: if profiles.is_empty() {
+                Screen::FirstRun
+            } else {
+                Screen::Dashboard
+            },
+            profiles,
+            active: None,
+            epoch: 0,
+            conn: Conn::Idle,
+            session: None,
+            pane: Resource::Projects,
+            lists: Lists::default(),
+            detail: None,
+            overlay: Overlay::None,
+            toast: None,
+            keymap,
+            cli_read_only: false,
+            theme_override: None,
+            config_theme: None,
+            theme_names: Vec::new(),
+            refresh_ms: crate::config::DEFAULT_REFRESH_SECS * 1000,
+            now: 0,
+            wall: DateTime::<Utc>::UNIX_EPOCH,
+            page_rows: 20,
+            config_path: None,
+            next_req: 1,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    pub fn profile(&self) -> Option<&ProfileInfo> {
+        self.active.and_then(|i| self.profiles.get(i))
+    }
+
+    pub fn kind(&self) -> Option<Kind> {
+        self.profile().map(|p| p.kind)
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.cli_read_only || self.profile().is_some_and(|p| p.read_only)
+    }
+
+    pub fn caps(&self) -> Option<&Capabilities> {
+        self.session.as_ref().map(|s| &s.caps)
+    }
+
+    /// The theme to draw with: `:theme`/`--theme`, else the profile's, else the config's.
+    pub fn theme_name(&self) -> &str {
+        self.theme_override
+            .as_deref()
+            .or(self.profile().and_then(|p| p.theme.as_deref()))
+            .or(self.config_theme.as_deref())
+            .unwrap_or("dark")
+    }
+
+    /// Panes offered right now, in tab order.
+    pub fn panes(&self) -> Vec<Resource> {
+        match self.caps() {
+            Some(c) => Resource::ALL
+                .into_iter()
+                .filter(|r| c.list(*r).is_some())
+                .collect(),
+            None => Resource::ALL.to_vec(),
+        }
+    }
+
+    pub fn breadcrumbs(&self) -> Vec<String> {
+        let mut crumbs = vec![self.pane.title().to_string()];
+        if let Some(d) = &self.detail {
+            let name = match d.resource {
+                Resource::Projects => find(&self.lists.projects.rows, &d.id),
+                Resource::Developers => find(&self.lists.developers.rows, &d.id),
+                Resource::Secrets => find(&self.lists.secrets.rows, &d.id),
+            };
+            crumbs.push(name.unwrap_or_else(|| d.id.clone()));
+        }
+        crumbs
+    }
+
+    /// The next moment `update` needs a `Tick`, if any. Nothing ticks when nothing happens.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let mut next: Option<Millis> = None;
+        let mut at = |t: Millis| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(t) = &self.toast {
+            at(t.until);
+        }
+        if let Conn::Offline { retry_at, .. } = self.conn {
+            at(retry_at);
+        }
+        if self.conn == Conn::Connecting || self.any_loading() {
+            // Spinner frames while waiting.
+            at(self.now + super::update::SPINNER_MS);
+        }
+        if self.conn == Conn::Online && self.screen == Screen::Dashboard {
+            let (loaded_at, retry_at, loading) = self.pane_timing(self.pane);
+            if let Some(r) = retry_at {
+                at(r);
+            } else if let Some(l) = loaded_at
+                && !loading
+            {
+                at(l + self.refresh_ms);
+            }
+        }
+        next
+    }
+
+    fn any_loading(&self) -> bool {
+        self.lists.projects.loading.is_some()
+            || self.lists.developers.loading.is_some()
+            || self.lists.secrets.loading.is_some()
+    }
+
+    fn pane_timing(&self, r: Resource) -> (Option<Millis>, Option<Millis>, bool) {
+        match r {
+            Resource::Projects => timing(&self.lists.projects),
+            Resource::Developers => timing(&self.lists.developers),
+            Resource::Secrets => timing(&self.lists.secrets),
+        }
+    }
+}
+
+fn timing<T>(l: &ListPane<T>) -> (Option<Millis>, Option<Millis>, bool) {
+    (l.loaded_at, l.retry_at, l.loading.is_some())
+}
+
+fn find<T: Row>(rows: &[T], id: &str) -> Option<String> {
+    rows.iter()
+        .find(|r| r.id() == id)
+        .map(|r| r.display_name().to_string())
+}

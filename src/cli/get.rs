@@ -1,0 +1,154 @@
+//! `shipdeck get <list> [--json]`: every page of a list, de-duplicated, on stdout.
+
+use super::{Cli, EXIT_OK, EXIT_USAGE, GetWhat, report};
+use crate::api::{self, ApiError};
+use crate::config::Config;
+use crate::domain::{ListQuery, Page, Row};
+use serde::Serialize;
+use std::future::Future;
+
+/// Rows per request for one-shot listing (no UI to fill, so fewer round trips).
+const PER_PAGE: u32 = 100;
+/// A server that never sends a short page must not keep us here forever.
+const MAX_PAGES: u32 = 10_000;
+
+pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
+    let profile = match cfg.pick_profile(cli.profile.as_deref()) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            eprintln!("shipdeck: the config defines no profiles");
+            return EXIT_USAGE;
+        }
+        Err(e) => {
+            eprintln!("shipdeck: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let backend = match api::connect(profile) {
+        Ok(b) => b,
+        Err(e) => return report(&e),
+    };
+    if let Err(e) = backend.login().await {
+        return report(&e);
+    }
+    let b = backend.as_ref();
+    let result = match what {
+        GetWhat::Projects => all(|q| async move { b.projects(&q).await })
+            .await
+            .map(|rows| {
+                print(
+                    &rows,
+                    json,
+                    &["ID", "PROJECT", "LAST BUILD", "EXIT", "MEANING"],
+                    |p| {
+                        let lb = p.last_build.as_ref();
+                        vec![
+                            p.id.clone(),
+                            p.name.clone(),
+                            lb.map_or("never built".into(), |b| b.status.label().to_string()),
+                            lb.and_then(|b| b.exit_code)
+                                .map(|c| c.to_string())
+                                .unwrap_or_default(),
+                            lb.and_then(|b| b.message.clone()).unwrap_or_default(),
+                        ]
+                    },
+                )
+            }),
+        GetWhat::Developers => all(|q| async move { b.developers(&q).await })
+            .await
+            .map(|rows| {
+                print(&rows, json, &["ID", "USERNAME", "EMAIL", "ROLES"], |d| {
+                    vec![
+                        d.id.clone(),
+                        d.username.clone(),
+                        d.email.clone().unwrap_or_default(),
+                        d.roles.join(","),
+                    ]
+                })
+            }),
+        GetWhat::Secrets => all(|q| async move { b.secrets(&q).await })
+            .await
+            .map(|rows| {
+                print(&rows, json, &["ID", "NAME", "SCOPE", "ENVIRONMENT"], |s| {
+                    vec![
+                        s.id.clone(),
+                        s.name.clone(),
+                        s.scope.clone(),
+                        s.environment.clone().unwrap_or_default(),
+                    ]
+                })
+            }),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => report(&e),
+    }
+}
+
+/// Walk the pages until a short or empty one; keep each id once.
+async fn all<T: Row, F, Fut>(fetch: F) -> Result<Vec<T>, ApiError>
+where
+    F: Fn(ListQuery) -> Fut,
+    Fut: Future<Output = Result<Page<T>, ApiError>>,
+{
+    let mut rows: Vec<T> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for page in 1..=MAX_PAGES {
+        let p = fetch(ListQuery {
+            page,
+            per_page: PER_PAGE,
+            filter: None,
+            sort: None,
+        })
+        .await?;
+        for item in p.items {
+            if seen.insert(item.id().to_string()) {
+                rows.push(item);
+            }
+        }
+        if !p.has_more {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+fn print<T: Serialize>(rows: &[T], json: bool, header: &[&str], cells: impl Fn(&T) -> Vec<String>) {
+    if json {
+        match serde_json::to_string_pretty(rows) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("shipdeck: cannot encode JSON: {e}"),
+        }
+        return;
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            cells(r)
+                .into_iter()
+                .map(|c| crate::ui::clean(&c).into_owned())
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &table {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(header.iter().map(|h| h.to_string()).collect()));
+    for row in table {
+        println!("{}", line(row));
+    }
+    eprintln!("{} row(s)", rows.len());
+}

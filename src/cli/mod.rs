@@ -1,0 +1,330 @@
+//! Command line: clap definitions, picking the mode, and the one-shot commands.
+//! Exit codes (SPEC §2): 0 ok · 1 API or network error · 2 usage or config error ·
+//! 3 authentication failed · 4 refused.
+
+mod get;
+mod profiles;
+
+use crate::api::ApiError;
+use crate::app::Keymap;
+use crate::config::{self, Config};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_API: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_AUTH: i32 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shipdeck",
+    version,
+    about = "Keyboard-driven terminal dashboard for CI/CD operators",
+    after_help = "Without a command, opens the dashboard on the default profile.\n\
+                  Keys: : palette · / filter · j/k move · ⏎ open · esc back · tab pane · r refresh · ? help · q quit"
+)]
+pub struct Cli {
+    /// Profile to use (default: default_profile of the config, else the first one)
+    #[arg(long, global = true, env = "SHIPDECK_PROFILE")]
+    pub profile: Option<String>,
+    /// Config file (default: $XDG_CONFIG_HOME/shipdeck/config.toml)
+    #[arg(long, global = true, env = "SHIPDECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Refuse every action that changes something
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Theme: dark, light, high-contrast, mono, red-prod, or a file in <config dir>/themes/
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
+    /// No colours (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the built-in simulator and open the dashboard on it (no config, no network)
+    Demo,
+    /// Run only the simulator; print its URLs and a ready config
+    Simulate {
+        /// Port on 127.0.0.1 (default: any free port)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Faults to inject, e.g. latency=200ms,error_rate=0.05,freecommit.token_ttl=60s
+        #[arg(long)]
+        faults: Option<String>,
+        /// Seed of the simulator's random choices
+        #[arg(long, default_value_t = 1)]
+        sim_rng: u64,
+    },
+    /// Print a list: projects, developers or secrets (secret values are never printed)
+    Get {
+        #[arg(value_enum)]
+        resource: GetWhat,
+        /// One JSON document (an array of typed objects) on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// List profiles and whether each can log in
+    Profiles,
+    /// Config file commands
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print shell completions
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate the config; print every problem with its line
+    Check,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum GetWhat {
+    Projects,
+    Developers,
+    Secrets,
+}
+
+/// The config path in force: `--config`, `SHIPDECK_CONFIG`, else the platform default.
+pub fn config_path(cli: &Cli) -> Option<PathBuf> {
+    cli.config.clone().or_else(config::default_path)
+}
+
+/// Load the config for a command that needs one; problems are printed, the exit code returned.
+pub fn load_config(cli: &Cli) -> Result<Config, i32> {
+    let Some(path) = config_path(cli) else {
+        eprintln!("shipdeck: no config directory on this system; pass --config PATH");
+        return Err(EXIT_USAGE);
+    };
+    match Config::load(&path) {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => {
+            eprintln!(
+                "shipdeck: no config file at {}; create one (see README) or try `shipdeck demo`",
+                path.display()
+            );
+            Err(EXIT_USAGE)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("shipdeck: {} problem(s) in the config", e.problems.len());
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// Report an API error on stderr and give its exit code.
+pub fn report(e: &ApiError) -> i32 {
+    eprintln!("shipdeck: {e}");
+    e.exit_code()
+}
+
+fn keymap(cfg: &Config) -> Result<Keymap, i32> {
+    let (km, problems) = Keymap::with_overrides(&cfg.keys);
+    if problems.is_empty() {
+        return Ok(km);
+    }
+    let path = cfg
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for p in problems {
+        eprintln!("{path}: {p}");
+    }
+    Err(EXIT_USAGE)
+}
+
+fn no_color(cli: &Cli) -> bool {
+    cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Run the command line; returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    match &cli.command {
+        None => dashboard(&cli).await,
+        Some(Command::Demo) => demo(&cli).await,
+        Some(Command::Simulate {
+            port,
+            faults,
+            sim_rng,
+        }) => simulate(*port, faults.as_deref(), *sim_rng).await,
+        Some(Command::Get { resource, json }) => match load_config(&cli) {
+            Ok(cfg) => get::run(&cli, &cfg, *resource, *json).await,
+            Err(code) => code,
+        },
+        Some(Command::Profiles) => match load_config(&cli) {
+            Ok(cfg) => profiles::run(&cfg).await,
+            Err(code) => code,
+        },
+        Some(Command::Config {
+            command: ConfigCommand::Check,
+        }) => config_check(&cli),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "shipdeck", &mut std::io::stdout());
+            EXIT_OK
+        }
+    }
+}
+
+async fn dashboard(cli: &Cli) -> i32 {
+    let path = config_path(cli);
+    let cfg = match path.as_deref().map(Config::load) {
+        Some(Ok(Some(c))) => c,
+        Some(Ok(None)) | None => Config::empty(path.clone()),
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            eprintln!("shipdeck: fix the config (shipdeck config check), or try `shipdeck demo`");
+            return EXIT_USAGE;
+        }
+    };
+    let profile = match cfg.pick_profile(cli.profile.as_deref()) {
+        Ok(p) => p.map(|p| p.name.clone()),
+        Err(e) => {
+            eprintln!("shipdeck: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let keymap = match keymap(&cfg) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    run_tui(
+        cli,
+        cfg,
+        profile,
+        keymap,
+        path.map(|p| p.display().to_string()),
+    )
+    .await
+}
+
+async fn run_tui(
+    cli: &Cli,
+    cfg: Config,
+    profile: Option<String>,
+    keymap: Keymap,
+    path: Option<String>,
+) -> i32 {
+    let opts = crate::tui::TuiOptions {
+        config: cfg,
+        profile,
+        read_only: cli.read_only,
+        theme: cli.theme.clone(),
+        no_color: no_color(cli),
+        keymap,
+        config_path: path,
+    };
+    match crate::tui::run(opts).await {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("shipdeck: terminal error: {e}");
+            EXIT_API
+        }
+    }
+}
+
+async fn demo(cli: &Cli) -> i32 {
+    let (handle, cfg) = match crate::demo::start_sim().await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("shipdeck: cannot start the simulator: {e}");
+            return EXIT_API;
+        }
+    };
+    let profile = match cfg.pick_profile(cli.profile.as_deref()) {
+        Ok(p) => p.map(|p| p.name.clone()),
+        Err(e) => {
+            eprintln!("shipdeck: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let code = run_tui(cli, cfg, profile, Keymap::default(), None).await;
+    drop(handle);
+    code
+}
+
+async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
+    let faults = match faults.map(str::parse::<crate::sim::Faults>).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("shipdeck: --faults: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let opts = crate::sim::SimOptions {
+        port,
+        seed,
+        clock: crate::sim::ClockMode::Real,
+        demo: false,
+        faults,
+    };
+    let handle = match crate::sim::start(opts).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("shipdeck: cannot start the simulator: {e}");
+            return EXIT_API;
+        }
+    };
+    println!("shipdeck simulator listening on http://{}", handle.addr);
+    println!("  Free Commit  {}", handle.url("freecommit"));
+    println!();
+    println!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
+    println!("{}", crate::demo::printable_config(&handle));
+    println!("# Ctrl-c stops the simulator.");
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    EXIT_OK
+}
+
+fn config_check(cli: &Cli) -> i32 {
+    let Some(path) = config_path(cli) else {
+        eprintln!("shipdeck: no config directory on this system; pass --config PATH");
+        return EXIT_USAGE;
+    };
+    match Config::load(&path) {
+        Ok(None) => {
+            eprintln!("shipdeck: no config file at {}", path.display());
+            EXIT_USAGE
+        }
+        Err(e) => {
+            println!("{e}");
+            println!("{} problem(s) in {}", e.problems.len(), path.display());
+            EXIT_USAGE
+        }
+        Ok(Some(cfg)) => {
+            if keymap(&cfg).is_err() {
+                return EXIT_USAGE;
+            }
+            for p in &cfg.profiles {
+                for (field, cred) in [
+                    ("password", &p.password),
+                    ("api_key", &p.api_key),
+                    ("token", &p.token),
+                    ("runner_token", &p.runner_token),
+                ] {
+                    if let Some(config::Credential::Env(var)) = cred
+                        && std::env::var_os(var).is_none_or(|v| v.is_empty())
+                    {
+                        println!(
+                            "{}:{}: warning: profile `{}`: {field}_env names {var}, which is not set in this shell",
+                            path.display(),
+                            p.line,
+                            p.name
+                        );
+                    }
+                }
+            }
+            println!("{}: ok, {} profile(s)", path.display(), cfg.profiles.len());
+            EXIT_OK
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Where a secret comes from, and turning that into a `SecretString` only at the moment of use.
+
+use secrecy::SecretString;
+use std::time::Duration;
+
+/// A secret field of a profile (`password`, `api_key`, `token`, `runner_token`).
+#[derive(Clone)]
+pub enum Credential {
+    /// `<field>_env = "VAR"`
+    Env(String),
+    /// `<field>_command = "pass show ci/alice"`: stdout (trailing newline trimmed) is the secret.
+    Command(String),
+    /// `<field> = "…"` in a private file, or handed in by the demo.
+    Inline(SecretString),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Env(var) => write!(f, "Env({var})"),
+            Credential::Command(cmd) => write!(f, "Command({cmd})"),
+            Credential::Inline(_) => f.write_str("Inline([REDACTED])"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum CredentialError {
+    #[error("environment variable {0} is not set (or is empty)")]
+    EnvMissing(String),
+    #[error("`{command}` failed: {detail}")]
+    CommandFailed { command: String, detail: String },
+    #[error("`{0}` printed nothing")]
+    CommandEmpty(String),
+}
+
+/// How long a `<field>_command` may take (a password manager may ask for a PIN).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Credential {
+    /// Resolve the secret now. Commands run each time, so a rotated password is picked up on
+    /// re-login.
+    pub async fn resolve(&self) -> Result<SecretString, CredentialError> {
+        match self {
+            Credential::Inline(s) => Ok(s.clone()),
+            Credential::Env(var) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(SecretString::from(v)),
+                _ => Err(CredentialError::EnvMissing(var.clone())),
+            },
+            Credential::Command(cmd) => {
+                let fail = |detail: String| CredentialError::CommandFailed {
+                    command: cmd.clone(),
+                    detail,
+                };
+                let child = tokio::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .map_err(|e| fail(e.to_string()))?;
+                let out = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
+                    .await
+                    .map_err(|_| fail(format!("no answer in {}s", COMMAND_TIMEOUT.as_secs())))?
+                    .map_err(|e| fail(e.to_string()))?;
+                if !out.status.success() {
+                    // stderr of a password manager is safe to show; stdout might hold the secret.
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    let first = err.lines().next().unwrap_or("").trim();
+                    return Err(fail(format!("{} {}", out.status, first).trim().to_string()));
+                }
+                let text = String::from_utf8_lossy(&out.stdout);
+                let secret = text.trim_end_matches(['\n', '\r']);
+                if secret.is_empty() {
+                    return Err(CredentialError::CommandEmpty(cmd.clone()));
+                }
+                Ok(SecretString::from(secret.to_string()))
+            }
+        }
+    }
+
+    /// Where it comes from, for `shipdeck profiles` (never the value).
+    pub fn source(&self) -> String {
+        match self {
+            Credential::Env(v) => format!("${v}"),
+            Credential::Command(c) => format!("`{c}`"),
+            Credential::Inline(_) => "inline".to_string(),
+        }
+    }
+}

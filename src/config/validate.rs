@@ -1,0 +1,559 @@
+//! Walks the parsed TOML with spans and collects every problem, instead of stopping at the
+//! first one as plain serde would: a user fixing a file wants the whole list at once.
+
+use super::{
+    Config, ConfigError, Credential, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
+    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject,
+};
+use crate::domain::Kind;
+use secrecy::SecretString;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+const TOP_KEYS: &[&str] = &[
+    "default_profile",
+    "theme",
+    "refresh_secs",
+    "log_buffer_lines",
+    "keys",
+    "profiles",
+];
+const COMMON_KEYS: &[&str] = &[
+    "kind",
+    "url",
+    "theme",
+    "read_only",
+    "protected_environments",
+    "ca_file",
+    "insecure",
+    "timeout_secs",
+];
+const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"];
+
+/// Kind-specific keys (secret fields stand for `<f>`, `<f>_env`, `<f>_command`), the required
+/// ones, and the default URL when the vendor has a fixed host.
+struct KindSchema {
+    keys: &'static [&'static str],
+    required: &'static [&'static str],
+    default_url: Option<&'static str>,
+}
+
+fn schema(kind: Kind) -> KindSchema {
+    match kind {
+        Kind::Freecommit => KindSchema {
+            keys: &["username", "password"],
+            required: &["url", "username", "password"],
+            default_url: None,
+        },
+        Kind::Nullplatform => KindSchema {
+            keys: &["api_key"],
+            required: &["api_key"],
+            default_url: Some("https://ci.nullplatform.com"),
+        },
+        Kind::Aviator => KindSchema {
+            keys: &["token", "projects"],
+            required: &["token"],
+            default_url: Some("https://api.aviator.co"),
+        },
+        Kind::ServerlessCd => KindSchema {
+            keys: &["token", "route_prefix"],
+            required: &["url", "token"],
+            default_url: None,
+        },
+        Kind::Candor => KindSchema {
+            keys: &["username", "password", "runner_url", "runner_token"],
+            required: &["url", "username", "password"],
+            default_url: None,
+        },
+    }
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    private: bool,
+    path: &'a Path,
+    problems: Vec<Problem>,
+}
+
+impl Ctx<'_> {
+    fn at(&self, span: Range<usize>) -> (usize, usize) {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = self.at(span);
+        self.problems.push(Problem {
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+}
+
+pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, ConfigError> {
+    let mut cx = Ctx {
+        text,
+        private,
+        path,
+        problems: Vec::new(),
+    };
+    let doc = match DeTable::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            cx.problem(span, format!("TOML syntax error: {}", e.message().trim()));
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                problems: cx.problems,
+            });
+        }
+    };
+    let mut cfg = Config::empty(Some(path.to_path_buf()));
+    let mut default_profile_span = None;
+    for (key, value) in doc.get_ref() {
+        let name = key.get_ref().as_ref();
+        match name {
+            "default_profile" => {
+                cfg.default_profile = string(&mut cx, value, "a profile name");
+                default_profile_span = Some(value.span());
+            }
+            "theme" => cfg.theme = string(&mut cx, value, "a theme name such as \"dark\""),
+            "refresh_secs" => {
+                cfg.refresh_secs = int_in(&mut cx, value, 1, 3600).unwrap_or(DEFAULT_REFRESH_SECS)
+            }
+            "log_buffer_lines" => {
+                cfg.log_buffer_lines = int_in(&mut cx, value, 1_000, 10_000_000)
+                    .map(|v| v as usize)
+                    .unwrap_or(DEFAULT_LOG_BUFFER_LINES)
+            }
+            "keys" => cfg.keys = keys(&mut cx, value),
+            "profiles" => match value.get_ref() {
+                DeValue::Table(t) => {
+                    for (pname, pval) in t {
+                        if let Some(p) = profile(&mut cx, pname, pval) {
+                            cfg.profiles.push(p);
+                        }
+                    }
+                }
+                _ => cx.problem(
+                    value.span(),
+                    "`profiles` must be a table: write `[profiles.<name>]` sections",
+                ),
+            },
+            other => unknown(&mut cx, key.span(), other, TOP_KEYS, "at the top level"),
+        }
+    }
+    // Profiles in file order (the map is sorted by key).
+    cfg.profiles.sort_by_key(|p| p.line);
+    if let (Some(name), Some(span)) = (&cfg.default_profile, default_profile_span)
+        && cfg.profile(name).is_none()
+    {
+        let known: Vec<String> = cfg.profiles.iter().map(|p| p.name.clone()).collect();
+        cx.problem(
+            span,
+            format!(
+                "default_profile `{name}` is not defined; defined profiles: {}",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        );
+    }
+    if cx.problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigError {
+            path: path.to_path_buf(),
+            problems: cx.problems,
+        })
+    }
+}
+
+fn unknown(cx: &mut Ctx, span: Range<usize>, key: &str, allowed: &[&str], place: &str) {
+    let close = allowed
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let hint = match close {
+        Some((_, k)) => format!("did you mean `{k}`?"),
+        None => format!("expected one of: {}", allowed.join(", ")),
+    };
+    cx.problem(span, format!("unknown key `{key}` {place}; {hint}"));
+}
+
+fn type_problem(cx: &mut Ctx, v: &Spanned<DeValue>, expected: &str) {
+    cx.problem(
+        v.span(),
+        format!("expected {expected}, found a {}", v.get_ref().type_str()),
+    );
+}
+
+fn string(cx: &mut Ctx, v: &Spanned<DeValue>, expected: &str) -> Option<String> {
+    match v.get_ref() {
+        DeValue::String(s) => Some(s.to_string()),
+        _ => {
+            type_problem(cx, v, expected);
+            None
+        }
+    }
+}
+
+fn boolean(cx: &mut Ctx, v: &Spanned<DeValue>) -> Option<bool> {
+    match v.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        _ => {
+            type_problem(cx, v, "true or false");
+            None
+        }
+    }
+}
+
+fn int_in(cx: &mut Ctx, v: &Spanned<DeValue>, min: u64, max: u64) -> Option<u64> {
+    let parsed = match v.get_ref() {
+        DeValue::Integer(i) => u64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok(),
+        _ => None,
+    };
+    match parsed {
+        Some(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            cx.problem(
+                v.span(),
+                format!("expected a whole number from {min} to {max}"),
+            );
+            None
+        }
+    }
+}
+
+fn string_list(cx: &mut Ctx, v: &Spanned<DeValue>, what: &str) -> Vec<String> {
+    match v.get_ref() {
+        DeValue::Array(items) => items.iter().filter_map(|i| string(cx, i, what)).collect(),
+        _ => {
+            type_problem(cx, v, &format!("a list of {what}"));
+            Vec::new()
+        }
+    }
+}
+
+fn url(cx: &mut Ctx, v: &Spanned<DeValue>) -> Option<url::Url> {
+    let s = string(cx, v, "a URL such as \"https://ci.example.com\"")?;
+    match url::Url::parse(&s) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+        Ok(u) => {
+            cx.problem(
+                v.span(),
+                format!(
+                    "URL scheme `{}` is not supported; use http or https",
+                    u.scheme()
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            cx.problem(v.span(), format!("`{s}` is not a valid URL ({e})"));
+            None
+        }
+    }
+}
+
+fn keys(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<KeyOverride> {
+    let DeValue::Table(t) = v.get_ref() else {
+        type_problem(cx, v, "a table of `action = \"key\"`");
+        return Vec::new();
+    };
+    t.iter()
+        .filter_map(|(k, val)| {
+            let key = string(cx, val, "a key such as \"ctrl-d\" or \"G\"")?;
+            Some(KeyOverride {
+                action: k.get_ref().to_string(),
+                key,
+                line: cx.at(k.span()).0,
+            })
+        })
+        .collect()
+}
+
+/// The profile's credential for a secret field, from `<f>`, `<f>_env` or `<f>_command`.
+fn credential(
+    cx: &mut Ctx,
+    table: &DeTable,
+    field: &str,
+    header: Range<usize>,
+    pname: &str,
+) -> Option<Credential> {
+    let mut found: Vec<(Range<usize>, Credential)> = Vec::new();
+    for (k, v) in table {
+        let key = k.get_ref().as_ref();
+        let make = if key == field {
+            string(cx, v, "a string").map(|s| {
+                if !cx.private {
+                    cx.problem(
+                        k.span(),
+                        format!(
+                            "inline `{field}` is refused because {} is readable by group or others; \
+                             run `chmod 600 {}` or use `{field}_env` / `{field}_command`",
+                            cx.path.display(),
+                            cx.path.display()
+                        ),
+                    );
+                }
+                Credential::Inline(SecretString::from(s))
+            })
+        } else if key == format!("{field}_env") {
+            string(cx, v, "an environment variable name").map(Credential::Env)
+        } else if key == format!("{field}_command") {
+            string(cx, v, "a shell command").map(Credential::Command)
+        } else {
+            continue;
+        };
+        if let Some(c) = make {
+            found.push((k.span(), c));
+        }
+    }
+    if found.len() > 1 {
+        cx.problem(
+            found[1].0.clone(),
+            format!(
+                "profile `{pname}` gives `{field}` more than once; keep one of `{field}`, `{field}_env`, `{field}_command`"
+            ),
+        );
+    }
+    let _ = header;
+    found.into_iter().next().map(|(_, c)| c)
+}
+
+fn is_secret_key(key: &str) -> Option<&'static str> {
+    SECRET_FIELDS
+        .iter()
+        .copied()
+        .find(|f| key == *f || key == format!("{f}_env") || key == format!("{f}_command"))
+}
+
+fn projects(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<ReleaseProject> {
+    let DeValue::Array(items) = v.get_ref() else {
+        type_problem(
+            cx,
+            v,
+            "a list like [ { name = \"web\", environments = [\"dev\", \"production\"] } ]",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let DeValue::Table(t) = item.get_ref() else {
+            type_problem(cx, item, "{ name = \"…\", environments = [ … ] }");
+            continue;
+        };
+        let mut name = None;
+        let mut envs = Vec::new();
+        for (k, val) in t {
+            match k.get_ref().as_ref() {
+                "name" => name = string(cx, val, "the release project's name"),
+                "environments" => envs = string_list(cx, val, "environment names"),
+                other => unknown(
+                    cx,
+                    k.span(),
+                    other,
+                    &["name", "environments"],
+                    "in a release project",
+                ),
+            }
+        }
+        match name {
+            Some(n) => {
+                if envs.is_empty() {
+                    cx.problem(
+                        item.span(),
+                        format!("release project `{n}` lists no environments; add environments = [\"staging\", \"production\"]"),
+                    );
+                }
+                out.push(ReleaseProject {
+                    name: n,
+                    environments: envs,
+                })
+            }
+            None => cx.problem(item.span(), "release project without `name`"),
+        }
+    }
+    out
+}
+
+fn profile(
+    cx: &mut Ctx,
+    pname: &Spanned<toml::de::DeString>,
+    pval: &Spanned<DeValue>,
+) -> Option<Profile> {
+    let name = pname.get_ref().to_string();
+    let header = pname.span();
+    let DeValue::Table(t) = pval.get_ref() else {
+        cx.problem(
+            pval.span(),
+            format!("profile `{name}` must be a table: write `[profiles.{name}]`"),
+        );
+        return None;
+    };
+    let kind_val = t
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == "kind")
+        .map(|(_, v)| v);
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    let kind = match kind_val {
+        None => {
+            cx.problem(
+                header.clone(),
+                format!(
+                    "profile `{name}` has no `kind`; add kind = \"…\" with one of: {}",
+                    kinds.join(", ")
+                ),
+            );
+            return None;
+        }
+        Some(v) => {
+            let s = string(cx, v, "a backend kind")?;
+            match Kind::parse(&s) {
+                Some(k) => k,
+                None => {
+                    cx.problem(
+                        v.span(),
+                        format!(
+                            "unknown kind `{s}` in profile `{name}`; expected one of: {}",
+                            kinds.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    let sch = schema(kind);
+    let mut allowed: Vec<String> = COMMON_KEYS.iter().map(|s| s.to_string()).collect();
+    for k in sch.keys {
+        if SECRET_FIELDS.contains(k) {
+            allowed.push(k.to_string());
+            allowed.push(format!("{k}_env"));
+            allowed.push(format!("{k}_command"));
+        } else {
+            allowed.push(k.to_string());
+        }
+    }
+    let placeholder = url::Url::parse(sch.default_url.unwrap_or("http://127.0.0.1/")).ok()?;
+    let mut p = Profile::new(&name, kind, placeholder);
+    p.line = cx.at(header.clone()).0;
+    let mut has_url = false;
+    for (k, v) in t {
+        let key = k.get_ref().as_ref();
+        if !allowed.iter().any(|a| a == key) {
+            let refs: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            let place = format!("in profile `{name}` (kind {})", kind.as_str());
+            unknown(cx, k.span(), key, &refs, &place);
+            continue;
+        }
+        match key {
+            "kind" => {}
+            "url" => {
+                if let Some(u) = url(cx, v) {
+                    if kind == Kind::Nullplatform && u.host_str() == Some("api.nullplatform.com") {
+                        cx.problem(
+                            v.span(),
+                            "api.nullplatform.com is the public API, which has no /login; the CI API is https://ci.nullplatform.com",
+                        );
+                    }
+                    p.url = u;
+                    has_url = true;
+                }
+            }
+            "runner_url" => p.runner_url = url(cx, v),
+            "username" => p.username = string(cx, v, "a user name"),
+            "route_prefix" => {
+                p.route_prefix = string(cx, v, "a path such as \"/api/flow\"").map(|s| {
+                    if !s.starts_with('/') {
+                        cx.problem(
+                            v.span(),
+                            "route_prefix must start with `/`, e.g. \"/api/flow\"",
+                        );
+                    }
+                    s
+                })
+            }
+            "theme" => p.theme = string(cx, v, "a theme name"),
+            "read_only" => p.read_only = boolean(cx, v).unwrap_or(false),
+            "insecure" => p.insecure = boolean(cx, v).unwrap_or(false),
+            "timeout_secs" => {
+                p.timeout_secs = int_in(cx, v, 1, 600).unwrap_or(DEFAULT_TIMEOUT_SECS)
+            }
+            "ca_file" => p.ca_file = string(cx, v, "a path to a PEM file").map(PathBuf::from),
+            "protected_environments" => {
+                p.protected_environments = string_list(cx, v, "environment names")
+            }
+            "projects" => p.projects = projects(cx, v),
+            _ => {
+                // Secret fields are collected below, all spellings together.
+                debug_assert!(is_secret_key(key).is_some());
+            }
+        }
+    }
+    if !has_url && sch.default_url.is_none() {
+        cx.problem(
+            header.clone(),
+            format!(
+                "profile `{name}` (kind {}) needs `url`, the complete base URL of the API",
+                kind.as_str()
+            ),
+        );
+    }
+    for field in sch.keys.iter().filter(|k| SECRET_FIELDS.contains(k)) {
+        let c = credential(cx, t, field, header.clone(), &name);
+        match *field {
+            "password" => p.password = c,
+            "api_key" => p.api_key = c,
+            "token" => p.token = c,
+            "runner_token" => p.runner_token = c,
+            _ => {}
+        }
+    }
+    for req in sch.required {
+        let missing = match *req {
+            "username" => p.username.is_none(),
+            "password" => p.password.is_none(),
+            "api_key" => p.api_key.is_none(),
+            "token" => p.token.is_none(),
+            _ => false,
+        };
+        if missing {
+            let fix = if SECRET_FIELDS.contains(req) {
+                format!("add `{req}_env = \"VAR\"` or `{req}_command = \"…\"`")
+            } else {
+                format!("add `{req} = \"…\"`")
+            };
+            cx.problem(
+                header.clone(),
+                format!(
+                    "profile `{name}` (kind {}) needs `{req}`: {fix}",
+                    kind.as_str()
+                ),
+            );
+        }
+    }
+    if p.runner_url.is_some() && p.runner_token.is_none() {
+        cx.problem(
+            header.clone(),
+            format!("profile `{name}` sets runner_url but no runner token: add `runner_token_env` or `runner_token_command`"),
+        );
+    }
+    if kind == Kind::Aviator && p.projects.is_empty() {
+        cx.problem(
+            header,
+            format!("profile `{name}` (kind aviator) needs `projects`: Aviator cannot list them, e.g. projects = [ {{ name = \"web\", environments = [\"staging\", \"production\"] }} ]"),
+        );
+    }
+    Some(p)
+}

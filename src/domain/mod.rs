@@ -1,0 +1,306 @@
+//! The typed common model every backend maps its wire types into. The UI only ever sees these.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The five backend kinds a profile can speak to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Freecommit,
+    Nullplatform,
+    Aviator,
+    ServerlessCd,
+    Candor,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Freecommit,
+        Kind::Nullplatform,
+        Kind::Aviator,
+        Kind::ServerlessCd,
+        Kind::Candor,
+    ];
+
+    /// The spelling used in the config file (`kind = "…"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Freecommit => "freecommit",
+            Kind::Nullplatform => "nullplatform",
+            Kind::Aviator => "aviator",
+            Kind::ServerlessCd => "serverless-cd",
+            Kind::Candor => "candor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Human name of the system.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Freecommit => "Free Commit",
+            Kind::Nullplatform => "nullplatform",
+            Kind::Aviator => "Aviator Releases",
+            Kind::ServerlessCd => "Serverless-cd",
+            Kind::Candor => "Candor",
+        }
+    }
+}
+
+/// Unified status of a build, run, task or deployment (`api/README.md`, "Unified build status").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Unknown,
+}
+
+impl BuildStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            BuildStatus::Succeeded | BuildStatus::Failed | BuildStatus::Cancelled
+        )
+    }
+
+    /// A symbol so that status never depends on colour alone.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BuildStatus::Queued => "◌",
+            BuildStatus::Running => "●",
+            BuildStatus::Succeeded => "✔",
+            BuildStatus::Failed => "✘",
+            BuildStatus::Cancelled => "⊘",
+            BuildStatus::Unknown => "?",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BuildStatus::Queued => "queued",
+            BuildStatus::Running => "running",
+            BuildStatus::Succeeded => "passed",
+            BuildStatus::Failed => "failed",
+            BuildStatus::Cancelled => "cancelled",
+            BuildStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// The outcome of the most recent build of a project, as the list rows show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LastBuild {
+    pub status: BuildStatus,
+    /// The backend's own status text (e.g. `exit 208`), shown in detail views.
+    pub raw: String,
+    pub exit_code: Option<i64>,
+    /// What the exit code means, when the backend says or the code is a known one.
+    pub message: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `None` = never built.
+    pub last_build: Option<LastBuild>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Developer {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// A secret or parameter. There is deliberately no value field: values never enter the domain,
+/// so they cannot reach the screen, a log, a clipboard or `--json` output.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Secret {
+    pub id: String,
+    pub name: String,
+    /// `PUBLIC` / `PRIVATE` (Free Commit), `secret` / `plain`, …
+    pub scope: String,
+    /// Environment or free label, when the backend has one.
+    pub environment: Option<String>,
+}
+
+/// Who the profile is logged in as.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+/// One page of a server-side list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// 1-based page number this is.
+    pub page: u32,
+    pub per_page: u32,
+    /// Total the server reports, when it reports one (may lag or be approximate).
+    pub total: Option<u64>,
+    /// Whether another page may follow. Decided from the rows received, never from totals alone.
+    pub has_more: bool,
+}
+
+/// What a list request asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ListQuery {
+    pub page: u32,
+    pub per_page: u32,
+    /// Free text the server filters on (when the backend can filter).
+    pub filter: Option<String>,
+    pub sort: Option<Sort>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sort {
+    /// Domain field name: `name`, `id`, `last_build`, `email`, `role`, `scope`.
+    pub field: &'static str,
+    pub ascending: bool,
+}
+
+/// The lists a dashboard can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Projects,
+    Developers,
+    Secrets,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 3] = [Resource::Projects, Resource::Developers, Resource::Secrets];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Projects => "projects",
+            Resource::Developers => "developers",
+            Resource::Secrets => "secrets",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Resource::Projects => "Projects",
+            Resource::Developers => "Developers",
+            Resource::Secrets => "Secrets",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// How a backend serves one list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListSupport {
+    /// Pages come from the server (`false`: the whole list arrives at once).
+    pub paged: bool,
+    /// The server filters on free text; otherwise the dashboard filters loaded rows.
+    pub server_filter: bool,
+    /// Domain fields the server can sort on, in the order `s` cycles through them.
+    pub sort_fields: &'static [&'static str],
+}
+
+/// What the logged-in session can do. Panes and actions are offered from this, never from the kind.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub lists: Vec<(Resource, ListSupport)>,
+    /// Why a list is missing, for `?` and the palette (`(resource, reason)`).
+    pub missing: Vec<(Resource, String)>,
+}
+
+impl Capabilities {
+    pub fn list(&self, r: Resource) -> Option<&ListSupport> {
+        self.lists.iter().find(|(x, _)| *x == r).map(|(_, s)| s)
+    }
+
+    pub fn why_not(&self, r: Resource) -> String {
+        self.missing
+            .iter()
+            .find(|(x, _)| *x == r)
+            .map(|(_, why)| why.clone())
+            .unwrap_or_else(|| format!("this backend has no {}", r.as_str()))
+    }
+}
+
+/// A logged-in session: who, and what they may do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub caps: Capabilities,
+}
+
+/// Something a list row can be keyed and filtered by.
+pub trait Row: Clone + PartialEq + Send + 'static {
+    fn id(&self) -> &str;
+    /// Text the local filter matches against (lower-cased by the caller).
+    fn haystack(&self) -> String;
+    /// A short name for breadcrumbs and confirmations.
+    fn display_name(&self) -> &str;
+}
+
+impl Row for Project {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {}",
+            self.name,
+            self.description.as_deref().unwrap_or("")
+        )
+    }
+    fn display_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Row for Developer {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.username,
+            self.email.as_deref().unwrap_or(""),
+            self.roles.join(" ")
+        )
+    }
+    fn display_name(&self) -> &str {
+        &self.username
+    }
+}
+
+impl Row for Secret {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.name,
+            self.scope,
+            self.environment.as_deref().unwrap_or("")
+        )
+    }
+    fn display_name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,162 @@
+//! The terminal side: set-up and restore, the event loop (drain all pending events, then draw
+//! once), signals, and handing effects to the runner.
+
+use crate::app::action::{Action, ProfileInfo};
+use crate::app::runner::Runner;
+use crate::app::state::{Overlay, Screen, State};
+use crate::app::{Keymap, update};
+use crate::config::Config;
+use crate::ui::{self, Themes};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+
+pub struct TuiOptions {
+    pub config: Config,
+    /// Profile to open (already validated against the config).
+    pub profile: Option<String>,
+    pub read_only: bool,
+    pub theme: Option<String>,
+    pub no_color: bool,
+    pub keymap: Keymap,
+    /// Shown on the first-run screen.
+    pub config_path: Option<String>,
+}
+
+/// Run the dashboard until the user quits, a signal arrives or the terminal goes away.
+pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
+    let themes = Themes::load(
+        crate::config::dirs()
+            .map(|d| d.config_dir().join("themes"))
+            .as_deref(),
+    );
+    let profiles: Vec<ProfileInfo> = opts
+        .config
+        .profiles
+        .iter()
+        .map(ProfileInfo::from_profile)
+        .collect();
+    let mut state = State::new(profiles, opts.keymap);
+    state.cli_read_only = opts.read_only;
+    state.config_theme = opts.config.theme.clone();
+    state.theme_override = if opts.no_color {
+        Some("mono".into())
+    } else {
+        opts.theme
+    };
+    state.theme_names = themes.names();
+    state.refresh_ms = opts.config.refresh_secs * 1000;
+    state.config_path = opts.config_path;
+    if state.screen == Screen::FirstRun && opts.config.profiles.is_empty() {
+        state.conn = crate::app::state::Conn::Idle;
+    }
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(opts.config, tx);
+    let started = Instant::now();
+    let now = || started.elapsed().as_millis() as u64;
+
+    let mut terminal = ratatui::try_init()?;
+    let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {
+        for effect in update(state, a, now()) {
+            runner.run(effect);
+        }
+    };
+    let size = terminal.size()?;
+    dispatch(
+        &mut state,
+        &mut runner,
+        Action::Resize {
+            cols: size.width,
+            rows: size.height,
+        },
+    );
+    for p in &themes.problems {
+        tracing::warn!("{p}");
+    }
+    // Paint before any network reply: the first frame does not wait for the login.
+    if let Some(p) = opts.profile {
+        dispatch(&mut state, &mut runner, Action::SwitchProfile(p));
+    }
+
+    let mut events = EventStream::new();
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let result = loop {
+        if state.dirty {
+            state.wall = chrono::Utc::now();
+            if let Err(e) = draw(&mut terminal, &state, &themes) {
+                break Err(e); // the terminal is gone
+            }
+            state.dirty = false;
+        }
+        if state.quit {
+            break Ok(());
+        }
+        let wait = state
+            .next_deadline()
+            .map_or(Duration::from_secs(3600), |d| {
+                Duration::from_millis(d.saturating_sub(now()))
+            });
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(a) = action_for(&state, ev) {
+                        dispatch(&mut state, &mut runner, a);
+                    }
+                }
+                // End of input or a read error: the terminal was lost.
+                _ => break Ok(()),
+            },
+            Some(a) = rx.recv() => dispatch(&mut state, &mut runner, a),
+            _ = hup.recv() => break Ok(()),
+            _ = term.recv() => break Ok(()),
+            _ = int.recv() => break Ok(()),
+            _ = tokio::time::sleep(wait) => dispatch(&mut state, &mut runner, Action::Tick),
+        }
+        // Drain whatever else is ready so a burst costs one frame.
+        while let Ok(a) = rx.try_recv() {
+            dispatch(&mut state, &mut runner, a);
+        }
+    };
+    ratatui::restore();
+    result
+}
+
+fn action_for(state: &State, ev: Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => {
+            let captured =
+                state.screen == Screen::FirstRun || !matches!(state.overlay, Overlay::None);
+            if captured {
+                // Ctrl-c still quits from anywhere.
+                match state.keymap.action_for(&k) {
+                    Some(Action::Quit)
+                        if k.modifiers
+                            .contains(crossterm::event::KeyModifiers::CONTROL) =>
+                    {
+                        Some(Action::Quit)
+                    }
+                    _ => Some(Action::Input(k)),
+                }
+            } else {
+                state.keymap.action_for(&k)
+            }
+        }
+        Event::Resize(cols, rows) => Some(Action::Resize { cols, rows }),
+        _ => None,
+    }
+}
+
+fn draw(terminal: &mut DefaultTerminal, state: &State, themes: &Themes) -> std::io::Result<()> {
+    let theme = themes.get(state.theme_name());
+    // Synchronized updates: terminals that support them show the frame at once, never half.
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|f| ui::draw(f, state, theme))?;
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}

@@ -1,0 +1,440 @@
+//! The list panes (Projects, Developers, Secrets) and the detail view of one row.
+
+use super::{Theme, clean, spinner};
+use crate::app::state::{Conn, ListPane, State};
+use crate::domain::{BuildStatus, Developer, Project, Resource, Row, Secret};
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row as TRow, Table, Wrap};
+
+/// How one row type turns into table cells.
+trait Columns: Row {
+    fn header() -> &'static [&'static str];
+    fn widths(width: u16) -> Vec<Constraint>;
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>>;
+    fn detail(&self, s: &State) -> Vec<(&'static str, String)>;
+}
+
+pub fn status_color(t: &Theme, st: BuildStatus) -> ratatui::style::Color {
+    match st {
+        BuildStatus::Queued => t.queued,
+        BuildStatus::Running => t.running,
+        BuildStatus::Succeeded => t.ok,
+        BuildStatus::Failed => t.fail,
+        BuildStatus::Cancelled => t.cancelled,
+        BuildStatus::Unknown => t.dim,
+    }
+}
+
+/// "3m ago", "2h ago", "5d ago".
+pub fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds();
+    match secs {
+        s if s < 0 => "just now".into(),
+        s if s < 60 => format!("{s}s ago"),
+        s if s < 3600 => format!("{}m ago", s / 60),
+        s if s < 86_400 => format!("{}h ago", s / 3600),
+        s if s < 86_400 * 60 => format!("{}d ago", s / 86_400),
+        s => format!("{}mo ago", s / (86_400 * 30)),
+    }
+}
+
+impl Columns for Project {
+    fn header() -> &'static [&'static str] {
+        &["", "PROJECT", "LAST BUILD", "MEANING", "WHEN"]
+    }
+    fn widths(width: u16) -> Vec<Constraint> {
+        let wide = width >= 120;
+        vec![
+            Constraint::Length(1),
+            Constraint::Fill(3),
+            Constraint::Length(14),
+            Constraint::Fill(2),
+            Constraint::Length(if wide { 20 } else { 9 }),
+        ]
+    }
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let (sym, status, meaning, when) = match &self.last_build {
+            Some(b) => {
+                let c = status_color(t, b.status);
+                (
+                    Span::styled(b.status.symbol(), Style::new().fg(c)),
+                    Span::styled(
+                        format!(
+                            "{} {}",
+                            b.status.label(),
+                            b.exit_code.map(|c| c.to_string()).unwrap_or_default()
+                        ),
+                        Style::new().fg(c),
+                    ),
+                    clean(b.message.as_deref().unwrap_or("")).into_owned(),
+                    b.at.map(|at| ago(s.wall, at)).unwrap_or_default(),
+                )
+            }
+            None => (
+                Span::styled("·", t.dim()),
+                Span::styled("never built", t.dim()),
+                String::new(),
+                String::new(),
+            ),
+        };
+        vec![
+            Cell::from(sym),
+            Cell::from(clean(&self.name).into_owned()),
+            Cell::from(status),
+            Cell::from(Span::styled(meaning, t.dim())),
+            Cell::from(Span::styled(when, t.dim())),
+        ]
+    }
+    fn detail(&self, s: &State) -> Vec<(&'static str, String)> {
+        let mut out = vec![("id", self.id.clone()), ("name", self.name.clone())];
+        if let Some(d) = &self.description {
+            out.push(("description", d.clone()));
+        }
+        match &self.last_build {
+            Some(b) => {
+                out.push((
+                    "last build",
+                    format!("{} {}", b.status.symbol(), b.status.label()),
+                ));
+                out.push(("raw status", b.raw.clone()));
+                if let Some(c) = b.exit_code {
+                    out.push(("exit code", c.to_string()));
+                }
+                if let Some(m) = &b.message {
+                    out.push(("meaning", m.clone()));
+                }
+                if let Some(at) = b.at {
+                    out.push((
+                        "at",
+                        format!(
+                            "{} ({})",
+                            at.format("%Y-%m-%d %H:%M:%S UTC"),
+                            ago(s.wall, at)
+                        ),
+                    ));
+                }
+            }
+            None => out.push(("last build", "never built".into())),
+        }
+        out
+    }
+}
+
+impl Columns for Developer {
+    fn header() -> &'static [&'static str] {
+        &["ID", "USERNAME", "EMAIL", "ROLE"]
+    }
+    fn widths(_width: u16) -> Vec<Constraint> {
+        vec![
+            Constraint::Length(6),
+            Constraint::Fill(2),
+            Constraint::Fill(3),
+            Constraint::Length(16),
+        ]
+    }
+    fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let role = self.roles.join(", ");
+        let role_style = if role.contains("ADMIN") {
+            Style::new().fg(t.warn)
+        } else {
+            t.dim()
+        };
+        vec![
+            Cell::from(Span::styled(self.id.clone(), t.dim())),
+            Cell::from(clean(&self.username).into_owned()),
+            Cell::from(clean(self.email.as_deref().unwrap_or("—")).into_owned()),
+            Cell::from(Span::styled(clean(&role).into_owned(), role_style)),
+        ]
+    }
+    fn detail(&self, _s: &State) -> Vec<(&'static str, String)> {
+        vec![
+            ("id", self.id.clone()),
+            ("username", self.username.clone()),
+            ("email", self.email.clone().unwrap_or_else(|| "—".into())),
+            ("roles", self.roles.join(", ")),
+        ]
+    }
+}
+
+impl Columns for Secret {
+    fn header() -> &'static [&'static str] {
+        &["NAME", "SCOPE", "ENVIRONMENT", "VALUE"]
+    }
+    fn widths(_width: u16) -> Vec<Constraint> {
+        vec![
+            Constraint::Fill(3),
+            Constraint::Length(9),
+            Constraint::Fill(2),
+            Constraint::Length(10),
+        ]
+    }
+    fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let scope_style = if self.scope == "PUBLIC" {
+            Style::new().fg(t.warn)
+        } else {
+            Style::new().fg(t.text)
+        };
+        vec![
+            Cell::from(clean(&self.name).into_owned()),
+            Cell::from(Span::styled(clean(&self.scope).into_owned(), scope_style)),
+            Cell::from(clean(self.environment.as_deref().unwrap_or("—")).into_owned()),
+            Cell::from(Span::styled("•••• hidden", t.dim())),
+        ]
+    }
+    fn detail(&self, _s: &State) -> Vec<(&'static str, String)> {
+        vec![
+            ("id", self.id.clone()),
+            ("name", self.name.clone()),
+            ("scope", self.scope.clone()),
+            (
+                "environment",
+                self.environment.clone().unwrap_or_else(|| "—".into()),
+            ),
+            ("value", "never shown by shipdeck".into()),
+        ]
+    }
+}
+
+pub fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    if s.session.is_none() {
+        return draw_connection(f, area, s, t);
+    }
+    match s.pane {
+        Resource::Projects => pane(f, area, s, t, &s.lists.projects, Resource::Projects),
+        Resource::Developers => pane(f, area, s, t, &s.lists.developers, Resource::Developers),
+        Resource::Secrets => pane(f, area, s, t, &s.lists.secrets, Resource::Secrets),
+    }
+}
+
+fn block<'a>(title: Line<'a>, t: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(t.border_focus))
+        .title(title)
+}
+
+/// Before a session exists: connecting, login failed, unavailable, offline.
+fn draw_connection(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let name = s
+        .profile()
+        .map(|p| clean(&p.name).into_owned())
+        .unwrap_or_default();
+    let url = s
+        .profile()
+        .map(|p| clean(&p.url).into_owned())
+        .unwrap_or_default();
+    let (title, color, lines): (&str, _, Vec<Line>) = match &s.conn {
+        Conn::Connecting | Conn::Idle | Conn::Online => (
+            "Connecting",
+            t.running,
+            vec![Line::from(format!(
+                "{} logging in to {url} …",
+                spinner(s.now)
+            ))],
+        ),
+        Conn::AuthFailed(m) => (
+            "Login failed",
+            t.error,
+            vec![
+                Line::from(clean(m).into_owned()),
+                Line::from(""),
+                Line::styled(
+                    "Check the profile's credentials (shipdeck profiles), then press r to try again.",
+                    t.dim(),
+                ),
+            ],
+        ),
+        Conn::Unavailable(m) => (
+            "Not available",
+            t.warn,
+            vec![
+                Line::from(clean(m).into_owned()),
+                Line::from(""),
+                Line::styled("Switch profile with :profile <name>.", t.dim()),
+            ],
+        ),
+        Conn::Offline {
+            reason,
+            retry_at,
+            attempt,
+        } => (
+            "Offline",
+            t.warn,
+            vec![
+                Line::from(clean(reason).into_owned()),
+                Line::from(""),
+                Line::styled(
+                    format!(
+                        "retry {attempt} in {}s · r to retry now",
+                        retry_at.saturating_sub(s.now).div_ceil(1000)
+                    ),
+                    t.dim(),
+                ),
+            ],
+        ),
+    };
+    let title = Line::from(vec![
+        Span::styled(
+            format!(" {title} "),
+            Style::new().fg(color).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("· {name} "), t.dim()),
+    ]);
+    let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(block(title, t).padding(ratatui::widgets::Padding::uniform(1)));
+    f.render_widget(p, area);
+}
+
+fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPane<T>, r: Resource) {
+    if let Some(d) = &s.detail
+        && let Some(row) = l.rows.iter().find(|x| x.id() == d.id)
+    {
+        return detail(f, area, s, t, row);
+    }
+    let title = title_line(s, t, l, r);
+    let status = status_line(s, t, l);
+    let mut blk = block(title, t);
+    if let Some(st) = status {
+        blk = blk.title_bottom(st);
+    }
+    let inner = blk.inner(area);
+    f.render_widget(blk, area);
+    if l.visible.is_empty() {
+        let msg = if l.loading.is_some() {
+            format!("{} loading {}…", spinner(s.now), r.as_str())
+        } else if !l.filter.is_empty() {
+            format!("no {} match “{}”", r.as_str(), clean(&l.filter))
+        } else if l.error.is_some() {
+            String::new()
+        } else {
+            format!("no {}", r.as_str())
+        };
+        f.render_widget(Paragraph::new(Line::styled(msg, t.dim())).centered(), inner);
+        return;
+    }
+    // Only the rows on screen are built: frame time does not grow with the list.
+    let height = inner.height.saturating_sub(1) as usize;
+    let mut offset = l.offset.min(l.visible.len().saturating_sub(1));
+    if l.selected < offset {
+        offset = l.selected;
+    } else if height > 0 && l.selected >= offset + height {
+        offset = l.selected + 1 - height;
+    }
+    let end = (offset + height).min(l.visible.len());
+    let rows: Vec<TRow> = l.visible[offset..end]
+        .iter()
+        .enumerate()
+        .map(|(i, &idx)| {
+            let row = TRow::new(l.rows[idx].cells(s, t));
+            if offset + i == l.selected {
+                row.style(t.selection())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = TRow::new(T::header().iter().map(|h| Cell::from(*h)))
+        .style(Style::new().fg(t.accent).add_modifier(Modifier::BOLD));
+    let table = Table::new(rows, T::widths(inner.width))
+        .header(header)
+        .column_spacing(2)
+        .style(if l.stale { t.dim() } else { Style::new() });
+    f.render_widget(table, inner);
+}
+
+fn title_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>, r: Resource) -> Line<'a> {
+    let mut spans = vec![Span::styled(
+        format!(" {} ", r.title()),
+        Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+    )];
+    let count = match (l.total, l.has_more) {
+        (Some(total), _) if l.visible.len() != l.rows.len() => {
+            format!(
+                "{} of {} loaded · {} total",
+                l.visible.len(),
+                l.rows.len(),
+                total
+            )
+        }
+        (Some(total), true) => format!("{} of {total}", l.rows.len()),
+        (Some(total), false) => format!("{total}"),
+        (None, true) => format!("{}+", l.rows.len()),
+        (None, false) => format!("{}", l.rows.len()),
+    };
+    spans.push(Span::styled(format!("· {count} "), t.dim()));
+    if let Some(sort) = &l.sort {
+        spans.push(Span::styled(
+            format!(
+                "· sort {} {} ",
+                sort.field,
+                if sort.ascending { "↑" } else { "↓" }
+            ),
+            t.dim(),
+        ));
+    }
+    if !l.filter.is_empty() {
+        let how = if l.server_filter {
+            "server"
+        } else {
+            "loaded rows only"
+        };
+        spans.push(Span::styled(
+            format!("· filter “{}” ({how}) ", clean(&l.filter)),
+            Style::new().fg(t.warn),
+        ));
+    }
+    let _ = s;
+    Line::from(spans)
+}
+
+fn status_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>) -> Option<Line<'a>> {
+    if let Some(e) = &l.error {
+        let retry = l
+            .retry_at
+            .map(|r| format!(" · retry in {}s", r.saturating_sub(s.now).div_ceil(1000)))
+            .unwrap_or_else(|| " · r to retry".into());
+        let stale = if l.stale { "stale data · " } else { "" };
+        return Some(Line::from(Span::styled(
+            format!(" ▲ {stale}{}{retry} ", clean(e)),
+            Style::new().fg(t.error),
+        )));
+    }
+    if l.loading.is_some() {
+        return Some(Line::from(Span::styled(
+            format!(" {} loading… ", spinner(s.now)),
+            Style::new().fg(t.running),
+        )));
+    }
+    if l.has_more {
+        return Some(Line::from(Span::styled(" ↓ more on the server ", t.dim())));
+    }
+    None
+}
+
+fn detail<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, row: &T) {
+    let title = Line::from(Span::styled(
+        format!(" {} ", clean(row.display_name())),
+        Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+    ));
+    let lines: Vec<Line> = row
+        .detail(s)
+        .into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>14}  "), t.dim()),
+                Span::raw(clean(&v).into_owned()),
+            ])
+        })
+        .collect();
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        block(title, t)
+            .title_bottom(Line::styled(" esc back ", t.dim()))
+            .padding(ratatui::widgets::Padding::horizontal(1)),
+    );
+    f.render_widget(p, area);
+}

@@ -1,0 +1,222 @@
+//! Pure drawing from `State`: no I/O, no business rules. Every string that came from a server
+//! passes through `clean` so that nothing in a name can move the cursor or change the terminal.
+
+mod lists;
+mod popups;
+pub mod theme;
+
+use crate::app::state::{Conn, Level, Overlay, Screen, State};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::borrow::Cow;
+pub use theme::{Theme, Themes};
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// Replace control characters (escape sequences, CR, BEL, C1…) so server text is inert.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if c.is_control() { '�' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+pub fn spinner(now: u64) -> &'static str {
+    SPINNER[(now / crate::app::update::SPINNER_MS) as usize % SPINNER.len()]
+}
+
+pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
+    let area = f.area();
+    let insecure = s.profile().is_some_and(|p| p.insecure);
+    let [header, banner, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(insecure)),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, header, s, t);
+    if insecure {
+        let style = t.badge(t.error);
+        f.render_widget(
+            Paragraph::new(" ⚠ TLS verification is OFF for this profile (insecure = true): anyone on the path can read and change this traffic ")
+                .style(style),
+            banner,
+        );
+    }
+    match s.screen {
+        Screen::FirstRun => {
+            popups::first_run(f, area.inner(ratatui::layout::Margin::new(0, 1)), s, t);
+            draw_footer(f, footer, s, t);
+            return;
+        }
+        Screen::Dashboard => {}
+    }
+    draw_tabs(f, tabs, s, t);
+    lists::draw_body(f, body, s, t);
+    draw_footer(f, footer, s, t);
+    match &s.overlay {
+        Overlay::Palette { input, selected } => popups::palette(f, body, s, t, input, *selected),
+        Overlay::Help { scroll } => popups::help(f, body, s, t, *scroll),
+        Overlay::Filter { .. } | Overlay::None => {}
+    }
+}
+
+fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let base = t.header();
+    let mut left = vec![
+        Span::styled(" shipdeck ", t.badge(t.accent)),
+        Span::raw(" "),
+    ];
+    match s.profile() {
+        Some(p) => {
+            left.push(Span::styled(
+                clean(&p.name).into_owned(),
+                base.add_modifier(Modifier::BOLD),
+            ));
+            left.push(Span::styled(
+                format!(" {} ", p.kind.as_str()),
+                base.patch(t.dim()),
+            ));
+            if let Some(sess) = &s.session {
+                left.push(Span::styled("│ ", base.patch(t.dim())));
+                left.push(Span::styled(clean(&sess.user.name).into_owned(), base));
+                left.push(Span::raw(" "));
+            }
+        }
+        None => left.push(Span::styled("no profile", base.patch(t.dim()))),
+    }
+    if s.read_only() {
+        left.push(Span::styled(" READ-ONLY ", t.badge(t.warn)));
+    }
+    let (conn_text, conn_color) = match &s.conn {
+        Conn::Idle => (String::new(), t.dim),
+        Conn::Connecting => (format!("{} connecting", spinner(s.now)), t.running),
+        Conn::Online => ("● online".to_string(), t.ok),
+        Conn::Offline {
+            retry_at, attempt, ..
+        } => {
+            let secs = retry_at.saturating_sub(s.now).div_ceil(1000);
+            (format!("▲ offline · retry {attempt} in {secs}s"), t.warn)
+        }
+        Conn::AuthFailed(_) => ("✘ login failed".to_string(), t.error),
+        Conn::Unavailable(_) => ("⊘ unavailable".to_string(), t.warn),
+    };
+    let right = Span::styled(format!("{conn_text} "), base.patch(t.fg(conn_color)));
+    f.render_widget(Paragraph::new("").style(base), area);
+    let rw = right.width() as u16;
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(left)).style(base), l);
+    f.render_widget(Paragraph::new(Line::from(right)).style(base), r);
+}
+
+fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let offered = s.panes();
+    let mut spans = vec![Span::raw(" ")];
+    for (i, r) in crate::domain::Resource::ALL.into_iter().enumerate() {
+        let style = if r == s.pane {
+            if t.mono {
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            } else {
+                Style::new()
+                    .fg(t.accent)
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            }
+        } else if offered.contains(&r) {
+            Style::new().fg(t.text)
+        } else {
+            t.dim().add_modifier(Modifier::CROSSED_OUT)
+        };
+        spans.push(Span::styled(format!("{} {}", i + 1, r.title()), style));
+        spans.push(Span::styled("  ", t.dim()));
+    }
+    let crumbs = s.breadcrumbs();
+    let crumb_text = crumbs
+        .iter()
+        .map(|c| clean(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" › ");
+    let right = Span::styled(format!("{crumb_text} "), t.dim());
+    let rw = (right.width() as u16).min(area.width / 2);
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(spans)), l);
+    f.render_widget(Paragraph::new(Line::from(right)).right_aligned(), r);
+}
+
+fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    if let Overlay::Filter { input } = &s.overlay {
+        let text = input.lines().join("");
+        let server = s
+            .caps()
+            .and_then(|c| c.list(s.pane))
+            .is_some_and(|l| l.server_filter);
+        let how = if server {
+            "⏎ ask the server · esc cancel"
+        } else {
+            "⏎ keep · esc cancel · filters loaded rows"
+        };
+        let line = Line::from(vec![
+            Span::styled(" / ", t.badge(t.accent)),
+            Span::raw(" "),
+            Span::styled(clean(&text).into_owned(), Style::new().fg(t.text)),
+            Span::styled("▏", Style::new().fg(t.accent)),
+            Span::styled(format!("   {how}"), t.dim()),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    if let Some(toast) = &s.toast {
+        let c = match toast.level {
+            Level::Info => t.accent,
+            Level::Warn => t.warn,
+            Level::Error => t.error,
+        };
+        spans.push(Span::styled(
+            format!(" {} ", clean(&toast.text)),
+            Style::new().fg(c),
+        ));
+        spans.push(Span::styled("│", t.dim()));
+    }
+    let hints: Vec<(String, &str)> = if s.screen == Screen::FirstRun {
+        vec![("d".into(), "demo"), ("q".into(), "quit")]
+    } else {
+        s.keymap
+            .bindings
+            .iter()
+            .filter(|b| b.footer)
+            .map(|b| (s.keymap.keys_of(b.name), short_help(b.name)))
+            .collect()
+    };
+    for (k, h) in hints {
+        spans.push(Span::styled(
+            format!(" {k}"),
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {h}"), t.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn short_help(name: &str) -> &'static str {
+    match name {
+        "open" => "open",
+        "next_pane" => "pane",
+        "filter" => "filter",
+        "sort" => "sort",
+        "refresh" => "refresh",
+        "palette" => "cmd",
+        "help" => "help",
+        "quit" => "quit",
+        _ => "",
+    }
+}

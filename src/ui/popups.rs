@@ -1,0 +1,192 @@
+//! Overlays: the command palette, help generated from the keymap, and the first-run screen.
+
+use super::{Theme, clean};
+use crate::app::keymap::Group;
+use crate::app::state::State;
+use crate::app::update::palette_candidates;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [c] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    c
+}
+
+fn popup_block<'a>(title: &'a str, t: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(t.accent))
+        .title(Span::styled(
+            format!(" {title} "),
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ))
+}
+
+pub fn palette(f: &mut Frame, body: Rect, s: &State, t: &Theme, input: &TextArea, selected: usize) {
+    let text = input.lines().join("");
+    let cands = palette_candidates(s, &text);
+    let shown = cands.len().min(10) as u16;
+    let w = 64.min(body.width);
+    let h = 3 + shown + u16::from(shown > 0);
+    let area = Rect {
+        x: body.x + (body.width - w) / 2,
+        y: body.y + 1.min(body.height),
+        width: w,
+        height: h.min(body.height),
+    };
+    f.render_widget(Clear, area);
+    let blk = popup_block("command", t).title_bottom(Line::styled(
+        " tab complete · ↑↓ choose · ⏎ run · esc close ",
+        t.dim(),
+    ));
+    let inner = blk.inner(area);
+    f.render_widget(blk, area);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(": ", Style::new().fg(t.accent).add_modifier(Modifier::BOLD)),
+        Span::raw(clean(&text).into_owned()),
+        Span::styled("▏", Style::new().fg(t.accent)),
+    ])];
+    if shown > 0 {
+        lines.push(Line::styled("─".repeat(inner.width as usize), t.dim()));
+    }
+    let start = selected.saturating_sub(9);
+    for (i, (c, d)) in cands.iter().enumerate().skip(start).take(10) {
+        let style = if i == selected {
+            t.selection()
+        } else {
+            Style::new()
+        };
+        lines.push(
+            Line::from(vec![
+                Span::styled(format!(" {:<22}", clean(c.trim_end())), style.fg(t.text)),
+                Span::styled(clean(d).into_owned(), style.patch(t.dim())),
+            ])
+            .style(style),
+        );
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16) {
+    let area = centered(body, 76, body.height.saturating_sub(2).max(10));
+    f.render_widget(Clear, area);
+    let mut lines: Vec<Line> = Vec::new();
+    for (group, title) in [
+        (Group::Navigation, "Move".to_string()),
+        (Group::List, format!("{} pane", s.pane.title())),
+        (Group::Global, "Everywhere".to_string()),
+    ] {
+        lines.push(Line::styled(
+            title,
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ));
+        for b in s.keymap.bindings.iter().filter(|b| b.group == group) {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<12}", s.keymap.keys_of(b.name)),
+                    Style::new().fg(t.text).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(b.help, t.dim()),
+            ]));
+        }
+        lines.push(Line::from(""));
+    }
+    if let Some(caps) = s.caps()
+        && !caps.missing.is_empty()
+    {
+        lines.push(Line::styled(
+            "Not offered here",
+            Style::new().fg(t.warn).add_modifier(Modifier::BOLD),
+        ));
+        for (r, why) in &caps.missing {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12}", r.title()), Style::new().fg(t.text)),
+                Span::styled(clean(why).into_owned(), t.dim()),
+            ]));
+        }
+        lines.push(Line::from(""));
+    }
+    if let Some(p) = s.profile()
+        && s.read_only()
+    {
+        lines.push(Line::styled(
+            format!(
+                "Profile {} is read-only: it can look, never act.",
+                clean(&p.name)
+            ),
+            Style::new().fg(t.warn),
+        ));
+    }
+    lines.push(Line::styled(
+        "Keys can be rebound in [keys] of the config file, by the names in `shipdeck --help`.",
+        t.dim(),
+    ));
+    let blk =
+        popup_block("help", t).title_bottom(Line::styled(" j/k scroll · esc close ", t.dim()));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(blk.padding(ratatui::widgets::Padding::horizontal(1))),
+        area,
+    );
+}
+
+pub fn first_run(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let path = s
+        .config_path
+        .clone()
+        .unwrap_or_else(|| "(no config directory on this system)".into());
+    let mut lines = vec![
+        Line::styled(
+            "Welcome to shipdeck",
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ),
+        Line::from(""),
+        Line::from("There is no config file yet. shipdeck reads its profiles — which CI/CD server"),
+        Line::from("to talk to, as whom — from:"),
+        Line::from(""),
+        Line::styled(
+            format!("    {}", clean(&path)),
+            Style::new().fg(t.text).add_modifier(Modifier::BOLD),
+        ),
+        Line::from(""),
+        Line::from("A minimal one looks like this:"),
+        Line::from(""),
+    ];
+    for l in crate::config::EXAMPLE.lines() {
+        lines.push(Line::styled(format!("    {l}"), Style::new().fg(t.queued)));
+    }
+    lines.extend([
+        Line::from(""),
+        Line::from("Secrets come from *_env (a variable) or *_command (a password manager);"),
+        Line::from("inline values are accepted only in a file no one else can read (chmod 600)."),
+        Line::from("Check a file with: shipdeck config check"),
+        Line::from(""),
+        Line::from(vec![
+            Span::raw("Press "),
+            Span::styled(" d ", t.badge(t.accent)),
+            Span::raw(" to try the built-in demo (a simulated server, nothing is written), "),
+            Span::styled(" q ", t.badge(t.dim)),
+            Span::raw(" to quit."),
+        ]),
+    ]);
+    let h = lines.len() as u16 + 4;
+    let area = centered(area, 84, h);
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(popup_block("first run", t).padding(ratatui::widgets::Padding::uniform(1))),
+        area,
+    );
+}
