@@ -521,7 +521,7 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
         let keep = match id % 3 {
             0 => None,
             1 => Some(10),
-            _ => Some(8),
+            _ => Some(3),
         };
         let host = if id % 5 == 0 {
             "gitlab.com"
@@ -564,7 +564,13 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
         if NO_BUILDS.contains(&id) {
             continue;
         }
-        for _ in 0..rng.u32(5..=15) {
+        // 5 builds, one project in eight up to 15; retention trims to ~200.
+        let extra = if rng.u32(0..8) == 0 {
+            rng.u32(0..=10)
+        } else {
+            0
+        };
+        for _ in 0..5 + extra {
             let at = rng.i64(history_from..start - 3600 * NS_PER_SEC);
             planned.push((
                 at - at.rem_euclid(NS_PER_SEC) + noise(&mut rng, NS_PER_SEC),
