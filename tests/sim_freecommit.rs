@@ -679,3 +679,91 @@ async fn deterministic_fixtures() {
     a.sim.shutdown().await;
     b.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn webhook_and_huge_log() {
+    use hmac::{Hmac, Mac};
+    let t = T::new().await;
+    let admin = t.login("admin").await;
+    let (_, p) = t.get(&admin, "/admin/projects/1").await;
+    let key = p["signature_key"].as_str().unwrap().to_string();
+    let body = json!({"ref": "refs/heads/main", "sender": {"login": "alice-dev"}}).to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hook = |sig: String| {
+        t.http
+            .post(format!("{}/guest/webhooks/build/1", t.base))
+            .header("X-GitHub-Event", "push")
+            .header("X-Hub-Signature-256", format!("sha256={sig}"))
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    // Bad signature: 201, silently ignored.
+    let r = hook("00".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, q) = t.get(&admin, "/developer/builds/queueds").await;
+    assert_eq!(q.as_array().unwrap().len(), 0);
+    let r = hook(sig).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, q) = t.get(&admin, "/developer/builds/queueds").await;
+    assert_eq!(q[0]["project_name"], "billing-api");
+    let r = t
+        .http
+        .post(format!("{}/guest/webhooks/build/1", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // huge-log: the @build step prints HUGE_LOG_LINES lines within seconds.
+    let (s, v) = t.launch(&admin, sim::freecommit::HUGE_LOG_PROJECT_ID).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["project_name"], "huge-log");
+    let uuid = v["executor_id"].as_str().unwrap().to_string();
+    let mut seen = false;
+    for _ in 0..200 {
+        t.advance(0.2).await;
+        let (s, v) = t
+            .get(&admin, &format!("/developer/logs/{uuid}/build/0"))
+            .await;
+        if s == StatusCode::OK
+            && v["step"] == "build"
+            && v["line_number"] == sim::freecommit::HUGE_LOG_LINES
+        {
+            let log = v["log"].as_str().unwrap();
+            assert_eq!(log.matches('\n').count(), sim::freecommit::HUGE_LOG_LINES);
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "huge-log build step reached its full size");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn real_clock_starts() {
+    let t = T::with(SimOptions {
+        clock: ClockMode::Real,
+        ..SimOptions::default()
+    })
+    .await;
+    let r = t
+        .http
+        .get(format!("{}/__sim/health", t.root()))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["clock"], "real");
+    let tok = t.login("alice").await;
+    let (s, _) = t.get(&tok, "/developer/paginations/project").await;
+    assert_eq!(s, StatusCode::OK);
+    t.sim.shutdown().await;
+}

@@ -285,7 +285,10 @@ pub fn gen_plan(
         };
         let stops_here = stop_at == Some(s);
         let n = if stops_here { (n / 2).max(1) } else { n };
-        let err_at = (error_step == Some(s)).then(|| rng.usize(..n));
+        // A run stopped in this step (kill) loses its second half: keep the
+        // ERROR line in the first half so that every build prints one.
+        let err_range = if stops_here { (n / 2).max(1) } else { n };
+        let err_at = (error_step == Some(s)).then(|| rng.usize(..err_range));
         let mut lines = Vec::with_capacity(n + 1);
         for i in 0..n {
             let off = start + (i as i64 + 1) * spacing + noise(rng, spacing / 5);
