@@ -767,3 +767,62 @@ async fn real_clock_starts() {
     assert_eq!(s, StatusCode::OK);
     t.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn rate_limit_malformed_truncate() {
+    let t = T::with(SimOptions {
+        faults: Faults::from_str("freecommit.rate_limit=1,retry_after=7").unwrap(),
+        ..SimOptions::default()
+    })
+    .await;
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert_eq!(r.text().await.unwrap(), "Too Many Requests");
+
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let tok = t.login("alice").await;
+    let (s, v) = t.launch(&tok, 1).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let uuid = v["executor_id"].as_str().unwrap().to_string();
+    t.advance(5.0 + 4.5 + 3.0).await; // started, init done, first spec step has lines
+
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"truncate_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let (_, full) = t.get(&tok, &format!("/developer/logs/{uuid}/init/0")).await;
+    let got = full["log"].as_str().unwrap().matches('\n').count();
+    assert!(got < 6 && got >= 3, "{full}");
+    assert_eq!(full["line_number"], 6);
+
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"malformed_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let r = t
+        .http
+        .get(format!("{}/developer/projects", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err());
+    t.sim.shutdown().await;
+}
