@@ -645,7 +645,7 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
             },
         );
         let p = st.projects.get_mut(&pid).expect("fixture project");
-        if p.available_steps.is_empty() {
+        if p.available_steps.is_empty() && !plan.steps.is_empty() {
             p.available_steps = p
                 .spec_steps
                 .iter()
