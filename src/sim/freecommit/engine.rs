@@ -446,7 +446,8 @@ impl FcState {
             },
         );
         if let Some(p) = self.projects.get_mut(&run.project_id) {
-            if p.available_steps.is_empty() {
+            // Known once a build has parsed the spec (broken builds never do).
+            if p.available_steps.is_empty() && !run.plan.steps.is_empty() {
                 p.available_steps = p
                     .spec_steps
                     .iter()

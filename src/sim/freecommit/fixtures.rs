@@ -285,7 +285,10 @@ pub fn gen_plan(
         };
         let stops_here = stop_at == Some(s);
         let n = if stops_here { (n / 2).max(1) } else { n };
-        let err_at = (error_step == Some(s)).then(|| rng.usize(..n));
+        // A run stopped in this step (kill) loses its second half: keep the
+        // ERROR line in the first half so that every build prints one.
+        let err_range = if stops_here { (n / 2).max(1) } else { n };
+        let err_at = (error_step == Some(s)).then(|| rng.usize(..err_range));
         let mut lines = Vec::with_capacity(n + 1);
         for i in 0..n {
             let off = start + (i as i64 + 1) * spacing + noise(rng, spacing / 5);
@@ -521,7 +524,7 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
         let keep = match id % 3 {
             0 => None,
             1 => Some(10),
-            _ => Some(8),
+            _ => Some(3),
         };
         let host = if id % 5 == 0 {
             "gitlab.com"
@@ -564,7 +567,13 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
         if NO_BUILDS.contains(&id) {
             continue;
         }
-        for _ in 0..rng.u32(5..=15) {
+        // 5 builds, one project in eight up to 15; retention trims to ~200.
+        let extra = if rng.u32(0..8) == 0 {
+            rng.u32(0..=10)
+        } else {
+            0
+        };
+        for _ in 0..5 + extra {
             let at = rng.i64(history_from..start - 3600 * NS_PER_SEC);
             planned.push((
                 at - at.rem_euclid(NS_PER_SEC) + noise(&mut rng, NS_PER_SEC),
@@ -636,7 +645,7 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
             },
         );
         let p = st.projects.get_mut(&pid).expect("fixture project");
-        if p.available_steps.is_empty() {
+        if p.available_steps.is_empty() && !plan.steps.is_empty() {
             p.available_steps = p
                 .spec_steps
                 .iter()

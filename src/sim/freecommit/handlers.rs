@@ -19,6 +19,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/token"),
     ("GET", "/user/info"),
     ("GET", "/guest/ping"),
+    ("POST", "/guest/webhooks/build/{id}"),
     ("GET", "/developer/projects"),
     ("GET", "/developer/projects/{id}"),
     ("GET", "/developer/developers"),
@@ -47,6 +48,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/secrets/{id}"),
     ("GET", "/admin/credentials/{id}"),
     ("GET", "/admin/executors"),
+    ("POST", "/admin/executors"),
+    ("POST", "/admin/config/mail/test/{s}"),
     ("GET", "/admin/executors/{id}"),
     ("GET", "/admin/config/env"),
 ];
@@ -110,9 +113,15 @@ enum Routed {
 fn route(method: &Method, path: &str) -> Routed {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut allowed = Vec::new();
+    // Spring answers HEAD wherever GET is mapped (hyper drops the body).
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
     for (m, p) in ROUTES {
         if let Some(params) = match_pattern(p, &segs) {
-            if *m == method.as_str() {
+            if *m == method {
                 return Routed::Found(p, params);
             }
             allowed.push(*m);
@@ -214,6 +223,11 @@ pub(super) fn dispatch(fc: &FreeCommit, ctx: &Ctx) -> (Response, Option<i64>) {
     if pattern == "/guest/ping" {
         return (empty(StatusCode::NO_CONTENT), None);
     }
+    if pattern == "/guest/webhooks/build/{id}" {
+        let mut st = fc.lock();
+        st.advance(now);
+        return (webhook(&mut st, ctx, id(&params, 0)), None);
+    }
     let claims = claims.expect("security rules require a token here");
     if pattern == "/user/info" {
         return (
@@ -294,10 +308,12 @@ pub(super) fn dispatch(fc: &FreeCommit, ctx: &Ctx) -> (Response, Option<i64>) {
                 None => nf("CREDENTIAL_NOT_FOUND"),
             }
         }
-        "/developer/executors" | "/admin/executors" => {
+        "/developer/executors" | "/admin/executors" if ctx.method != Method::POST => {
             let v: Vec<Value> = st.executors.values().map(entities::executor).collect();
             (ok(&Value::Array(v)), None)
         }
+        "/admin/executors" => create_executor(&mut st, ctx),
+        "/admin/config/mail/test/{s}" => (empty(StatusCode::CREATED), None),
         "/admin/executors/{id}" => match st.executors.get(&id(&params, 0)) {
             Some(e) => (ok(&entities::executor(e)), None),
             None => nf("EXECUTOR_NOT_FOUND"),
@@ -324,7 +340,7 @@ pub(super) fn dispatch(fc: &FreeCommit, ctx: &Ctx) -> (Response, Option<i64>) {
             let v: Vec<Value> = st.builds_of(pid).map(entities::build).collect();
             (ok(&Value::Array(v)), None)
         }
-        "/developer/builds/{id}" if ctx.method == Method::GET => {
+        "/developer/builds/{id}" if ctx.method != Method::POST => {
             match st.builds.get(&id(&params, 0)) {
                 Some(b) => (ok(&entities::build(b)), None),
                 None => nf("BUILD_NOT_FOUND"),
@@ -714,4 +730,104 @@ fn statistics(st: &FcState, ctx: &Ctx) -> Response {
         ..q
     };
     ok(&pagination::envelope(rows, &q, count))
+}
+
+/// `POST /admin/executors`: 200 (not 201) with the Executor.
+fn create_executor(st: &mut FcState, ctx: &Ctx) -> (Response, Option<i64>) {
+    let name = ctx
+        .field("executor_name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let driver = ctx
+        .field("executor_driver")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let Some(name) = name else {
+        return (
+            ctx.error(StatusCode::UNPROCESSABLE_ENTITY, "EXECUTOR_NAME_REQUIRED"),
+            None,
+        );
+    };
+    let Some(driver) = driver else {
+        return (
+            ctx.error(StatusCode::UNPROCESSABLE_ENTITY, "EXECUTOR_DRIVER_REQUIRED"),
+            None,
+        );
+    };
+    if driver != "localDriver" && driver != "openStackDriver" {
+        return (
+            ctx.error(StatusCode::UNPROCESSABLE_ENTITY, "EXECUTOR_DRIVER_INVALID"),
+            None,
+        );
+    }
+    let id = st.executors.keys().next_back().copied().unwrap_or(0) + 1;
+    let e = super::engine::Executor {
+        id,
+        name,
+        driver,
+        variables: serde_json::Map::new(),
+    };
+    let v = entities::executor(&e);
+    st.executors.insert(id, e);
+    (ok(&v), None)
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `POST /guest/webhooks/build/{projectId}` (§4.1): 201 empty, even when the
+/// push is silently rejected (branch or signature mismatch).
+fn webhook(st: &mut FcState, ctx: &Ctx, project_id: i64) -> Response {
+    use hmac::{Hmac, Mac};
+    let hv = |k: &str| {
+        ctx.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let github = hv("x-github-event").is_some();
+    let gitlab = hv("x-gitlab-event").is_some();
+    if !github && !gitlab {
+        return ctx.error(StatusCode::BAD_REQUEST, "WEBHOOK_PROVIDER_NOT_SUPPORTED");
+    }
+    let Some(project) = st.projects.get(&project_id).cloned() else {
+        return ctx.error(StatusCode::NOT_FOUND, "PROJECT_NOT_FOUND");
+    };
+    let body: Value = serde_json::from_slice(&ctx.raw).unwrap_or(Value::Null);
+    let sender = if github {
+        body.pointer("/sender/login")
+    } else {
+        body.get("user_name")
+    }
+    .and_then(Value::as_str)
+    .unwrap_or("")
+    .to_string();
+    let dev = st.developers.values().find(|d| {
+        let u = if github {
+            &d.github_username
+        } else {
+            &d.gitlab_username
+        };
+        u.as_deref() == Some(sender.as_str())
+    });
+    if dev.is_none() {
+        return ctx.error(StatusCode::NOT_FOUND, "DEVELOPER_NOT_FOUND");
+    }
+    let git_ref = body.get("ref").and_then(Value::as_str).unwrap_or("");
+    let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
+    let branch_ok = branch == project.branch || (github && project.branch == "*");
+    let signature_ok = if github {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(project.signature_key.as_bytes())
+            .expect("HMAC accepts any key length");
+        mac.update(&ctx.raw);
+        let expected = format!("sha256={}", hex_lower(&mac.finalize().into_bytes()));
+        hv("x-hub-signature-256").as_deref() == Some(expected.as_str())
+    } else {
+        hv("x-gitlab-token").as_deref() == Some(project.signature_key.as_str())
+    };
+    if branch_ok && signature_ok {
+        st.launch(project_id, &[], ctx.now);
+    }
+    empty(StatusCode::CREATED)
 }

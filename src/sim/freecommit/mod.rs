@@ -190,6 +190,8 @@ pub(crate) struct Ctx {
     /// Flattened JSON body (`{"build":{"x":1}}` → `build_x`), `None` unless the
     /// content type is JSON and the body parses.
     pub body: Option<serde_json::Map<String, Value>>,
+    /// Raw request body (webhook signatures).
+    pub raw: axum::body::Bytes,
     pub now: i64,
 }
 
@@ -240,6 +242,7 @@ async fn handle(State(fc): State<Arc<FreeCommit>>, req: Request) -> Response {
         query: parts.uri.query().map(str::to_string),
         headers: parts.headers,
         body,
+        raw: bytes,
         now: fc.core.clock.now_ns(),
     };
     let (resp, wait) = handlers::dispatch(&fc, &ctx);

@@ -1,0 +1,828 @@
+//! Integration tests of the Free Commit simulator (manual clock, no sleeps).
+
+use std::str::FromStr;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shipdeck::sim::{self, ClockMode, Faults, SimHandle, SimOptions};
+
+struct T {
+    sim: SimHandle,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl T {
+    async fn new() -> T {
+        Self::with(SimOptions::default()).await
+    }
+
+    async fn with(opts: SimOptions) -> T {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sim = sim::start(opts).await.expect("simulator starts");
+        let base = sim.url("freecommit");
+        T {
+            sim,
+            http: reqwest::Client::new(),
+            base,
+        }
+    }
+
+    fn root(&self) -> String {
+        self.sim.url("")
+    }
+
+    async fn login_raw(&self, user: &str, pass: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/auth/token", self.base))
+            .json(&json!({"auth": {"username": user, "password": pass}}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn login(&self, user: &str) -> String {
+        let r = self.login_raw(user, user).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    async fn get(&self, tok: &str, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(tok)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        let body = r.text().await.unwrap();
+        (
+            s,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    async fn advance(&self, seconds: f64) {
+        let r = self
+            .http
+            .post(format!("{}/__sim/clock/advance", self.root()))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    async fn launch(&self, tok: &str, project: i64) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/developer/builds/{project}", self.base))
+            .bearer_auth(tok)
+            .json(&json!({"build": {"ignore_steps": []}}))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn in_list(list: &Value, uuid: &str) -> bool {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["executor_id"] == uuid)
+}
+
+#[tokio::test]
+async fn login_variants() {
+    let t = T::new().await;
+    let r = t.login_raw("alice", "alice").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 3600);
+    assert_eq!(v.as_object().unwrap().len(), 3);
+
+    let r = t.login_raw("alice", "wrong").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"message": "UNAUTHORIZED"})
+    );
+
+    let r = t.login_raw("zed", "zed").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"message": "The user with username zed was not found"})
+    );
+
+    // Not JSON → the Java text.
+    let r = t
+        .http
+        .post(format!("{}/auth/token", t.base))
+        .body("username=alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().starts_with("Cannot invoke"));
+
+    // /user/info: sub is the user-table id, not the developer id.
+    let tok = t.login("alice").await;
+    let (s, v) = t.get(&tok, "/user/info").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["username"], "alice");
+    assert_ne!(v["id"], 2);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn auth_errors() {
+    let t = T::new().await;
+    let r = t
+        .http
+        .get(format!("{}/developer/projects", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["message"], "Access Denied");
+    assert_eq!(v["path"], "/developer/projects");
+    for k in ["timestamp", "status", "error", "message", "path"] {
+        assert!(v.get(k).is_some(), "{k}");
+    }
+
+    let ops = t.login("opsonly").await;
+    let (s, v) = t.get(&ops, "/developer/projects").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["message"], "Forbidden");
+
+    let r = t
+        .http
+        .get(format!("{}/developer/projects", t.base))
+        .header("Authorization", "Bearer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .bearer_auth("garbage.token.here")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    let tok = t.login("alice").await;
+    let (s, v) = t.get(&tok, "/developer/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No static resource")
+    );
+    let (s, _) = t.get(&tok, "/developer/projects/").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = t.get(&tok, "/developer/projects/abc").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = t
+        .http
+        .delete(format!("{}/developer/projects", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_ttl_expires_with_clock() {
+    let t = T::with(SimOptions {
+        faults: Faults::from_str("freecommit.token_ttl=30s").unwrap(),
+        ..SimOptions::default()
+    })
+    .await;
+    let r = t.login_raw("alice", "alice").await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["expires_in"], 30);
+    let tok = v["access_token"].as_str().unwrap().to_string();
+    let (s, _) = t.get(&tok, "/developer/executors").await;
+    assert_eq!(s, StatusCode::OK);
+    t.advance(31.0).await;
+    let r = t
+        .http
+        .get(format!("{}/developer/executors", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.headers().get("content-length").unwrap().to_str().unwrap(),
+        "0"
+    );
+    assert!(r.bytes().await.unwrap().is_empty());
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn fixtures_and_proxy_mount() {
+    let t = T::new().await;
+    let tok = t.login("alice").await;
+    let (_, p) = t.get(&tok, "/developer/projects").await;
+    assert_eq!(p.as_array().unwrap().len(), 47);
+    assert_eq!(p[0]["signature_key"], "*".repeat(15));
+    let (_, d) = t.get(&tok, "/developer/developers").await;
+    assert_eq!(d.as_array().unwrap().len(), 20);
+    assert_eq!(d[0]["password"], "*".repeat(11));
+    let (_, s) = t.get(&tok, "/developer/secrets").await;
+    assert_eq!(s.as_array().unwrap().len(), 12);
+    assert!(s[0].get("value").is_none());
+    let (_, c) = t.get(&tok, "/developer/credentials").await;
+    assert_eq!(c.as_array().unwrap().len(), 3);
+    let (_, e) = t.get(&tok, "/developer/executors").await;
+    assert_eq!(e.as_array().unwrap().len(), 2);
+
+    // Same router behind the proxy-style prefix.
+    let r = t
+        .http
+        .get(format!("{}/api-free-commit/developer/executors", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let admin = t.login("admin").await;
+    let (s, v) = t.get(&admin, "/admin/secrets/1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["value"].is_string());
+    let (s, v) = t.get(&admin, "/admin/projects/1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["signature_key"].as_str().unwrap().len(), 32);
+    let (s, _) = t.get(&tok, "/admin/projects/1").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Retained history in a realistic range.
+    let mut builds = 0;
+    for p in p.as_array().unwrap() {
+        builds += p["builds_id"].as_array().unwrap().len();
+    }
+    assert!((150..=230).contains(&builds), "{builds} builds");
+    eprintln!("{builds} retained builds");
+    let (s, v) = t
+        .get(&tok, "/developer/statistics/sum/duration?per_page=50")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["data"].as_array().unwrap().len() >= 14);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn pagination_envelopes() {
+    let t = T::new().await;
+    let tok = t.login("alice").await;
+    let pick = |v: &Value| {
+        (
+            v["current_page"].as_i64().unwrap(),
+            v["from"].as_i64().unwrap(),
+            v["to"].as_i64().unwrap(),
+            v["total"].as_i64().unwrap(),
+            v["last_page"].as_i64().unwrap(),
+            v["data"].as_array().unwrap().len(),
+        )
+    };
+    let (_, v) = t
+        .get(&tok, "/developer/paginations/project?page=1&per_page=20")
+        .await;
+    assert_eq!(pick(&v), (1, 1, 20, 47, 3, 20));
+    assert_eq!(v["data"][0]["project_id"], 47, "default sort id DESC");
+    let (_, v) = t
+        .get(&tok, "/developer/paginations/project?page=2&per_page=20")
+        .await;
+    assert_eq!(pick(&v), (2, 21, 40, 47, 3, 20));
+    let (_, v) = t
+        .get(&tok, "/developer/paginations/project?page=3&per_page=20")
+        .await;
+    assert_eq!(pick(&v), (3, 41, 47, 47, 3, 7));
+
+    // Developer: 20 rows, per_page 20 → last_page 2, page 2 empty.
+    let (_, v) = t
+        .get(&tok, "/developer/paginations/developer?per_page=20")
+        .await;
+    assert_eq!(pick(&v), (1, 1, 20, 20, 2, 20));
+    let (_, v) = t
+        .get(&tok, "/developer/paginations/developer?page=2&perPage=20")
+        .await;
+    assert_eq!(pick(&v), (2, 21, 20, 20, 2, 0));
+
+    // Filter, percent-encoded brackets too.
+    let (_, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/project?project_name[contains]=api",
+        )
+        .await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["project_name"].as_str().unwrap())
+        .collect();
+    assert!(!names.is_empty());
+    assert!(names.iter().all(|n| n.contains("api")), "{names:?}");
+    let (_, v2) = t
+        .get(
+            &tok,
+            "/developer/paginations/project?project_name%5Bcontains%5D=api",
+        )
+        .await;
+    assert_eq!(v["data"], v2["data"]);
+
+    // Sort ASC by name.
+    let (_, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/project?sort_by=project_name&order_by=asc&per_page=50",
+        )
+        .await;
+    let names: Vec<String> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["project_name"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert_eq!(names.len(), 47);
+
+    // Secrets: 4 PUBLIC.
+    let (_, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/secret?secret_scope[eq]=PUBLIC",
+        )
+        .await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 4);
+
+    // Unsupported / unknown operators → 500.
+    let (s, _) = t
+        .get(
+            &tok,
+            "/developer/paginations/project?project_name[jsoncontains]=x",
+        )
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn launch_run_live_log_archive() {
+    let t = T::new().await;
+    let tok = t.login("alice").await;
+
+    // Launch needs ignore_steps, and JSON.
+    let r = t
+        .http
+        .post(format!("{}/developer/builds/1", t.base))
+        .bearer_auth(&tok)
+        .json(&json!({"build": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let bob = t.login("bob").await;
+    let (s, v) = t.launch(&bob, 1).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["message"], "LAUNCH_BUILD_NOT_ALLOWED");
+
+    let (_, before) = t.get(&tok, "/developer/builds/by/project/1").await;
+    let before = before.as_array().unwrap().len();
+
+    let (s, v) = t.launch(&tok, 1).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["project_name"], "billing-api");
+    let uuid = v["executor_id"].as_str().unwrap().to_string();
+    let (_, q) = t.get(&tok, "/developer/builds/queueds").await;
+    assert!(in_list(&q, &uuid));
+
+    // Queued: placeholder.
+    let (s, v) = t.get(&tok, &format!("/developer/logs/{uuid}/-1/0")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["log"], "Waiting for first byte");
+
+    // Next tick (≤ 5 s) starts it.
+    t.advance(5.0).await;
+    let (_, q) = t.get(&tok, "/developer/builds/queueds").await;
+    assert!(!in_list(&q, &uuid));
+    let (_, e) = t.get(&tok, "/developer/builds/executeds").await;
+    assert!(in_list(&e, &uuid));
+
+    // Before the first line: 500.
+    let (s, _) = t.get(&tok, &format!("/developer/logs/{uuid}/-1/0")).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+
+    // Follow the live log like the client does.
+    let mut step = "-1".to_string();
+    let mut n = 0usize;
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    let mut grew = 0;
+    for _ in 0..400 {
+        t.advance(0.5).await;
+        let (s, v) = t
+            .get(&tok, &format!("/developer/logs/{uuid}/{step}/{n}"))
+            .await;
+        if s == StatusCode::NOT_FOUND {
+            assert_eq!(v["message"], "EXECUTOR_NOT_FOUND");
+            break;
+        }
+        if s == StatusCode::INTERNAL_SERVER_ERROR {
+            continue;
+        }
+        assert_eq!(s, StatusCode::OK);
+        if v["line_number"] == 0 && v["start_at"].is_null() {
+            continue;
+        }
+        let Some(log) = v["log"].as_str() else {
+            continue;
+        };
+        let name = v["step"].as_str().unwrap().to_string();
+        let text = log.strip_prefix('\n').unwrap_or(log);
+        let lines: Vec<String> = if text.is_empty() {
+            Vec::new()
+        } else {
+            text.split('\n').map(str::to_string).collect()
+        };
+        if name == step {
+            if !lines.is_empty() {
+                grew += 1;
+            }
+            steps.last_mut().unwrap().1.extend(lines);
+        } else {
+            steps.push((name.clone(), lines));
+            step = name;
+        }
+        n = steps.last().unwrap().1.len();
+    }
+    assert!(grew > 3, "the live log grew in chunks");
+    let (_, e) = t.get(&tok, "/developer/builds/executeds").await;
+    assert!(!in_list(&e, &uuid));
+    assert_eq!(steps[0].0, "init");
+    assert!(steps.len() >= 3);
+
+    // The Build row exists; the archived walk returns the same steps.
+    let (_, after) = t.get(&tok, "/developer/builds/by/project/1").await;
+    let after = after.as_array().unwrap();
+    assert!(after.len() >= before.min(10));
+    let build = after.last().unwrap();
+    let id = build["id"].as_i64().unwrap();
+    let mut walked = Vec::new();
+    let mut cur = "-1".to_string();
+    loop {
+        let (s, v) = t.get(&tok, &format!("/developer/logs/{id}/{cur}")).await;
+        if s == StatusCode::NOT_FOUND {
+            assert_eq!(v["message"], "LOG_NOT_FOUND");
+            break;
+        }
+        cur = v["step"].as_str().unwrap().to_string();
+        walked.push((cur.clone(), v["log"].as_str().unwrap_or("").to_string()));
+        assert!(walked.len() < 20);
+    }
+    let live: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    let archived: Vec<&str> = walked.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(live, archived);
+    for ((_, live_lines), (_, arch)) in steps.iter().zip(&walked) {
+        assert_eq!(live_lines.join("\n"), *arch);
+    }
+    let (s, v) = t.get(&tok, &format!("/developer/builds/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["project_id"], 1);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn kill_queued_and_running() {
+    let t = T::new().await;
+    let tok = t.login("alice").await;
+    // Two slots: fill them, then a third stays queued.
+    let (_, a) = t.launch(&tok, 1).await;
+    let (_, b) = t.launch(&tok, 2).await;
+    let (_, c) = t.launch(&tok, 4).await;
+    let c = c["executor_id"].as_str().unwrap().to_string();
+    t.advance(5.0).await;
+    let (_, q) = t.get(&tok, "/developer/builds/queueds").await;
+    assert!(in_list(&q, &c));
+    let r = t
+        .http
+        .delete(format!("{}/developer/builds/kill/queued/{c}", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, q) = t.get(&tok, "/developer/builds/queueds").await;
+    assert!(!in_list(&q, &c));
+    let r = t
+        .http
+        .delete(format!("{}/developer/builds/kill/queued/{c}", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Running: too early → CONTAINER_NOT_FOUND; later → 204, exit 143.
+    let a = a["executor_id"].as_str().unwrap().to_string();
+    let _ = b;
+    let kill = |u: String| {
+        let http = t.http.clone();
+        let url = format!("{}/developer/builds/kill/executed/{u}", t.base);
+        let tok = tok.clone();
+        async move { http.delete(url).bearer_auth(tok).send().await.unwrap() }
+    };
+    let r = kill(a.clone()).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["message"],
+        "CONTAINER_NOT_FOUND"
+    );
+    t.advance(6.0).await;
+    let r = kill(a.clone()).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    t.advance(5.0).await;
+    let (_, e) = t.get(&tok, "/developer/builds/executeds").await;
+    assert!(!in_list(&e, &a));
+    let (_, builds) = t.get(&tok, "/developer/builds/by/project/1").await;
+    let last = builds.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["exit_code"], 143);
+    assert_eq!(last["output"], "[WARNING] Container killed");
+    let id = last["id"].as_i64().unwrap();
+    let mut cur = "-1".to_string();
+    let mut names = Vec::new();
+    loop {
+        let (s, v) = t.get(&tok, &format!("/developer/logs/{id}/{cur}")).await;
+        if s != StatusCode::OK {
+            break;
+        }
+        cur = v["step"].as_str().unwrap().to_string();
+        names.push(cur.clone());
+    }
+    assert_eq!(names.last().map(String::as_str), Some("abort"));
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_routes_and_faults() {
+    let t = T::new().await;
+    let r = t
+        .http
+        .get(format!("{}/__sim/health", t.root()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = t
+        .http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"freecommit.error_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = t
+            .http
+            .get(format!("{}/guest/ping", t.base))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![500, 502, 503]);
+    // Control routes are never faulted.
+    let r = t
+        .http
+        .delete(format!("{}/__sim/faults", t.root()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    // Reset drops the queue.
+    let tok = t.login("alice").await;
+    t.launch(&tok, 3).await;
+    let (_, q) = t.get(&tok, "/developer/builds/queueds").await;
+    assert_eq!(q.as_array().unwrap().len(), 1);
+    let r = t
+        .http
+        .post(format!("{}/__sim/reset", t.root()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, q) = t.get(&tok, "/developer/builds/queueds").await;
+    assert_eq!(q.as_array().unwrap().len(), 0);
+
+    // Reset faults: a reset fault closes the connection.
+    let r = t
+        .http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"reset_rate": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = t.http.get(format!("{}/guest/ping", t.base)).send().await;
+    assert!(r.is_err(), "{r:?}");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn deterministic_fixtures() {
+    let a = T::new().await;
+    let b = T::new().await;
+    let ta = a.login("admin").await;
+    let tb = b.login("admin").await;
+    let (_, pa) = a.get(&ta, "/developer/projects").await;
+    let (_, pb) = b.get(&tb, "/developer/projects").await;
+    assert_eq!(pa, pb);
+    let (_, la) = a.get(&ta, "/developer/logs/5/-1").await;
+    let (_, lb) = b.get(&tb, "/developer/logs/5/-1").await;
+    assert_eq!(la, lb);
+    let _ = ClockMode::Real;
+    a.sim.shutdown().await;
+    b.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn webhook_and_huge_log() {
+    use hmac::{Hmac, Mac};
+    let t = T::new().await;
+    let admin = t.login("admin").await;
+    let (_, p) = t.get(&admin, "/admin/projects/1").await;
+    let key = p["signature_key"].as_str().unwrap().to_string();
+    let body = json!({"ref": "refs/heads/main", "sender": {"login": "alice-dev"}}).to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hook = |sig: String| {
+        t.http
+            .post(format!("{}/guest/webhooks/build/1", t.base))
+            .header("X-GitHub-Event", "push")
+            .header("X-Hub-Signature-256", format!("sha256={sig}"))
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    // Bad signature: 201, silently ignored.
+    let r = hook("00".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, q) = t.get(&admin, "/developer/builds/queueds").await;
+    assert_eq!(q.as_array().unwrap().len(), 0);
+    let r = hook(sig).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, q) = t.get(&admin, "/developer/builds/queueds").await;
+    assert_eq!(q[0]["project_name"], "billing-api");
+    let r = t
+        .http
+        .post(format!("{}/guest/webhooks/build/1", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // huge-log: the @build step prints HUGE_LOG_LINES lines within seconds.
+    let (s, v) = t.launch(&admin, sim::freecommit::HUGE_LOG_PROJECT_ID).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["project_name"], "huge-log");
+    let uuid = v["executor_id"].as_str().unwrap().to_string();
+    let mut seen = false;
+    for _ in 0..200 {
+        t.advance(0.2).await;
+        let (s, v) = t
+            .get(&admin, &format!("/developer/logs/{uuid}/build/0"))
+            .await;
+        if s == StatusCode::OK
+            && v["step"] == "build"
+            && v["line_number"] == sim::freecommit::HUGE_LOG_LINES
+        {
+            let log = v["log"].as_str().unwrap();
+            assert_eq!(log.matches('\n').count(), sim::freecommit::HUGE_LOG_LINES);
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "huge-log build step reached its full size");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn real_clock_starts() {
+    let t = T::with(SimOptions {
+        clock: ClockMode::Real,
+        ..SimOptions::default()
+    })
+    .await;
+    let r = t
+        .http
+        .get(format!("{}/__sim/health", t.root()))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["clock"], "real");
+    let tok = t.login("alice").await;
+    let (s, _) = t.get(&tok, "/developer/paginations/project").await;
+    assert_eq!(s, StatusCode::OK);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_malformed_truncate() {
+    let t = T::with(SimOptions {
+        faults: Faults::from_str("freecommit.rate_limit=1,retry_after=7").unwrap(),
+        ..SimOptions::default()
+    })
+    .await;
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert_eq!(r.text().await.unwrap(), "Too Many Requests");
+
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let tok = t.login("alice").await;
+    let (s, v) = t.launch(&tok, 1).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let uuid = v["executor_id"].as_str().unwrap().to_string();
+    t.advance(5.0 + 4.5 + 3.0).await; // started, init done, first spec step has lines
+
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"truncate_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let (_, full) = t.get(&tok, &format!("/developer/logs/{uuid}/init/0")).await;
+    let got = full["log"].as_str().unwrap().matches('\n').count();
+    assert!((3..6).contains(&got), "{full}");
+    assert_eq!(full["line_number"], 6);
+
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"malformed_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let r = t
+        .http
+        .get(format!("{}/developer/projects", t.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err());
+    t.sim.shutdown().await;
+}
