@@ -110,12 +110,24 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
                     }
                 }
                 // End of input or a read error: the terminal was lost.
-                _ => break Ok(()),
+                other => {
+                    tracing::info!(?other, "terminal input ended; leaving");
+                    break Ok(());
+                }
             },
             Some(a) = rx.recv() => dispatch(&mut state, &mut runner, a),
-            _ = hup.recv() => break Ok(()),
-            _ = term.recv() => break Ok(()),
-            _ = int.recv() => break Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP; leaving");
+                break Ok(());
+            }
+            _ = term.recv() => {
+                tracing::info!("SIGTERM; leaving");
+                break Ok(());
+            }
+            _ = int.recv() => {
+                tracing::info!("SIGINT; leaving");
+                break Ok(());
+            }
             _ = tokio::time::sleep(wait) => dispatch(&mut state, &mut runner, Action::Tick),
         }
         // Drain whatever else is ready so a burst costs one frame.

@@ -215,7 +215,7 @@ impl Default for Keymap {
                 "bottom",
                 &[Key::ch('G'), Key::plain(K::End)],
                 Action::Bottom,
-                "last row (loads every page)",
+                "last loaded row (then the next page loads)",
                 Navigation,
                 false,
             ),

@@ -1,6 +1,7 @@
 //! The application core: state, actions, the pure `update`, the keymap and the task runner.
 
 pub mod action;
+pub mod headless;
 pub mod keymap;
 pub mod runner;
 pub mod state;

@@ -95,7 +95,8 @@ pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16) {
                     format!("  {:<12}", s.keymap.keys_of(b.name)),
                     Style::new().fg(t.text).add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(b.help, t.dim()),
+                Span::styled(format!("{:<44}", b.help), t.dim()),
+                Span::styled(b.name, t.dim().add_modifier(Modifier::ITALIC)),
             ]));
         }
         lines.push(Line::from(""));
@@ -127,7 +128,7 @@ pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16) {
         ));
     }
     lines.push(Line::styled(
-        "Keys can be rebound in [keys] of the config file, by the names in `shipdeck --help`.",
+        "Rebind keys in [keys] of the config by the names on the right, e.g. quit = \"x\".",
         t.dim(),
     ));
     let blk =

@@ -94,11 +94,17 @@ impl FreeCommit {
         }
         let tr: wire::TokenReply = reply.json()?;
         let claims = decode_claims(&tr.access_token);
+        // Expiry on *this* machine's clock: the token's lifetime from now. Comparing the
+        // server's `exp` with the local clock would treat every token as stale (a login before
+        // every request) whenever the two clocks disagree.
         let now = Utc::now().timestamp();
-        let exp = claims
-            .as_ref()
-            .and_then(|c| c.exp)
-            .or(tr.expires_in.map(|s| now + s));
+        let lifetime = tr.expires_in.or_else(|| {
+            let c = claims.as_ref()?;
+            Some(c.exp? - c.iat?)
+        });
+        let exp = lifetime
+            .map(|s| now + s)
+            .or_else(|| claims.as_ref().and_then(|c| c.exp));
         Ok(Token {
             value: SecretString::from(tr.access_token),
             exp,

@@ -46,6 +46,8 @@ pub struct UserInfo {
 #[derive(Debug, Deserialize)]
 pub struct Claims {
     #[serde(default)]
+    pub iat: Option<i64>,
+    #[serde(default)]
     pub exp: Option<i64>,
     #[serde(default)]
     pub roles: Vec<String>,

@@ -1,0 +1,525 @@
+//! `update()` tests (action sequences → state and effects, no terminal, no network) and insta
+//! snapshots of each pane drawn on ratatui's `TestBackend` at 80×24 and 160×48.
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::{Terminal, backend::TestBackend};
+use shipdeck::api::ApiError;
+use shipdeck::app::state::{Conn, Overlay, PER_PAGE, Screen};
+use shipdeck::app::{Action, Effect, Keymap, Listing, ProfileInfo, State, update};
+use shipdeck::domain::*;
+use shipdeck::ui::{self, Themes};
+
+fn wall() -> DateTime<Utc> {
+    "2026-03-02T12:00:00Z".parse().unwrap()
+}
+
+fn profiles() -> Vec<ProfileInfo> {
+    vec![
+        ProfileInfo {
+            name: "ci".into(),
+            kind: Kind::Freecommit,
+            url: "https://ci.example.com/api-free-commit".into(),
+            read_only: false,
+            insecure: false,
+            theme: None,
+        },
+        ProfileInfo {
+            name: "prod".into(),
+            kind: Kind::Freecommit,
+            url: "https://prod.example.com/".into(),
+            read_only: true,
+            insecure: false,
+            theme: Some("red-prod".into()),
+        },
+    ]
+}
+
+fn caps(server_filter: bool) -> Capabilities {
+    let s = |sort: &'static [&'static str]| ListSupport { paged: true, server_filter, sort_fields: sort };
+    Capabilities {
+        lists: vec![
+            (Resource::Projects, s(&["id", "name"])),
+            (Resource::Developers, s(&["name"])),
+            (Resource::Secrets, s(&[])),
+        ],
+        missing: vec![],
+    }
+}
+
+fn session(server_filter: bool) -> Session {
+    Session {
+        user: User { id: "1".into(), name: "admin".into(), roles: vec!["ROLE_ADMIN".into(), "ROLE_DEVELOPER".into()] },
+        caps: caps(server_filter),
+    }
+}
+
+const NAMES: [&str; 8] = [
+    "billing-api", "web-shop", "search-indexer", "mobile-gateway", "ledger-core", "docs-site",
+    "payments-worker", "image-resizer",
+];
+
+fn project(i: usize) -> Project {
+    let status = [BuildStatus::Succeeded, BuildStatus::Failed, BuildStatus::Cancelled][i % 3];
+    let code = [0, 208, 143][i % 3];
+    Project {
+        id: (100 - i).to_string(),
+        name: format!("{}-{}", NAMES[i % NAMES.len()], i),
+        description: None,
+        last_build: (i % 5 != 4).then(|| LastBuild {
+            status,
+            raw: format!("exit {code}"),
+            exit_code: Some(code),
+            message: Some(["success", "a step failed", "aborted by user"][i % 3].into()),
+            at: Some(wall() - Duration::minutes(37 * i as i64 + 3)),
+        }),
+    }
+}
+
+fn page<T>(items: Vec<T>, page: u32, per_page: u32, total: u64) -> Page<T> {
+    let has_more = items.len() as u32 == per_page;
+    Page { items, page, per_page, total: Some(total), has_more }
+}
+
+fn projects_page(n: u32, per_page: u32, total: usize) -> Page<Project> {
+    let start = ((n - 1) * per_page) as usize;
+    let end = (start + per_page as usize).min(total);
+    page((start..end).map(project).collect(), n, per_page, total as u64)
+}
+
+fn developers() -> Page<Developer> {
+    let items = (1..=12)
+        .map(|i| Developer {
+            id: i.to_string(),
+            username: ["admin", "alice", "bob", "carol", "dave", "erin"][i % 6].to_string() + &i.to_string(),
+            email: (i % 4 != 0).then(|| format!("dev{i}@acme.test")),
+            roles: vec![if i == 1 { "ROLE_ADMIN" } else { "ROLE_DEVELOPER" }.into()],
+        })
+        .collect();
+    page(items, 1, 20, 12)
+}
+
+fn secrets() -> Page<Secret> {
+    let items = ["DATABASE_URL", "STRIPE_API_KEY", "SENTRY_DSN", "NPM_TOKEN", "SMTP_PASSWORD"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Secret {
+            id: (i + 1).to_string(),
+            name: n.to_string(),
+            scope: if i % 2 == 0 { "PRIVATE" } else { "PUBLIC" }.into(),
+            environment: (i % 2 == 0).then(|| "prod".to_string()),
+        })
+        .collect();
+    page(items, 1, 20, 5)
+}
+
+/// A state logged in to profile `ci`, with the first page of projects loaded (total rows).
+fn online(total: usize, server_filter: bool) -> (State, u64) {
+    let mut s = State::new(profiles(), Keymap::default());
+    s.wall = wall();
+    s.theme_names = Themes::builtin().names();
+    let _ = update(&mut s, Action::Resize { cols: 80, rows: 24 }, 0);
+    let fx = update(&mut s, Action::SwitchProfile("ci".into()), 0);
+    let epoch = match &fx[..] {
+        [Effect::Connect { epoch, profile }] if profile == "ci" => *epoch,
+        other => panic!("expected Connect, got {other:?}"),
+    };
+    let fx = update(&mut s, Action::LoggedIn { epoch, result: Ok(session(server_filter)) }, 10);
+    let req = fetch_req(&fx, Resource::Projects, 1, PER_PAGE);
+    let fx = update(
+        &mut s,
+        Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(1, PER_PAGE, total))) },
+        20,
+    );
+    assert!(fx.is_empty(), "20 rows fill an 80×24 screen: no prefetch, got {fx:?}");
+    (s, epoch)
+}
+
+/// The request id of the single FetchList in `fx`, checking what it asks for.
+fn fetch_req(fx: &[Effect], res: Resource, page: u32, per_page: u32) -> u64 {
+    match fx {
+        [Effect::FetchList { req, resource, query, .. }] => {
+            assert_eq!((*resource, query.page, query.per_page), (res, page, per_page), "{query:?}");
+            *req
+        }
+        other => panic!("expected one FetchList of {res:?}, got {other:?}"),
+    }
+}
+
+fn key(c: char) -> Action {
+    Action::Input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn special(code: KeyCode) -> Action {
+    Action::Input(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+// ---------------------------------------------------------------- update()
+
+#[test]
+fn login_then_first_page_then_next_page_on_scroll() {
+    let (mut s, epoch) = online(47, true);
+    assert_eq!(s.conn, Conn::Online);
+    assert_eq!(s.lists.projects.rows.len(), 20);
+    assert_eq!(s.lists.projects.total, Some(47));
+    // Moving down near the end of the loaded rows asks for page 2, once.
+    let mut fx = Vec::new();
+    for _ in 0..5 {
+        fx.extend(update(&mut s, Action::Down, 30));
+    }
+    let req = fetch_req(&fx, Resource::Projects, 2, PER_PAGE);
+    // A duplicate row (the list shifted on the server) is kept once.
+    let mut p2 = projects_page(2, PER_PAGE, 47);
+    p2.items[0] = project(19);
+    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(p2)) }, 40);
+    assert_eq!(s.lists.projects.rows.len(), 39);
+    let ids: std::collections::HashSet<_> = s.lists.projects.rows.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(ids.len(), 39);
+}
+
+#[test]
+fn answers_for_an_old_profile_are_dropped() {
+    let (mut s, old) = online(5, true);
+    let fx = update(&mut s, Action::SwitchProfile("prod".into()), 50);
+    assert!(matches!(&fx[..], [Effect::Connect { epoch, .. }] if *epoch == old + 1));
+    assert!(s.lists.projects.rows.is_empty());
+    // The old profile's late answers change nothing.
+    update(&mut s, Action::LoggedIn { epoch: old, result: Ok(session(true)) }, 60);
+    update(
+        &mut s,
+        Action::ListLoaded { epoch: old, req: 1, result: Ok(Listing::Projects(projects_page(1, 20, 5))) },
+        60,
+    );
+    assert!(s.session.is_none());
+    assert!(s.lists.projects.rows.is_empty());
+    assert_eq!(s.conn, Conn::Connecting);
+    assert!(s.read_only(), "prod is a read-only profile");
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_rows_marks_them_stale_and_retries_with_backoff() {
+    let (mut s, epoch) = online(5, true);
+    let fx = update(&mut s, Action::Refresh, 100);
+    let req = fetch_req(&fx, Resource::Projects, 1, PER_PAGE);
+    let err = ApiError::Network("connection failed: Connection refused".into());
+    update(&mut s, Action::ListLoaded { epoch, req, result: Err(err) }, 200);
+    let l = &s.lists.projects;
+    assert_eq!(l.rows.len(), 5, "last good data stays");
+    assert!(l.stale);
+    assert!(l.error.as_deref().unwrap().contains("Connection refused"));
+    assert!(matches!(s.conn, Conn::Offline { .. }));
+    let retry_at = l.retry_at.expect("a retry is scheduled");
+    assert_eq!(s.next_deadline(), Some(retry_at.min(s.toast.as_ref().map_or(u64::MAX, |t| t.until))));
+    assert!(update(&mut s, Action::Tick, retry_at - 1).is_empty(), "not due yet");
+    let fx = update(&mut s, Action::Tick, retry_at);
+    let req = fetch_req(&fx, Resource::Projects, 1, PER_PAGE);
+    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(1, 20, 5))) }, retry_at + 5);
+    assert!(!s.lists.projects.stale);
+    assert_eq!(s.conn, Conn::Online);
+}
+
+#[test]
+fn refresh_reloads_every_loaded_page_in_one_request() {
+    let (mut s, epoch) = online(100, true);
+    for n in 2..=3 {
+        for _ in 0..20 {
+            update(&mut s, Action::Down, 30);
+        }
+        let fx = update(&mut s, Action::Down, 30);
+        let req = match &fx[..] {
+            [] => s.lists.projects.loading.unwrap().0,
+            _ => fetch_req(&fx, Resource::Projects, n, PER_PAGE),
+        };
+        update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(n, 20, 100))) }, 40);
+    }
+    assert_eq!(s.lists.projects.rows.len(), 60);
+    let selected = s.lists.projects.selected_row().unwrap().id.clone();
+    let fx = update(&mut s, Action::Refresh, 50);
+    let req = fetch_req(&fx, Resource::Projects, 1, 60);
+    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(1, 60, 100))) }, 60);
+    assert_eq!(s.lists.projects.selected_row().unwrap().id, selected, "the user keeps their place");
+}
+
+#[test]
+fn a_superseded_answer_is_ignored() {
+    let (mut s, epoch) = online(5, true);
+    let first = fetch_req(&update(&mut s, Action::Refresh, 100), Resource::Projects, 1, 20);
+    let second = fetch_req(&update(&mut s, Action::Refresh, 110), Resource::Projects, 1, 20);
+    assert_ne!(first, second);
+    update(&mut s, Action::ListLoaded { epoch, req: first, result: Ok(Listing::Projects(projects_page(1, 20, 2))) }, 120);
+    assert_eq!(s.lists.projects.rows.len(), 5, "old request ignored");
+    assert!(s.lists.projects.loading.is_some());
+}
+
+#[test]
+fn server_filter_is_sent_on_enter_and_cleared_by_esc() {
+    let (mut s, epoch) = online(47, true);
+    update(&mut s, Action::StartFilter, 100);
+    assert!(matches!(s.overlay, Overlay::Filter { .. }));
+    for c in "api".chars() {
+        assert!(update(&mut s, key(c), 100).is_empty(), "typing asks nothing of the server");
+    }
+    // While typing, loaded rows are narrowed locally as a preview.
+    assert!(s.lists.projects.visible.len() < 20);
+    let fx = update(&mut s, special(KeyCode::Enter), 110);
+    let query = match &fx[..] {
+        [Effect::FetchList { query, .. }] => query.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(query.filter.as_deref(), Some("api"));
+    assert_eq!(query.page, 1);
+    let req = s.lists.projects.loading.unwrap().0;
+    let only = page(vec![project(0)], 1, 20, 1);
+    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(only)) }, 120);
+    assert_eq!(s.lists.projects.visible.len(), 1);
+    // Esc clears the filter and asks for the unfiltered list.
+    let fx = update(&mut s, Action::Back, 130);
+    match &fx[..] {
+        [Effect::FetchList { query, .. }] => assert_eq!(query.filter, None),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn local_filter_narrows_loaded_rows_without_asking() {
+    let (mut s, _) = online(20, false);
+    update(&mut s, Action::StartFilter, 100);
+    for c in "ledger".chars() {
+        update(&mut s, key(c), 100);
+    }
+    let fx = update(&mut s, special(KeyCode::Enter), 100);
+    assert!(fx.is_empty(), "no server filter: nothing is sent");
+    let l = &s.lists.projects;
+    assert!(!l.server_filter);
+    assert!(!l.visible.is_empty());
+    assert!(l.visible.iter().all(|&i| l.rows[i].name.contains("ledger")));
+}
+
+#[test]
+fn palette_completes_and_runs_commands() {
+    let (mut s, _) = online(5, true);
+    update(&mut s, Action::OpenPalette, 100);
+    for c in "sec".chars() {
+        update(&mut s, key(c), 100);
+    }
+    update(&mut s, special(KeyCode::Tab), 100);
+    match &s.overlay {
+        Overlay::Palette { input, .. } => assert_eq!(input.lines().join(""), "secrets"),
+        other => panic!("{other:?}"),
+    }
+    let fx = update(&mut s, special(KeyCode::Enter), 100);
+    assert_eq!(s.pane, Resource::Secrets);
+    fetch_req(&fx, Resource::Secrets, 1, 20);
+    // Unknown commands and profiles say so.
+    update(&mut s, Action::OpenPalette, 100);
+    for c in "profile nope".chars() {
+        update(&mut s, key(c), 100);
+    }
+    update(&mut s, special(KeyCode::Enter), 100);
+    assert!(s.toast.as_ref().unwrap().text.contains("no profile `nope`"));
+    // A later pane says it is not there yet instead of failing silently.
+    update(&mut s, Action::OpenPalette, 100);
+    for c in "builds".chars() {
+        update(&mut s, key(c), 100);
+    }
+    update(&mut s, special(KeyCode::Enter), 100);
+    assert!(s.toast.as_ref().unwrap().text.contains("not available"));
+}
+
+#[test]
+fn a_pane_the_backend_lacks_is_not_offered_and_says_why() {
+    let mut s = State::new(profiles(), Keymap::default());
+    let fx = update(&mut s, Action::SwitchProfile("ci".into()), 0);
+    let epoch = match &fx[..] { [Effect::Connect { epoch, .. }] => *epoch, _ => panic!() };
+    let mut sess = session(true);
+    sess.caps.lists.retain(|(r, _)| *r != Resource::Secrets);
+    sess.caps.missing.push((Resource::Secrets, "this account cannot read secrets".into()));
+    update(&mut s, Action::LoggedIn { epoch, result: Ok(sess) }, 5);
+    assert_eq!(s.panes(), vec![Resource::Projects, Resource::Developers]);
+    let fx = update(&mut s, Action::ShowPane(Resource::Secrets), 10);
+    assert!(fx.is_empty());
+    assert_eq!(s.pane, Resource::Projects);
+    assert!(s.toast.as_ref().unwrap().text.contains("cannot read secrets"));
+}
+
+#[test]
+fn bad_credentials_stop_without_a_retry_loop() {
+    let mut s = State::new(profiles(), Keymap::default());
+    let epoch = match &update(&mut s, Action::SwitchProfile("ci".into()), 0)[..] {
+        [Effect::Connect { epoch, .. }] => *epoch,
+        _ => panic!(),
+    };
+    update(&mut s, Action::LoggedIn { epoch, result: Err(ApiError::Auth("wrong password for user `alice`".into())) }, 5);
+    assert!(matches!(&s.conn, Conn::AuthFailed(m) if m.contains("wrong password")));
+    assert_eq!(s.next_deadline(), None, "nothing ticks");
+    // A network failure at login retries by itself.
+    let epoch = match &update(&mut s, Action::SwitchProfile("ci".into()), 10)[..] {
+        [Effect::Connect { epoch, .. }] => *epoch,
+        _ => panic!(),
+    };
+    update(&mut s, Action::LoggedIn { epoch, result: Err(ApiError::Network("refused".into())) }, 20);
+    let Conn::Offline { retry_at, .. } = s.conn else { panic!("{:?}", s.conn) };
+    let fx = update(&mut s, Action::Tick, retry_at);
+    assert_eq!(fx, vec![Effect::Login { epoch }]);
+}
+
+#[test]
+fn sort_cycles_columns_and_order() {
+    let (mut s, _) = online(5, true);
+    let fx = update(&mut s, Action::CycleSort, 100);
+    match &fx[..] {
+        [Effect::FetchList { query, .. }] => {
+            assert_eq!(query.sort, Some(Sort { field: "id", ascending: true }))
+        }
+        other => panic!("{other:?}"),
+    }
+    let fx = update(&mut s, Action::ToggleSortOrder, 100);
+    match &fx[..] {
+        [Effect::FetchList { query, .. }] => {
+            assert_eq!(query.sort, Some(Sort { field: "id", ascending: false }))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn idle_dashboard_only_wakes_for_the_refresh() {
+    let (mut s, _) = online(5, true);
+    s.toast = None;
+    assert_eq!(s.next_deadline(), Some(20 + s.refresh_ms));
+    let due = 20 + s.refresh_ms;
+    let fx = update(&mut s, Action::Tick, due);
+    fetch_req(&fx, Resource::Projects, 1, 20);
+}
+
+#[test]
+fn enter_opens_a_detail_and_esc_goes_back() {
+    let (mut s, _) = online(5, true);
+    update(&mut s, Action::Down, 10);
+    update(&mut s, Action::Open, 10);
+    assert_eq!(s.breadcrumbs(), vec!["Projects".to_string(), project(1).name]);
+    update(&mut s, Action::Back, 10);
+    assert_eq!(s.breadcrumbs(), vec!["Projects".to_string()]);
+}
+
+#[test]
+fn first_run_offers_the_demo() {
+    let mut s = State::new(vec![], Keymap::default());
+    assert_eq!(s.screen, Screen::FirstRun);
+    assert_eq!(update(&mut s, key('d'), 0), vec![Effect::StartDemo]);
+    let fx = update(
+        &mut s,
+        Action::DemoReady { profiles: profiles(), open: "ci".into() },
+        10,
+    );
+    assert_eq!(s.screen, Screen::Dashboard);
+    assert!(matches!(&fx[..], [Effect::Connect { profile, .. }] if profile == "ci"));
+}
+
+// ---------------------------------------------------------------- snapshots
+
+fn render(s: &State, w: u16, h: u16) -> String {
+    let themes = Themes::builtin();
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| ui::draw(f, s, themes.get(s.theme_name()))).unwrap();
+    term.backend().to_string()
+}
+
+fn sized(mut s: State, w: u16, h: u16) -> State {
+    let now = s.now;
+    update(&mut s, Action::Resize { cols: w, rows: h }, now);
+    s.toast = None;
+    s
+}
+
+fn with_all_lists() -> State {
+    let (mut s, epoch) = online(47, true);
+    let req = |s: &mut State, a| match &update(s, a, 50)[..] {
+        [Effect::FetchList { req, .. }] => *req,
+        _ => s.lists.developers.loading.or(s.lists.secrets.loading).map(|l| l.0).unwrap_or(0),
+    };
+    let r = req(&mut s, Action::ShowPane(Resource::Developers));
+    update(&mut s, Action::ListLoaded { epoch, req: r, result: Ok(Listing::Developers(developers())) }, 60);
+    let r = req(&mut s, Action::ShowPane(Resource::Secrets));
+    update(&mut s, Action::ListLoaded { epoch, req: r, result: Ok(Listing::Secrets(secrets())) }, 60);
+    s
+}
+
+#[test]
+fn snapshot_panes() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut s = sized(with_all_lists(), w, h);
+        for r in Resource::ALL {
+            update(&mut s, Action::ShowPane(r), 70);
+            s.toast = None;
+            insta::assert_snapshot!(format!("{}_{w}x{h}", r.as_str()), render(&s, w, h));
+        }
+    }
+}
+
+#[test]
+fn snapshot_states() {
+    let (s, epoch) = online(47, true);
+    let mut stale = sized(s, 80, 24);
+    let req = fetch_req(&update(&mut stale, Action::Refresh, 100), Resource::Projects, 1, 20);
+    update(
+        &mut stale,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Err(ApiError::Server { status: 500, message: "internal server error (INTERNAL_SERVER_ERROR)".into() }),
+        },
+        200,
+    );
+    stale.toast = None;
+    insta::assert_snapshot!("stale_error_80x24", render(&stale, 80, 24));
+
+    let mut help = sized(online(5, true).0, 80, 24);
+    update(&mut help, Action::Help, 10);
+    insta::assert_snapshot!("help_80x24", render(&help, 80, 24));
+
+    let mut pal = sized(online(5, true).0, 80, 24);
+    update(&mut pal, Action::OpenPalette, 10);
+    update(&mut pal, key('p'), 10);
+    insta::assert_snapshot!("palette_80x24", render(&pal, 80, 24));
+
+    let mut first = State::new(vec![], Keymap::default());
+    first.config_path = Some("/home/op/.config/shipdeck/config.toml".into());
+    let first = sized(first, 100, 40);
+    insta::assert_snapshot!("first_run_100x40", render(&first, 100, 40));
+
+    let mut auth = State::new(profiles(), Keymap::default());
+    let epoch = match &update(&mut auth, Action::SwitchProfile("prod".into()), 0)[..] {
+        [Effect::Connect { epoch, .. }] => *epoch,
+        _ => panic!(),
+    };
+    update(&mut auth, Action::LoggedIn { epoch, result: Err(ApiError::Auth("wrong password for user `ops`".into())) }, 5);
+    let auth = sized(auth, 80, 24);
+    insta::assert_snapshot!("auth_failed_readonly_80x24", render(&auth, 80, 24));
+}
+
+#[test]
+fn hostile_names_cannot_reach_the_terminal() {
+    let (mut s, epoch) = online(1, true);
+    let evil = Project {
+        id: "1".into(),
+        name: "pwn\x1b]52;c;ZXZpbA==\x07\x1b[2J\r\u{9b}31m".into(),
+        description: None,
+        last_build: None,
+    };
+    let req = fetch_req(&update(&mut s, Action::Refresh, 10), Resource::Projects, 1, 20);
+    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(page(vec![evil], 1, 20, 1))) }, 20);
+    let text = render(&s, 80, 24);
+    assert!(text.contains("pwn"));
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+}
+
+#[test]
+fn layout_never_panics_at_tiny_sizes() {
+    let s = with_all_lists();
+    for w in 1..30u16 {
+        for h in 1..12u16 {
+            let _ = render(&sized(s.clone(), w, h), w, h);
+        }
+    }
+}
