@@ -20,10 +20,17 @@ pub async fn settle(state: &mut State, backend: &dyn Backend, mut effects: Vec<E
                 epoch,
                 result: backend.login().await,
             },
-            Effect::FetchList { epoch, req, resource, query } => {
+            Effect::FetchList {
+                epoch,
+                req,
+                resource,
+                query,
+            } => {
                 let result: Result<Listing, ApiError> = match resource {
                     Resource::Projects => backend.projects(&query).await.map(Listing::Projects),
-                    Resource::Developers => backend.developers(&query).await.map(Listing::Developers),
+                    Resource::Developers => {
+                        backend.developers(&query).await.map(Listing::Developers)
+                    }
                     Resource::Secrets => backend.secrets(&query).await.map(Listing::Secrets),
                 };
                 Action::ListLoaded { epoch, req, result }
