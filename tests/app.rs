@@ -36,7 +36,11 @@ fn profiles() -> Vec<ProfileInfo> {
 }
 
 fn caps(server_filter: bool) -> Capabilities {
-    let s = |sort: &'static [&'static str]| ListSupport { paged: true, server_filter, sort_fields: sort };
+    let s = |sort: &'static [&'static str]| ListSupport {
+        paged: true,
+        server_filter,
+        sort_fields: sort,
+    };
     Capabilities {
         lists: vec![
             (Resource::Projects, s(&["id", "name"])),
@@ -49,18 +53,32 @@ fn caps(server_filter: bool) -> Capabilities {
 
 fn session(server_filter: bool) -> Session {
     Session {
-        user: User { id: "1".into(), name: "admin".into(), roles: vec!["ROLE_ADMIN".into(), "ROLE_DEVELOPER".into()] },
+        user: User {
+            id: "1".into(),
+            name: "admin".into(),
+            roles: vec!["ROLE_ADMIN".into(), "ROLE_DEVELOPER".into()],
+        },
         caps: caps(server_filter),
     }
 }
 
 const NAMES: [&str; 8] = [
-    "billing-api", "web-shop", "search-indexer", "mobile-gateway", "ledger-core", "docs-site",
-    "payments-worker", "image-resizer",
+    "billing-api",
+    "web-shop",
+    "search-indexer",
+    "mobile-gateway",
+    "ledger-core",
+    "docs-site",
+    "payments-worker",
+    "image-resizer",
 ];
 
 fn project(i: usize) -> Project {
-    let status = [BuildStatus::Succeeded, BuildStatus::Failed, BuildStatus::Cancelled][i % 3];
+    let status = [
+        BuildStatus::Succeeded,
+        BuildStatus::Failed,
+        BuildStatus::Cancelled,
+    ][i % 3];
     let code = [0, 208, 143][i % 3];
     Project {
         id: (100 - i).to_string(),
@@ -78,38 +96,63 @@ fn project(i: usize) -> Project {
 
 fn page<T>(items: Vec<T>, page: u32, per_page: u32, total: u64) -> Page<T> {
     let has_more = items.len() as u32 == per_page;
-    Page { items, page, per_page, total: Some(total), has_more }
+    Page {
+        items,
+        page,
+        per_page,
+        total: Some(total),
+        has_more,
+    }
 }
 
 fn projects_page(n: u32, per_page: u32, total: usize) -> Page<Project> {
     let start = ((n - 1) * per_page) as usize;
     let end = (start + per_page as usize).min(total);
-    page((start..end).map(project).collect(), n, per_page, total as u64)
+    page(
+        (start..end).map(project).collect(),
+        n,
+        per_page,
+        total as u64,
+    )
 }
 
 fn developers() -> Page<Developer> {
     let items = (1..=12)
         .map(|i| Developer {
             id: i.to_string(),
-            username: ["admin", "alice", "bob", "carol", "dave", "erin"][i % 6].to_string() + &i.to_string(),
+            username: ["admin", "alice", "bob", "carol", "dave", "erin"][i % 6].to_string()
+                + &i.to_string(),
             email: (i % 4 != 0).then(|| format!("dev{i}@acme.test")),
-            roles: vec![if i == 1 { "ROLE_ADMIN" } else { "ROLE_DEVELOPER" }.into()],
+            roles: vec![
+                if i == 1 {
+                    "ROLE_ADMIN"
+                } else {
+                    "ROLE_DEVELOPER"
+                }
+                .into(),
+            ],
         })
         .collect();
     page(items, 1, 20, 12)
 }
 
 fn secrets() -> Page<Secret> {
-    let items = ["DATABASE_URL", "STRIPE_API_KEY", "SENTRY_DSN", "NPM_TOKEN", "SMTP_PASSWORD"]
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Secret {
-            id: (i + 1).to_string(),
-            name: n.to_string(),
-            scope: if i % 2 == 0 { "PRIVATE" } else { "PUBLIC" }.into(),
-            environment: (i % 2 == 0).then(|| "prod".to_string()),
-        })
-        .collect();
+    let items = [
+        "DATABASE_URL",
+        "STRIPE_API_KEY",
+        "SENTRY_DSN",
+        "NPM_TOKEN",
+        "SMTP_PASSWORD",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, n)| Secret {
+        id: (i + 1).to_string(),
+        name: n.to_string(),
+        scope: if i % 2 == 0 { "PRIVATE" } else { "PUBLIC" }.into(),
+        environment: (i % 2 == 0).then(|| "prod".to_string()),
+    })
+    .collect();
     page(items, 1, 20, 5)
 }
 
@@ -124,22 +167,47 @@ fn online(total: usize, server_filter: bool) -> (State, u64) {
         [Effect::Connect { epoch, profile }] if profile == "ci" => *epoch,
         other => panic!("expected Connect, got {other:?}"),
     };
-    let fx = update(&mut s, Action::LoggedIn { epoch, result: Ok(session(server_filter)) }, 10);
+    let fx = update(
+        &mut s,
+        Action::LoggedIn {
+            epoch,
+            result: Ok(session(server_filter)),
+        },
+        10,
+    );
     let req = fetch_req(&fx, Resource::Projects, 1, PER_PAGE);
     let fx = update(
         &mut s,
-        Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(1, PER_PAGE, total))) },
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(projects_page(1, PER_PAGE, total))),
+        },
         20,
     );
-    assert!(fx.is_empty(), "20 rows fill an 80×24 screen: no prefetch, got {fx:?}");
+    assert!(
+        fx.is_empty(),
+        "20 rows fill an 80×24 screen: no prefetch, got {fx:?}"
+    );
     (s, epoch)
 }
 
 /// The request id of the single FetchList in `fx`, checking what it asks for.
 fn fetch_req(fx: &[Effect], res: Resource, page: u32, per_page: u32) -> u64 {
     match fx {
-        [Effect::FetchList { req, resource, query, .. }] => {
-            assert_eq!((*resource, query.page, query.per_page), (res, page, per_page), "{query:?}");
+        [
+            Effect::FetchList {
+                req,
+                resource,
+                query,
+                ..
+            },
+        ] => {
+            assert_eq!(
+                (*resource, query.page, query.per_page),
+                (res, page, per_page),
+                "{query:?}"
+            );
             *req
         }
         other => panic!("expected one FetchList of {res:?}, got {other:?}"),
@@ -171,9 +239,18 @@ fn login_then_first_page_then_next_page_on_scroll() {
     // A duplicate row (the list shifted on the server) is kept once.
     let mut p2 = projects_page(2, PER_PAGE, 47);
     p2.items[0] = project(19);
-    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(p2)) }, 40);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(p2)),
+        },
+        40,
+    );
     assert_eq!(s.lists.projects.rows.len(), 39);
-    let ids: std::collections::HashSet<_> = s.lists.projects.rows.iter().map(|p| p.id.clone()).collect();
+    let ids: std::collections::HashSet<_> =
+        s.lists.projects.rows.iter().map(|p| p.id.clone()).collect();
     assert_eq!(ids.len(), 39);
 }
 
@@ -184,10 +261,21 @@ fn answers_for_an_old_profile_are_dropped() {
     assert!(matches!(&fx[..], [Effect::Connect { epoch, .. }] if *epoch == old + 1));
     assert!(s.lists.projects.rows.is_empty());
     // The old profile's late answers change nothing.
-    update(&mut s, Action::LoggedIn { epoch: old, result: Ok(session(true)) }, 60);
     update(
         &mut s,
-        Action::ListLoaded { epoch: old, req: 1, result: Ok(Listing::Projects(projects_page(1, 20, 5))) },
+        Action::LoggedIn {
+            epoch: old,
+            result: Ok(session(true)),
+        },
+        60,
+    );
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch: old,
+            req: 1,
+            result: Ok(Listing::Projects(projects_page(1, 20, 5))),
+        },
         60,
     );
     assert!(s.session.is_none());
@@ -202,18 +290,40 @@ fn a_failed_refresh_keeps_the_rows_marks_them_stale_and_retries_with_backoff() {
     let fx = update(&mut s, Action::Refresh, 100);
     let req = fetch_req(&fx, Resource::Projects, 1, PER_PAGE);
     let err = ApiError::Network("connection failed: Connection refused".into());
-    update(&mut s, Action::ListLoaded { epoch, req, result: Err(err) }, 200);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Err(err),
+        },
+        200,
+    );
     let l = &s.lists.projects;
     assert_eq!(l.rows.len(), 5, "last good data stays");
     assert!(l.stale);
     assert!(l.error.as_deref().unwrap().contains("Connection refused"));
     assert!(matches!(s.conn, Conn::Offline { .. }));
     let retry_at = l.retry_at.expect("a retry is scheduled");
-    assert_eq!(s.next_deadline(), Some(retry_at.min(s.toast.as_ref().map_or(u64::MAX, |t| t.until))));
-    assert!(update(&mut s, Action::Tick, retry_at - 1).is_empty(), "not due yet");
+    assert_eq!(
+        s.next_deadline(),
+        Some(retry_at.min(s.toast.as_ref().map_or(u64::MAX, |t| t.until)))
+    );
+    assert!(
+        update(&mut s, Action::Tick, retry_at - 1).is_empty(),
+        "not due yet"
+    );
     let fx = update(&mut s, Action::Tick, retry_at);
     let req = fetch_req(&fx, Resource::Projects, 1, PER_PAGE);
-    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(1, 20, 5))) }, retry_at + 5);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(projects_page(1, 20, 5))),
+        },
+        retry_at + 5,
+    );
     assert!(!s.lists.projects.stale);
     assert_eq!(s.conn, Conn::Online);
 }
@@ -230,23 +340,61 @@ fn refresh_reloads_every_loaded_page_in_one_request() {
             [] => s.lists.projects.loading.unwrap().0,
             _ => fetch_req(&fx, Resource::Projects, n, PER_PAGE),
         };
-        update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(n, 20, 100))) }, 40);
+        update(
+            &mut s,
+            Action::ListLoaded {
+                epoch,
+                req,
+                result: Ok(Listing::Projects(projects_page(n, 20, 100))),
+            },
+            40,
+        );
     }
     assert_eq!(s.lists.projects.rows.len(), 60);
     let selected = s.lists.projects.selected_row().unwrap().id.clone();
     let fx = update(&mut s, Action::Refresh, 50);
     let req = fetch_req(&fx, Resource::Projects, 1, 60);
-    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(projects_page(1, 60, 100))) }, 60);
-    assert_eq!(s.lists.projects.selected_row().unwrap().id, selected, "the user keeps their place");
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(projects_page(1, 60, 100))),
+        },
+        60,
+    );
+    assert_eq!(
+        s.lists.projects.selected_row().unwrap().id,
+        selected,
+        "the user keeps their place"
+    );
 }
 
 #[test]
 fn a_superseded_answer_is_ignored() {
     let (mut s, epoch) = online(5, true);
-    let first = fetch_req(&update(&mut s, Action::Refresh, 100), Resource::Projects, 1, 20);
-    let second = fetch_req(&update(&mut s, Action::Refresh, 110), Resource::Projects, 1, 20);
+    let first = fetch_req(
+        &update(&mut s, Action::Refresh, 100),
+        Resource::Projects,
+        1,
+        20,
+    );
+    let second = fetch_req(
+        &update(&mut s, Action::Refresh, 110),
+        Resource::Projects,
+        1,
+        20,
+    );
     assert_ne!(first, second);
-    update(&mut s, Action::ListLoaded { epoch, req: first, result: Ok(Listing::Projects(projects_page(1, 20, 2))) }, 120);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req: first,
+            result: Ok(Listing::Projects(projects_page(1, 20, 2))),
+        },
+        120,
+    );
     assert_eq!(s.lists.projects.rows.len(), 5, "old request ignored");
     assert!(s.lists.projects.loading.is_some());
 }
@@ -257,7 +405,10 @@ fn server_filter_is_sent_on_enter_and_cleared_by_esc() {
     update(&mut s, Action::StartFilter, 100);
     assert!(matches!(s.overlay, Overlay::Filter { .. }));
     for c in "api".chars() {
-        assert!(update(&mut s, key(c), 100).is_empty(), "typing asks nothing of the server");
+        assert!(
+            update(&mut s, key(c), 100).is_empty(),
+            "typing asks nothing of the server"
+        );
     }
     // While typing, loaded rows are narrowed locally as a preview.
     assert!(s.lists.projects.visible.len() < 20);
@@ -270,7 +421,15 @@ fn server_filter_is_sent_on_enter_and_cleared_by_esc() {
     assert_eq!(query.page, 1);
     let req = s.lists.projects.loading.unwrap().0;
     let only = page(vec![project(0)], 1, 20, 1);
-    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(only)) }, 120);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(only)),
+        },
+        120,
+    );
     assert_eq!(s.lists.projects.visible.len(), 1);
     // Esc clears the filter and asks for the unfiltered list.
     let fx = update(&mut s, Action::Back, 130);
@@ -330,16 +489,34 @@ fn palette_completes_and_runs_commands() {
 fn a_pane_the_backend_lacks_is_not_offered_and_says_why() {
     let mut s = State::new(profiles(), Keymap::default());
     let fx = update(&mut s, Action::SwitchProfile("ci".into()), 0);
-    let epoch = match &fx[..] { [Effect::Connect { epoch, .. }] => *epoch, _ => panic!() };
+    let epoch = match &fx[..] {
+        [Effect::Connect { epoch, .. }] => *epoch,
+        _ => panic!(),
+    };
     let mut sess = session(true);
     sess.caps.lists.retain(|(r, _)| *r != Resource::Secrets);
-    sess.caps.missing.push((Resource::Secrets, "this account cannot read secrets".into()));
-    update(&mut s, Action::LoggedIn { epoch, result: Ok(sess) }, 5);
+    sess.caps
+        .missing
+        .push((Resource::Secrets, "this account cannot read secrets".into()));
+    update(
+        &mut s,
+        Action::LoggedIn {
+            epoch,
+            result: Ok(sess),
+        },
+        5,
+    );
     assert_eq!(s.panes(), vec![Resource::Projects, Resource::Developers]);
     let fx = update(&mut s, Action::ShowPane(Resource::Secrets), 10);
     assert!(fx.is_empty());
     assert_eq!(s.pane, Resource::Projects);
-    assert!(s.toast.as_ref().unwrap().text.contains("cannot read secrets"));
+    assert!(
+        s.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("cannot read secrets")
+    );
 }
 
 #[test]
@@ -349,7 +526,14 @@ fn bad_credentials_stop_without_a_retry_loop() {
         [Effect::Connect { epoch, .. }] => *epoch,
         _ => panic!(),
     };
-    update(&mut s, Action::LoggedIn { epoch, result: Err(ApiError::Auth("wrong password for user `alice`".into())) }, 5);
+    update(
+        &mut s,
+        Action::LoggedIn {
+            epoch,
+            result: Err(ApiError::Auth("wrong password for user `alice`".into())),
+        },
+        5,
+    );
     assert!(matches!(&s.conn, Conn::AuthFailed(m) if m.contains("wrong password")));
     assert_eq!(s.next_deadline(), None, "nothing ticks");
     // A network failure at login retries by itself.
@@ -357,8 +541,17 @@ fn bad_credentials_stop_without_a_retry_loop() {
         [Effect::Connect { epoch, .. }] => *epoch,
         _ => panic!(),
     };
-    update(&mut s, Action::LoggedIn { epoch, result: Err(ApiError::Network("refused".into())) }, 20);
-    let Conn::Offline { retry_at, .. } = s.conn else { panic!("{:?}", s.conn) };
+    update(
+        &mut s,
+        Action::LoggedIn {
+            epoch,
+            result: Err(ApiError::Network("refused".into())),
+        },
+        20,
+    );
+    let Conn::Offline { retry_at, .. } = s.conn else {
+        panic!("{:?}", s.conn)
+    };
     let fx = update(&mut s, Action::Tick, retry_at);
     assert_eq!(fx, vec![Effect::Login { epoch }]);
 }
@@ -369,14 +562,26 @@ fn sort_cycles_columns_and_order() {
     let fx = update(&mut s, Action::CycleSort, 100);
     match &fx[..] {
         [Effect::FetchList { query, .. }] => {
-            assert_eq!(query.sort, Some(Sort { field: "id", ascending: true }))
+            assert_eq!(
+                query.sort,
+                Some(Sort {
+                    field: "id",
+                    ascending: true
+                })
+            )
         }
         other => panic!("{other:?}"),
     }
     let fx = update(&mut s, Action::ToggleSortOrder, 100);
     match &fx[..] {
         [Effect::FetchList { query, .. }] => {
-            assert_eq!(query.sort, Some(Sort { field: "id", ascending: false }))
+            assert_eq!(
+                query.sort,
+                Some(Sort {
+                    field: "id",
+                    ascending: false
+                })
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -397,7 +602,10 @@ fn enter_opens_a_detail_and_esc_goes_back() {
     let (mut s, _) = online(5, true);
     update(&mut s, Action::Down, 10);
     update(&mut s, Action::Open, 10);
-    assert_eq!(s.breadcrumbs(), vec!["Projects".to_string(), project(1).name]);
+    assert_eq!(
+        s.breadcrumbs(),
+        vec!["Projects".to_string(), project(1).name]
+    );
     update(&mut s, Action::Back, 10);
     assert_eq!(s.breadcrumbs(), vec!["Projects".to_string()]);
 }
@@ -409,7 +617,10 @@ fn first_run_offers_the_demo() {
     assert_eq!(update(&mut s, key('d'), 0), vec![Effect::StartDemo]);
     let fx = update(
         &mut s,
-        Action::DemoReady { profiles: profiles(), open: "ci".into() },
+        Action::DemoReady {
+            profiles: profiles(),
+            open: "ci".into(),
+        },
         10,
     );
     assert_eq!(s.screen, Screen::Dashboard);
@@ -421,7 +632,8 @@ fn first_run_offers_the_demo() {
 fn render(s: &State, w: u16, h: u16) -> String {
     let themes = Themes::builtin();
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::draw(f, s, themes.get(s.theme_name()))).unwrap();
+    term.draw(|f| ui::draw(f, s, themes.get(s.theme_name())))
+        .unwrap();
     term.backend().to_string()
 }
 
@@ -436,12 +648,34 @@ fn with_all_lists() -> State {
     let (mut s, epoch) = online(47, true);
     let req = |s: &mut State, a| match &update(s, a, 50)[..] {
         [Effect::FetchList { req, .. }] => *req,
-        _ => s.lists.developers.loading.or(s.lists.secrets.loading).map(|l| l.0).unwrap_or(0),
+        _ => s
+            .lists
+            .developers
+            .loading
+            .or(s.lists.secrets.loading)
+            .map(|l| l.0)
+            .unwrap_or(0),
     };
     let r = req(&mut s, Action::ShowPane(Resource::Developers));
-    update(&mut s, Action::ListLoaded { epoch, req: r, result: Ok(Listing::Developers(developers())) }, 60);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req: r,
+            result: Ok(Listing::Developers(developers())),
+        },
+        60,
+    );
     let r = req(&mut s, Action::ShowPane(Resource::Secrets));
-    update(&mut s, Action::ListLoaded { epoch, req: r, result: Ok(Listing::Secrets(secrets())) }, 60);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req: r,
+            result: Ok(Listing::Secrets(secrets())),
+        },
+        60,
+    );
     s
 }
 
@@ -461,13 +695,21 @@ fn snapshot_panes() {
 fn snapshot_states() {
     let (s, epoch) = online(47, true);
     let mut stale = sized(s, 80, 24);
-    let req = fetch_req(&update(&mut stale, Action::Refresh, 100), Resource::Projects, 1, 20);
+    let req = fetch_req(
+        &update(&mut stale, Action::Refresh, 100),
+        Resource::Projects,
+        1,
+        20,
+    );
     update(
         &mut stale,
         Action::ListLoaded {
             epoch,
             req,
-            result: Err(ApiError::Server { status: 500, message: "internal server error (INTERNAL_SERVER_ERROR)".into() }),
+            result: Err(ApiError::Server {
+                status: 500,
+                message: "internal server error (INTERNAL_SERVER_ERROR)".into(),
+            }),
         },
         200,
     );
@@ -493,7 +735,14 @@ fn snapshot_states() {
         [Effect::Connect { epoch, .. }] => *epoch,
         _ => panic!(),
     };
-    update(&mut auth, Action::LoggedIn { epoch, result: Err(ApiError::Auth("wrong password for user `ops`".into())) }, 5);
+    update(
+        &mut auth,
+        Action::LoggedIn {
+            epoch,
+            result: Err(ApiError::Auth("wrong password for user `ops`".into())),
+        },
+        5,
+    );
     let auth = sized(auth, 80, 24);
     insta::assert_snapshot!("auth_failed_readonly_80x24", render(&auth, 80, 24));
 }
@@ -507,11 +756,27 @@ fn hostile_names_cannot_reach_the_terminal() {
         description: None,
         last_build: None,
     };
-    let req = fetch_req(&update(&mut s, Action::Refresh, 10), Resource::Projects, 1, 20);
-    update(&mut s, Action::ListLoaded { epoch, req, result: Ok(Listing::Projects(page(vec![evil], 1, 20, 1))) }, 20);
+    let req = fetch_req(
+        &update(&mut s, Action::Refresh, 10),
+        Resource::Projects,
+        1,
+        20,
+    );
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(page(vec![evil], 1, 20, 1))),
+        },
+        20,
+    );
     let text = render(&s, 80, 24);
     assert!(text.contains("pwn"));
-    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
 }
 
 #[test]

@@ -137,8 +137,14 @@ impl Columns for Developer {
         ]
     }
     fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
-        let role = self.roles.join(", ");
-        let role_style = if role.contains("ADMIN") {
+        // `ROLE_ADMIN` → `admin`: the prefix is Spring's, not information.
+        let role = self
+            .roles
+            .iter()
+            .map(|r| r.strip_prefix("ROLE_").unwrap_or(r).to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let role_style = if role.contains("admin") {
             Style::new().fg(t.warn)
         } else {
             t.dim()

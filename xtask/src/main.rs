@@ -1,5 +1,7 @@
 //! `cargo run -p xtask -- <subcommand>`: dev-only tasks for shipdeck.
 
+mod screenshots;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,9 +16,10 @@ use ratatui::widgets::{
     Block, BorderType, Cell, Gauge, Paragraph, Row, Sparkline, Table, TableState,
 };
 
-const USAGE: &str = "usage: xtask demo-png <out.png> [--scale <factor>]
+const USAGE: &str = "usage: xtask <subcommand>
 
 subcommands:
+  screenshots [dir]    README screenshots from real app states (default dir: screenshots)
   demo-png <out.png>   render a synthetic 100x30 dashboard to a PNG (scale 1.0 by default)";
 
 fn main() -> ExitCode {
@@ -50,6 +53,10 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             xtask::buffer_to_png(&buf, &out, scale)?;
             println!("wrote {}", out.display());
             Ok(())
+        }
+        Some("screenshots") => {
+            let dir = args.next().unwrap_or_else(|| "screenshots".into());
+            screenshots::run(std::path::Path::new(&dir))
         }
         Some("-h" | "--help") => {
             println!("{USAGE}");

@@ -1,0 +1,75 @@
+//! `xtask screenshots [dir]`: README screenshots from real app states. The simulator runs
+//! in-process on a manual clock, the real Free Commit client logs in, and the app's own
+//! `update` and `ui::draw` produce the frames, which are rasterised to PNG.
+
+use anyhow::Context as _;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use shipdeck::api::{self, Backend};
+use shipdeck::app::headless::{act, settle};
+use shipdeck::app::{Action, Keymap, ProfileInfo, State, update};
+use shipdeck::domain::Resource;
+use shipdeck::ui::{self, Themes};
+use std::path::Path;
+
+const W: u16 = 120;
+const H: u16 = 34;
+
+pub fn run(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(shoot(dir))
+}
+
+fn frame(s: &State, themes: &Themes) -> anyhow::Result<ratatui::buffer::Buffer> {
+    let mut term = Terminal::new(TestBackend::new(W, H))?;
+    term.draw(|f| ui::draw(f, s, themes.get(s.theme_name())))?;
+    Ok(term.backend().buffer().clone())
+}
+
+async fn shoot(dir: &Path) -> anyhow::Result<()> {
+    let sim = shipdeck::sim::start(shipdeck::sim::SimOptions::default()).await?;
+    let cfg = shipdeck::demo::demo_config(&sim);
+    let profiles: Vec<ProfileInfo> = cfg.profiles.iter().map(ProfileInfo::from_profile).collect();
+    let themes = Themes::builtin();
+    let mut s = State::new(profiles, Keymap::default());
+    s.theme_names = themes.names();
+    // "3h ago" columns are relative to the simulator's fixed manual-clock epoch.
+    s.wall = chrono::DateTime::from_timestamp_nanos(shipdeck::sim::clock::MANUAL_EPOCH_NS);
+    let backend = api::connect(&cfg.profiles[0])?;
+    let b: &dyn Backend = backend.as_ref();
+    let _ = update(&mut s, Action::Resize { cols: W, rows: H }, 0);
+    act(&mut s, b, Action::SwitchProfile("demo-freecommit".into())).await;
+    // Scroll a little so the selection is visible mid-list.
+    for _ in 0..6 {
+        act(&mut s, b, Action::Down).await;
+    }
+    s.toast = None;
+    let mut shots = vec![("projects", frame(&s, &themes)?)];
+
+    act(&mut s, b, Action::ShowPane(Resource::Secrets)).await;
+    act(&mut s, b, Action::Down).await;
+    shots.push(("secrets", frame(&s, &themes)?));
+
+    act(&mut s, b, Action::ShowPane(Resource::Developers)).await;
+    let fx = update(&mut s, Action::OpenPalette, 0);
+    settle(&mut s, b, fx).await;
+    for c in "pro".chars() {
+        let key = crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        );
+        act(&mut s, b, Action::Input(key)).await;
+    }
+    shots.push(("palette", frame(&s, &themes)?));
+
+    for (name, buf) in shots {
+        let path = dir.join(format!("{name}.png"));
+        xtask::buffer_to_png(&buf, &path, 1.0)?;
+        println!("wrote {}", path.display());
+    }
+    sim.shutdown().await;
+    Ok(())
+}
