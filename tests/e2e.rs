@@ -135,7 +135,7 @@ fn demo_browse_filter_switch_profile_and_quit() {
     );
     // Server-side filter.
     t.send("/STRIPE\r");
-    t.wait(&"the filtered list", |s| {
+    t.wait("the filtered list", |s| {
         s.contains("STRIPE_API_KEY") && !s.contains("DATABASE_URL")
     });
     t.wait_for("filter “STRIPE” (server)");
@@ -143,7 +143,7 @@ fn demo_browse_filter_switch_profile_and_quit() {
     t.wait_for("DATABASE_URL");
     // Switch to the read-only profile: its badge and its user show.
     t.send(":profile demo-freecommit-alice\r");
-    t.wait(&"alice's session", |s| {
+    t.wait("alice's session", |s| {
         s.contains("READ-ONLY") && s.contains("│ alice")
     });
     t.wait_for("search-indexer");
@@ -194,7 +194,7 @@ fn help_is_generated_from_the_keymap() {
     t.send("?");
     t.wait_for("half a page down");
     t.send("\x1b");
-    t.wait(&"help closed", |s| !s.contains("half a page down"));
+    t.wait("help closed", |s| !s.contains("half a page down"));
     t.send("q");
     t.wait_exit(Duration::from_secs(5));
 }

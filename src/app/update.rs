@@ -98,7 +98,7 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         }
         Action::SwitchProfile(name) => switch_profile(s, &name, &mut fx),
         Action::SetTheme(name) => {
-            if s.theme_names.iter().any(|t| *t == name) {
+            if s.theme_names.contains(&name) {
                 s.theme_override = Some(name);
             } else {
                 let text = format!("no theme `{name}`; themes: {}", s.theme_names.join(", "));

@@ -474,15 +474,14 @@ fn profile(
             "runner_url" => p.runner_url = url(cx, v),
             "username" => p.username = string(cx, v, "a user name"),
             "route_prefix" => {
-                p.route_prefix = string(cx, v, "a path such as \"/api/flow\"").map(|s| {
-                    if !s.starts_with('/') {
-                        cx.problem(
-                            v.span(),
-                            "route_prefix must start with `/`, e.g. \"/api/flow\"",
-                        );
-                    }
-                    s
-                })
+                let prefix = string(cx, v, "a path such as \"/api/flow\"");
+                if prefix.as_deref().is_some_and(|p| !p.starts_with('/')) {
+                    cx.problem(
+                        v.span(),
+                        "route_prefix must start with `/`, e.g. \"/api/flow\"",
+                    );
+                }
+                p.route_prefix = prefix;
             }
             "theme" => p.theme = string(cx, v, "a theme name"),
             "read_only" => p.read_only = boolean(cx, v).unwrap_or(false),
