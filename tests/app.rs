@@ -47,6 +47,7 @@ fn caps(server_filter: bool) -> Capabilities {
             (Resource::Developers, s(&["name"])),
             (Resource::Secrets, s(&[])),
         ],
+        builds: BuildSupport::default(),
         missing: vec![],
     }
 }

@@ -6,7 +6,10 @@ pub mod http;
 mod unavailable;
 
 use crate::config::Profile;
-use crate::domain::{Developer, Kind, ListQuery, Page, Project, Secret, Session};
+use crate::domain::{
+    Build, BuildScope, Developer, Kind, LaunchRequest, ListQuery, LogEvent, Page, Project, Secret,
+    Session,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -103,6 +106,44 @@ pub trait Backend: Send + Sync {
             "{} has no secret list",
             self.kind().label()
         )))
+    }
+
+    /// Builds in a scope, newest first.
+    async fn builds(&self, _scope: &BuildScope) -> Result<Vec<Build>, ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Steps a launch of this project may skip (backend spelling), in run order.
+    async fn launch_options(&self, _project_id: &str) -> Result<Vec<String>, ApiError> {
+        Ok(Vec::new())
+    }
+
+    /// Start a build; returns it as queued. Never retried automatically.
+    async fn launch(&self, _req: &LaunchRequest) -> Result<Build, ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Cancel queued or running work. Never retried automatically.
+    async fn kill(&self, _build: &Build) -> Result<(), ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Stream a build's log into `sink` until it ends (`follow`: keep polling a running build;
+    /// otherwise stop at what exists now). Returns when done or when the receiver is dropped.
+    async fn tail_log(
+        &self,
+        _build: &Build,
+        _follow: bool,
+        _sink: tokio::sync::mpsc::UnboundedSender<LogEvent>,
+    ) -> Result<(), ApiError> {
+        Err(self.no_builds())
+    }
+
+    fn no_builds(&self) -> ApiError {
+        ApiError::Unsupported(format!(
+            "{} runs no builds shipdeck can see",
+            self.kind().label()
+        ))
     }
 }
 

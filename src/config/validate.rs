@@ -167,6 +167,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
             ),
         );
     }
+    cx.problems.sort_by_key(|p| (p.line, p.column));
     if cx.problems.is_empty() {
         Ok(cfg)
     } else {
@@ -225,9 +226,13 @@ fn int_in(cx: &mut Ctx, v: &Spanned<DeValue>, min: u64, max: u64) -> Option<u64>
     match parsed {
         Some(n) if (min..=max).contains(&n) => Some(n),
         _ => {
+            let found = match v.get_ref() {
+                DeValue::Integer(i) => i.as_str().to_string(),
+                other => format!("a {}", other.type_str()),
+            };
             cx.problem(
                 v.span(),
-                format!("expected a whole number from {min} to {max}"),
+                format!("expected a whole number from {min} to {max}, found {found}"),
             );
             None
         }

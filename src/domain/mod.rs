@@ -1,5 +1,8 @@
 //! The typed common model every backend maps its wire types into. The UI only ever sees these.
 
+mod build;
+
+pub use build::{Build, BuildScope, LaunchRequest, LogEvent, StepStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -221,6 +224,8 @@ pub struct ListSupport {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Capabilities {
     pub lists: Vec<(Resource, ListSupport)>,
+    /// Build work the backend offers (all false when it runs no builds).
+    pub builds: BuildSupport,
     /// Why a list is missing, for `?` and the palette (`(resource, reason)`).
     pub missing: Vec<(Resource, String)>,
 }
@@ -237,6 +242,20 @@ impl Capabilities {
             .map(|(_, why)| why.clone())
             .unwrap_or_else(|| format!("this backend has no {}", r.as_str()))
     }
+}
+
+/// What a backend can do with builds.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BuildSupport {
+    /// Queued/running work and project history can be listed.
+    pub list: bool,
+    pub launch: bool,
+    /// Launch can skip named steps.
+    pub skip_steps: bool,
+    pub kill: bool,
+    pub logs: bool,
+    /// Logs can be followed while the build runs.
+    pub live_logs: bool,
 }
 
 /// A logged-in session: who, and what they may do.

@@ -326,6 +326,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
         );
         return Capabilities {
             lists: Vec::new(),
+            builds: Default::default(),
             missing: Resource::ALL.iter().map(|r| (*r, why.clone())).collect(),
         };
     }
@@ -356,6 +357,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
                 },
             ),
         ],
+        builds: crate::domain::BuildSupport::default(),
         missing: Vec::new(),
     }
 }

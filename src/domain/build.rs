@@ -1,0 +1,94 @@
+//! Builds (runs, tasks) and their logs, common to every backend that runs work.
+
+use super::BuildStatus;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One unit of CI work: queued, running or finished.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Build {
+    /// Stable key within a profile: the backend's run id while queued/running (when it has
+    /// one), its build id once finished.
+    pub id: String,
+    /// Id of the run while it is queued or running (Free Commit: executor UUID).
+    pub run_id: Option<String>,
+    /// Id of the finished build record, once it exists.
+    pub build_id: Option<String>,
+    pub project_id: Option<String>,
+    pub project: String,
+    pub status: BuildStatus,
+    /// The backend's own words for the status (`exit 208`, `in_progress`…).
+    pub raw_status: String,
+    pub exit_code: Option<i64>,
+    /// What the exit code or status means.
+    pub message: Option<String>,
+    pub queued_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Who or what started it, when known.
+    pub trigger: Option<String>,
+}
+
+/// Which builds to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildScope {
+    /// Queued and running work across all projects.
+    Active,
+    /// One project's history (newest first), with its queued/running work on top.
+    Project { id: String, name: String },
+}
+
+/// Status of one step of a build. `Option<StepStatus>::None` = not started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Skipped,
+    Unknown,
+}
+
+impl StepStatus {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            StepStatus::Queued => "◌",
+            StepStatus::Running => "●",
+            StepStatus::Succeeded => "✔",
+            StepStatus::Failed => "✘",
+            StepStatus::Cancelled => "⊘",
+            StepStatus::Skipped => "↷",
+            StepStatus::Unknown => "?",
+        }
+    }
+}
+
+/// What starting a build asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchRequest {
+    pub project_id: String,
+    /// Steps to skip, in the backend's spelling (Free Commit: `@test`).
+    pub skip_steps: Vec<String>,
+}
+
+/// What a log tail reports, in order. Lines are raw bytes-as-text from the server (ANSI and
+/// all): the viewer sanitises them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogEvent {
+    /// A step begins; the lines that follow belong to it.
+    Step {
+        name: String,
+        status: StepStatus,
+    },
+    /// The current step's status changed (it closed, failed, was skipped).
+    StepStatus(StepStatus),
+    Lines(Vec<String>),
+    /// The live log ended and the archived log follows: drop everything received so far.
+    Restart,
+    /// The build is over (or the archived log is complete): no more events.
+    End {
+        status: Option<BuildStatus>,
+    },
+}
