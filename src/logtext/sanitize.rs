@@ -35,9 +35,10 @@
 //! * **Huge lines** are stored whole up to [`DEFAULT_MAX_LINE_BYTES`]
 //!   (configurable); beyond that the line is split into continuation lines
 //!   (nothing is dropped), which bounds memory for a newline-free stream.
-//!   Likewise an escape sequence still unterminated after that many bytes
-//!   without a line feed is aborted (its remaining payload then shows as
-//!   plain, sanitised text), which bounds the parser's OSC buffer.
+//!   Likewise an escape string (OSC, DCS, …) still unterminated about that
+//!   many bytes after the last line feed is aborted (its remaining payload
+//!   then shows as plain, sanitised text), which bounds the parser's OSC
+//!   buffer; see `Sanitizer::feed` for the exact, chunking-independent rule.
 
 use ratatui::style::{Color, Modifier, Style};
 use unicode_width::UnicodeWidthChar;
@@ -51,7 +52,7 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 /// CAN: aborts any escape sequence in progress in the vte state machine.
 const CAN: u8 = 0x18;
 
-/// See [`Sanitizer::feed`].
+/// See [`Sanitizer::feed`]; the slack is `min(FORCE_SLACK, line cap)`.
 const FORCE_SLACK: usize = 64 * 1024;
 
 /// Streaming sanitiser for one log stream. See the [module docs](self).
@@ -65,6 +66,8 @@ pub struct Sanitizer {
     raw_run: usize,
     /// Abort escape sequences after this many raw bytes without LF.
     raw_cap: usize,
+    /// Stage-1 window of the cut rule, see [`Sanitizer::feed`].
+    slack: usize,
 }
 
 impl Default for Sanitizer {
@@ -97,6 +100,7 @@ impl Sanitizer {
             raw_run: 0,
             utf8_need: 0,
             raw_cap: max_line_bytes,
+            slack: max_line_bytes.min(FORCE_SLACK),
             st: LineState {
                 text: String::new(),
                 runs: Vec::new(),
@@ -162,18 +166,24 @@ impl Sanitizer {
         self.utf8_need = utf8_missing(bytes);
     }
 
-    /// Feed bytes containing no LF, bounding the parser's memory: after
-    /// `raw_cap` bytes without a line feed, any escape sequence in progress
-    /// is aborted (as by CAN) right after the next ASCII byte, or at the
-    /// latest `FORCE_SLACK` bytes later. vte buffers OSC strings without
-    /// limit when its `std` feature is on (which e.g. the `vt100`
-    /// dev-dependency enables), so an unterminated OSC must not be allowed
-    /// to grow forever. Cut points depend only on the content, never on
-    /// chunk boundaries; cutting after an ASCII byte never splits a UTF-8
-    /// character.
+    /// Feed bytes containing no LF, bounding the parser's memory.
+    ///
+    /// vte buffers OSC strings without limit when its `std` feature is on
+    /// (which e.g. the `vt100` dev-dependency enables), so an unterminated
+    /// OSC must not grow forever. Once `raw_cap` bytes have passed without a
+    /// line feed, the stream is cut (any escape sequence in progress is
+    /// aborted, as by CAN, and the count restarts):
+    /// 1. right before the next ESC byte, within `slack` bytes — this
+    ///    cut is invisible, since ESC aborts or ends any sequence anyway
+    ///    (typical case: long `\r` progress-bar runs);
+    /// 2. otherwise right after the next ASCII byte (never splits a UTF-8
+    ///    character), or at the latest 4 bytes later. The rest of an
+    ///    overlong unterminated string then shows as plain text.
+    ///
+    /// Cut points depend only on the content, never on chunk boundaries.
     fn feed(&mut self, mut seg: &[u8]) {
         while !seg.is_empty() {
-            let room = self.raw_cap - self.raw_run.min(self.raw_cap);
+            let room = self.raw_cap.saturating_sub(self.raw_run);
             if room > 0 {
                 let n = room.min(seg.len());
                 self.advance(&seg[..n]);
@@ -181,15 +191,26 @@ impl Sanitizer {
                 seg = &seg[n..];
                 continue;
             }
-            let until_force = (self.raw_cap + FORCE_SLACK).saturating_sub(self.raw_run);
-            let window = &seg[..until_force.min(seg.len())];
-            let cut = match window.iter().position(|&b| b < 0x80) {
-                Some(i) => i + 1,
-                None if until_force <= seg.len() => until_force,
+            let past = self.raw_run - self.raw_cap;
+            let (limit, found) = if past < self.slack {
+                let limit = self.slack - past;
+                let w = &seg[..limit.min(seg.len())];
+                (limit, memchr::memchr(0x1b, w))
+            } else {
+                let limit = self.slack + 4 - past;
+                let w = &seg[..limit.min(seg.len())];
+                (limit, w.iter().position(|&b| b < 0x80).map(|i| i + 1))
+            };
+            let cut = match found {
+                Some(i) => i,
+                None if past >= self.slack && limit <= seg.len() => limit,
                 None => {
-                    self.advance(seg);
-                    self.raw_run += seg.len();
-                    return;
+                    // Stage 1 exhausted (go on to stage 2) or chunk ended.
+                    let n = limit.min(seg.len());
+                    self.advance(&seg[..n]);
+                    self.raw_run += n;
+                    seg = &seg[n..];
+                    continue;
                 }
             };
             self.advance(&seg[..cut]);

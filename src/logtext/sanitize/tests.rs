@@ -17,32 +17,53 @@ fn spans(line: &Line<'_>) -> Vec<(String, Style)> {
         .collect()
 }
 
+fn run_capped(cap: usize, input: &[u8]) -> String {
+    let mut s = Sanitizer::with_max_line_bytes(cap);
+    let mut got: Vec<_> = s.push(input).collect();
+    got.extend(s.finish());
+    let texts: Vec<&str> = got.iter().map(|l| l.plain()).collect();
+    texts.join("\n")
+}
+
 #[test]
 fn overlong_unterminated_osc_is_aborted() {
-    // Parser memory must stay bounded even without any line feed: after the
-    // cap, the sequence is aborted after the next ASCII byte and the rest of
-    // its payload is plain text.
+    const SLACK: usize = 100;
+    const { assert!(FORCE_SLACK > SLACK) };
+    // Parser memory must stay bounded even without any line feed: after
+    // cap + slack bytes (slack = min(64 KiB, cap)) with no ESC, the sequence
+    // is aborted after the next ASCII byte and the rest of its payload is
+    // plain text.
+    let n = 100 + SLACK + 500;
     let mut input = b"a\x1b]0;".to_vec();
-    input.extend(std::iter::repeat_n(b'p', 500));
+    input.extend(std::iter::repeat_n(b'p', n));
     input.extend_from_slice(b"\x07b");
-    let mut s = Sanitizer::with_max_line_bytes(100);
-    let mut got: Vec<_> = s.push(&input).collect();
-    got.extend(s.finish());
-    let text: String = got.iter().map(|l| l.plain()).collect();
-    // 100 raw bytes consumed by "a", ESC ] 0 ; and 95 payload bytes, one
-    // more payload byte ends the sequence, the rest is text.
-    assert_eq!(text, format!("a{}b", "p".repeat(500 - 96)));
-    // Without any ASCII byte, the abort happens FORCE_SLACK bytes later.
+    // 5 bytes "a ESC ] 0 ;", then payload up to and including the byte at
+    // raw offset cap + SLACK is swallowed.
+    let swallowed = 100 + SLACK + 1 - 5;
+    // (The text itself is then split into 100-byte lines by the line cap.)
+    assert_eq!(
+        run_capped(100, &input).replace('\n', ""),
+        format!("a{}b", "p".repeat(n - swallowed))
+    );
+    // Without any ASCII byte, the abort happens 4 bytes later.
     let mut input = b"\x1b]".to_vec();
-    input.extend(std::iter::repeat_n(0xffu8, 100 + FORCE_SLACK + 3));
-    let text = {
-        let mut s = Sanitizer::with_max_line_bytes(100);
-        let mut got: Vec<_> = s.push(&input).collect();
-        got.extend(s.finish());
-        got.iter().map(|l| l.plain().to_owned()).collect::<String>()
-    };
-    // 2 + 100 + FORCE_SLACK + 3 bytes, cut after 100 + FORCE_SLACK.
-    assert_eq!(text, "\u{fffd}".repeat(5));
+    input.extend(std::iter::repeat_n(0xffu8, 100 + SLACK + 10));
+    // 2 + 100 + SLACK + 10 bytes, cut after 100 + SLACK + 4.
+    assert_eq!(run_capped(100, &input), "\u{fffd}".repeat(8));
+}
+
+#[test]
+fn long_lf_free_runs_are_cut_invisibly_before_esc() {
+    // A progress bar that never prints a line feed: far more raw bytes than
+    // the cap, but cutting before ESC must not change the result.
+    let mut input = Vec::new();
+    for i in 0..2000 {
+        input.extend_from_slice(format!("\x1b[2K\r\x1b[32m{i:>5}%\x1b[0m [#####    ]").as_bytes());
+    }
+    input.extend_from_slice(b"\x1b]0;title\x07 done\n");
+    let want = run_capped(1 << 20, &input);
+    assert_eq!(want, " 1999% [#####    ] done\n".trim_end());
+    assert_eq!(run_capped(64, &input), want);
 }
 
 #[test]
