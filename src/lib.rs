@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod logtext;
 pub mod sim;
 pub mod tui;
 pub mod ui;
