@@ -28,22 +28,8 @@ pub const SPILL_BLOCK_LINES: u64 = 1024;
 /// Default spill batch size in bytes.
 pub const DEFAULT_FLUSH_BYTES: usize = 256 * 1024;
 
-/// Status of a CI step marker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StepStatus {
-    /// Not started yet.
-    Pending,
-    /// In progress.
-    Running,
-    /// Finished successfully.
-    Succeeded,
-    /// Finished with a failure.
-    Failed,
-    /// Skipped.
-    Skipped,
-    /// Cancelled.
-    Cancelled,
-}
+/// Step status is the domain's (one enum for the whole app).
+pub use crate::domain::StepStatus;
 
 /// A step start recorded with [`LogBuffer::mark_step`].
 #[derive(Clone, Debug, PartialEq, Eq)]

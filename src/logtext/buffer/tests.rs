@@ -129,6 +129,6 @@ fn step_markers() {
     let mut empty = LogBuffer::new(1, dir.path().join("t"));
     assert_eq!(empty.step_for_line(0), None);
     empty.push(line("a"));
-    empty.mark_step("late", StepStatus::Pending);
+    empty.mark_step("late", StepStatus::Queued);
     assert_eq!(empty.step_for_line(0), None);
 }
