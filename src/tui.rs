@@ -1,7 +1,7 @@
 //! The terminal side: set-up and restore, the event loop (drain all pending events, then draw
 //! once), signals, and handing effects to the runner.
 
-use crate::app::action::{Action, ProfileInfo};
+use crate::app::action::{Action, Effect, ProfileInfo};
 use crate::app::runner::Runner;
 use crate::app::state::{Overlay, Screen, State};
 use crate::app::{Keymap, update};
@@ -60,9 +60,14 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let now = || started.elapsed().as_millis() as u64;
 
     let mut terminal = ratatui::try_init()?;
+    // Clipboard writes are terminal output: collected here and written by this loop.
+    let copies: std::cell::RefCell<Vec<String>> = Default::default();
     let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {
         for effect in update(state, a, now()) {
-            runner.run(effect);
+            match effect {
+                Effect::Copy(text) => copies.borrow_mut().push(text),
+                other => runner.run(other),
+            }
         }
     };
     let size = terminal.size()?;
@@ -87,6 +92,9 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let result = loop {
+        for text in copies.borrow_mut().drain(..) {
+            let _ = osc52(terminal.backend_mut(), &text);
+        }
         if state.dirty {
             state.wall = chrono::Utc::now();
             if let Err(e) = draw(&mut terminal, &state, &themes) {
@@ -146,7 +154,7 @@ fn action_for(state: &State, ev: Event) -> Option<Action> {
                 state.screen == Screen::FirstRun || !matches!(state.overlay, Overlay::None);
             if captured {
                 // Ctrl-c still quits from anywhere.
-                match state.keymap.action_for(&k) {
+                match state.keymap.action_for(&k, state.key_context()) {
                     Some(Action::Quit)
                         if k.modifiers
                             .contains(crossterm::event::KeyModifiers::CONTROL) =>
@@ -156,7 +164,7 @@ fn action_for(state: &State, ev: Event) -> Option<Action> {
                     _ => Some(Action::Input(k)),
                 }
             } else {
-                state.keymap.action_for(&k)
+                state.keymap.action_for(&k, state.key_context())
             }
         }
         Event::Resize(cols, rows) => Some(Action::Resize { cols, rows }),
@@ -171,4 +179,17 @@ fn draw(terminal: &mut DefaultTerminal, state: &State, themes: &Themes) -> std::
     terminal.draw(|f| ui::draw(f, state, theme))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
+}
+
+/// Put text on the clipboard of the terminal the user sits at, also over SSH: OSC 52. Inside
+/// tmux the sequence is sent both plainly (tmux `set-clipboard on`) and wrapped for passthrough
+/// (`allow-passthrough on`), since either may be configured.
+fn osc52(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    write!(out, "\x1b]52;c;{b64}\x07")?;
+    if std::env::var_os("TMUX").is_some() {
+        write!(out, "\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\")?;
+    }
+    out.flush()
 }

@@ -479,7 +479,7 @@ fn palette_completes_and_runs_commands() {
     assert!(s.toast.as_ref().unwrap().text.contains("no profile `nope`"));
     // A later pane says it is not there yet instead of failing silently.
     update(&mut s, Action::OpenPalette, 100);
-    for c in "builds".chars() {
+    for c in "releases".chars() {
         update(&mut s, key(c), 100);
     }
     update(&mut s, special(KeyCode::Enter), 100);

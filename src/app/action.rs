@@ -2,7 +2,11 @@
 //! out of it (effects, executed by the task runner).
 
 use crate::api::ApiError;
-use crate::domain::{Developer, ListQuery, Page, Project, Resource, Secret, Session};
+use crate::domain::{
+    Build, BuildScope, BuildStatus, Developer, LaunchRequest, ListQuery, Page, Project, Resource,
+    Secret, Session, StepStatus,
+};
+use crate::logtext::LogLine;
 use crossterm::event::KeyEvent;
 
 /// Everything `update` reacts to. Task results carry the epoch and request id they were issued
@@ -31,6 +35,28 @@ pub enum Action {
     CycleSort,
     ToggleSortOrder,
     ShowPane(Resource),
+    /// Details of the selected row.
+    Inspect,
+    /// Start a build of the selected project (opens the launch form).
+    Launch,
+    /// Cancel the selected queued or running build (asks first).
+    Kill,
+    // Log viewer.
+    ToggleFollow,
+    NextMatch,
+    PrevMatch,
+    ToggleMatchFilter,
+    ToggleWrap,
+    ToggleLineNumbers,
+    JumpToError,
+    SaveLog,
+    Copy,
+    ToggleMark,
+    ToggleSteps,
+    NextStep,
+    PrevStep,
+    ScrollLeft,
+    ScrollRight,
     SwitchProfile(String),
     SetTheme(String),
     /// First-run screen: start the built-in demo.
@@ -57,6 +83,50 @@ pub enum Action {
         req: u64,
         result: Result<Listing, ApiError>,
     },
+    LaunchOptionsLoaded {
+        epoch: u64,
+        project_id: String,
+        project: String,
+        result: Result<Vec<String>, ApiError>,
+    },
+    Launched {
+        epoch: u64,
+        project: String,
+        result: Result<Build, ApiError>,
+    },
+    Killed {
+        epoch: u64,
+        build: Build,
+        result: Result<(), ApiError>,
+    },
+    /// A batch of sanitised log events for the log view `req`.
+    LogIngest {
+        epoch: u64,
+        req: u64,
+        items: Vec<LogItem>,
+    },
+    /// The log tail `req` stopped (finished, or failed).
+    LogTailEnded {
+        epoch: u64,
+        req: u64,
+        result: Result<(), ApiError>,
+    },
+}
+
+/// A log event after sanitising: what the viewer stores.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogItem {
+    Step {
+        name: String,
+        status: StepStatus,
+    },
+    StepStatus(StepStatus),
+    Lines(Vec<LogLine>),
+    /// The live log is replaced by the archived one.
+    Restart,
+    End {
+        status: Option<BuildStatus>,
+    },
 }
 
 /// One page of any list.
@@ -65,23 +135,68 @@ pub enum Listing {
     Projects(Page<Project>),
     Developers(Page<Developer>),
     Secrets(Page<Secret>),
+    Builds(Page<Build>),
 }
 
 /// Work for the task runner. Pure data: `update` decides, the runner does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Build the backend for `profile` (dropping all work for the previous one) and log in.
-    Connect { epoch: u64, profile: String },
+    Connect {
+        epoch: u64,
+        profile: String,
+    },
     /// Log in again with the current backend (after a network failure).
-    Login { epoch: u64 },
+    Login {
+        epoch: u64,
+    },
     FetchList {
         epoch: u64,
         req: u64,
         resource: Resource,
         query: ListQuery,
     },
+    FetchBuilds {
+        epoch: u64,
+        req: u64,
+        scope: BuildScope,
+    },
+    /// Ask which steps a launch may skip.
+    LaunchOptions {
+        epoch: u64,
+        project_id: String,
+        project: String,
+    },
+    /// Start a build. Mutating: only `update` emits it, after the operator confirmed.
+    Launch {
+        epoch: u64,
+        project: String,
+        request: LaunchRequest,
+    },
+    /// Cancel a build. Mutating: only after a confirmation naming it.
+    Kill {
+        epoch: u64,
+        build: Build,
+    },
+    /// Stream a build's log (replaces any tail in progress).
+    TailLog {
+        epoch: u64,
+        req: u64,
+        build: Build,
+        follow: bool,
+    },
+    StopLog,
+    /// Put text on the system clipboard (OSC 52, works over SSH and in tmux).
+    Copy(String),
     /// Start the in-process simulator and offer its profiles (first-run screen).
     StartDemo,
+}
+
+impl Effect {
+    /// Whether this effect changes something on the server (refused in read-only mode).
+    pub fn is_mutating(&self) -> bool {
+        matches!(self, Effect::Launch { .. } | Effect::Kill { .. })
+    }
 }
 
 /// What the dashboard knows about a configured profile (no credentials).

@@ -1,44 +1,41 @@
 //! Run effects to completion without a terminal or the task runner: for tests and for the
 //! screenshot tool, which need real app states from a real backend, deterministically.
 
-use super::action::{Action, Effect, Listing};
+use super::action::{Action, Effect};
+use super::exec;
 use super::state::State;
 use super::update::update;
-use crate::api::{ApiError, Backend};
-use crate::domain::Resource;
+use crate::api::Backend;
 
 /// Execute `effects` against `backend`, feeding every result back through `update`, until no
-/// effect is left. `Connect` uses `backend` as the profile's backend; `StartDemo` is ignored.
+/// effect is left. `Connect` uses `backend` as the profile's backend; log tails run to their
+/// end (not following); `StartDemo`, `StopLog` and `Copy` are ignored.
 pub async fn settle(state: &mut State, backend: &dyn Backend, mut effects: Vec<Effect>) {
     // Bounded: a backend that keeps saying "more" cannot loop a test forever.
     for _ in 0..1_000 {
-        let Some(effect) = (!effects.is_empty()).then(|| effects.remove(0)) else {
+        if effects.is_empty() {
             return;
-        };
-        let action = match effect {
-            Effect::Connect { epoch, .. } | Effect::Login { epoch } => Action::LoggedIn {
-                epoch,
-                result: backend.login().await,
-            },
-            Effect::FetchList {
-                epoch,
-                req,
-                resource,
-                query,
+        }
+        let effect = effects.remove(0);
+        let actions = match &effect {
+            Effect::TailLog {
+                epoch, req, build, ..
             } => {
-                let result: Result<Listing, ApiError> = match resource {
-                    Resource::Projects => backend.projects(&query).await.map(Listing::Projects),
-                    Resource::Developers => {
-                        backend.developers(&query).await.map(Listing::Developers)
-                    }
-                    Resource::Secrets => backend.secrets(&query).await.map(Listing::Secrets),
-                };
-                Action::ListLoaded { epoch, req, result }
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                exec::tail(backend, *epoch, *req, build, false, &tx).await;
+                drop(tx);
+                let mut out = Vec::new();
+                while let Some(a) = rx.recv().await {
+                    out.push(a);
+                }
+                out
             }
-            Effect::StartDemo => continue,
+            other => exec::call(backend, other).await.into_iter().collect(),
         };
-        let now = state.now;
-        effects.extend(update(state, action, now));
+        for action in actions {
+            let now = state.now;
+            effects.extend(update(state, action, now));
+        }
     }
 }
 

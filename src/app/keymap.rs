@@ -145,6 +145,16 @@ pub enum Group {
     Global,
     Navigation,
     List,
+    Log,
+}
+
+/// Where a binding is active: everywhere, in list panes, or in the log viewer. The same key
+/// may mean different things in different contexts (`s`: sort a list, save a log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ctx {
+    Any,
+    List,
+    Log,
 }
 
 #[derive(Clone, Debug)]
@@ -157,6 +167,7 @@ pub struct Binding {
     pub group: Group,
     /// Shown in the footer.
     pub footer: bool,
+    pub ctx: Ctx,
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +183,11 @@ fn b(
     group: Group,
     footer: bool,
 ) -> Binding {
+    let ctx = match group {
+        Group::List => Ctx::List,
+        Group::Log => Ctx::Log,
+        Group::Global | Group::Navigation => Ctx::Any,
+    };
     Binding {
         name,
         keys: keys.to_vec(),
@@ -179,190 +195,60 @@ fn b(
         help,
         group,
         footer,
+        ctx,
     }
 }
 
 impl Default for Keymap {
+    // One binding per line reads as a table; rustfmt would spread each over seven lines.
+    #[rustfmt::skip]
     fn default() -> Keymap {
         use Group::*;
         use KeyCode as K;
         let bindings = vec![
-            b(
-                "down",
-                &[Key::ch('j'), Key::plain(K::Down)],
-                Action::Down,
-                "move down",
-                Navigation,
-                false,
-            ),
-            b(
-                "up",
-                &[Key::ch('k'), Key::plain(K::Up)],
-                Action::Up,
-                "move up",
-                Navigation,
-                false,
-            ),
-            b(
-                "top",
-                &[Key::ch('g'), Key::plain(K::Home)],
-                Action::Top,
-                "first row",
-                Navigation,
-                false,
-            ),
-            b(
-                "bottom",
-                &[Key::ch('G'), Key::plain(K::End)],
-                Action::Bottom,
-                "last loaded row (then the next page loads)",
-                Navigation,
-                false,
-            ),
-            b(
-                "half_page_down",
-                &[Key::ctrl('d')],
-                Action::HalfPageDown,
-                "half a page down",
-                Navigation,
-                false,
-            ),
-            b(
-                "half_page_up",
-                &[Key::ctrl('u')],
-                Action::HalfPageUp,
-                "half a page up",
-                Navigation,
-                false,
-            ),
-            b(
-                "page_down",
-                &[Key::plain(K::PageDown)],
-                Action::PageDown,
-                "page down",
-                Navigation,
-                false,
-            ),
-            b(
-                "page_up",
-                &[Key::plain(K::PageUp)],
-                Action::PageUp,
-                "page up",
-                Navigation,
-                false,
-            ),
-            b(
-                "open",
-                &[Key::plain(K::Enter)],
-                Action::Open,
-                "open the selected item",
-                Navigation,
-                true,
-            ),
-            b(
-                "back",
-                &[Key::plain(K::Esc)],
-                Action::Back,
-                "back one level / clear the filter",
-                Navigation,
-                false,
-            ),
-            b(
-                "next_pane",
-                &[Key::plain(K::Tab)],
-                Action::NextPane,
-                "next pane",
-                Navigation,
-                true,
-            ),
-            b(
-                "prev_pane",
-                &[Key::plain(K::BackTab)],
-                Action::PrevPane,
-                "previous pane",
-                Navigation,
-                false,
-            ),
-            b(
-                "filter",
-                &[Key::ch('/')],
-                Action::StartFilter,
-                "filter the list",
-                List,
-                true,
-            ),
-            b(
-                "sort",
-                &[Key::ch('s')],
-                Action::CycleSort,
-                "sort by the next column (server-side)",
-                List,
-                true,
-            ),
-            b(
-                "sort_order",
-                &[Key::ch('S')],
-                Action::ToggleSortOrder,
-                "reverse the sort order",
-                List,
-                false,
-            ),
-            b(
-                "refresh",
-                &[Key::ch('r')],
-                Action::Refresh,
-                "refresh now",
-                List,
-                true,
-            ),
-            b(
-                "projects",
-                &[Key::ch('1')],
-                Action::ShowPane(Resource::Projects),
-                "Projects pane",
-                Global,
-                false,
-            ),
-            b(
-                "developers",
-                &[Key::ch('2')],
-                Action::ShowPane(Resource::Developers),
-                "Developers pane",
-                Global,
-                false,
-            ),
-            b(
-                "secrets",
-                &[Key::ch('3')],
-                Action::ShowPane(Resource::Secrets),
-                "Secrets pane",
-                Global,
-                false,
-            ),
-            b(
-                "palette",
-                &[Key::ch(':')],
-                Action::OpenPalette,
-                "command palette",
-                Global,
-                true,
-            ),
-            b(
-                "help",
-                &[Key::ch('?')],
-                Action::Help,
-                "help for this pane",
-                Global,
-                true,
-            ),
-            b(
-                "quit",
-                &[Key::ch('q')],
-                Action::Quit,
-                "quit (Ctrl-c quits from anywhere)",
-                Global,
-                true,
-            ),
+            b("down", &[Key::ch('j'), Key::plain(K::Down)], Action::Down, "move down", Navigation, false),
+            b("up", &[Key::ch('k'), Key::plain(K::Up)], Action::Up, "move up", Navigation, false),
+            b("top", &[Key::ch('g'), Key::plain(K::Home)], Action::Top, "first row", Navigation, false),
+            b("bottom", &[Key::ch('G'), Key::plain(K::End)], Action::Bottom, "last loaded row (then the next page loads); in a log: follow", Navigation, false),
+            b("half_page_down", &[Key::ctrl('d')], Action::HalfPageDown, "half a page down", Navigation, false),
+            b("half_page_up", &[Key::ctrl('u')], Action::HalfPageUp, "half a page up", Navigation, false),
+            b("page_down", &[Key::plain(K::PageDown)], Action::PageDown, "page down", Navigation, false),
+            b("page_up", &[Key::plain(K::PageUp)], Action::PageUp, "page up", Navigation, false),
+            b("open", &[Key::plain(K::Enter)], Action::Open, "open: project → its builds → a build's log", Navigation, true),
+            b("back", &[Key::plain(K::Esc)], Action::Back, "back one level / clear the filter", Navigation, false),
+            b("next_pane", &[Key::plain(K::Tab)], Action::NextPane, "next pane", Navigation, true),
+            b("prev_pane", &[Key::plain(K::BackTab)], Action::PrevPane, "previous pane", Navigation, false),
+            b("filter", &[Key::ch('/')], Action::StartFilter, "filter the list", List, true),
+            b("sort", &[Key::ch('s')], Action::CycleSort, "sort by the next column (server-side)", List, true),
+            b("sort_order", &[Key::ch('S')], Action::ToggleSortOrder, "reverse the sort order", List, false),
+            b("inspect", &[Key::ch('i')], Action::Inspect, "details of the selected row", List, false),
+            b("launch", &[Key::ch('L')], Action::Launch, "launch a build of the project (choose steps to skip)", List, true),
+            b("kill", &[Key::ch('x')], Action::Kill, "kill the selected queued or running build", List, true),
+            b("refresh", &[Key::ch('r')], Action::Refresh, "refresh now", List, true),
+            b("search", &[Key::ch('/')], Action::StartFilter, "search the log", Log, true),
+            b("next_match", &[Key::ch('n')], Action::NextMatch, "next match", Log, false),
+            b("prev_match", &[Key::ch('N')], Action::PrevMatch, "previous match", Log, false),
+            b("match_filter", &[Key::ch('F')], Action::ToggleMatchFilter, "show only lines that match the search", Log, false),
+            b("follow", &[Key::ch('f')], Action::ToggleFollow, "follow new lines / pause (G also follows)", Log, true),
+            b("wrap", &[Key::ch('w')], Action::ToggleWrap, "wrap long lines", Log, true),
+            b("line_numbers", &[Key::ch('#')], Action::ToggleLineNumbers, "line numbers", Log, false),
+            b("first_error", &[Key::ch('e')], Action::JumpToError, "jump to the first error", Log, true),
+            b("steps", &[Key::ch('t')], Action::ToggleSteps, "step list", Log, true),
+            b("next_step", &[Key::ch(']')], Action::NextStep, "next step", Log, false),
+            b("prev_step", &[Key::ch('[')], Action::PrevStep, "previous step", Log, false),
+            b("mark", &[Key::ch('v')], Action::ToggleMark, "start / clear a selection", Log, false),
+            b("copy", &[Key::ch('y')], Action::Copy, "copy the selection or the line (OSC 52)", Log, true),
+            b("save", &[Key::ch('s')], Action::SaveLog, "save the whole log to a file", Log, true),
+            b("scroll_left", &[Key::ch('h'), Key::plain(K::Left)], Action::ScrollLeft, "scroll left", Log, false),
+            b("scroll_right", &[Key::ch('l'), Key::plain(K::Right)], Action::ScrollRight, "scroll right", Log, false),
+            b("kill_log", &[Key::ch('x')], Action::Kill, "kill this build", Log, false),
+            b("projects", &[Key::ch('1')], Action::ShowPane(Resource::Projects), "Projects pane", Global, false),
+            b("developers", &[Key::ch('2')], Action::ShowPane(Resource::Developers), "Developers pane", Global, false),
+            b("secrets", &[Key::ch('3')], Action::ShowPane(Resource::Secrets), "Secrets pane", Global, false),
+            b("builds", &[Key::ch('4')], Action::ShowPane(Resource::Builds), "Builds pane (queued and running)", Global, false),
+            b("palette", &[Key::ch(':')], Action::OpenPalette, "command palette", Global, true),
+            b("help", &[Key::ch('?')], Action::Help, "help for this pane", Global, true),
+            b("quit", &[Key::ch('q')], Action::Quit, "quit (Ctrl-c quits from anywhere)", Global, true),
         ];
         Keymap { bindings }
     }
@@ -392,15 +278,24 @@ impl Keymap {
         (km, problems)
     }
 
-    /// The action bound to this key event. Ctrl-c always quits and cannot be rebound.
-    pub fn action_for(&self, ev: &KeyEvent) -> Option<Action> {
+    /// The action bound to this key event in a context. Ctrl-c always quits and cannot be
+    /// rebound; context bindings win over global ones.
+    pub fn action_for(&self, ev: &KeyEvent, ctx: Ctx) -> Option<Action> {
         if Key::ctrl('c').matches(ev) {
             return Some(Action::Quit);
         }
-        self.bindings
-            .iter()
-            .find(|b| b.keys.iter().any(|k| k.matches(ev)))
-            .map(|b| b.action.clone())
+        let hit = |want: Ctx| {
+            self.bindings
+                .iter()
+                .find(|b| b.ctx == want && b.keys.iter().any(|k| k.matches(ev)))
+                .map(|b| b.action.clone())
+        };
+        if ctx != Ctx::Any
+            && let Some(a) = hit(ctx)
+        {
+            return Some(a);
+        }
+        hit(Ctx::Any)
     }
 
     /// Label of the keys bound to an action name (`"j/↓"`).
@@ -436,10 +331,24 @@ mod tests {
     #[test]
     fn upper_case_matches_with_shift_reported() {
         let km = Keymap::default();
-        let a = km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT));
+        let a = km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT), Ctx::List);
         assert!(matches!(a, Some(Action::Bottom)));
-        let a = km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        let a = km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL), Ctx::Log);
         assert!(matches!(a, Some(Action::Quit)));
+    }
+
+    #[test]
+    fn the_same_key_means_different_things_by_context() {
+        let km = Keymap::default();
+        let s = ev(KeyCode::Char('s'), KeyModifiers::NONE);
+        assert!(matches!(
+            km.action_for(&s, Ctx::List),
+            Some(Action::CycleSort)
+        ));
+        assert!(matches!(km.action_for(&s, Ctx::Log), Some(Action::SaveLog)));
+        // Global keys work in every context.
+        let q = ev(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert!(matches!(km.action_for(&q, Ctx::Log), Some(Action::Quit)));
     }
 
     #[test]
@@ -457,11 +366,11 @@ mod tests {
             },
         ]);
         assert!(matches!(
-            km.action_for(&ev(KeyCode::Char('x'), KeyModifiers::NONE)),
+            km.action_for(&ev(KeyCode::Char('x'), KeyModifiers::NONE), Ctx::Any),
             Some(Action::Quit)
         ));
         assert!(
-            km.action_for(&ev(KeyCode::Char('q'), KeyModifiers::NONE))
+            km.action_for(&ev(KeyCode::Char('q'), KeyModifiers::NONE), Ctx::Any)
                 .is_none()
         );
         assert_eq!(problems.len(), 1);

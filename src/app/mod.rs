@@ -1,8 +1,10 @@
 //! The application core: state, actions, the pure `update`, the keymap and the task runner.
 
 pub mod action;
+pub mod exec;
 pub mod headless;
 pub mod keymap;
+pub mod logview;
 pub mod runner;
 pub mod state;
 pub mod update;

@@ -2,7 +2,8 @@
 //! newer fetch of a list aborts the older one (single-job coalescing), and switching profile
 //! aborts everything of the previous one.
 
-use super::action::{Action, Effect, Listing, ProfileInfo};
+use super::action::{Action, Effect, ProfileInfo};
+use super::exec;
 use crate::api::{self, ApiError, Backend};
 use crate::config::Config;
 use crate::domain::Resource;
@@ -15,6 +16,9 @@ use tokio::task::AbortHandle;
 enum JobKey {
     Login,
     List(Resource),
+    LaunchOptions,
+    Log,
+    Write(u64),
     Demo,
 }
 
@@ -25,6 +29,7 @@ pub struct Runner {
     jobs: HashMap<JobKey, AbortHandle>,
     /// The in-process simulator started from the first-run screen, kept alive with the runner.
     sim: Arc<Mutex<Option<crate::sim::SimHandle>>>,
+    writes: u64,
 }
 
 impl Runner {
@@ -35,7 +40,13 @@ impl Runner {
             backend: None,
             jobs: HashMap::new(),
             sim: Arc::new(Mutex::new(None)),
+            writes: 0,
         }
+    }
+
+    fn next_write(&mut self) -> u64 {
+        self.writes += 1;
+        self.writes
     }
 
     fn spawn<F>(&mut self, key: JobKey, fut: F)
@@ -81,34 +92,46 @@ impl Runner {
                     }
                 }
             }
-            Effect::Login { epoch } => {
-                let Some(b) = self.backend.clone() else {
-                    return;
-                };
-                self.spawn(JobKey::Login, async move {
-                    Some(Action::LoggedIn {
-                        epoch,
-                        result: b.login().await,
-                    })
-                });
-            }
-            Effect::FetchList {
+            Effect::TailLog {
                 epoch,
                 req,
-                resource,
-                query,
+                build,
+                follow,
             } => {
                 let Some(b) = self.backend.clone() else {
                     return;
                 };
-                self.spawn(JobKey::List(resource), async move {
-                    let result = match resource {
-                        Resource::Projects => b.projects(&query).await.map(Listing::Projects),
-                        Resource::Developers => b.developers(&query).await.map(Listing::Developers),
-                        Resource::Secrets => b.secrets(&query).await.map(Listing::Secrets),
-                    };
-                    Some(Action::ListLoaded { epoch, req, result })
+                let tx = self.tx.clone();
+                self.spawn(JobKey::Log, async move {
+                    exec::tail(b.as_ref(), epoch, req, &build, follow, &tx).await;
+                    None
                 });
+            }
+            Effect::StopLog => {
+                if let Some(job) = self.jobs.remove(&JobKey::Log) {
+                    job.abort();
+                }
+            }
+            // Terminal output is the event loop's business (see `tui`).
+            Effect::Copy(_) => {}
+            Effect::Login { .. }
+            | Effect::FetchList { .. }
+            | Effect::FetchBuilds { .. }
+            | Effect::LaunchOptions { .. }
+            | Effect::Launch { .. }
+            | Effect::Kill { .. } => {
+                let Some(b) = self.backend.clone() else {
+                    return;
+                };
+                let key = match &effect {
+                    Effect::Login { .. } => JobKey::Login,
+                    Effect::FetchList { resource, .. } => JobKey::List(*resource),
+                    Effect::FetchBuilds { .. } => JobKey::List(Resource::Builds),
+                    Effect::LaunchOptions { .. } => JobKey::LaunchOptions,
+                    // Writes are never coalesced or aborted by a newer request.
+                    _ => JobKey::Write(self.next_write()),
+                };
+                self.spawn(key, async move { exec::call(b.as_ref(), &effect).await });
             }
             Effect::StartDemo => {
                 let config = self.config.clone();

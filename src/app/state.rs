@@ -1,10 +1,15 @@
 //! Everything the dashboard shows, as plain data. `update` is the only writer; `ui` only reads.
 
 use super::action::ProfileInfo;
-use super::keymap::Keymap;
-use crate::domain::{Capabilities, Developer, Kind, Project, Resource, Row, Secret, Session, Sort};
+use super::keymap::{Ctx, Keymap};
+use super::logview::LogView;
+use crate::domain::{
+    Build, BuildScope, Capabilities, Developer, Kind, LaunchRequest, Project, Resource, Row,
+    Secret, Session, Sort,
+};
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
+use std::path::PathBuf;
 
 /// Rows per server page. Free Commit's default; small enough that the first answer is quick.
 pub const PER_PAGE: u32 = 20;
@@ -146,6 +151,43 @@ pub struct Lists {
     pub projects: ListPane<Project>,
     pub developers: ListPane<Developer>,
     pub secrets: ListPane<Secret>,
+    pub builds: ListPane<Build>,
+}
+
+/// A change on the server waiting for the operator's yes. Destructive actions are data: the
+/// confirmation re-emits exactly this.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pending {
+    Launch {
+        project: String,
+        request: LaunchRequest,
+    },
+    Kill {
+        build: Build,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Confirm {
+    pub title: String,
+    /// What will happen, line by line.
+    pub lines: Vec<String>,
+    pub pending: Pending,
+}
+
+/// Choose the steps to skip before a launch.
+#[derive(Clone, Debug)]
+pub struct LaunchForm {
+    pub project_id: String,
+    pub project: String,
+    /// Available steps and whether each is skipped.
+    pub steps: Vec<(String, bool)>,
+    pub cursor: usize,
+    /// The skip list as text (`@lint, @test`), editable; kept in step with the checklist.
+    pub input: TextArea<'static>,
+    /// Keys go to the text field (else to the checklist).
+    pub typing: bool,
+    pub error: Option<String>,
 }
 
 /// A text input overlay.
@@ -162,6 +204,8 @@ pub enum Overlay {
     Help {
         scroll: u16,
     },
+    Confirm(Confirm),
+    Launch(LaunchForm),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,6 +250,14 @@ pub struct State {
     /// Body rows available to lists, from the last resize (paging and prefetch use it).
     pub page_rows: usize,
     pub config_path: Option<String>,
+    /// Which builds the Builds pane shows (the queue, or one project's history).
+    pub builds_scope: BuildScope,
+    /// The open log viewer, if any (over the Builds pane).
+    pub log: Option<LogView>,
+    /// Lines a log keeps in memory before spilling to disk.
+    pub log_capacity: usize,
+    /// Where log spill files and saved logs go.
+    pub cache_dir: PathBuf,
     pub next_req: u64,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -240,6 +292,10 @@ impl State {
             wall: DateTime::<Utc>::UNIX_EPOCH,
             page_rows: 20,
             config_path: None,
+            builds_scope: BuildScope::Active,
+            log: None,
+            log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
+            cache_dir: std::env::temp_dir().join("shipdeck"),
             next_req: 1,
             dirty: true,
             quit: false,
@@ -283,16 +339,46 @@ impl State {
     }
 
     pub fn breadcrumbs(&self) -> Vec<String> {
-        let mut crumbs = vec![self.pane.title().to_string()];
+        let mut crumbs = Vec::new();
+        if self.pane == Resource::Builds
+            && let BuildScope::Project { name, .. } = &self.builds_scope
+        {
+            crumbs.push("Projects".to_string());
+            crumbs.push(name.clone());
+        }
+        crumbs.push(self.pane.title().to_string());
         if let Some(d) = &self.detail {
             let name = match d.resource {
                 Resource::Projects => find(&self.lists.projects.rows, &d.id),
                 Resource::Developers => find(&self.lists.developers.rows, &d.id),
                 Resource::Secrets => find(&self.lists.secrets.rows, &d.id),
+                Resource::Builds => find(&self.lists.builds.rows, &d.id),
             };
             crumbs.push(name.unwrap_or_else(|| d.id.clone()));
         }
+        if let Some(l) = &self.log {
+            crumbs.push(format!("log {}", short_id(&l.build.id)));
+        }
         crumbs
+    }
+
+    /// Which key bindings apply now.
+    pub fn key_context(&self) -> Ctx {
+        if self.log.is_some() {
+            Ctx::Log
+        } else {
+            Ctx::List
+        }
+    }
+
+    /// Whether something in the Builds pane is queued or running (refresh often, tick the
+    /// duration column every second).
+    pub fn builds_active(&self) -> bool {
+        self.lists
+            .builds
+            .rows
+            .iter()
+            .any(|b| !b.status.is_terminal() && b.status != crate::domain::BuildStatus::Unknown)
     }
 
     /// The next moment `update` needs a `Tick`, if any. Nothing ticks when nothing happens.
@@ -316,16 +402,32 @@ impl State {
             } else if let Some(l) = loaded_at
                 && !loading
             {
-                at(l + self.refresh_ms);
+                at(l + self.refresh_interval());
+            }
+            if self.pane == Resource::Builds && self.log.is_none() && self.builds_active() {
+                // The duration column of running builds moves every second.
+                at(self.now + 1000 - self.now % 1000);
             }
         }
         next
+    }
+
+    /// Polling interval of the pane on screen: often while builds run, rarely when idle.
+    pub fn refresh_interval(&self) -> Millis {
+        if self.pane != Resource::Builds {
+            self.refresh_ms
+        } else if self.builds_active() {
+            (self.refresh_ms / 2).clamp(1_000, 2_000)
+        } else {
+            self.refresh_ms * 3
+        }
     }
 
     fn any_loading(&self) -> bool {
         self.lists.projects.loading.is_some()
             || self.lists.developers.loading.is_some()
             || self.lists.secrets.loading.is_some()
+            || self.lists.builds.loading.is_some()
     }
 
     fn pane_timing(&self, r: Resource) -> (Option<Millis>, Option<Millis>, bool) {
@@ -333,6 +435,7 @@ impl State {
             Resource::Projects => timing(&self.lists.projects),
             Resource::Developers => timing(&self.lists.developers),
             Resource::Secrets => timing(&self.lists.secrets),
+            Resource::Builds => timing(&self.lists.builds),
         }
     }
 }
@@ -345,4 +448,13 @@ fn find<T: Row>(rows: &[T], id: &str) -> Option<String> {
     rows.iter()
         .find(|r| r.id() == id)
         .map(|r| r.display_name().to_string())
+}
+
+/// Run ids are UUIDs: the first 8 characters are enough on screen.
+pub fn short_id(id: &str) -> &str {
+    if id.len() > 12 && id.contains('-') {
+        &id[..8]
+    } else {
+        id
+    }
 }

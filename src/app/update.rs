@@ -2,12 +2,13 @@
 //! no I/O, no clock reads, no `.await`. Unit-tested without a terminal or a network.
 
 use super::action::{Action, Effect, Listing};
+use super::logview::{LogView, TailState};
 use super::state::{
-    Conn, Detail, Level, ListPane, LoadKind, MAX_REFRESH_ROWS, Millis, Overlay, PER_PAGE, Screen,
-    State, Toast,
+    Confirm, Conn, Detail, LaunchForm, Level, ListPane, LoadKind, MAX_REFRESH_ROWS, Millis,
+    Overlay, PER_PAGE, Pending, Screen, State, Toast, short_id,
 };
 use crate::api::ApiError;
-use crate::domain::{ListQuery, Page, Resource, Row, Sort};
+use crate::domain::{Build, BuildScope, LaunchRequest, ListQuery, Page, Resource, Row, Sort};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
@@ -21,6 +22,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("projects", "Projects pane"),
     ("developers", "Developers pane"),
     ("secrets", "Secrets pane"),
+    ("builds", "Builds pane: queued and running work"),
+    ("queue", "Builds pane: queued and running work"),
     ("profiles", "list profiles and switch"),
     ("profile ", "switch to a profile: profile <name>"),
     ("theme ", "change theme: theme <name>"),
@@ -31,9 +34,6 @@ pub const COMMANDS: &[(&str, &str)] = &[
 
 /// Panes of the SPEC that later versions add; named so the palette can say so instead of failing.
 const NOT_YET: &[&str] = &[
-    "builds",
-    "queue",
-    "logs",
     "releases",
     "deployments",
     "environments",
@@ -55,6 +55,10 @@ macro_rules! with_list {
             }
             Resource::Secrets => {
                 let $l = &mut $lists.secrets;
+                $body
+            }
+            Resource::Builds => {
+                let $l = &mut $lists.builds;
                 $body
             }
         }
@@ -80,9 +84,68 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             }
             return fx;
         }
+        Action::LaunchOptionsLoaded {
+            epoch,
+            project_id,
+            project,
+            result,
+        } => {
+            if epoch == s.epoch {
+                launch_form(s, project_id, project, result);
+            }
+        }
+        Action::Launched {
+            epoch,
+            project,
+            result,
+        } => {
+            if epoch == s.epoch {
+                launched(s, project, result, &mut fx);
+            }
+        }
+        Action::Killed {
+            epoch,
+            build,
+            result,
+        } => {
+            if epoch == s.epoch {
+                match result {
+                    Ok(()) => {
+                        let text = format!("killed {} of {}", short_id(&build.id), build.project);
+                        toast(s, Level::Info, text);
+                        load(s, Resource::Builds, LoadKind::Reload, &mut fx);
+                    }
+                    Err(e) => toast(s, Level::Error, format!("kill failed: {e}")),
+                }
+            }
+        }
+        Action::LogIngest { epoch, req, items } => {
+            if epoch == s.epoch
+                && let Some(log) = s.log.as_mut().filter(|l| l.req == req)
+                && log.ingest(items)
+            {
+                s.dirty = true;
+            }
+            return fx;
+        }
+        Action::LogTailEnded { epoch, req, result } => {
+            if epoch == s.epoch
+                && let Some(log) = s.log.as_mut().filter(|l| l.req == req)
+            {
+                if let Err(e) = result {
+                    log.state = TailState::Failed(e.to_string());
+                } else if matches!(log.state, TailState::Live | TailState::Loading) {
+                    log.state = TailState::Done(None);
+                }
+            }
+        }
         Action::Resize { rows, .. } => {
             // header, tabs, footer, block borders and the table header.
             s.page_rows = (rows as usize).saturating_sub(6).max(1);
+            if let Some(log) = &mut s.log {
+                log.height = s.page_rows + 1;
+                log.clamp();
+            }
             prefetch(s, &mut fx);
         }
         Action::Quit => s.quit = true,
@@ -106,6 +169,7 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             }
         }
         _ if s.screen == Screen::FirstRun => {}
+        a if s.log.is_some() && log_action(s, &a, &mut fx) => {}
         Action::Help => {
             s.overlay = match s.overlay {
                 Overlay::Help { .. } => Overlay::None,
@@ -131,7 +195,8 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         Action::Bottom => {
             move_by(s, i64::MAX / 2, &mut fx);
         }
-        Action::Open => {
+        Action::Open => open(s, &mut fx),
+        Action::Inspect => {
             if s.detail.is_none() {
                 let id = with_list!(s.lists, s.pane, |l| l
                     .selected_row()
@@ -144,10 +209,35 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
                 }
             }
         }
+        Action::Launch => start_launch(s, &mut fx),
+        Action::Kill => ask_kill(s),
+        // Log-viewer actions outside the viewer do nothing.
+        Action::ToggleFollow
+        | Action::NextMatch
+        | Action::PrevMatch
+        | Action::ToggleMatchFilter
+        | Action::ToggleWrap
+        | Action::ToggleLineNumbers
+        | Action::JumpToError
+        | Action::SaveLog
+        | Action::Copy
+        | Action::ToggleMark
+        | Action::ToggleSteps
+        | Action::NextStep
+        | Action::PrevStep
+        | Action::ScrollLeft
+        | Action::ScrollRight => {}
         Action::Back => back(s, &mut fx),
         Action::NextPane => cycle_pane(s, 1, &mut fx),
         Action::PrevPane => cycle_pane(s, -1, &mut fx),
-        Action::ShowPane(r) => show_pane(s, r, &mut fx),
+        Action::ShowPane(r) => {
+            // The Builds tab is the queue; a project's builds are reached with Enter.
+            if r == Resource::Builds && s.builds_scope != BuildScope::Active {
+                s.builds_scope = BuildScope::Active;
+                s.lists.builds = Default::default();
+            }
+            show_pane(s, r, &mut fx)
+        }
         Action::Refresh => refresh(s, &mut fx),
         Action::CycleSort => cycle_sort(s, &mut fx),
         Action::ToggleSortOrder => {
@@ -285,6 +375,7 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         Overlay::Filter { mut input } => match key.code {
+            KeyCode::Esc if s.log.is_some() => Overlay::None,
             KeyCode::Esc => {
                 // Back to the filter that was applied before typing.
                 let pane = s.pane;
@@ -303,8 +394,30 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             KeyCode::Enter => {
                 let text = input.lines().join("").trim().to_string();
-                commit_filter(s, text, fx);
+                if let Some(log) = &mut s.log {
+                    let needle = text.clone();
+                    match log.set_search(text) {
+                        Some(n) if n < log.first_in_memory() => toast(
+                            s,
+                            Level::Info,
+                            format!(
+                                "first match is line {} (on disk: save the log to see it)",
+                                n + 1
+                            ),
+                        ),
+                        None if !needle.is_empty() => {
+                            toast(s, Level::Warn, format!("no line contains “{needle}”"))
+                        }
+                        _ => {}
+                    }
+                } else {
+                    commit_filter(s, text, fx);
+                }
                 Overlay::None
+            }
+            _ if s.log.is_some() => {
+                input.input(key);
+                Overlay::Filter { input }
             }
             _ => {
                 if !(key.modifiers.contains(KeyModifiers::CONTROL)
@@ -333,9 +446,475 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             },
             _ => Overlay::Help { scroll },
         },
+        Overlay::Confirm(c) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                s.overlay = Overlay::None;
+                mutate(s, c.pending, fx);
+                s.dirty = true;
+                return;
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                toast(s, Level::Info, "cancelled: nothing was sent");
+                Overlay::None
+            }
+            _ => Overlay::Confirm(c),
+        },
+        Overlay::Launch(form) => match launch_key(form, key) {
+            FormResult::Open(form) => Overlay::Launch(form),
+            FormResult::Cancel => {
+                toast(s, Level::Info, "launch cancelled: nothing was sent");
+                Overlay::None
+            }
+            FormResult::Submit(project, request) => {
+                let skip = if request.skip_steps.is_empty() {
+                    "no step skipped".to_string()
+                } else {
+                    format!("skipping {}", request.skip_steps.join(", "))
+                };
+                Overlay::Confirm(Confirm {
+                    title: "launch a build".into(),
+                    lines: vec![
+                        format!("Start a build of {project}"),
+                        skip,
+                        format!(
+                            "profile {}",
+                            s.profile().map(|p| p.name.as_str()).unwrap_or("")
+                        ),
+                    ],
+                    pending: Pending::Launch { project, request },
+                })
+            }
+        },
         Overlay::None => Overlay::None,
     };
     s.dirty = true;
+}
+
+/// The single gate every change on the server passes through: read-only profiles (and
+/// `--read-only`) are refused here, before any effect exists.
+fn mutate(s: &mut State, pending: Pending, fx: &mut Vec<Effect>) {
+    if s.read_only() {
+        let who = if s.cli_read_only {
+            "--read-only is set".to_string()
+        } else {
+            format!(
+                "profile {} is read-only",
+                s.profile().map(|p| p.name.as_str()).unwrap_or("")
+            )
+        };
+        let what = match &pending {
+            Pending::Launch { project, .. } => format!("launch of {project}"),
+            Pending::Kill { build } => format!("kill of {}", short_id(&build.id)),
+        };
+        toast(
+            s,
+            Level::Error,
+            format!("refused: {who}; the {what} was not sent"),
+        );
+        return;
+    }
+    let epoch = s.epoch;
+    match pending {
+        Pending::Launch { project, request } => {
+            toast(s, Level::Info, format!("launching {project}…"));
+            fx.push(Effect::Launch {
+                epoch,
+                project,
+                request,
+            });
+        }
+        Pending::Kill { build } => {
+            toast(s, Level::Info, format!("killing {}…", short_id(&build.id)));
+            fx.push(Effect::Kill { epoch, build });
+        }
+    }
+}
+
+enum FormResult {
+    Open(LaunchForm),
+    Cancel,
+    Submit(String, LaunchRequest),
+}
+
+/// Keys in the launch form: the checklist (j/k, space) or, after Tab, the text field.
+fn launch_key(mut form: LaunchForm, key: KeyEvent) -> FormResult {
+    match key.code {
+        KeyCode::Esc => return FormResult::Cancel,
+        KeyCode::Tab | KeyCode::BackTab => form.typing = !form.typing,
+        KeyCode::Enter => {
+            let typed = skip_list(&form.input.lines().join(""));
+            let unknown: Vec<&String> = typed
+                .iter()
+                .filter(|t| !form.steps.iter().any(|(s, _)| s == *t))
+                .collect();
+            if !unknown.is_empty() {
+                let names: Vec<&str> = form.steps.iter().map(|(s, _)| s.as_str()).collect();
+                form.error = Some(format!(
+                    "unknown step {}; this project has: {}",
+                    unknown
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    names.join(", ")
+                ));
+                return FormResult::Open(form);
+            }
+            return FormResult::Submit(
+                form.project.clone(),
+                LaunchRequest {
+                    project_id: form.project_id.clone(),
+                    skip_steps: typed,
+                },
+            );
+        }
+        _ if form.typing => {
+            form.input.input(key);
+            let typed = skip_list(&form.input.lines().join(""));
+            for (name, skip) in &mut form.steps {
+                *skip = typed.contains(name);
+            }
+            form.error = None;
+        }
+        KeyCode::Char('j') | KeyCode::Down => {
+            form.cursor = (form.cursor + 1).min(form.steps.len().saturating_sub(1))
+        }
+        KeyCode::Char('k') | KeyCode::Up => form.cursor = form.cursor.saturating_sub(1),
+        KeyCode::Char(' ') | KeyCode::Char('x') => {
+            if let Some((_, skip)) = form.steps.get_mut(form.cursor) {
+                *skip = !*skip;
+            }
+            let text = form
+                .steps
+                .iter()
+                .filter(|(_, s)| *s)
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            form.input = TextArea::new(vec![text]);
+            form.input.move_cursor(ratatui_textarea::CursorMove::End);
+            form.error = None;
+        }
+        _ => {}
+    }
+    FormResult::Open(form)
+}
+
+/// `@lint, @test` → `["@lint", "@test"]`; a name typed without `@` gets one.
+fn skip_list(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if t.starts_with('@') {
+                t.to_string()
+            } else {
+                format!("@{t}")
+            }
+        })
+        .collect()
+}
+
+fn launch_form(
+    s: &mut State,
+    project_id: String,
+    project: String,
+    result: Result<Vec<String>, ApiError>,
+) {
+    match result {
+        Ok(steps) => {
+            s.overlay = Overlay::Launch(LaunchForm {
+                project_id,
+                project,
+                steps: steps.into_iter().map(|n| (n, false)).collect(),
+                cursor: 0,
+                input: TextArea::default(),
+                typing: false,
+                error: None,
+            });
+        }
+        Err(e) => toast(
+            s,
+            Level::Error,
+            format!("cannot prepare the launch of {project}: {e}"),
+        ),
+    }
+}
+
+fn start_launch(s: &mut State, fx: &mut Vec<Effect>) {
+    let can = s.caps().is_some_and(|c| c.builds.launch);
+    if !can {
+        toast(s, Level::Warn, "this backend cannot launch builds");
+        return;
+    }
+    let target = match (s.pane, &s.builds_scope) {
+        (Resource::Projects, _) if s.detail.is_none() => s
+            .lists
+            .projects
+            .selected_row()
+            .map(|p| (p.id.clone(), p.name.clone())),
+        (Resource::Builds, BuildScope::Project { id, name }) => Some((id.clone(), name.clone())),
+        _ => None,
+    };
+    let Some((project_id, project)) = target else {
+        toast(
+            s,
+            Level::Info,
+            "select a project (Projects pane) to launch a build",
+        );
+        return;
+    };
+    let skip = s.caps().is_some_and(|c| c.builds.skip_steps);
+    if skip {
+        fx.push(Effect::LaunchOptions {
+            epoch: s.epoch,
+            project_id,
+            project,
+        });
+    } else {
+        launch_form(s, project_id, project, Ok(Vec::new()));
+    }
+}
+
+fn launched(s: &mut State, project: String, result: Result<Build, ApiError>, fx: &mut Vec<Effect>) {
+    match result {
+        Ok(build) => {
+            toast(
+                s,
+                Level::Info,
+                format!("{project}: run {} queued", short_id(&build.id)),
+            );
+            let shows = match &s.builds_scope {
+                BuildScope::Active => true,
+                BuildScope::Project { name, .. } => *name == build.project,
+            };
+            // The new run appears at once; the next refresh confirms it.
+            if shows && !s.lists.builds.rows.iter().any(|b| b.id == build.id) {
+                s.lists.builds.rows.insert(0, build);
+                s.lists.builds.refilter();
+            }
+            if s.pane != Resource::Builds {
+                s.builds_scope = BuildScope::Active;
+                show_pane(s, Resource::Builds, fx);
+            }
+        }
+        Err(e) => toast(s, Level::Error, format!("launch of {project} failed: {e}")),
+    }
+}
+
+fn ask_kill(s: &mut State) {
+    if !s.caps().is_some_and(|c| c.builds.kill) {
+        toast(s, Level::Warn, "this backend cannot kill builds");
+        return;
+    }
+    let build = match &s.log {
+        Some(l) => Some(l.build.clone()),
+        None if s.pane == Resource::Builds => s.lists.builds.selected_row().cloned(),
+        None => None,
+    };
+    let Some(build) = build else {
+        toast(
+            s,
+            Level::Info,
+            "select a build in the Builds pane to kill it",
+        );
+        return;
+    };
+    if build.status.is_terminal() || build.run_id.is_none() {
+        toast(
+            s,
+            Level::Info,
+            format!("{} has already finished", short_id(&build.id)),
+        );
+        return;
+    }
+    s.overlay = Overlay::Confirm(Confirm {
+        title: "kill a build".into(),
+        lines: vec![
+            format!("Kill run {} of {}", short_id(&build.id), build.project),
+            format!("It is {} now; this cannot be undone.", build.status.label()),
+            format!(
+                "profile {}",
+                s.profile().map(|p| p.name.as_str()).unwrap_or("")
+            ),
+        ],
+        pending: Pending::Kill { build },
+    });
+}
+
+/// Enter: a project opens its builds, a build opens its log, anything else its details.
+fn open(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.detail.is_some() {
+        return;
+    }
+    let builds = s.caps().map(|c| c.builds.clone()).unwrap_or_default();
+    match s.pane {
+        Resource::Projects if builds.list => {
+            if let Some(p) = s.lists.projects.selected_row() {
+                let scope = BuildScope::Project {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                };
+                s.builds_scope = scope;
+                s.lists.builds = Default::default();
+                show_pane(s, Resource::Builds, fx);
+            }
+        }
+        Resource::Builds if builds.logs => {
+            if let Some(b) = s.lists.builds.selected_row().cloned() {
+                open_log(s, b, fx);
+            }
+        }
+        _ => {
+            let _ = update(s, Action::Inspect, s.now);
+        }
+    }
+}
+
+fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
+    let req = s.next_req;
+    s.next_req += 1;
+    let follow = !build.status.is_terminal();
+    let file = format!("log-{}-{req}.spill", std::process::id());
+    let view = LogView::new(
+        build.clone(),
+        req,
+        s.log_capacity,
+        s.cache_dir.join(file),
+        s.page_rows + 1,
+    );
+    s.log = Some(view);
+    fx.push(Effect::TailLog {
+        epoch: s.epoch,
+        req,
+        build,
+        follow,
+    });
+}
+
+/// Keys while the log viewer is open. Returns false for actions it leaves to the rest.
+fn log_action(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+    let page = s.page_rows.max(1) as i64;
+    let Some(log) = s.log.as_mut() else {
+        return false;
+    };
+    match a {
+        Action::Up => log.move_by(-1),
+        Action::Down => log.move_by(1),
+        Action::PageUp => log.move_by(-page),
+        Action::PageDown => log.move_by(page),
+        Action::HalfPageUp => log.move_by(-page / 2),
+        Action::HalfPageDown => log.move_by(page / 2),
+        Action::Top => log.to_top(),
+        Action::Bottom => log.to_bottom_and_follow(),
+        Action::ToggleFollow => {
+            if log.follow {
+                log.follow = false;
+            } else {
+                log.to_bottom_and_follow();
+            }
+        }
+        Action::ToggleWrap => log.wrap = !log.wrap,
+        Action::ToggleLineNumbers => log.numbers = !log.numbers,
+        Action::ScrollLeft => log.hscroll = log.hscroll.saturating_sub(8),
+        Action::ScrollRight => log.hscroll += 8,
+        Action::ToggleSteps => log.steps_open = !log.steps_open,
+        Action::ToggleMark => {
+            log.mark = if log.mark.is_some() {
+                None
+            } else {
+                Some(log.cursor)
+            }
+        }
+        Action::NextMatch | Action::PrevMatch => {
+            let forward = matches!(a, Action::NextMatch);
+            if log.search.is_empty() {
+                toast(s, Level::Info, "search first with /");
+            } else if log.find(forward, false).is_none() {
+                toast(s, Level::Info, "no more matches");
+            }
+        }
+        Action::ToggleMatchFilter => {
+            if log.search.is_empty() {
+                toast(
+                    s,
+                    Level::Info,
+                    "search first with /, then F shows only matching lines",
+                );
+            } else {
+                log.only_matches = !log.only_matches;
+                if log.only_matches {
+                    log.recompute_matches();
+                    log.only_matches = true;
+                }
+            }
+        }
+        Action::JumpToError => match log.jump_to_error() {
+            Some(n) if n < log.first_in_memory() => toast(
+                s,
+                Level::Info,
+                format!("first error at line {} (on disk)", n + 1),
+            ),
+            Some(_) => {}
+            None => toast(s, Level::Info, "no error line in this log"),
+        },
+        Action::NextStep | Action::PrevStep => {
+            if log.jump_step(matches!(a, Action::NextStep)).is_none() {
+                toast(s, Level::Info, "no further step");
+            }
+        }
+        Action::Copy => {
+            let text = log.selection_text();
+            let n = text.lines().count().max(1);
+            log.mark = None;
+            fx.push(Effect::Copy(text));
+            toast(
+                s,
+                Level::Info,
+                format!("copied {n} line(s) to the clipboard"),
+            );
+        }
+        Action::SaveLog => save_log(s),
+        Action::Back => {
+            s.log = None;
+            fx.push(Effect::StopLog);
+        }
+        // The same keys as in lists: search, kill, help, palette, quit…
+        _ => return false,
+    }
+    s.dirty = true;
+    true
+}
+
+/// Save the whole log (spilled part included) next to the cache, and say where.
+fn save_log(s: &mut State) {
+    let Some(log) = &s.log else { return };
+    let dir = s.cache_dir.join("saved-logs");
+    let name: String = format!("{}-{}.log", log.build.project, short_id(&log.build.id))
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(name);
+    let result = std::fs::create_dir_all(&dir).and_then(|_| log.buf.save_to(&path));
+    let lines = log.buf.len();
+    match result {
+        Ok(()) => toast(
+            s,
+            Level::Info,
+            format!("saved {lines} lines to {}", path.display()),
+        ),
+        Err(e) => toast(
+            s,
+            Level::Error,
+            format!("cannot save to {}: {e}", path.display()),
+        ),
+    }
 }
 
 fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
@@ -369,6 +948,10 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
         "" => {}
         "projects" | "developers" | "secrets" => {
             show_pane(s, Resource::parse(name).expect("listed above"), fx)
+        }
+        "builds" | "queue" => {
+            let now = s.now;
+            fx.extend(update(s, Action::ShowPane(Resource::Builds), now));
         }
         "profiles" => s.overlay = palette("profile "),
         "profile" if arg.is_empty() => s.overlay = palette("profile "),
@@ -502,11 +1085,19 @@ fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) {
         l.retry_at = None;
         query
     });
-    fx.push(Effect::FetchList {
-        epoch,
-        req,
-        resource: res,
-        query,
+    fx.push(if res == Resource::Builds {
+        Effect::FetchBuilds {
+            epoch,
+            req,
+            scope: s.builds_scope.clone(),
+        }
+    } else {
+        Effect::FetchList {
+            epoch,
+            req,
+            resource: res,
+            query,
+        }
     });
     s.dirty = true;
 }
@@ -517,6 +1108,10 @@ fn list_loaded(s: &mut State, req: u64, result: Result<Listing, ApiError>, fx: &
         Ok(Listing::Projects(p)) => (
             Resource::Projects,
             apply(&mut s.lists.projects, req, Ok(p), now),
+        ),
+        Ok(Listing::Builds(p)) => (
+            Resource::Builds,
+            apply(&mut s.lists.builds, req, Ok(p), now),
         ),
         Ok(Listing::Developers(p)) => (
             Resource::Developers,
@@ -669,10 +1264,13 @@ fn tick(s: &mut State, fx: &mut Vec<Effect>) {
         s.dirty = true;
         return;
     }
-    if s.session.is_none() || s.screen != Screen::Dashboard {
+    if s.session.is_none() || s.screen != Screen::Dashboard || s.log.is_some() {
         return;
     }
-    let refresh_ms = s.refresh_ms;
+    if s.pane == Resource::Builds && s.builds_active() {
+        s.dirty = true; // live durations
+    }
+    let refresh_ms = s.refresh_interval();
     let due = with_list!(s.lists, s.pane, |l| {
         l.loading.is_none()
             && match (l.retry_at, l.loaded_at) {
@@ -737,6 +1335,13 @@ fn back(s: &mut State, fx: &mut Vec<Effect>) {
     let had_filter = with_list!(s.lists, s.pane, |l| !l.filter.is_empty());
     if had_filter {
         commit_filter(s, String::new(), fx);
+        return;
+    }
+    // From a project's builds back to the projects.
+    if s.pane == Resource::Builds && matches!(s.builds_scope, BuildScope::Project { .. }) {
+        s.builds_scope = BuildScope::Active;
+        s.lists.builds = Default::default();
+        show_pane(s, Resource::Projects, fx);
     }
 }
 

@@ -183,16 +183,23 @@ pub enum Resource {
     Projects,
     Developers,
     Secrets,
+    Builds,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 3] = [Resource::Projects, Resource::Developers, Resource::Secrets];
+    pub const ALL: [Resource; 4] = [
+        Resource::Projects,
+        Resource::Developers,
+        Resource::Secrets,
+        Resource::Builds,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Projects => "projects",
             Resource::Developers => "developers",
             Resource::Secrets => "secrets",
+            Resource::Builds => "builds",
         }
     }
 
@@ -201,6 +208,7 @@ impl Resource {
             Resource::Projects => "Projects",
             Resource::Developers => "Developers",
             Resource::Secrets => "Secrets",
+            Resource::Builds => "Builds",
         }
     }
 
@@ -232,6 +240,15 @@ pub struct Capabilities {
 
 impl Capabilities {
     pub fn list(&self, r: Resource) -> Option<&ListSupport> {
+        /// Builds come as whole lists (queue, a project's history) and filter locally.
+        static BUILDS: ListSupport = ListSupport {
+            paged: false,
+            server_filter: false,
+            sort_fields: &[],
+        };
+        if r == Resource::Builds {
+            return self.builds.list.then_some(&BUILDS);
+        }
         self.lists.iter().find(|(x, _)| *x == r).map(|(_, s)| s)
     }
 
@@ -304,6 +321,24 @@ impl Row for Developer {
     }
     fn display_name(&self) -> &str {
         &self.username
+    }
+}
+
+impl Row for Build {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.project,
+            self.id,
+            self.status.label(),
+            self.message.as_deref().unwrap_or("")
+        )
+    }
+    fn display_name(&self) -> &str {
+        &self.id
     }
 }
 

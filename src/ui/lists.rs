@@ -1,8 +1,9 @@
 //! The list panes (Projects, Developers, Secrets) and the detail view of one row.
 
 use super::{Theme, clean, spinner};
+use crate::app::state::short_id;
 use crate::app::state::{Conn, ListPane, State};
-use crate::domain::{BuildStatus, Developer, Project, Resource, Row, Secret};
+use crate::domain::{Build, BuildStatus, Developer, Project, Resource, Row, Secret};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -124,6 +125,112 @@ impl Columns for Project {
     }
 }
 
+/// "1m 05s", "2h 03m".
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+impl Columns for Build {
+    fn header() -> &'static [&'static str] {
+        &[
+            "", "RUN", "PROJECT", "STATUS", "STARTED", "DURATION", "EXIT",
+        ]
+    }
+    fn widths(width: u16) -> Vec<Constraint> {
+        let wide = width >= 120;
+        vec![
+            Constraint::Length(1),
+            Constraint::Length(8),
+            Constraint::Fill(2),
+            Constraint::Length(10),
+            Constraint::Length(if wide { 19 } else { 9 }),
+            Constraint::Length(9),
+            Constraint::Fill(2),
+        ]
+    }
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let c = status_color(t, self.status);
+        let start = self.started_at.or(self.queued_at);
+        let started = start
+            .map(|at| ago(s.wall, at))
+            .unwrap_or_else(|| "—".into());
+        let dur = match (start, self.finished_at) {
+            (Some(a), Some(b)) => duration((b - a).num_seconds()),
+            // Live: grows while the build runs.
+            (Some(a), None) if self.status == BuildStatus::Running => {
+                duration((s.wall - a).num_seconds())
+            }
+            _ => String::new(),
+        };
+        let exit = match (self.exit_code, &self.message) {
+            (Some(code), Some(m)) => format!("{code} · {m}"),
+            (Some(code), None) => code.to_string(),
+            (None, Some(m)) => m.clone(),
+            (None, None) => String::new(),
+        };
+        vec![
+            Cell::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
+            Cell::from(Span::styled(
+                clean(short_id(&self.id)).into_owned(),
+                t.dim(),
+            )),
+            Cell::from(clean(&self.project).into_owned()),
+            Cell::from(Span::styled(self.status.label(), Style::new().fg(c))),
+            Cell::from(Span::styled(started, t.dim())),
+            Cell::from(dur),
+            Cell::from(Span::styled(clean(&exit).into_owned(), t.dim())),
+        ]
+    }
+    fn detail(&self, s: &State) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("id", self.id.clone()),
+            ("project", self.project.clone()),
+            (
+                "status",
+                format!("{} {}", self.status.symbol(), self.status.label()),
+            ),
+            ("raw status", self.raw_status.clone()),
+        ];
+        if let Some(r) = &self.run_id {
+            out.push(("run id", r.clone()));
+        }
+        if let Some(b) = &self.build_id {
+            out.push(("build id", b.clone()));
+        }
+        if let Some(c) = self.exit_code {
+            out.push(("exit code", c.to_string()));
+        }
+        if let Some(m) = &self.message {
+            out.push(("meaning", m.clone()));
+        }
+        for (k, v) in [
+            ("queued", self.queued_at),
+            ("started", self.started_at),
+            ("finished", self.finished_at),
+        ] {
+            if let Some(at) = v {
+                out.push((
+                    k,
+                    format!(
+                        "{} ({})",
+                        at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        ago(s.wall, at)
+                    ),
+                ));
+            }
+        }
+        if let Some(t) = &self.trigger {
+            out.push(("trigger", t.clone()));
+        }
+        out
+    }
+}
+
 impl Columns for Developer {
     fn header() -> &'static [&'static str] {
         &["ID", "USERNAME", "EMAIL", "ROLE"]
@@ -213,6 +320,10 @@ pub fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Resource::Projects => pane(f, area, s, t, &s.lists.projects, Resource::Projects),
         Resource::Developers => pane(f, area, s, t, &s.lists.developers, Resource::Developers),
         Resource::Secrets => pane(f, area, s, t, &s.lists.secrets, Resource::Secrets),
+        Resource::Builds => match &s.log {
+            Some(log) => super::log::draw(f, area, s, t, log),
+            None => pane(f, area, s, t, &s.lists.builds, Resource::Builds),
+        },
     }
 }
 
@@ -354,8 +465,15 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
 }
 
 fn title_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>, r: Resource) -> Line<'a> {
+    let title = match (&s.builds_scope, r) {
+        (crate::domain::BuildScope::Project { name, .. }, Resource::Builds) => {
+            format!(" Builds of {} ", clean(name))
+        }
+        (_, Resource::Builds) => " Builds · queued and running ".to_string(),
+        _ => format!(" {} ", r.title()),
+    };
     let mut spans = vec![Span::styled(
-        format!(" {} ", r.title()),
+        title,
         Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
     )];
     let count = match (l.total, l.has_more) {
@@ -394,7 +512,6 @@ fn title_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>, r: Resource) -> Line
             Style::new().fg(t.warn),
         ));
     }
-    let _ = s;
     Line::from(spans)
 }
 

@@ -2,6 +2,7 @@
 //! passes through `clean` so that nothing in a name can move the cursor or change the terminal.
 
 mod lists;
+mod log;
 mod popups;
 pub mod theme;
 
@@ -67,6 +68,8 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     match &s.overlay {
         Overlay::Palette { input, selected } => popups::palette(f, body, s, t, input, *selected),
         Overlay::Help { scroll } => popups::help(f, body, s, t, *scroll),
+        Overlay::Confirm(c) => popups::confirm(f, body, t, c),
+        Overlay::Launch(form) => popups::launch(f, body, t, form),
         Overlay::Filter { .. } | Overlay::None => {}
     }
 }
@@ -190,10 +193,28 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let hints: Vec<(String, &str)> = if s.screen == Screen::FirstRun {
         vec![("d".into(), "demo"), ("q".into(), "quit")]
     } else {
+        let ctx = s.key_context();
         s.keymap
             .bindings
             .iter()
-            .filter(|b| b.footer)
+            .filter(|b| b.footer && (b.ctx == ctx || b.ctx == crate::app::keymap::Ctx::Any))
+            .filter(|b| {
+                // Launch/kill only where they apply.
+                let builds = s.caps().map(|c| c.builds.clone()).unwrap_or_default();
+                match b.name {
+                    "launch" => {
+                        builds.launch
+                            && matches!(
+                                s.pane,
+                                crate::domain::Resource::Projects | crate::domain::Resource::Builds
+                            )
+                    }
+                    "kill" => builds.kill && s.pane == crate::domain::Resource::Builds,
+                    "sort" => s.pane != crate::domain::Resource::Builds,
+                    "next_pane" => s.log.is_none(),
+                    _ => true,
+                }
+            })
             .map(|b| (s.keymap.keys_of(b.name), short_help(b.name)))
             .collect()
     };
@@ -209,6 +230,15 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 
 fn short_help(name: &str) -> &'static str {
     match name {
+        "launch" => "launch",
+        "kill" => "kill",
+        "search" => "search",
+        "follow" => "follow",
+        "wrap" => "wrap",
+        "first_error" => "error",
+        "steps" => "steps",
+        "copy" => "copy",
+        "save" => "save",
         "open" => "open",
         "next_pane" => "pane",
         "filter" => "filter",

@@ -2,7 +2,7 @@
 
 use super::{Theme, clean};
 use crate::app::keymap::Group;
-use crate::app::state::State;
+use crate::app::state::{Confirm, LaunchForm, State};
 use crate::app::update::palette_candidates;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -190,4 +190,101 @@ pub fn first_run(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .block(popup_block("first run", t).padding(ratatui::widgets::Padding::uniform(1))),
         area,
     );
+}
+
+/// "Are you sure": what will happen, and the only two answers.
+pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
+    let mut lines: Vec<Line> = vec![Line::from("")];
+    for (i, l) in c.lines.iter().enumerate() {
+        let style = if i == 0 {
+            Style::new().fg(t.text).add_modifier(Modifier::BOLD)
+        } else {
+            t.dim()
+        };
+        lines.push(Line::styled(format!("  {}", clean(l)), style));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::raw("  "),
+        Span::styled(" y ", t.badge(t.warn)),
+        Span::raw(" yes, do it    "),
+        Span::styled(" n ", t.badge(t.dim)),
+        Span::raw(" / esc  no, send nothing"),
+    ]));
+    let w = c
+        .lines
+        .iter()
+        .map(|l| l.chars().count() as u16 + 6)
+        .max()
+        .unwrap_or(40)
+        .clamp(60, 90);
+    let area = centered(body, w, lines.len() as u16 + 3);
+    f.render_widget(Clear, area);
+    let blk = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(Style::new().fg(t.warn))
+        .title(Span::styled(
+            format!(" {} ", c.title),
+            Style::new().fg(t.warn).add_modifier(Modifier::BOLD),
+        ));
+    f.render_widget(Paragraph::new(lines).block(blk), area);
+}
+
+/// Choose the steps to skip: a checklist and the same choice as editable text.
+pub fn launch(f: &mut Frame, body: Rect, t: &Theme, form: &LaunchForm) {
+    let title = format!("launch {}", clean(&form.project));
+    let h = form.steps.len() as u16 + 9;
+    let area = centered(body, 64, h);
+    f.render_widget(Clear, area);
+    let blk = popup_block(&title, t).title_bottom(Line::styled(
+        " space toggle · tab edit text · ⏎ continue · esc cancel ",
+        t.dim(),
+    ));
+    let inner = blk.inner(area);
+    f.render_widget(blk, area);
+    let mut lines = vec![Line::styled(" Steps to skip (none by default):", t.dim())];
+    if form.steps.is_empty() {
+        lines.push(Line::styled(
+            "   this project lists no steps yet (it never ran)",
+            t.dim(),
+        ));
+    }
+    for (i, (name, skip)) in form.steps.iter().enumerate() {
+        let cursor = i == form.cursor && !form.typing;
+        let mark = if *skip { "[x]" } else { "[ ]" };
+        let style = if cursor { t.selection() } else { Style::new() };
+        let label = if *skip { "skip" } else { "run" };
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {mark} {:<24}", clean(name)), style),
+            Span::styled(
+                label,
+                if *skip {
+                    Style::new().fg(t.warn)
+                } else {
+                    t.dim()
+                },
+            ),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let text = form.input.lines().join("");
+    let field_style = if form.typing {
+        Style::new().fg(t.text).add_modifier(Modifier::UNDERLINED)
+    } else {
+        t.dim()
+    };
+    lines.push(Line::from(vec![
+        Span::styled(" ignore_steps: ", t.dim()),
+        Span::styled(
+            format!("{}{}", clean(&text), if form.typing { "▏" } else { "" }),
+            field_style,
+        ),
+    ]));
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(
+            format!(" {}", clean(e)),
+            Style::new().fg(t.error),
+        ));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

@@ -1,14 +1,17 @@
 //! Free Commit client (`api/freecommit.md`): JWT login with transparent re-login, the three
 //! server-side paginations, and Spring's error shapes turned into sentences.
 
+mod builds;
+mod logs;
 mod wire;
 
 use super::http::{Http, Reply, Request};
 use super::{ApiError, Backend};
 use crate::config::{Credential, Profile};
 use crate::domain::{
-    BuildStatus, Capabilities, Developer, Kind, LastBuild, ListQuery, ListSupport, Page, Project,
-    Resource, Secret, Session, User,
+    Build, BuildScope, BuildStatus, BuildSupport, Capabilities, Developer, Kind, LastBuild,
+    LaunchRequest, ListQuery, ListSupport, LogEvent, Page, Project, Resource, Secret, Session,
+    User,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -16,6 +19,7 @@ use chrono::{DateTime, Utc};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 use tokio::sync::Mutex;
 
 const ROLE_DEVELOPER: &str = "ROLE_DEVELOPER";
@@ -33,6 +37,8 @@ pub struct FreeCommit {
     username: String,
     password: Credential,
     token: Mutex<Option<Token>>,
+    /// Live-log poll interval (1 s, like the web UI); also paces the hand-over's retries.
+    poll_interval: Duration,
 }
 
 impl FreeCommit {
@@ -50,6 +56,7 @@ impl FreeCommit {
             username,
             password,
             token: Mutex::new(None),
+            poll_interval: logs::DEFAULT_POLL_INTERVAL,
         })
     }
 
@@ -60,7 +67,15 @@ impl FreeCommit {
             username: username.to_string(),
             password,
             token: Mutex::new(None),
+            poll_interval: logs::DEFAULT_POLL_INTERVAL,
         }
+    }
+
+    /// For tests: poll live logs (and retry the run-to-build hand-over) at this interval
+    /// instead of every second. Error backoff scales with it (up to 8 intervals).
+    pub fn with_poll_interval(mut self, interval: Duration) -> FreeCommit {
+        self.poll_interval = interval.max(Duration::from_millis(1));
+        self
     }
 
     /// `POST /auth/token`, never with an `Authorization` header (a stale one makes it 401).
@@ -311,6 +326,31 @@ impl Backend for FreeCommit {
         )
         .await
     }
+
+    async fn builds(&self, scope: &BuildScope) -> Result<Vec<Build>, ApiError> {
+        self.list_builds(scope).await
+    }
+
+    async fn launch_options(&self, project_id: &str) -> Result<Vec<String>, ApiError> {
+        self.skippable_steps(project_id).await
+    }
+
+    async fn launch(&self, req: &LaunchRequest) -> Result<Build, ApiError> {
+        self.launch_build(req).await
+    }
+
+    async fn kill(&self, build: &Build) -> Result<(), ApiError> {
+        self.kill_build(build).await
+    }
+
+    async fn tail_log(
+        &self,
+        build: &Build,
+        follow: bool,
+        sink: tokio::sync::mpsc::UnboundedSender<LogEvent>,
+    ) -> Result<(), ApiError> {
+        self.tail(build, follow, sink).await
+    }
 }
 
 /// What this account may see: every `/developer/**` list needs `ROLE_DEVELOPER` (no hierarchy).
@@ -357,7 +397,14 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
                 },
             ),
         ],
-        builds: crate::domain::BuildSupport::default(),
+        builds: BuildSupport {
+            list: true,
+            launch: true,
+            skip_steps: true,
+            kill: true,
+            logs: true,
+            live_logs: true,
+        },
         missing: Vec::new(),
     }
 }

@@ -97,3 +97,95 @@ pub struct SecretRow {
     #[serde(default)]
     pub secret_scope: Option<String>,
 }
+
+/// An optional id that may arrive as a number, a string or `null`.
+pub fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        N(i64),
+        S(String),
+    }
+    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
+        Id::N(n) => n.to_string(),
+        Id::S(s) => s,
+    }))
+}
+
+/// `GET /developer/projects/{id}` (only what builds need) and the rows of `/developer/projects`.
+#[derive(Debug, Deserialize)]
+pub struct ProjectDetail {
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub available_steps: Option<Vec<String>>,
+}
+
+/// An entry of `GET /developer/builds/queueds` or `/executeds` (the latter with `at`), and the
+/// launch reply (`{"project_name","executor_id"}`).
+#[derive(Debug, Deserialize)]
+pub struct Run {
+    #[serde(default)]
+    pub project_name: Option<String>,
+    #[serde(deserialize_with = "id_string")]
+    pub executor_id: String,
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// A finished Build (DEVELOPER encoding).
+#[derive(Debug, Deserialize)]
+pub struct BuildRow {
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    #[serde(default)]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub exit_message: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub completed_at: Option<String>,
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub project_id: Option<String>,
+}
+
+/// One step of a finished build (`GET /developer/logs/{buildId}/{step}`).
+#[derive(Debug, Deserialize)]
+pub struct LogRow {
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub log: Option<String>,
+    #[serde(default)]
+    pub start_at: Option<String>,
+    #[serde(default)]
+    pub success: Option<bool>,
+    #[serde(default)]
+    pub skipped: Option<bool>,
+}
+
+/// A live chunk (`GET /developer/logs/{executorId}/{step}/{lineNumber}`).
+#[derive(Debug, Deserialize)]
+pub struct LogWrapper {
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub log: Option<String>,
+    #[serde(default)]
+    pub line_number: Option<i64>,
+    #[serde(default)]
+    pub start_at: Option<String>,
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    #[serde(default)]
+    pub success: Option<bool>,
+    #[serde(default)]
+    pub skipped: Option<bool>,
+}

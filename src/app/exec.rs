@@ -1,0 +1,160 @@
+//! Turning effects into backend calls and their results into actions. Shared by the task
+//! runner (the dashboard) and the headless executor (tests, screenshots), so both behave alike.
+
+use super::action::{Action, Effect, Listing, LogItem};
+use crate::api::{ApiError, Backend};
+use crate::domain::{LogEvent, Page, Resource};
+use crate::logtext::Sanitizer;
+use tokio::sync::mpsc;
+
+/// Lines per ingest batch at most, so one huge burst still yields frames in between.
+const MAX_BATCH_LINES: usize = 50_000;
+
+/// Run a request/response effect. `None` for effects that are not calls (log tails, copy,
+/// demo, stop).
+pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
+    Some(match effect {
+        Effect::Connect { epoch, .. } | Effect::Login { epoch } => Action::LoggedIn {
+            epoch: *epoch,
+            result: backend.login().await,
+        },
+        Effect::FetchList {
+            epoch,
+            req,
+            resource,
+            query,
+        } => {
+            let result = match resource {
+                Resource::Projects => backend.projects(query).await.map(Listing::Projects),
+                Resource::Developers => backend.developers(query).await.map(Listing::Developers),
+                Resource::Secrets => backend.secrets(query).await.map(Listing::Secrets),
+                Resource::Builds => {
+                    Err(ApiError::Unsupported("builds are fetched by scope".into()))
+                }
+            };
+            Action::ListLoaded {
+                epoch: *epoch,
+                req: *req,
+                result,
+            }
+        }
+        Effect::FetchBuilds { epoch, req, scope } => {
+            let result = backend.builds(scope).await.map(|items| {
+                let n = items.len() as u32;
+                Listing::Builds(Page {
+                    items,
+                    page: 1,
+                    per_page: n.max(1),
+                    total: Some(u64::from(n)),
+                    has_more: false,
+                })
+            });
+            Action::ListLoaded {
+                epoch: *epoch,
+                req: *req,
+                result,
+            }
+        }
+        Effect::LaunchOptions {
+            epoch,
+            project_id,
+            project,
+        } => Action::LaunchOptionsLoaded {
+            epoch: *epoch,
+            project_id: project_id.clone(),
+            project: project.clone(),
+            result: backend.launch_options(project_id).await,
+        },
+        Effect::Launch {
+            epoch,
+            project,
+            request,
+        } => Action::Launched {
+            epoch: *epoch,
+            project: project.clone(),
+            result: backend.launch(request).await,
+        },
+        Effect::Kill { epoch, build } => Action::Killed {
+            epoch: *epoch,
+            build: build.clone(),
+            result: backend.kill(build).await,
+        },
+        Effect::TailLog { .. } | Effect::StopLog | Effect::Copy(_) | Effect::StartDemo => {
+            return None;
+        }
+    })
+}
+
+/// Stream a build's log: the backend's raw events are sanitised here, off the UI thread, and
+/// sent in batches (everything ready at once becomes one action, so a burst costs one frame).
+pub async fn tail(
+    backend: &dyn Backend,
+    epoch: u64,
+    req: u64,
+    build: &crate::domain::Build,
+    follow: bool,
+    out: &mpsc::UnboundedSender<Action>,
+) {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let run = backend.tail_log(build, follow, ev_tx);
+    tokio::pin!(run);
+    let mut san = Sanitizer::new();
+    let mut result: Option<Result<(), ApiError>> = None;
+    loop {
+        tokio::select! {
+            r = &mut run, if result.is_none() => result = Some(r),
+            ev = ev_rx.recv() => {
+                let Some(first) = ev else { break };
+                let mut items = Vec::new();
+                let mut lines = 0;
+                push_item(&mut san, first, &mut items, &mut lines);
+                while lines < MAX_BATCH_LINES {
+                    match ev_rx.try_recv() {
+                        Ok(ev) => push_item(&mut san, ev, &mut items, &mut lines),
+                        Err(_) => break,
+                    }
+                }
+                if out.send(Action::LogIngest { epoch, req, items }).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let result = match result {
+        Some(r) => r,
+        None => run.await,
+    };
+    let _ = out.send(Action::LogTailEnded { epoch, req, result });
+}
+
+fn push_item(san: &mut Sanitizer, ev: LogEvent, items: &mut Vec<LogItem>, lines: &mut usize) {
+    match ev {
+        LogEvent::Step { name, status } => items.push(LogItem::Step {
+            name: crate::ui::clean(&name).into_owned(),
+            status,
+        }),
+        LogEvent::StepStatus(st) => items.push(LogItem::StepStatus(st)),
+        LogEvent::Lines(raw) => {
+            let mut out = Vec::with_capacity(raw.len());
+            for line in raw {
+                let mut bytes = line.into_bytes();
+                bytes.push(b'\n');
+                out.extend(san.push(&bytes));
+            }
+            *lines += out.len();
+            // Consecutive line batches merge into one item.
+            match items.last_mut() {
+                Some(LogItem::Lines(prev)) => prev.extend(out),
+                _ => items.push(LogItem::Lines(out)),
+            }
+        }
+        LogEvent::Restart => {
+            san.reset();
+            items.push(LogItem::Restart);
+        }
+        LogEvent::End { status } => {
+            items.extend(san.finish().map(|l| LogItem::Lines(vec![l])));
+            items.push(LogItem::End { status });
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The log viewer's state and the pure operations on it: ingest, follow, scroll, search,
+//! filter to matches, steps, selection. The buffer behind it is bounded; what leaves memory
+//! goes to a spill file, so save and search still cover the whole log. (That spill file is the
+//! one piece of I/O reachable from `update`: it is part of the buffer as a data structure.)
+
+use super::action::LogItem;
+use crate::domain::{Build, BuildStatus, StepStatus};
+use crate::logtext::LogBuffer;
+use std::path::PathBuf;
+
+/// Where the tail stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TailState {
+    Loading,
+    /// Following a running build.
+    Live,
+    /// The build finished: the archived log is loaded (or loading).
+    Archived,
+    Done(Option<BuildStatus>),
+    Failed(String),
+}
+
+#[derive(Debug)]
+pub struct LogView {
+    pub build: Build,
+    pub req: u64,
+    pub buf: LogBuffer,
+    /// The line the cursor is on (absolute line number).
+    pub cursor: u64,
+    /// First line on screen when not following.
+    pub top: u64,
+    pub follow: bool,
+    pub wrap: bool,
+    pub numbers: bool,
+    pub hscroll: usize,
+    /// The search term (empty: none).
+    pub search: String,
+    /// Show only the lines matching `search` (in-memory lines).
+    pub only_matches: bool,
+    /// Line numbers of in-memory matches, ascending (kept while `only_matches`).
+    pub matches: Vec<u64>,
+    /// Start of a selection (the other end is the cursor).
+    pub mark: Option<u64>,
+    pub state: TailState,
+    pub steps_open: bool,
+    /// Where a new buffer spills (recreated on restart).
+    spill_path: PathBuf,
+    capacity: usize,
+    /// How many times the live text was replaced by the archived log.
+    pub restarts: u32,
+    /// Viewport height in lines, from the last resize.
+    pub height: usize,
+}
+
+impl Clone for LogView {
+    /// State is cloned only by tests and snapshots; a clone gets an empty buffer of its own.
+    fn clone(&self) -> Self {
+        let mut path = self.spill_path.clone();
+        path.set_extension("clone");
+        LogView {
+            build: self.build.clone(),
+            req: self.req,
+            buf: LogBuffer::new(self.capacity, path.clone()),
+            cursor: 0,
+            top: 0,
+            follow: self.follow,
+            wrap: self.wrap,
+            numbers: self.numbers,
+            hscroll: 0,
+            search: self.search.clone(),
+            only_matches: false,
+            matches: Vec::new(),
+            mark: None,
+            state: self.state.clone(),
+            steps_open: self.steps_open,
+            spill_path: path,
+            capacity: self.capacity,
+            restarts: self.restarts,
+            height: self.height,
+        }
+    }
+}
+
+impl LogView {
+    pub fn new(
+        build: Build,
+        req: u64,
+        capacity: usize,
+        spill_path: PathBuf,
+        height: usize,
+    ) -> LogView {
+        LogView {
+            build,
+            req,
+            buf: LogBuffer::new(capacity, spill_path.clone()),
+            cursor: 0,
+            top: 0,
+            follow: true,
+            wrap: false,
+            numbers: true,
+            hscroll: 0,
+            search: String::new(),
+            only_matches: false,
+            matches: Vec::new(),
+            mark: None,
+            state: TailState::Loading,
+            steps_open: false,
+            spill_path,
+            capacity,
+            restarts: 0,
+            height: height.max(1),
+        }
+    }
+
+    /// First line still in memory (earlier ones are on disk only).
+    pub fn first_in_memory(&self) -> u64 {
+        self.buf.spilled()
+    }
+
+    pub fn last_line(&self) -> Option<u64> {
+        self.buf.len().checked_sub(1)
+    }
+
+    /// Apply a batch from the tail. Returns whether anything visible changed.
+    pub fn ingest(&mut self, items: Vec<LogItem>) -> bool {
+        let mut changed = false;
+        for item in items {
+            changed = true;
+            match item {
+                LogItem::Step { name, status } => {
+                    self.buf.mark_step(name, status);
+                    if self.state == TailState::Loading {
+                        self.state = if self.build.status.is_terminal() {
+                            TailState::Archived
+                        } else {
+                            TailState::Live
+                        };
+                    }
+                }
+                LogItem::StepStatus(status) => {
+                    let last = self.buf.steps().len().checked_sub(1);
+                    if let Some(i) = last {
+                        self.buf.set_step_status(i, status);
+                    }
+                }
+                LogItem::Lines(lines) => {
+                    let needle =
+                        (!self.search.is_empty() && self.only_matches).then(|| self.search.clone());
+                    for line in lines {
+                        let matched = needle.as_deref().is_some_and(|n| line.plain().contains(n));
+                        let n = self.buf.push(line);
+                        if matched {
+                            self.matches.push(n);
+                        }
+                    }
+                    if self.state == TailState::Loading {
+                        self.state = TailState::Live;
+                    }
+                }
+                LogItem::Restart => {
+                    // The archived log replaces the live text: a fresh buffer (the old spill
+                    // file is deleted with the old buffer).
+                    self.restarts += 1;
+                    let mut path = self.spill_path.clone();
+                    path.set_extension(format!("{}", self.restarts));
+                    self.buf = LogBuffer::new(self.capacity, path);
+                    self.matches.clear();
+                    self.mark = None;
+                    if !self.follow {
+                        self.cursor = self.cursor.min(self.buf.len());
+                    }
+                    self.state = TailState::Archived;
+                }
+                LogItem::End { status } => self.state = TailState::Done(status),
+            }
+        }
+        if self.follow
+            && let Some(last) = self.last_line()
+        {
+            self.cursor = last;
+        }
+        self.clamp();
+        changed
+    }
+
+    /// Keep cursor and top inside the in-memory part.
+    pub fn clamp(&mut self) {
+        let first = self.first_in_memory();
+        let last = self.last_line().unwrap_or(0);
+        self.cursor = self.cursor.clamp(first, last.max(first));
+        if self.top < first {
+            self.top = first;
+        }
+        let h = self.height as u64;
+        if self.cursor < self.top {
+            self.top = self.cursor;
+        } else if self.cursor >= self.top + h {
+            self.top = self.cursor + 1 - h;
+        }
+    }
+
+    /// Move the cursor by `delta` lines (in match-filter mode: by matches).
+    pub fn move_by(&mut self, delta: i64) {
+        if self.only_matches {
+            if self.matches.is_empty() {
+                return;
+            }
+            let pos = self.matches.partition_point(|&m| m < self.cursor) as i64;
+            let i = (pos + delta).clamp(0, self.matches.len() as i64 - 1) as usize;
+            self.cursor = self.matches[i];
+        } else {
+            let c = self.cursor as i64 + delta;
+            self.cursor = c.max(0) as u64;
+        }
+        // Scrolling up pauses following; reaching the end does not resume it (G/f do).
+        if delta < 0 {
+            self.follow = false;
+        }
+        self.clamp();
+    }
+
+    pub fn to_top(&mut self) {
+        self.follow = false;
+        self.cursor = self.first_in_memory();
+        self.clamp();
+    }
+
+    pub fn to_bottom_and_follow(&mut self) {
+        self.follow = true;
+        if let Some(l) = self.last_line() {
+            self.cursor = l;
+        }
+        self.clamp();
+    }
+
+    /// Set the search term and jump to the first match at or after the cursor.
+    pub fn set_search(&mut self, needle: String) -> Option<u64> {
+        self.search = needle;
+        self.recompute_matches();
+        if self.search.is_empty() {
+            return None;
+        }
+        self.find(true, true)
+    }
+
+    pub fn recompute_matches(&mut self) {
+        self.matches.clear();
+        if self.search.is_empty() {
+            self.only_matches = false;
+            return;
+        }
+        let needle = self.search.clone();
+        self.matches = self
+            .buf
+            .iter_mem()
+            .filter(|(_, l)| l.plain().contains(&needle))
+            .map(|(n, _)| n)
+            .collect();
+    }
+
+    /// Next/previous match from the cursor (`inclusive`: the cursor line counts). Covers the
+    /// spilled part too; a match there is reported but cannot be shown.
+    pub fn find(&mut self, forward: bool, inclusive: bool) -> Option<u64> {
+        if self.search.is_empty() {
+            return None;
+        }
+        let from = match (forward, inclusive) {
+            (true, true) => self.cursor,
+            (true, false) => self.cursor + 1,
+            (false, true) => self.cursor,
+            (false, false) => self.cursor.checked_sub(1)?,
+        };
+        let hit = self.buf.search(&self.search, from, forward)?;
+        if hit >= self.first_in_memory() {
+            self.follow = false;
+            self.cursor = hit;
+            self.clamp();
+        }
+        Some(hit)
+    }
+
+    /// First line that looks like an error (case-insensitive `error`, `fatal`, `failed`).
+    pub fn jump_to_error(&mut self) -> Option<u64> {
+        let hit = self
+            .buf
+            .search_by(0, true, |t| {
+                let l = t.to_ascii_lowercase();
+                l.contains("error") || l.contains("fatal") || l.contains("failed")
+            })
+            .ok()
+            .flatten()?;
+        if hit >= self.first_in_memory() {
+            self.follow = false;
+            self.cursor = hit;
+            self.clamp();
+        }
+        Some(hit)
+    }
+
+    /// Jump to the next (or previous) step's first line.
+    pub fn jump_step(&mut self, forward: bool) -> Option<String> {
+        let steps = self.buf.steps();
+        let cur = self.buf.step_for_line(self.cursor);
+        let target = match (cur, forward) {
+            (None, true) => 0,
+            (None, false) => return None,
+            (Some(i), true) => i + 1,
+            (Some(i), false) => {
+                // From inside a step, go to its start first.
+                if steps.get(i).is_some_and(|s| s.line < self.cursor) {
+                    i
+                } else {
+                    i.checked_sub(1)?
+                }
+            }
+        };
+        let step = steps.get(target)?;
+        let (line, name) = (step.line, step.name.clone());
+        self.follow = false;
+        self.cursor = line;
+        self.clamp();
+        self.top = self.cursor.max(self.first_in_memory());
+        Some(name)
+    }
+
+    /// Text of the selection (or the cursor line), in-memory lines only.
+    pub fn selection_text(&self) -> String {
+        let (a, b) = match self.mark {
+            Some(m) => (m.min(self.cursor), m.max(self.cursor)),
+            None => (self.cursor, self.cursor),
+        };
+        (a..=b)
+            .filter_map(|n| self.buf.get(n).map(|l| l.plain().to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Status of the step the cursor is in, for the header.
+    pub fn current_step(&self) -> Option<(String, StepStatus)> {
+        let i = self.buf.step_for_line(self.cursor)?;
+        let s = self.buf.steps().get(i)?;
+        Some((s.name.clone(), s.status))
+    }
+}
