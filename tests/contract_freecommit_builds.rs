@@ -523,10 +523,9 @@ async fn truncated_live_chunks_lose_no_line() {
     advance(&r.sim, 5.0).await;
     let running = r.fc.builds(&BuildScope::Active).await.unwrap().remove(0);
     assert_eq!(running.status, BuildStatus::Running);
-    let mut t = Tail::start(&r.fc, &running, true);
-
     // Every chunk loses its last 1–3 lines while `line_number` reports the full count.
     set_faults(&r.sim, json!({"freecommit.truncate_rate": 1})).await;
+    let mut t = Tail::start(&r.fc, &running, true);
     for _ in 0..12 {
         step(&r, &mut t, 0.5).await;
     }
@@ -694,4 +693,47 @@ async fn a_closed_viewer_stops_the_tail() {
         .expect("the tail notices the closed viewer")
         .unwrap();
     assert_eq!(res, Ok(()));
+}
+
+#[tokio::test]
+async fn concurrent_runs_of_one_project_hand_over_to_their_own_build() {
+    let r = rig("alice").await;
+    // Two runs of project 4 start on the same tick, 250 ms apart; names and times overlap.
+    let a = r.fc.launch(&launch_req("4", &[])).await.unwrap();
+    let b = r.fc.launch(&launch_req("4", &[])).await.unwrap();
+    let mut tails = [
+        (a.id.clone(), Tail::start(&r.fc, &a, true)),
+        (b.id.clone(), Tail::start(&r.fc, &b, true)),
+    ];
+    let polls = |run: &str| {
+        r.proxy
+            .paths()
+            .iter()
+            .filter(|p| p.contains(&format!("/logs/{run}/")))
+            .count()
+    };
+    for _ in 0..80 {
+        if tails.iter().all(|(_, t)| t.task.is_finished()) {
+            break;
+        }
+        let before: Vec<usize> = tails.iter().map(|(run, _)| polls(run)).collect();
+        advance(&r.sim, 1.0).await;
+        wait_for("both clients to poll", || {
+            tails
+                .iter()
+                .zip(&before)
+                .all(|((run, t), n)| polls(run) >= n + 2 || t.task.is_finished())
+        })
+        .await;
+    }
+    let mut archived_texts = Vec::new();
+    for (_, t) in tails {
+        let (events, res) = t.finish().await;
+        res.unwrap();
+        let (live, archived) = split_at_restart(&events);
+        assert_eq!(steps_of(live), steps_of(archived), "its own build's log");
+        assert_eq!(end_status(&events), Some(BuildStatus::Succeeded));
+        archived_texts.push(steps_of(archived));
+    }
+    assert_ne!(archived_texts[0], archived_texts[1], "two different builds");
 }

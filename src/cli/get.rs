@@ -66,6 +66,8 @@ pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
                     ]
                 })
             }),
+        // Listed by `cli::builds` (dispatched before this); nothing to print here.
+        GetWhat::Builds => Ok(()),
         GetWhat::Secrets => all(|q| async move { b.secrets(&q).await })
             .await
             .map(|rows| {
@@ -113,7 +115,7 @@ where
     Ok(rows)
 }
 
-fn print<T: Serialize>(rows: &[T], json: bool, header: &[&str], cells: impl Fn(&T) -> Vec<String>) {
+pub(super) fn print<T: Serialize>(rows: &[T], json: bool, header: &[&str], cells: impl Fn(&T) -> Vec<String>) {
     if json {
         match serde_json::to_string_pretty(rows) {
             Ok(s) => println!("{s}"),

@@ -2,6 +2,7 @@
 //! Exit codes (SPEC §2): 0 ok · 1 API or network error · 2 usage or config error ·
 //! 3 authentication failed · 4 refused.
 
+mod builds;
 mod get;
 mod profiles;
 
@@ -60,13 +61,43 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         sim_rng: u64,
     },
-    /// Print a list: projects, developers or secrets (secret values are never printed)
+    /// Print a list: projects, developers, secrets or builds (secret values are never printed)
     Get {
         #[arg(value_enum)]
         resource: GetWhat,
         /// One JSON document (an array of typed objects) on stdout
         #[arg(long)]
         json: bool,
+        /// builds: this project's history (id or name) instead of the queue
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Print a build's log (sanitised; colours only on a terminal)
+    Logs {
+        /// Run id (or a unique prefix) of queued/running work, or a finished build's number
+        build: String,
+        /// Only this step (1 = the first)
+        #[arg(long)]
+        step: Option<usize>,
+        /// Keep following a running build until it ends
+        #[arg(long, short)]
+        follow: bool,
+        /// The bytes as the server sent them, escape sequences and all
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Start a build of a project (id or name)
+    Launch {
+        project: String,
+        /// A step to skip (repeatable), e.g. --skip-step @test
+        #[arg(long = "skip-step")]
+        skip_step: Vec<String>,
+    },
+    /// Cancel queued or running work (asks first; --yes to skip the question)
+    Kill {
+        build: String,
+        #[arg(long)]
+        yes: bool,
     },
     /// List profiles and whether each can log in
     Profiles,
@@ -90,6 +121,7 @@ pub enum GetWhat {
     Projects,
     Developers,
     Secrets,
+    Builds,
 }
 
 /// The config path in force: `--config`, `SHIPDECK_CONFIG`, else the platform default.
@@ -156,8 +188,27 @@ pub async fn main(cli: Cli) -> i32 {
             faults,
             sim_rng,
         }) => simulate(*port, faults.as_deref(), *sim_rng).await,
-        Some(Command::Get { resource, json }) => match load_config(&cli) {
+        Some(Command::Get { resource: GetWhat::Builds, json, project }) => match load_config(&cli) {
+            Ok(cfg) => builds::get(&cli, &cfg, project.as_deref(), *json).await,
+            Err(code) => code,
+        },
+        Some(Command::Get { resource, json, .. }) => match load_config(&cli) {
             Ok(cfg) => get::run(&cli, &cfg, *resource, *json).await,
+            Err(code) => code,
+        },
+        Some(Command::Logs { build, step, follow, raw }) => match load_config(&cli) {
+            Ok(cfg) => {
+                let args = builds::LogsArgs { build, step: *step, follow: *follow, raw: *raw };
+                builds::logs(&cli, &cfg, args).await
+            }
+            Err(code) => code,
+        },
+        Some(Command::Launch { project, skip_step }) => match load_config(&cli) {
+            Ok(cfg) => builds::launch(&cli, &cfg, project, skip_step).await,
+            Err(code) => code,
+        },
+        Some(Command::Kill { build, yes }) => match load_config(&cli) {
+            Ok(cfg) => builds::kill(&cli, &cfg, build, *yes).await,
             Err(code) => code,
         },
         Some(Command::Profiles) => match load_config(&cli) {

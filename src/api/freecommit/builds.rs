@@ -103,7 +103,7 @@ impl FreeCommit {
         )?;
         let mut out: Vec<Build> = running.into_iter().map(|r| run_build(r, true)).collect();
         // Stable: runs without a start time keep their server order, after the dated ones.
-        out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        out.sort_by_key(|b| std::cmp::Reverse(b.started_at));
         out.extend(queued.into_iter().map(|r| run_build(r, false)));
         Ok(out)
     }

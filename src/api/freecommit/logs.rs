@@ -91,31 +91,14 @@ fn archived_lines(log: Option<String>) -> Vec<String> {
     }
 }
 
-/// Lines of a live chunk: one leading `\n` stripped, then split. An empty chunk has no lines.
-fn chunk_lines(text: &str, strip: bool) -> Vec<String> {
+/// Lines of a live chunk: one leading `\n` stripped (missing lines come each preceded by one; a
+/// whole next step comes without), then split. An empty chunk has no lines.
+fn chunk_lines(text: &str) -> Vec<String> {
     if text.is_empty() {
         return Vec::new();
     }
-    let body = if strip {
-        text.strip_prefix('\n').unwrap_or(text)
-    } else {
-        text
-    };
+    let body = text.strip_prefix('\n').unwrap_or(text);
     body.split('\n').map(str::to_string).collect()
-}
-
-/// Lines of a reply that starts a step. The server sends missing lines each preceded by `\n`
-/// (first reply) or a whole next step without one; a leading `\n` is stripped unless keeping
-/// it is what makes the count match `line_number` (a next step whose first line is blank).
-fn first_chunk_lines(text: &str, total: usize) -> Vec<String> {
-    let stripped = chunk_lines(text, true);
-    if text.starts_with('\n') && stripped.len() != total {
-        let kept = chunk_lines(text, false);
-        if kept.len() == total {
-            return kept;
-        }
-    }
-    stripped
 }
 
 fn is_placeholder(w: &wire::LogWrapper) -> bool {
@@ -166,11 +149,7 @@ impl LiveState {
         let status = live_step_status(&name, &w);
         if self.step.as_deref() == Some(name.as_str()) {
             // Same step: append. `null` = the client claims more than the step holds.
-            let lines = w
-                .log
-                .as_deref()
-                .map(|t| chunk_lines(t, true))
-                .unwrap_or_default();
+            let lines = w.log.as_deref().map(chunk_lines).unwrap_or_default();
             let got = lines.len();
             if got > 0 {
                 self.n += got;
@@ -206,11 +185,7 @@ impl LiveState {
                 status,
             },
         )?;
-        let lines = w
-            .log
-            .as_deref()
-            .map(|t| first_chunk_lines(t, total))
-            .unwrap_or_default();
+        let lines = w.log.as_deref().map(chunk_lines).unwrap_or_default();
         self.n = lines.len();
         self.step = Some(name);
         self.status = status;
@@ -525,6 +500,9 @@ impl FreeCommit {
             })
             .collect();
         if fits.len() > 1 {
+            // Concurrent runs of one project: the Build whose first step opened closest to
+            // the run's start (both are the run's start on the server's clock).
+            let mut best: Option<(usize, chrono::Duration)> = None;
             for (i, r) in fits.iter().enumerate().take(MAX_PROBED_CANDIDATES) {
                 let path = format!("/developer/logs/{}/-1", seg(&r.id));
                 let reply = self.send_authed(Request::get(path)).await?;
@@ -534,10 +512,16 @@ impl FreeCommit {
                 let Ok(first) = reply.json::<wire::LogRow>() else {
                     continue;
                 };
-                let at = first.start_at.as_deref().and_then(parse_time);
-                if at.is_some_and(|t| (t - start).abs() <= chrono::Duration::seconds(1)) {
-                    return Ok(Match::Found(fits.swap_remove(i)));
+                let Some(at) = first.start_at.as_deref().and_then(parse_time) else {
+                    continue;
+                };
+                let diff = (at - start).abs();
+                if diff <= slack && best.is_none_or(|(_, d)| diff < d) {
+                    best = Some((i, diff));
                 }
+            }
+            if let Some((i, _)) = best {
+                return Ok(Match::Found(fits.swap_remove(i)));
             }
         }
         Ok(match fits.into_iter().next() {
@@ -582,12 +566,11 @@ mod tests {
 
     #[test]
     fn chunks_strip_one_leading_newline() {
-        assert_eq!(chunk_lines("\na\nb", true), ["a", "b"]);
-        assert_eq!(chunk_lines("\n\nb", true), ["", "b"]);
-        assert!(chunk_lines("", true).is_empty());
-        assert_eq!(first_chunk_lines("a\nb", 2), ["a", "b"]);
-        assert_eq!(first_chunk_lines("\nb", 2), ["", "b"]);
-        assert_eq!(first_chunk_lines("\na\nb", 2), ["a", "b"]);
+        assert_eq!(chunk_lines("\na\nb"), ["a", "b"]);
+        assert_eq!(chunk_lines("\n\nb"), ["", "b"]);
+        assert!(chunk_lines("").is_empty());
+        // A whole next step comes without the leading `\n`.
+        assert_eq!(chunk_lines("a\nb"), ["a", "b"]);
     }
 
     #[test]

@@ -1,0 +1,316 @@
+//! One-shot build commands: `get builds`, `logs`, `launch`, `kill`.
+
+use super::{Cli, EXIT_OK, EXIT_USAGE, report};
+use crate::api::{self, ApiError, Backend};
+use crate::config::{Config, Profile};
+use crate::domain::{Build, BuildScope, BuildStatus, LaunchRequest, ListQuery, LogEvent};
+use crate::logtext;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+pub const EXIT_REFUSED: i32 = 4;
+
+/// The profile, its backend, logged in. Errors are reported and turned into exit codes.
+pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backend>), i32> {
+    let profile = match cfg.pick_profile(cli.profile.as_deref()) {
+        Ok(Some(p)) => p.clone(),
+        Ok(None) => {
+            eprintln!("shipdeck: the config defines no profiles");
+            return Err(EXIT_USAGE);
+        }
+        Err(e) => {
+            eprintln!("shipdeck: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
+    let backend = api::connect(&profile).map_err(|e| report(&e))?;
+    let session = backend.login().await.map_err(|e| report(&e))?;
+    if !session.caps.builds.list {
+        eprintln!("shipdeck: {} cannot list builds for this account", profile.kind.label());
+        return Err(EXIT_USAGE);
+    }
+    Ok((profile, backend))
+}
+
+fn refuse_read_only(cli: &Cli, p: &Profile, what: &str) -> Option<i32> {
+    if cli.read_only || p.read_only {
+        let why = if cli.read_only { "--read-only is set".to_string() } else { format!("profile {} is read-only", p.name) };
+        eprintln!("shipdeck: refused: {why}; the {what} was not sent");
+        return Some(EXIT_REFUSED);
+    }
+    None
+}
+
+/// A project by id or exact name.
+async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
+    for page in 1..=1000 {
+        let q = ListQuery { page, per_page: 100, filter: Some(wanted.to_string()), sort: None };
+        let p = match b.projects(&q).await {
+            Ok(p) => p,
+            // A name with characters the server cannot filter on: walk unfiltered.
+            Err(ApiError::Unsupported(_)) => b.projects(&ListQuery { filter: None, ..q }).await?,
+            Err(e) => return Err(e),
+        };
+        if let Some(x) = p.items.iter().find(|x| x.id == wanted || x.name == wanted) {
+            return Ok((x.id.clone(), x.name.clone()));
+        }
+        if !p.has_more {
+            break;
+        }
+    }
+    if wanted.chars().all(|c| c.is_ascii_digit()) {
+        return Ok((wanted.to_string(), wanted.to_string()));
+    }
+    Err(ApiError::NotFound(format!("no project named or numbered `{wanted}`")))
+}
+
+/// A build by run id (or a unique prefix of it) among queued/running work, else a build number.
+async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
+    let active = b.builds(&BuildScope::Active).await?;
+    let hits: Vec<&Build> = active
+        .iter()
+        .filter(|x| x.id == wanted || x.run_id.as_deref() == Some(wanted) || (wanted.len() >= 6 && x.id.starts_with(wanted)))
+        .collect();
+    match hits.as_slice() {
+        [one] => return Ok((*one).clone()),
+        [] => {}
+        _ => return Err(ApiError::Unsupported(format!("`{wanted}` matches {} runs; give more of the id", hits.len()))),
+    }
+    if !wanted.is_empty() && wanted.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(Build {
+            id: wanted.to_string(),
+            run_id: None,
+            build_id: Some(wanted.to_string()),
+            project_id: None,
+            project: String::new(),
+            status: BuildStatus::Unknown,
+            raw_status: String::new(),
+            exit_code: None,
+            message: None,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            trigger: None,
+        });
+    }
+    Err(ApiError::NotFound(format!("no queued or running run `{wanted}`, and it is not a build number")))
+}
+
+pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
+    let (_, b) = match session(cli, cfg).await {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let scope = match project {
+        None => BuildScope::Active,
+        Some(p) => match find_project(b.as_ref(), p).await {
+            Ok((id, name)) => BuildScope::Project { id, name },
+            Err(e) => return report(&e),
+        },
+    };
+    match b.builds(&scope).await {
+        Ok(builds) => {
+            super::get::print(&builds, json, &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED"], |x| {
+                vec![
+                    x.id.clone(),
+                    x.project.clone(),
+                    x.status.label().to_string(),
+                    x.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+                    x.message.clone().unwrap_or_default(),
+                    x.started_at.or(x.queued_at).map(|t| t.to_rfc3339()).unwrap_or_default(),
+                ]
+            });
+            EXIT_OK
+        }
+        Err(e) => report(&e),
+    }
+}
+
+pub async fn launch(cli: &Cli, cfg: &Config, project: &str, skip: &[String]) -> i32 {
+    let (profile, b) = match session(cli, cfg).await {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Some(code) = refuse_read_only(cli, &profile, "launch") {
+        return code;
+    }
+    let (project_id, name) = match find_project(b.as_ref(), project).await {
+        Ok(x) => x,
+        Err(e) => return report(&e),
+    };
+    let skip_steps: Vec<String> = skip
+        .iter()
+        .map(|s| if s.starts_with('@') { s.clone() } else { format!("@{s}") })
+        .collect();
+    match b.launch(&LaunchRequest { project_id, skip_steps }).await {
+        Ok(build) => {
+            println!("{}", build.id);
+            eprintln!("{name}: run {} queued", build.id);
+            EXIT_OK
+        }
+        Err(e) => report(&e),
+    }
+}
+
+pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
+    let (profile, b) = match session(cli, cfg).await {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Some(code) = refuse_read_only(cli, &profile, "kill") {
+        return code;
+    }
+    let build = match find_build(b.as_ref(), wanted).await {
+        Ok(x) if x.run_id.is_some() => x,
+        Ok(x) => {
+            eprintln!("shipdeck: build {} has already finished; nothing to kill", x.id);
+            return EXIT_USAGE;
+        }
+        Err(e) => return report(&e),
+    };
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("shipdeck: refusing to kill run {} of {} without --yes (no terminal to ask)", build.id, build.project);
+            return EXIT_REFUSED;
+        }
+        eprint!("Kill run {} of {} ({})? [y/N] ", build.id, build.project, build.status.label());
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("shipdeck: not killed; nothing was sent");
+            return EXIT_REFUSED;
+        }
+    }
+    match b.kill(&build).await {
+        Ok(()) => {
+            eprintln!("killed run {} of {}", build.id, build.project);
+            EXIT_OK
+        }
+        Err(e) => report(&e),
+    }
+}
+
+pub struct LogsArgs<'a> {
+    pub build: &'a str,
+    /// 1-based step to print alone.
+    pub step: Option<usize>,
+    pub follow: bool,
+    pub raw: bool,
+}
+
+pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
+    let (_, b) = match session(cli, cfg).await {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let build = match find_build(b.as_ref(), args.build).await {
+        Ok(x) => x,
+        Err(e) => return report(&e),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let backend = b.clone();
+    let follow = args.follow;
+    let tail = tokio::spawn(async move { backend.tail_log(&build, follow, tx).await });
+    // Colours only for a terminal; plain text for pipes and files.
+    let colour = std::io::stdout().is_terminal() && !super::no_color(cli);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut printer = Printer { step: 0, only: args.step, printed: Vec::new(), replay: None };
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            LogEvent::Step { name, status } => {
+                printer.step += 1;
+                if let Some(r) = &mut printer.replay {
+                    r.0 = printer.step - 1;
+                    r.1 = 0;
+                } else {
+                    printer.printed.push(0);
+                }
+                if printer.only.is_none_or(|n| n == printer.step) && printer.replay.is_none() {
+                    let _ = out.flush();
+                    eprintln!("── step {} {} {}", printer.step, status.symbol(), logtext::sanitize_to_string(name.as_bytes()));
+                }
+            }
+            LogEvent::Lines(lines) => {
+                for line in lines {
+                    if !printer.take_line() {
+                        continue;
+                    }
+                    let text = if args.raw {
+                        line
+                    } else if colour {
+                        logtext::sanitize_keep_sgr(line.as_bytes())
+                    } else {
+                        logtext::sanitize_to_string(line.as_bytes())
+                    };
+                    if writeln!(out, "{text}").is_err() {
+                        return EXIT_OK; // reader went away (e.g. `| head`)
+                    }
+                }
+            }
+            // The archived log repeats what the live tail printed: skip what was shown.
+            LogEvent::Restart => {
+                printer.replay = Some((0, 0));
+                printer.step = 0;
+            }
+            LogEvent::StepStatus(_) => {}
+            LogEvent::End { status } => {
+                let _ = out.flush();
+                if let Some(st) = status {
+                    eprintln!("── {} {}", st.symbol(), st.label());
+                }
+            }
+        }
+    }
+    let _ = out.flush();
+    match tail.await {
+        Ok(Ok(())) => EXIT_OK,
+        Ok(Err(e)) => report(&e),
+        Err(e) => {
+            eprintln!("shipdeck: log tail failed: {e}");
+            1
+        }
+    }
+}
+
+/// Which lines to print: the chosen step only, and after a live→archived restart only the
+/// lines beyond those already printed for each step.
+struct Printer {
+    step: usize,
+    only: Option<usize>,
+    /// Lines printed per step (index = step - 1) before a restart.
+    printed: Vec<usize>,
+    /// After a restart: (step index, lines of it seen again).
+    replay: Option<(usize, usize)>,
+}
+
+impl Printer {
+    fn take_line(&mut self) -> bool {
+        if self.only.is_some_and(|n| n != self.step) {
+            return false;
+        }
+        match &mut self.replay {
+            Some((idx, seen)) => {
+                *seen += 1;
+                let already = self.printed.get(*idx).copied().unwrap_or(0);
+                if *seen <= already {
+                    return false;
+                }
+                if let Some(p) = self.printed.get_mut(*idx) {
+                    *p += 1;
+                } else {
+                    self.printed.push(1);
+                }
+                true
+            }
+            None => {
+                if let Some(p) = self.printed.last_mut() {
+                    *p += 1;
+                } else {
+                    self.printed.push(1);
+                }
+                true
+            }
+        }
+    }
+}
