@@ -516,7 +516,7 @@ async fn live_tail_streams_steps_then_hands_over_to_the_archived_log() {
 }
 
 #[tokio::test]
-async fn truncated_live_chunks_lose_no_line() {
+async fn truncated_chunks_and_failed_polls_lose_no_line() {
     let r = rig("alice").await;
     // Project 1: test, build, deploy. The tail starts from the running list (start time known).
     r.fc.launch(&launch_req("1", &[])).await.unwrap();
@@ -536,6 +536,17 @@ async fn truncated_live_chunks_lose_no_line() {
         "the short init chunk is re-requested: {during:?}"
     );
     assert!(!during[0].1.is_empty(), "{during:?}");
+    // Then server errors (500 JSON, 502/503 text) and cut bodies: retried, the tail goes on.
+    for faults in [
+        json!({"freecommit.error_rate": 1}),
+        json!({"freecommit.malformed_rate": 1}),
+    ] {
+        set_faults(&r.sim, faults).await;
+        for _ in 0..3 {
+            step(&r, &mut t, 0.5).await;
+        }
+        assert!(!t.task.is_finished(), "{:?}", t.events);
+    }
     clear_faults(&r.sim).await;
 
     drive(&r, &mut t, 1.0, 80, |ev| {
@@ -701,7 +712,7 @@ async fn concurrent_runs_of_one_project_hand_over_to_their_own_build() {
     // Two runs of project 4 start on the same tick, 250 ms apart; names and times overlap.
     let a = r.fc.launch(&launch_req("4", &[])).await.unwrap();
     let b = r.fc.launch(&launch_req("4", &[])).await.unwrap();
-    let mut tails = [
+    let tails = [
         (a.id.clone(), Tail::start(&r.fc, &a, true)),
         (b.id.clone(), Tail::start(&r.fc, &b, true)),
     ];

@@ -1,6 +1,8 @@
 //! End-to-end tests of the real binary in a pseudo-terminal: keys in, the emulated screen
 //! (vt100) polled with a deadline. No fixed sleeps.
 
+mod common;
+
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -18,7 +20,10 @@ struct Tui {
 
 impl Tui {
     fn spawn(args: &[&str], cols: u16, rows: u16) -> Tui {
-        let home = tempfile::tempdir().unwrap();
+        Tui::spawn_in(tempfile::tempdir().unwrap(), args, cols, rows)
+    }
+
+    fn spawn_in(home: tempfile::TempDir, args: &[&str], cols: u16, rows: u16) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -197,4 +202,157 @@ fn help_is_generated_from_the_keymap() {
     t.wait("help closed", |s| !s.contains("half a page down"));
     t.send("q");
     t.wait_exit(Duration::from_secs(5));
+}
+
+const READ_ONLY_PROFILE: &str = "\n[profiles.ci-ro]\nkind = \"freecommit\"\nurl = \"URL\"\nusername = \"admin\"\npassword = \"admin\"\nread_only = true\n";
+
+/// The simulator on a manual clock behind a recording proxy, and the dashboard pointed at it.
+struct Rig {
+    rt: tokio::runtime::Runtime,
+    sim: shipdeck::sim::SimHandle,
+    proxy: common::Proxy,
+    tui: Tui,
+}
+
+impl Rig {
+    fn start(extra_profile: &str) -> Rig {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sim = rt.block_on(common::start_sim(""));
+        let proxy = rt.block_on(common::start_proxy(&sim));
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join("config.toml");
+        let extra_profile = extra_profile.replace("URL", &proxy.url("freecommit"));
+        let text = format!(
+            "default_profile = \"ci\"\nrefresh_secs = 1\n\n[profiles.ci]\nkind = \"freecommit\"\nurl = \"{}\"\nusername = \"admin\"\npassword = \"admin\"\n{extra_profile}",
+            proxy.url("freecommit")
+        );
+        std::fs::write(&path, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let config = path.to_string_lossy().into_owned();
+        let tui = Tui::spawn_in(home, &["--config", &config], 120, 36);
+        Rig {
+            rt,
+            sim,
+            proxy,
+            tui,
+        }
+    }
+
+    /// Move the simulator's clock (builds start, logs grow, runs finish).
+    fn advance(&self, seconds: f64) {
+        self.rt.block_on(common::advance(&self.sim, seconds));
+    }
+
+    /// Advance the clock a step at a time until the screen shows `needle`. Each step is small
+    /// and followed by a pause long enough for the dashboard's next poll, so no state is skipped.
+    fn advance_until(&self, needle: &str, step: f64) {
+        let start = Instant::now();
+        while !self.tui.screen().contains(needle) {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "never saw {needle}; screen:\n{}\nrequests: {:?}",
+                self.tui.screen(),
+                self.proxy.paths().iter().rev().take(12).collect::<Vec<_>>()
+            );
+            self.advance(step);
+            // Poll the screen while the dashboard catches up (its refresh is 1 s here).
+            let until = Instant::now() + Duration::from_millis(1200);
+            while Instant::now() < until && !self.tui.screen().contains(needle) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+#[test]
+fn launch_watch_search_and_kill_a_build() {
+    let mut r = Rig::start("");
+    r.tui.wait_for("● online");
+    // Open billing-api's builds: filter the projects, Enter.
+    r.tui.send("/billing-api\r");
+    r.tui.wait_for("filter “billing-api” (server)");
+    r.tui.send("\r");
+    r.tui.wait_for("Builds of billing-api");
+    // Launch: the form, the confirmation, then the run is queued at once.
+    r.tui.send("L");
+    r.tui.wait_for("ignore_steps:");
+    r.tui.send(" \r");
+    r.tui.wait_for("Start a build of billing-api");
+    r.tui.wait_for("skipping @");
+    r.tui.send("y");
+    r.tui.wait_for("queued");
+    assert_eq!(launches(&r.proxy), 1, "{:?}", r.proxy.paths());
+    // It starts; open its log and watch it grow.
+    r.advance_until("running", 3.0);
+    r.tui.send("\r");
+    r.tui.wait_for("● live");
+    r.advance_until("Cloning into", 1.0);
+    r.tui.send("/Cloning\r");
+    r.tui.wait_for("/Cloning 1/1");
+    r.tui.send("\x1b");
+    r.tui.wait_for("Builds of billing-api");
+    // A second run: kill asks first; "no" sends nothing, "yes" kills it.
+    r.tui.send("L");
+    r.tui.wait_for("ignore_steps:");
+    r.tui.send("\ry");
+    r.tui
+        .wait("two runs", |s| s.matches("billing-api").count() >= 3);
+    r.tui.send("gx");
+    r.tui.wait_for("Kill run");
+    r.tui.send("n");
+    r.tui.wait_for("cancelled: nothing was sent");
+    assert_eq!(
+        r.proxy.count_containing("/kill/"),
+        0,
+        "{:?}",
+        r.proxy.paths()
+    );
+    r.tui.send("x");
+    r.tui.wait_for("Kill run");
+    r.tui.send("y");
+    r.tui.wait_for("killed");
+    assert_eq!(
+        r.proxy.count_containing("/kill/"),
+        1,
+        "{:?}",
+        r.proxy.paths()
+    );
+    r.tui.send("q");
+    r.tui.wait_exit(Duration::from_secs(5));
+}
+
+/// Launch requests seen by the proxy: `POST /developer/builds/{projectId}` (the UI never GETs
+/// that path; history is `/developer/builds/by/project/{id}`).
+fn launches(p: &common::Proxy) -> usize {
+    p.paths()
+        .iter()
+        .filter_map(|x| x.strip_prefix("/freecommit/developer/builds/"))
+        .filter(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+        .count()
+}
+
+#[test]
+fn read_only_refuses_a_confirmed_launch_and_sends_nothing() {
+    let mut r = Rig::start(READ_ONLY_PROFILE);
+    r.tui.wait_for("● online");
+    r.tui.send(":profile ci-ro\r");
+    r.tui.wait("the read-only profile", |s| {
+        s.contains("READ-ONLY") && s.contains("● online")
+    });
+    r.tui.send("/billing-api\r");
+    r.tui.wait_for("filter “billing-api” (server)");
+    r.tui.send("L");
+    r.tui.wait_for("ignore_steps:");
+    r.tui.send("\r");
+    r.tui.wait_for("Start a build");
+    r.tui.send("y");
+    r.tui.wait_for("refused: profile ci-ro is read-only");
+    assert_eq!(launches(&r.proxy), 0, "{:?}", r.proxy.paths());
+    r.tui.send("q");
+    r.tui.wait_exit(Duration::from_secs(5));
 }

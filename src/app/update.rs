@@ -460,7 +460,7 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Overlay::Confirm(c),
         },
         Overlay::Launch(form) => match launch_key(form, key) {
-            FormResult::Open(form) => Overlay::Launch(form),
+            FormResult::Open(form) => Overlay::Launch(*form),
             FormResult::Cancel => {
                 toast(s, Level::Info, "launch cancelled: nothing was sent");
                 Overlay::None
@@ -531,7 +531,7 @@ fn mutate(s: &mut State, pending: Pending, fx: &mut Vec<Effect>) {
 }
 
 enum FormResult {
-    Open(LaunchForm),
+    Open(Box<LaunchForm>),
     Cancel,
     Submit(String, LaunchRequest),
 }
@@ -558,7 +558,7 @@ fn launch_key(mut form: LaunchForm, key: KeyEvent) -> FormResult {
                         .join(", "),
                     names.join(", ")
                 ));
-                return FormResult::Open(form);
+                return FormResult::Open(Box::new(form));
             }
             return FormResult::Submit(
                 form.project.clone(),
@@ -597,7 +597,7 @@ fn launch_key(mut form: LaunchForm, key: KeyEvent) -> FormResult {
         }
         _ => {}
     }
-    FormResult::Open(form)
+    FormResult::Open(Box::new(form))
 }
 
 /// `@lint, @test` → `["@lint", "@test"]`; a name typed without `@` gets one.

@@ -26,7 +26,10 @@ pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backen
     let backend = api::connect(&profile).map_err(|e| report(&e))?;
     let session = backend.login().await.map_err(|e| report(&e))?;
     if !session.caps.builds.list {
-        eprintln!("shipdeck: {} cannot list builds for this account", profile.kind.label());
+        eprintln!(
+            "shipdeck: {} cannot list builds for this account",
+            profile.kind.label()
+        );
         return Err(EXIT_USAGE);
     }
     Ok((profile, backend))
@@ -34,7 +37,11 @@ pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backen
 
 fn refuse_read_only(cli: &Cli, p: &Profile, what: &str) -> Option<i32> {
     if cli.read_only || p.read_only {
-        let why = if cli.read_only { "--read-only is set".to_string() } else { format!("profile {} is read-only", p.name) };
+        let why = if cli.read_only {
+            "--read-only is set".to_string()
+        } else {
+            format!("profile {} is read-only", p.name)
+        };
         eprintln!("shipdeck: refused: {why}; the {what} was not sent");
         return Some(EXIT_REFUSED);
     }
@@ -44,7 +51,12 @@ fn refuse_read_only(cli: &Cli, p: &Profile, what: &str) -> Option<i32> {
 /// A project by id or exact name.
 async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
     for page in 1..=1000 {
-        let q = ListQuery { page, per_page: 100, filter: Some(wanted.to_string()), sort: None };
+        let q = ListQuery {
+            page,
+            per_page: 100,
+            filter: Some(wanted.to_string()),
+            sort: None,
+        };
         let p = match b.projects(&q).await {
             Ok(p) => p,
             // A name with characters the server cannot filter on: walk unfiltered.
@@ -61,7 +73,9 @@ async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String),
     if wanted.chars().all(|c| c.is_ascii_digit()) {
         return Ok((wanted.to_string(), wanted.to_string()));
     }
-    Err(ApiError::NotFound(format!("no project named or numbered `{wanted}`")))
+    Err(ApiError::NotFound(format!(
+        "no project named or numbered `{wanted}`"
+    )))
 }
 
 /// A build by run id (or a unique prefix of it) among queued/running work, else a build number.
@@ -69,12 +83,21 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
     let active = b.builds(&BuildScope::Active).await?;
     let hits: Vec<&Build> = active
         .iter()
-        .filter(|x| x.id == wanted || x.run_id.as_deref() == Some(wanted) || (wanted.len() >= 6 && x.id.starts_with(wanted)))
+        .filter(|x| {
+            x.id == wanted
+                || x.run_id.as_deref() == Some(wanted)
+                || (wanted.len() >= 6 && x.id.starts_with(wanted))
+        })
         .collect();
     match hits.as_slice() {
         [one] => return Ok((*one).clone()),
         [] => {}
-        _ => return Err(ApiError::Unsupported(format!("`{wanted}` matches {} runs; give more of the id", hits.len()))),
+        _ => {
+            return Err(ApiError::Unsupported(format!(
+                "`{wanted}` matches {} runs; give more of the id",
+                hits.len()
+            )));
+        }
     }
     if !wanted.is_empty() && wanted.chars().all(|c| c.is_ascii_digit()) {
         return Ok(Build {
@@ -93,7 +116,9 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
             trigger: None,
         });
     }
-    Err(ApiError::NotFound(format!("no queued or running run `{wanted}`, and it is not a build number")))
+    Err(ApiError::NotFound(format!(
+        "no queued or running run `{wanted}`, and it is not a build number"
+    )))
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
@@ -110,16 +135,24 @@ pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> 
     };
     match b.builds(&scope).await {
         Ok(builds) => {
-            super::get::print(&builds, json, &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED"], |x| {
-                vec![
-                    x.id.clone(),
-                    x.project.clone(),
-                    x.status.label().to_string(),
-                    x.exit_code.map(|c| c.to_string()).unwrap_or_default(),
-                    x.message.clone().unwrap_or_default(),
-                    x.started_at.or(x.queued_at).map(|t| t.to_rfc3339()).unwrap_or_default(),
-                ]
-            });
+            super::get::print(
+                &builds,
+                json,
+                &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED"],
+                |x| {
+                    vec![
+                        x.id.clone(),
+                        x.project.clone(),
+                        x.status.label().to_string(),
+                        x.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+                        x.message.clone().unwrap_or_default(),
+                        x.started_at
+                            .or(x.queued_at)
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_default(),
+                    ]
+                },
+            );
             EXIT_OK
         }
         Err(e) => report(&e),
@@ -140,9 +173,21 @@ pub async fn launch(cli: &Cli, cfg: &Config, project: &str, skip: &[String]) -> 
     };
     let skip_steps: Vec<String> = skip
         .iter()
-        .map(|s| if s.starts_with('@') { s.clone() } else { format!("@{s}") })
+        .map(|s| {
+            if s.starts_with('@') {
+                s.clone()
+            } else {
+                format!("@{s}")
+            }
+        })
         .collect();
-    match b.launch(&LaunchRequest { project_id, skip_steps }).await {
+    match b
+        .launch(&LaunchRequest {
+            project_id,
+            skip_steps,
+        })
+        .await
+    {
         Ok(build) => {
             println!("{}", build.id);
             eprintln!("{name}: run {} queued", build.id);
@@ -163,17 +208,28 @@ pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
     let build = match find_build(b.as_ref(), wanted).await {
         Ok(x) if x.run_id.is_some() => x,
         Ok(x) => {
-            eprintln!("shipdeck: build {} has already finished; nothing to kill", x.id);
+            eprintln!(
+                "shipdeck: build {} has already finished; nothing to kill",
+                x.id
+            );
             return EXIT_USAGE;
         }
         Err(e) => return report(&e),
     };
     if !yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("shipdeck: refusing to kill run {} of {} without --yes (no terminal to ask)", build.id, build.project);
+            eprintln!(
+                "shipdeck: refusing to kill run {} of {} without --yes (no terminal to ask)",
+                build.id, build.project
+            );
             return EXIT_REFUSED;
         }
-        eprint!("Kill run {} of {} ({})? [y/N] ", build.id, build.project, build.status.label());
+        eprint!(
+            "Kill run {} of {} ({})? [y/N] ",
+            build.id,
+            build.project,
+            build.status.label()
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
@@ -215,7 +271,12 @@ pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
     // Colours only for a terminal; plain text for pipes and files.
     let colour = std::io::stdout().is_terminal() && !super::no_color(cli);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut printer = Printer { step: 0, only: args.step, printed: Vec::new(), replay: None };
+    let mut printer = Printer {
+        step: 0,
+        only: args.step,
+        printed: Vec::new(),
+        replay: None,
+    };
     while let Some(ev) = rx.recv().await {
         match ev {
             LogEvent::Step { name, status } => {
@@ -228,7 +289,12 @@ pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
                 }
                 if printer.only.is_none_or(|n| n == printer.step) && printer.replay.is_none() {
                     let _ = out.flush();
-                    eprintln!("── step {} {} {}", printer.step, status.symbol(), logtext::sanitize_to_string(name.as_bytes()));
+                    eprintln!(
+                        "── step {} {} {}",
+                        printer.step,
+                        status.symbol(),
+                        logtext::sanitize_to_string(name.as_bytes())
+                    );
                 }
             }
             LogEvent::Lines(lines) => {

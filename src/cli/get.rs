@@ -115,7 +115,12 @@ where
     Ok(rows)
 }
 
-pub(super) fn print<T: Serialize>(rows: &[T], json: bool, header: &[&str], cells: impl Fn(&T) -> Vec<String>) {
+pub(super) fn print<T: Serialize>(
+    rows: &[T],
+    json: bool,
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) {
     if json {
         match serde_json::to_string_pretty(rows) {
             Ok(s) => println!("{s}"),

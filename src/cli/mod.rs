@@ -188,7 +188,11 @@ pub async fn main(cli: Cli) -> i32 {
             faults,
             sim_rng,
         }) => simulate(*port, faults.as_deref(), *sim_rng).await,
-        Some(Command::Get { resource: GetWhat::Builds, json, project }) => match load_config(&cli) {
+        Some(Command::Get {
+            resource: GetWhat::Builds,
+            json,
+            project,
+        }) => match load_config(&cli) {
             Ok(cfg) => builds::get(&cli, &cfg, project.as_deref(), *json).await,
             Err(code) => code,
         },
@@ -196,9 +200,19 @@ pub async fn main(cli: Cli) -> i32 {
             Ok(cfg) => get::run(&cli, &cfg, *resource, *json).await,
             Err(code) => code,
         },
-        Some(Command::Logs { build, step, follow, raw }) => match load_config(&cli) {
+        Some(Command::Logs {
+            build,
+            step,
+            follow,
+            raw,
+        }) => match load_config(&cli) {
             Ok(cfg) => {
-                let args = builds::LogsArgs { build, step: *step, follow: *follow, raw: *raw };
+                let args = builds::LogsArgs {
+                    build,
+                    step: *step,
+                    follow: *follow,
+                    raw: *raw,
+                };
                 builds::logs(&cli, &cfg, args).await
             }
             Err(code) => code,

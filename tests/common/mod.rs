@@ -144,6 +144,16 @@ impl Proxy {
             .count()
     }
 
+    /// How many requests had `part` anywhere in their path.
+    pub fn count_containing(&self, part: &str) -> usize {
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.contains(part))
+            .count()
+    }
+
     pub fn paths(&self) -> Vec<String> {
         self.hits.lock().unwrap().clone()
     }

@@ -20,6 +20,8 @@ pub(super) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 const CORRELATE_TRIES: u32 = 30;
 /// The archived walk loops on duplicate step names (§7.3): a hard stop.
 const MAX_ARCHIVED_STEPS: usize = 256;
+/// Live polls in a row without the 1 s pause (a server that keeps switching steps is paced).
+const MAX_EAGER_POLLS: usize = 256;
 /// Backoff after a failed live poll grows up to this many poll intervals (8 s by default).
 const MAX_BACKOFF_FACTOR: u32 = 8;
 /// Candidates whose first step is fetched to tell concurrent runs of one project apart.
@@ -336,15 +338,12 @@ impl FreeCommit {
         }
         let poll = self.poll_interval;
         let mut backoff = poll;
+        let mut eager = 0usize;
         loop {
             let sent = guarded(sink, self.send_authed(Request::get(live.path(run_id)))).await?;
             let failure = match sent {
                 Ok(reply) if is_code(&reply, 404, "EXECUTOR_NOT_FOUND") => {
-                    let corr = match corr.take() {
-                        Some(c) => c,
-                        None => self.correlation(build, false, sink).await?,
-                    };
-                    return self.hand_over(corr, live.started, sink).await;
+                    return self.hand_over(build, corr, live.started, sink).await;
                 }
                 Ok(reply) if reply.status == 500 && !live.saw_line => {
                     // The first step has no line yet (early git clone): expected, not a failure.
@@ -357,15 +356,23 @@ impl FreeCommit {
                 Ok(reply) if reply.is_success() => match reply.json::<wire::LogWrapper>() {
                     Ok(w) => {
                         backoff = poll;
-                        match live.apply(w, sink)? {
-                            Progress::New { more: true } => continue,
-                            Progress::New { more: false } if !follow => continue,
-                            Progress::Waiting | Progress::Nothing if !follow => break,
-                            _ => {
-                                pause(sink, poll).await?;
-                                continue;
-                            }
+                        let progress = live.apply(w, sink)?;
+                        // Ask again at once while the server holds more (catching up on
+                        // finished steps, re-requesting a short chunk), within a bound.
+                        let again = match progress {
+                            Progress::New { more } => more || !follow,
+                            Progress::Waiting | Progress::Nothing => false,
+                        };
+                        if again && eager < MAX_EAGER_POLLS {
+                            eager += 1;
+                            continue;
                         }
+                        eager = 0;
+                        if !follow {
+                            break;
+                        }
+                        pause(sink, poll).await?;
+                        continue;
                     }
                     Err(e) => e,
                 },
@@ -418,33 +425,34 @@ impl FreeCommit {
     /// the archived log and `End`. No match within the tries → `End{Unknown}`.
     async fn hand_over(
         &self,
-        corr: Correlation,
+        build: &Build,
+        mut corr: Option<Correlation>,
         started: Option<DateTime<Utc>>,
         sink: &UnboundedSender<LogEvent>,
     ) -> Flow<()> {
-        if corr.projects.is_empty() || (started.is_none() && corr.before.is_none()) {
-            tracing::debug!("ended run cannot be matched to a build");
-            return emit(
-                sink,
-                LogEvent::End {
-                    status: Some(BuildStatus::Unknown),
-                },
-            );
-        }
         for attempt in 0..CORRELATE_TRIES {
             if attempt > 0 {
                 pause(sink, self.poll_interval).await?;
             }
-            let found = match guarded(sink, self.find_build(&corr, started)).await? {
-                Ok(found) => found,
-                Err(e) if transient(&e) => {
-                    tracing::debug!(error = %e, "build lookup failed; retrying");
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+            let c = match corr.take() {
+                Some(c) => c,
+                None => match self.correlation(build, false, sink).await {
+                    Ok(c) => c,
+                    Err(Stop::Err(e)) if transient(&e) => {
+                        tracing::debug!(error = %e, "project lookup failed; retrying");
+                        continue;
+                    }
+                    Err(stop) => return Err(stop),
+                },
             };
+            if c.projects.is_empty() || (started.is_none() && c.before.is_none()) {
+                tracing::debug!("ended run cannot be matched to a build");
+                break;
+            }
+            let found = guarded(sink, self.find_build(&c, started)).await?;
+            corr = Some(c);
             match found {
-                Match::Found(row) => {
+                Ok(Match::Found(row)) => {
                     let status = match row.exit_code {
                         Some(code) => status_of_exit(code, row.output.as_deref()),
                         None => BuildStatus::Unknown,
@@ -452,8 +460,12 @@ impl FreeCommit {
                     emit(sink, LogEvent::Restart)?;
                     return self.tail_archived(&row.id, status, sink).await;
                 }
-                Match::Ambiguous => break,
-                Match::NotYet => {}
+                Ok(Match::Ambiguous) => break,
+                Ok(Match::NotYet) => {}
+                Err(e) if transient(&e) => {
+                    tracing::debug!(error = %e, "build lookup failed; retrying");
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         emit(
