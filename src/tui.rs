@@ -49,6 +49,13 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     };
     state.theme_names = themes.names();
     state.refresh_ms = opts.config.refresh_secs * 1000;
+    state.log_capacity = opts.config.log_buffer_lines;
+    if let Some(d) = crate::config::dirs() {
+        state.cache_dir = d.cache_dir().to_path_buf();
+        state.save_dir = d.data_dir().join("logs");
+    }
+    // Spill files of logs live here; create it once (a failure only disables spilling).
+    let _ = std::fs::create_dir_all(&state.cache_dir);
     state.config_path = opts.config_path;
     if state.screen == Screen::FirstRun && opts.config.profiles.is_empty() {
         state.conn = crate::app::state::Conn::Idle;
@@ -60,6 +67,13 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let now = || started.elapsed().as_millis() as u64;
 
     let mut terminal = ratatui::try_init()?;
+    // ratatui's hook restores the terminal and prints the panic; a panic in a background task
+    // must not leave the dashboard running on a restored (cooked) terminal, so leave too.
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_and_print(info);
+        std::process::exit(101);
+    }));
     // Clipboard writes are terminal output: collected here and written by this loop.
     let copies: std::cell::RefCell<Vec<String>> = Default::default();
     let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {

@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::api::ApiError;
 use shipdeck::app::state::{Conn, Overlay, PER_PAGE, Screen};
-use shipdeck::app::{Action, Effect, Keymap, Listing, ProfileInfo, State, update};
+use shipdeck::app::{Action, Effect, Keymap, Listing, LogItem, ProfileInfo, State, update};
 use shipdeck::domain::*;
 use shipdeck::ui::{self, Themes};
 
@@ -787,5 +787,166 @@ fn layout_never_panics_at_tiny_sizes() {
         for h in 1..12u16 {
             let _ = render(&sized(s.clone(), w, h), w, h);
         }
+    }
+}
+
+fn build(status: BuildStatus) -> Build {
+    Build {
+        id: "0b6e1c2a-9f00-4d1b-8a7e-3f5c6d7e8f90".into(),
+        run_id: Some("0b6e1c2a-9f00-4d1b-8a7e-3f5c6d7e8f90".into()),
+        build_id: None,
+        project_id: Some("1".into()),
+        project: "billing-api".into(),
+        status,
+        raw_status: "running".into(),
+        exit_code: None,
+        message: None,
+        queued_at: Some(wall() - Duration::minutes(3)),
+        started_at: Some(wall() - Duration::minutes(2)),
+        finished_at: None,
+        trigger: None,
+    }
+}
+
+/// A state with the Builds pane open on one running build and its log viewer showing `lines`.
+fn with_log(lines: &[&[u8]]) -> State {
+    let (mut s, epoch) = online(5, true);
+    s.session.as_mut().unwrap().caps.builds = BuildSupport {
+        list: true,
+        launch: true,
+        skip_steps: true,
+        kill: true,
+        logs: true,
+        live_logs: true,
+    };
+    s.cache_dir = std::env::temp_dir().join(format!("shipdeck-test-{}", std::process::id()));
+    let fx = update(&mut s, Action::ShowPane(Resource::Builds), 30);
+    let req = match &fx[..] {
+        [Effect::FetchBuilds { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    let page = page(vec![build(BuildStatus::Running)], 1, 1, 1);
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Builds(page)),
+        },
+        40,
+    );
+    let fx = update(&mut s, Action::Open, 50);
+    let log_req = match &fx[..] {
+        [
+            Effect::TailLog {
+                req, follow: true, ..
+            },
+        ] => *req,
+        other => panic!("{other:?}"),
+    };
+    let mut san = shipdeck::logtext::Sanitizer::new();
+    let mut items = vec![LogItem::Step {
+        name: "init".into(),
+        status: StepStatus::Succeeded,
+    }];
+    let mut out = Vec::new();
+    for l in lines {
+        let mut b = l.to_vec();
+        b.push(b'\n');
+        out.extend(san.push(&b));
+    }
+    items.push(LogItem::Lines(out));
+    update(
+        &mut s,
+        Action::LogIngest {
+            epoch,
+            req: log_req,
+            items,
+        },
+        60,
+    );
+    s
+}
+
+#[test]
+fn log_viewer_follows_pauses_searches_and_closes() {
+    let lines: Vec<Vec<u8>> = (0..200)
+        .map(|i| format!("line {i} \x1b[31mred\x1b[0m").into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_slice()).collect();
+    let mut s = with_log(&refs);
+    let log = s.log.as_ref().unwrap();
+    assert!(log.follow);
+    assert_eq!(
+        log.cursor, 199,
+        "following keeps the cursor on the last line"
+    );
+    update(&mut s, Action::Up, 70);
+    assert!(!s.log.as_ref().unwrap().follow, "scrolling up pauses");
+    update(&mut s, Action::Bottom, 70);
+    assert!(s.log.as_ref().unwrap().follow, "G resumes");
+    // Search from the top.
+    update(&mut s, Action::Top, 70);
+    update(&mut s, Action::StartFilter, 70);
+    for c in "line 42 ".chars() {
+        update(&mut s, key(c), 70);
+    }
+    update(&mut s, special(KeyCode::Enter), 70);
+    assert_eq!(s.log.as_ref().unwrap().cursor, 42);
+    let screen = render(&s, 100, 30);
+    assert!(screen.contains("line 42 red"), "{screen}");
+    assert!(!screen.contains('\x1b'));
+    // Copy goes out as an effect, not as terminal bytes from update.
+    assert!(
+        matches!(&update(&mut s, Action::Copy, 70)[..], [Effect::Copy(t)] if t == "line 42 red")
+    );
+    // Esc closes the viewer and stops the tail.
+    assert_eq!(update(&mut s, Action::Back, 80), vec![Effect::StopLog]);
+    assert!(s.log.is_none());
+}
+
+#[test]
+fn kill_asks_first_and_no_sends_nothing() {
+    let mut s = with_log(&[b"x"]);
+    update(&mut s, Action::Back, 10);
+    assert!(
+        update(&mut s, Action::Kill, 10).is_empty(),
+        "only a question"
+    );
+    match &s.overlay {
+        Overlay::Confirm(c) => {
+            assert!(c.lines[0].contains("0b6e1c2a") && c.lines[0].contains("billing-api"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(update(&mut s, key('n'), 10).is_empty(), "no sends nothing");
+    update(&mut s, Action::Kill, 10);
+    let fx = update(&mut s, key('y'), 10);
+    assert!(matches!(&fx[..], [Effect::Kill { build, .. }] if build.project == "billing-api"));
+    // Read-only: the same confirmed kill is refused in `update`, no effect at all.
+    s.cli_read_only = true;
+    update(&mut s, Action::Kill, 10);
+    assert!(update(&mut s, key('y'), 10).is_empty());
+    assert!(s.toast.as_ref().unwrap().text.starts_with("refused"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+    #[test]
+    fn log_viewer_never_panics_at_any_size(
+        w in 1u16..220,
+        h in 1u16..70,
+        lines in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..300), 0..40),
+        wrap in proptest::bool::ANY,
+        steps in proptest::bool::ANY,
+    ) {
+        let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_slice()).collect();
+        let mut s = with_log(&refs);
+        update(&mut s, Action::Resize { cols: w, rows: h }, 90);
+        if wrap { update(&mut s, Action::ToggleWrap, 90); }
+        if steps { update(&mut s, Action::ToggleSteps, 90); }
+        update(&mut s, Action::Up, 90);
+        let screen = render(&s, w, h);
+        proptest::prop_assert!(!screen.contains('\x1b'));
     }
 }

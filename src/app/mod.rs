@@ -9,7 +9,7 @@ pub mod runner;
 pub mod state;
 pub mod update;
 
-pub use action::{Action, Effect, Listing, ProfileInfo};
+pub use action::{Action, Effect, Listing, LogItem, ProfileInfo};
 pub use keymap::Keymap;
 pub use state::State;
 pub use update::update;

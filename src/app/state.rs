@@ -256,8 +256,10 @@ pub struct State {
     pub log: Option<LogView>,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
-    /// Where log spill files and saved logs go.
+    /// Where log spill files go.
     pub cache_dir: PathBuf,
+    /// Where `s` in a log saves it.
+    pub save_dir: PathBuf,
     pub next_req: u64,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -296,6 +298,7 @@ impl State {
             log: None,
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
             cache_dir: std::env::temp_dir().join("shipdeck"),
+            save_dir: std::env::temp_dir().join("shipdeck").join("logs"),
             next_req: 1,
             dirty: true,
             quit: false,

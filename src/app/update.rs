@@ -886,10 +886,10 @@ fn log_action(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
     true
 }
 
-/// Save the whole log (spilled part included) next to the cache, and say where.
+/// Save the whole log (spilled part included) in the data directory, and say where.
 fn save_log(s: &mut State) {
     let Some(log) = &s.log else { return };
-    let dir = s.cache_dir.join("saved-logs");
+    let dir = s.save_dir.clone();
     let name: String = format!("{}-{}.log", log.build.project, short_id(&log.build.id))
         .chars()
         .map(|c| {

@@ -60,7 +60,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, log: &LogView) {
         if log.follow {
             " ↓ following "
         } else {
-            " ⏸ paused · G/f follow "
+            " ‖ paused · G/f follow "
         },
         if log.follow {
             Style::new().fg(t.ok)

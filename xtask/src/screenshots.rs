@@ -65,6 +65,23 @@ async fn shoot(dir: &Path) -> anyhow::Result<()> {
     }
     shots.push(("palette", frame(&s, &themes)?));
 
+    // A project's builds, then the log of one with the step list open and a search.
+    act(&mut s, b, Action::Back).await;
+    s.overlay = shipdeck::app::state::Overlay::None;
+    act(&mut s, b, Action::ShowPane(Resource::Projects)).await;
+    act(&mut s, b, Action::Top).await;
+    act(&mut s, b, Action::Open).await;
+    s.toast = None;
+    shots.push(("builds", frame(&s, &themes)?));
+    act(&mut s, b, Action::Open).await;
+    act(&mut s, b, Action::ToggleSteps).await;
+    act(&mut s, b, Action::Top).await;
+    if let Some(log) = s.log.as_mut() {
+        log.set_search("PASS".into());
+    }
+    s.toast = None;
+    shots.push(("log", frame(&s, &themes)?));
+
     for (name, buf) in shots {
         let path = dir.join(format!("{name}.png"));
         xtask::buffer_to_png(&buf, &path, 1.0)?;
