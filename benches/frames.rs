@@ -74,6 +74,7 @@ fn state() -> (State, u64) {
                 logs: true,
                 live_logs: true,
             },
+            releases: Default::default(),
             missing: vec![],
         },
     };

@@ -48,6 +48,7 @@ fn caps(server_filter: bool) -> Capabilities {
             (Resource::Secrets, s(&[])),
         ],
         builds: BuildSupport::default(),
+        releases: Default::default(),
         missing: vec![],
     }
 }

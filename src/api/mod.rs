@@ -7,8 +7,9 @@ mod unavailable;
 
 use crate::config::Profile;
 use crate::domain::{
-    Build, BuildScope, Developer, Kind, LaunchRequest, ListQuery, LogEvent, Page, Project, Secret,
-    Session,
+    Build, BuildScope, DeployRequest, Deployment, Developer, Environment, Kind, LaunchRequest,
+    ListQuery, LogEvent, Page, Project, ReleaseRequest, RollbackRequest, Secret, Session,
+    StatusRequest,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -137,6 +138,46 @@ pub trait Backend: Send + Sync {
         _sink: tokio::sync::mpsc::UnboundedSender<LogEvent>,
     ) -> Result<(), ApiError> {
         Err(self.no_builds())
+    }
+
+    /// Release projects' environments in promotion order.
+    async fn environments(&self) -> Result<Vec<Environment>, ApiError> {
+        Err(self.no_releases())
+    }
+
+    /// Deployments of one environment, newest first, one page (`has_more` from a short page).
+    async fn deployments(
+        &self,
+        _project: &str,
+        _environment: &str,
+        _page: u32,
+        _per_page: u32,
+    ) -> Result<Page<Deployment>, ApiError> {
+        Err(self.no_releases())
+    }
+
+    /// Cut a release candidate. Never retried automatically.
+    async fn create_release(&self, _req: &ReleaseRequest) -> Result<(), ApiError> {
+        Err(self.no_releases())
+    }
+
+    /// Deploy a candidate to an environment. Never retried automatically.
+    async fn deploy(&self, _req: &DeployRequest) -> Result<(), ApiError> {
+        Err(self.no_releases())
+    }
+
+    /// Report a deployment's status. Never retried automatically.
+    async fn set_deployment_status(&self, _req: &StatusRequest) -> Result<(), ApiError> {
+        Err(self.no_releases())
+    }
+
+    /// Roll an environment back; returns the new deployment when the server says. Never retried.
+    async fn rollback(&self, _req: &RollbackRequest) -> Result<Option<Deployment>, ApiError> {
+        Err(self.no_releases())
+    }
+
+    fn no_releases(&self) -> ApiError {
+        ApiError::Unsupported(format!("{} has no release promotion", self.kind().label()))
     }
 
     fn no_builds(&self) -> ApiError {

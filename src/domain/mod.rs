@@ -1,9 +1,14 @@
 //! The typed common model every backend maps its wire types into. The UI only ever sees these.
 
 mod build;
+mod release;
 
 pub use build::{Build, BuildScope, LaunchRequest, LogEvent, StepStatus};
 use chrono::{DateTime, Utc};
+pub use release::{
+    DeployRequest, Deployment, Environment, ReleaseRequest, ReleaseSupport, RollbackRequest,
+    StatusRequest, split_candidate,
+};
 use serde::{Deserialize, Serialize};
 
 /// The five backend kinds a profile can speak to.
@@ -234,6 +239,8 @@ pub struct Capabilities {
     pub lists: Vec<(Resource, ListSupport)>,
     /// Build work the backend offers (all false when it runs no builds).
     pub builds: BuildSupport,
+    /// Release promotion the backend offers.
+    pub releases: ReleaseSupport,
     /// Why a list is missing, for `?` and the palette (`(resource, reason)`).
     pub missing: Vec<(Resource, String)>,
 }

@@ -367,6 +367,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
         return Capabilities {
             lists: Vec::new(),
             builds: Default::default(),
+            releases: Default::default(),
             missing: Resource::ALL.iter().map(|r| (*r, why.clone())).collect(),
         };
     }
@@ -405,6 +406,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             logs: true,
             live_logs: true,
         },
+        releases: Default::default(),
         missing: Vec::new(),
     }
 }
