@@ -71,6 +71,7 @@ fn state() -> (State, u64) {
                 launch: true,
                 skip_steps: true,
                 kill: true,
+                redeploy: false,
                 logs: true,
                 live_logs: true,
             },

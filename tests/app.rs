@@ -817,6 +817,7 @@ fn with_log(lines: &[&[u8]]) -> State {
         launch: true,
         skip_steps: true,
         kill: true,
+        redeploy: false,
         logs: true,
         live_logs: true,
     };

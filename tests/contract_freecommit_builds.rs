@@ -178,6 +178,7 @@ fn launch_req(project: &str, skip: &[&str]) -> LaunchRequest {
     LaunchRequest {
         project_id: project.into(),
         skip_steps: skip.iter().map(|s| s.to_string()).collect(),
+        params: Vec::new(),
     }
 }
 
@@ -290,15 +291,21 @@ async fn launch_queues_runs_and_sends_ignore_steps() {
 async fn launch_options_exclude_cleanup_and_non_members_are_refused() {
     let r = rig("alice").await;
     assert_eq!(
-        r.fc.launch_options("1").await.unwrap(),
+        r.fc.launch_options("1").await.unwrap().skippable_steps,
         ["@test", "@build", "@deploy"]
     );
     assert_eq!(
-        r.fc.launch_options("4").await.unwrap(),
+        r.fc.launch_options("4").await.unwrap().skippable_steps,
         ["@lint", "@test", "@build", "@deploy"]
     );
     // No build yet: the server does not know the steps.
-    assert!(r.fc.launch_options("13").await.unwrap().is_empty());
+    assert!(
+        r.fc.launch_options("13")
+            .await
+            .unwrap()
+            .skippable_steps
+            .is_empty()
+    );
     assert!(matches!(
         r.fc.launch_options("999").await,
         Err(ApiError::NotFound(_))

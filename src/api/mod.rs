@@ -7,9 +7,9 @@ mod unavailable;
 
 use crate::config::Profile;
 use crate::domain::{
-    Build, BuildScope, DeployRequest, Deployment, Developer, Environment, Kind, LaunchRequest,
-    ListQuery, LogEvent, Page, Project, ReleaseRequest, RollbackRequest, Secret, Session,
-    StatusRequest,
+    Build, BuildScope, DeployRequest, Deployment, Developer, Environment, Kind, LaunchOptions,
+    LaunchRequest, ListQuery, LogEvent, Page, Project, ReleaseRequest, RollbackRequest, Secret,
+    Session, StatusRequest,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -114,9 +114,9 @@ pub trait Backend: Send + Sync {
         Err(self.no_builds())
     }
 
-    /// Steps a launch of this project may skip (backend spelling), in run order.
-    async fn launch_options(&self, _project_id: &str) -> Result<Vec<String>, ApiError> {
-        Ok(Vec::new())
+    /// What a launch of this project can ask for (steps to skip, extra fields).
+    async fn launch_options(&self, _project_id: &str) -> Result<LaunchOptions, ApiError> {
+        Ok(LaunchOptions::default())
     }
 
     /// Start a build; returns it as queued. Never retried automatically.
@@ -126,6 +126,12 @@ pub trait Backend: Send + Sync {
 
     /// Cancel queued or running work. Never retried automatically.
     async fn kill(&self, _build: &Build) -> Result<(), ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Run an earlier build again as it was (a rollback where deploys are builds). Never
+    /// retried automatically.
+    async fn redeploy(&self, _build: &Build) -> Result<Build, ApiError> {
         Err(self.no_builds())
     }
 

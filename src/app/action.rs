@@ -87,7 +87,7 @@ pub enum Action {
         epoch: u64,
         project_id: String,
         project: String,
-        result: Result<Vec<String>, ApiError>,
+        result: Result<crate::domain::LaunchOptions, ApiError>,
     },
     Launched {
         epoch: u64,

@@ -185,9 +185,23 @@ pub struct LaunchForm {
     pub cursor: usize,
     /// The skip list as text (`@lint, @test`), editable; kept in step with the checklist.
     pub input: TextArea<'static>,
-    /// Keys go to the text field (else to the checklist).
-    pub typing: bool,
+    /// The backend's other launch inputs (commit, branch, ref, parameters…).
+    pub fields: Vec<(crate::domain::LaunchField, TextArea<'static>)>,
+    /// Where keys go: 0 the checklist, 1 the skip text, 2.. the fields.
+    pub focus: usize,
     pub error: Option<String>,
+}
+
+impl LaunchForm {
+    /// Focus positions that exist for this form, in Tab order.
+    pub fn focus_order(&self) -> Vec<usize> {
+        let mut order = Vec::new();
+        if !self.steps.is_empty() {
+            order.extend([0, 1]);
+        }
+        order.extend((0..self.fields.len()).map(|i| i + 2));
+        order
+    }
 }
 
 /// A text input overlay.

@@ -8,7 +8,9 @@ use super::state::{
     Overlay, PER_PAGE, Pending, Screen, State, Toast, short_id,
 };
 use crate::api::ApiError;
-use crate::domain::{Build, BuildScope, LaunchRequest, ListQuery, Page, Resource, Row, Sort};
+use crate::domain::{
+    Build, BuildScope, LaunchOptions, LaunchRequest, ListQuery, Page, Resource, Row, Sort,
+};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
@@ -466,11 +468,14 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Overlay::None
             }
             FormResult::Submit(project, request) => {
-                let skip = if request.skip_steps.is_empty() {
+                let mut skip = if request.skip_steps.is_empty() {
                     "no step skipped".to_string()
                 } else {
                     format!("skipping {}", request.skip_steps.join(", "))
                 };
+                for (k, v) in &request.params {
+                    skip.push_str(&format!(" · {k} {v}"));
+                }
                 Overlay::Confirm(Confirm {
                     title: "launch a build".into(),
                     lines: vec![
@@ -536,43 +541,28 @@ enum FormResult {
     Submit(String, LaunchRequest),
 }
 
-/// Keys in the launch form: the checklist (j/k, space) or, after Tab, the text field.
+/// Keys in the launch form: Tab moves between the checklist, the skip text and the fields.
 fn launch_key(mut form: LaunchForm, key: KeyEvent) -> FormResult {
+    let order = form.focus_order();
     match key.code {
         KeyCode::Esc => return FormResult::Cancel,
-        KeyCode::Tab | KeyCode::BackTab => form.typing = !form.typing,
-        KeyCode::Enter => {
-            let typed = skip_list(&form.input.lines().join(""));
-            let unknown: Vec<&String> = typed
-                .iter()
-                .filter(|t| !form.steps.iter().any(|(s, _)| s == *t))
-                .collect();
-            if !unknown.is_empty() {
-                let names: Vec<&str> = form.steps.iter().map(|(s, _)| s.as_str()).collect();
-                form.error = Some(format!(
-                    "unknown step {}; this project has: {}",
-                    unknown
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    names.join(", ")
-                ));
-                return FormResult::Open(Box::new(form));
-            }
-            return FormResult::Submit(
-                form.project.clone(),
-                LaunchRequest {
-                    project_id: form.project_id.clone(),
-                    skip_steps: typed,
-                },
-            );
+        KeyCode::Tab | KeyCode::BackTab if !order.is_empty() => {
+            let pos = order.iter().position(|f| *f == form.focus).unwrap_or(0) as i64;
+            let dir = if key.code == KeyCode::Tab { 1 } else { -1 };
+            form.focus = order[(pos + dir).rem_euclid(order.len() as i64) as usize];
         }
-        _ if form.typing => {
+        KeyCode::Enter => return submit_form(form),
+        _ if form.focus == 1 => {
             form.input.input(key);
             let typed = skip_list(&form.input.lines().join(""));
             for (name, skip) in &mut form.steps {
                 *skip = typed.contains(name);
+            }
+            form.error = None;
+        }
+        _ if form.focus >= 2 => {
+            if let Some((_, input)) = form.fields.get_mut(form.focus - 2) {
+                input.input(key);
             }
             form.error = None;
         }
@@ -600,6 +590,56 @@ fn launch_key(mut form: LaunchForm, key: KeyEvent) -> FormResult {
     FormResult::Open(Box::new(form))
 }
 
+/// Check the form and turn it into a request (or say what is missing).
+fn submit_form(mut form: LaunchForm) -> FormResult {
+    let typed = skip_list(&form.input.lines().join(""));
+    let unknown: Vec<&String> = typed
+        .iter()
+        .filter(|t| !form.steps.iter().any(|(s, _)| s == *t))
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<&str> = form.steps.iter().map(|(s, _)| s.as_str()).collect();
+        form.error = Some(format!(
+            "unknown step {}; this project has: {}",
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+        return FormResult::Open(Box::new(form));
+    }
+    let mut params = Vec::new();
+    for (field, input) in &form.fields {
+        let value = input.lines().join("").trim().to_string();
+        if field.required && value.is_empty() {
+            form.error = Some(format!("{} is required", field.label));
+            form.focus = 2 + form
+                .fields
+                .iter()
+                .position(|(f, _)| f.name == field.name)
+                .unwrap_or(0);
+            return FormResult::Open(Box::new(form));
+        }
+        if !value.is_empty() {
+            params.push((field.name.clone(), value));
+        }
+    }
+    FormResult::Submit(
+        form.project.clone(),
+        LaunchRequest {
+            project_id: form.project_id.clone(),
+            skip_steps: typed,
+            params,
+        },
+    )
+}
+
 /// `@lint, @test` → `["@lint", "@test"]`; a name typed without `@` gets one.
 fn skip_list(text: &str) -> Vec<String> {
     text.split([',', ' '])
@@ -619,17 +659,36 @@ fn launch_form(
     s: &mut State,
     project_id: String,
     project: String,
-    result: Result<Vec<String>, ApiError>,
+    result: Result<LaunchOptions, ApiError>,
 ) {
     match result {
-        Ok(steps) => {
+        Ok(opts) => {
+            let fields = opts
+                .fields
+                .into_iter()
+                .map(|f| {
+                    let mut input = TextArea::new(vec![f.default.clone().unwrap_or_default()]);
+                    input.move_cursor(ratatui_textarea::CursorMove::End);
+                    (f, input)
+                })
+                .collect::<Vec<_>>();
+            let focus = if opts.skippable_steps.is_empty() && !fields.is_empty() {
+                2
+            } else {
+                0
+            };
             s.overlay = Overlay::Launch(LaunchForm {
                 project_id,
                 project,
-                steps: steps.into_iter().map(|n| (n, false)).collect(),
+                steps: opts
+                    .skippable_steps
+                    .into_iter()
+                    .map(|n| (n, false))
+                    .collect(),
                 cursor: 0,
                 input: TextArea::default(),
-                typing: false,
+                fields,
+                focus,
                 error: None,
             });
         }
@@ -672,7 +731,7 @@ fn start_launch(s: &mut State, fx: &mut Vec<Effect>) {
             project,
         });
     } else {
-        launch_form(s, project_id, project, Ok(Vec::new()));
+        launch_form(s, project_id, project, Ok(LaunchOptions::default()));
     }
 }
 

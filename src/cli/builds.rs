@@ -159,7 +159,13 @@ pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> 
     }
 }
 
-pub async fn launch(cli: &Cli, cfg: &Config, project: &str, skip: &[String]) -> i32 {
+pub async fn launch(
+    cli: &Cli,
+    cfg: &Config,
+    project: &str,
+    skip: &[String],
+    params: &[(String, String)],
+) -> i32 {
     let (profile, b) = match session(cli, cfg).await {
         Ok(x) => x,
         Err(code) => return code,
@@ -185,6 +191,7 @@ pub async fn launch(cli: &Cli, cfg: &Config, project: &str, skip: &[String]) -> 
         .launch(&LaunchRequest {
             project_id,
             skip_steps,
+            params: params.to_vec(),
         })
         .await
     {

@@ -92,6 +92,9 @@ pub enum Command {
         /// A step to skip (repeatable), e.g. --skip-step @test
         #[arg(long = "skip-step")]
         skip_step: Vec<String>,
+        /// A launch field (repeatable): --param commit=4e1f9a7 --param branch=main
+        #[arg(long = "param", value_parser = parse_param)]
+        param: Vec<(String, String)>,
     },
     /// Cancel queued or running work (asks first; --yes to skip the question)
     Kill {
@@ -122,6 +125,13 @@ pub enum GetWhat {
     Developers,
     Secrets,
     Builds,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{s}` is not name=value"))
 }
 
 /// The config path in force: `--config`, `SHIPDECK_CONFIG`, else the platform default.
@@ -217,8 +227,12 @@ pub async fn main(cli: Cli) -> i32 {
             }
             Err(code) => code,
         },
-        Some(Command::Launch { project, skip_step }) => match load_config(&cli) {
-            Ok(cfg) => builds::launch(&cli, &cfg, project, skip_step).await,
+        Some(Command::Launch {
+            project,
+            skip_step,
+            param,
+        }) => match load_config(&cli) {
+            Ok(cfg) => builds::launch(&cli, &cfg, project, skip_step, param).await,
             Err(code) => code,
         },
         Some(Command::Kill { build, yes }) => match load_config(&cli) {

@@ -66,11 +66,35 @@ impl StepStatus {
 }
 
 /// What starting a build asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct LaunchRequest {
     pub project_id: String,
     /// Steps to skip, in the backend's spelling (Free Commit: `@test`).
     pub skip_steps: Vec<String>,
+    /// Values of the backend's launch fields (`commit`, `branch`, `ref`, `message`, trigger
+    /// parameters…), by field name, in form order.
+    pub params: Vec<(String, String)>,
+}
+
+/// What a launch of one project can ask the operator for.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LaunchOptions {
+    /// Steps that may be skipped (backend spelling), in run order.
+    pub skippable_steps: Vec<String>,
+    /// Extra inputs, in form order.
+    pub fields: Vec<LaunchField>,
+}
+
+/// One input of a launch form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchField {
+    /// Key in `LaunchRequest::params`.
+    pub name: String,
+    pub label: String,
+    pub required: bool,
+    pub default: Option<String>,
+    /// Free `key=value` pairs separated by commas (inputs, trigger parameters).
+    pub key_values: bool,
 }
 
 /// What a log tail reports, in order. Lines are raw bytes-as-text from the server (ANSI and

@@ -3,7 +3,9 @@
 mod build;
 mod release;
 
-pub use build::{Build, BuildScope, LaunchRequest, LogEvent, StepStatus};
+pub use build::{
+    Build, BuildScope, LaunchField, LaunchOptions, LaunchRequest, LogEvent, StepStatus,
+};
 use chrono::{DateTime, Utc};
 pub use release::{
     DeployRequest, Deployment, Environment, ReleaseRequest, ReleaseSupport, RollbackRequest,
@@ -277,6 +279,8 @@ pub struct BuildSupport {
     /// Launch can skip named steps.
     pub skip_steps: bool,
     pub kill: bool,
+    /// Re-run an earlier build as it was (Serverless-cd redeploy: its rollback).
+    pub redeploy: bool,
     pub logs: bool,
     /// Logs can be followed while the build runs.
     pub live_logs: bool,

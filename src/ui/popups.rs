@@ -230,57 +230,84 @@ pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
     f.render_widget(Paragraph::new(lines).block(blk), area);
 }
 
-/// Choose the steps to skip: a checklist and the same choice as editable text.
+/// Choose the steps to skip and fill the backend's launch fields.
 pub fn launch(f: &mut Frame, body: Rect, t: &Theme, form: &LaunchForm) {
     let title = format!("launch {}", clean(&form.project));
-    let h = form.steps.len() as u16 + 9;
-    let area = centered(body, 64, h);
+    let h = form.steps.len() as u16 + form.fields.len() as u16 * 2 + 10;
+    let area = centered(body, 68, h);
     f.render_widget(Clear, area);
     let blk = popup_block(&title, t).title_bottom(Line::styled(
-        " space toggle · tab edit text · ⏎ continue · esc cancel ",
+        " space toggle · tab next field · ⏎ continue · esc cancel ",
         t.dim(),
     ));
     let inner = blk.inner(area);
     f.render_widget(blk, area);
-    let mut lines = vec![Line::styled(" Steps to skip (none by default):", t.dim())];
-    if form.steps.is_empty() {
-        lines.push(Line::styled(
-            "   this project lists no steps yet (it never ran)",
-            t.dim(),
-        ));
-    }
-    for (i, (name, skip)) in form.steps.iter().enumerate() {
-        let cursor = i == form.cursor && !form.typing;
-        let mark = if *skip { "[x]" } else { "[ ]" };
-        let style = if cursor { t.selection() } else { Style::new() };
-        let label = if *skip { "skip" } else { "run" };
-        lines.push(Line::from(vec![
-            Span::styled(format!("   {mark} {:<24}", clean(name)), style),
+    let mut lines = Vec::new();
+    let field = |label: &str, text: &str, focused: bool| {
+        let style = if focused {
+            Style::new().fg(t.text).add_modifier(Modifier::UNDERLINED)
+        } else {
+            t.dim()
+        };
+        Line::from(vec![
             Span::styled(
-                label,
-                if *skip {
-                    Style::new().fg(t.warn)
+                format!(" {label:<15}"),
+                if focused {
+                    Style::new().fg(t.accent)
                 } else {
                     t.dim()
                 },
             ),
-        ]));
-    }
-    lines.push(Line::from(""));
-    let text = form.input.lines().join("");
-    let field_style = if form.typing {
-        Style::new().fg(t.text).add_modifier(Modifier::UNDERLINED)
-    } else {
-        t.dim()
+            Span::styled(
+                format!("{}{}", clean(text), if focused { "▏" } else { "" }),
+                style,
+            ),
+        ])
     };
-    lines.push(Line::from(vec![
-        Span::styled(" ignore_steps: ", t.dim()),
-        Span::styled(
-            format!("{}{}", clean(&text), if form.typing { "▏" } else { "" }),
-            field_style,
-        ),
-    ]));
+    if !form.steps.is_empty() {
+        lines.push(Line::styled(" Steps to skip (none by default):", t.dim()));
+        for (i, (name, skip)) in form.steps.iter().enumerate() {
+            let cursor = i == form.cursor && form.focus == 0;
+            let mark = if *skip { "[x]" } else { "[ ]" };
+            let style = if cursor { t.selection() } else { Style::new() };
+            let label = if *skip { "skip" } else { "run" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("   {mark} {:<24}", clean(name)), style),
+                Span::styled(
+                    label,
+                    if *skip {
+                        Style::new().fg(t.warn)
+                    } else {
+                        t.dim()
+                    },
+                ),
+            ]));
+        }
+        lines.push(Line::from(""));
+        lines.push(field(
+            "ignore_steps:",
+            &form.input.lines().join(""),
+            form.focus == 1,
+        ));
+    }
+    for (i, (f, input)) in form.fields.iter().enumerate() {
+        let label = format!("{}{}:", f.label, if f.required { "*" } else { "" });
+        lines.push(field(&label, &input.lines().join(""), form.focus == i + 2));
+        if f.key_values {
+            lines.push(Line::styled(
+                "                key=value, key=value",
+                t.dim(),
+            ));
+        }
+    }
+    if form.steps.is_empty() && form.fields.is_empty() {
+        lines.push(Line::styled(
+            " Nothing to choose: ⏎ continues to the confirmation.",
+            t.dim(),
+        ));
+    }
     if let Some(e) = &form.error {
+        lines.push(Line::from(""));
         lines.push(Line::styled(
             format!(" {}", clean(e)),
             Style::new().fg(t.error),

@@ -331,8 +331,14 @@ impl Backend for FreeCommit {
         self.list_builds(scope).await
     }
 
-    async fn launch_options(&self, project_id: &str) -> Result<Vec<String>, ApiError> {
-        self.skippable_steps(project_id).await
+    async fn launch_options(
+        &self,
+        project_id: &str,
+    ) -> Result<crate::domain::LaunchOptions, ApiError> {
+        Ok(crate::domain::LaunchOptions {
+            skippable_steps: self.skippable_steps(project_id).await?,
+            fields: Vec::new(),
+        })
     }
 
     async fn launch(&self, req: &LaunchRequest) -> Result<Build, ApiError> {
@@ -403,6 +409,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             launch: true,
             skip_steps: true,
             kill: true,
+            redeploy: false,
             logs: true,
             live_logs: true,
         },
