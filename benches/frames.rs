@@ -39,6 +39,7 @@ fn state() -> (State, u64) {
         read_only: false,
         insecure: false,
         theme: None,
+        protected_environments: vec![],
     }];
     let mut s = State::new(profiles, Keymap::default());
     s.wall = Utc::now();

@@ -24,6 +24,8 @@ pub struct TuiOptions {
     pub keymap: Keymap,
     /// Shown on the first-run screen.
     pub config_path: Option<String>,
+    /// The audit trail file (`None`: nothing is written, e.g. the demo).
+    pub audit_file: Option<std::path::PathBuf>,
 }
 
 /// Run the dashboard until the user quits, a signal arrives or the terminal goes away.
@@ -62,7 +64,10 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     }
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut runner = Runner::new(opts.config, tx);
+    if let Some(path) = &opts.audit_file {
+        state.audit = crate::app::mutation::read_audit(path, 1_000);
+    }
+    let mut runner = Runner::new(opts.config, tx).with_audit_file(opts.audit_file.clone());
     let started = Instant::now();
     let now = || started.elapsed().as_millis() as u64;
 
@@ -75,11 +80,11 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
         std::process::exit(101);
     }));
     // Clipboard writes are terminal output: collected here and written by this loop.
-    let copies: std::cell::RefCell<Vec<String>> = Default::default();
+    let out: std::cell::RefCell<Vec<Effect>> = Default::default();
     let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {
         for effect in update(state, a, now()) {
             match effect {
-                Effect::Copy(text) => copies.borrow_mut().push(text),
+                Effect::Copy(_) | Effect::Notify(_) => out.borrow_mut().push(effect),
                 other => runner.run(other),
             }
         }
@@ -106,8 +111,13 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let result = loop {
-        for text in copies.borrow_mut().drain(..) {
-            let _ = osc52(terminal.backend_mut(), &text);
+        for effect in out.borrow_mut().drain(..) {
+            let w = terminal.backend_mut();
+            let _ = match effect {
+                Effect::Copy(text) => osc52(w, &text),
+                Effect::Notify(text) => notify(w, &text),
+                _ => Ok(()),
+            };
         }
         if state.dirty {
             state.wall = chrono::Utc::now();
@@ -205,5 +215,13 @@ fn osc52(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     if std::env::var_os("TMUX").is_some() {
         write!(out, "\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\")?;
     }
+    out.flush()
+}
+
+/// A bell, and a desktop notification where the terminal supports OSC 9 (iTerm2, kitty,
+/// WezTerm, foot…); others ignore it. The text is stripped of control characters first.
+fn notify(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    write!(out, "\x07\x1b]9;shipdeck: {clean}\x07")?;
     out.flush()
 }

@@ -23,6 +23,7 @@ fn profiles() -> Vec<ProfileInfo> {
             read_only: false,
             insecure: false,
             theme: None,
+            protected_environments: vec![],
         },
         ProfileInfo {
             name: "prod".into(),
@@ -31,6 +32,7 @@ fn profiles() -> Vec<ProfileInfo> {
             read_only: true,
             insecure: false,
             theme: Some("red-prod".into()),
+            protected_environments: vec!["production".into()],
         },
     ]
 }
@@ -480,11 +482,27 @@ fn palette_completes_and_runs_commands() {
     assert!(s.toast.as_ref().unwrap().text.contains("no profile `nope`"));
     // A later pane says it is not there yet instead of failing silently.
     update(&mut s, Action::OpenPalette, 100);
-    for c in "releases".chars() {
+    for c in "overview".chars() {
         update(&mut s, key(c), 100);
     }
     update(&mut s, special(KeyCode::Enter), 100);
     assert!(s.toast.as_ref().unwrap().text.contains("not available"));
+    // A pane this backend lacks says why.
+    update(&mut s, Action::OpenPalette, 100);
+    for c in "releases".chars() {
+        update(&mut s, key(c), 100);
+    }
+    update(&mut s, special(KeyCode::Enter), 100);
+    assert!(
+        s.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("Releases unavailable"),
+        "{:?}",
+        s.toast
+    );
+    assert_eq!(s.pane, Resource::Secrets);
 }
 
 #[test]
@@ -508,7 +526,11 @@ fn a_pane_the_backend_lacks_is_not_offered_and_says_why() {
         },
         5,
     );
-    assert_eq!(s.panes(), vec![Resource::Projects, Resource::Developers]);
+    // The Audit pane is local: every profile has it.
+    assert_eq!(
+        s.panes(),
+        vec![Resource::Projects, Resource::Developers, Resource::Audit]
+    );
     let fx = update(&mut s, Action::ShowPane(Resource::Secrets), 10);
     assert!(fx.is_empty());
     assert_eq!(s.pane, Resource::Projects);
@@ -685,7 +707,7 @@ fn with_all_lists() -> State {
 fn snapshot_panes() {
     for (w, h) in [(80u16, 24u16), (160, 48)] {
         let mut s = sized(with_all_lists(), w, h);
-        for r in Resource::ALL {
+        for r in [Resource::Projects, Resource::Developers, Resource::Secrets] {
             update(&mut s, Action::ShowPane(r), 70);
             s.toast = None;
             insta::assert_snapshot!(format!("{}_{w}x{h}", r.as_str()), render(&s, w, h));
@@ -924,7 +946,11 @@ fn kill_asks_first_and_no_sends_nothing() {
     assert!(update(&mut s, key('n'), 10).is_empty(), "no sends nothing");
     update(&mut s, Action::Kill, 10);
     let fx = update(&mut s, key('y'), 10);
-    assert!(matches!(&fx[..], [Effect::Kill { build, .. }] if build.project == "billing-api"));
+    assert!(matches!(
+        &fx[..],
+        [Effect::Mutate { op: shipdeck::app::action::Mutation::Kill { build }, profile, user, .. }]
+            if build.project == "billing-api" && profile == "ci" && user == "admin"
+    ));
     // Read-only: the same confirmed kill is refused in `update`, no effect at all.
     s.cli_read_only = true;
     update(&mut s, Action::Kill, 10);

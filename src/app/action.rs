@@ -1,10 +1,11 @@
 //! What flows into `update` (actions: from keys, the clock and finished tasks) and what flows
 //! out of it (effects, executed by the task runner).
 
+pub use super::mutation::{AuditEntry, Mutation, Outcome};
 use crate::api::ApiError;
 use crate::domain::{
-    Build, BuildScope, BuildStatus, Developer, LaunchRequest, ListQuery, Page, Project, Resource,
-    Secret, Session, StepStatus,
+    Build, BuildScope, BuildStatus, Developer, ListQuery, Page, Project, Resource, Secret, Session,
+    StepStatus,
 };
 use crate::logtext::LogLine;
 use crossterm::event::KeyEvent;
@@ -57,6 +58,15 @@ pub enum Action {
     PrevStep,
     ScrollLeft,
     ScrollRight,
+    // Releases pane.
+    PrevEnv,
+    NextEnv,
+    NextProject,
+    Promote,
+    DeployCandidate,
+    Rollback,
+    SetStatus,
+    CutRelease,
     SwitchProfile(String),
     SetTheme(String),
     /// First-run screen: start the built-in demo.
@@ -89,16 +99,17 @@ pub enum Action {
         project: String,
         result: Result<crate::domain::LaunchOptions, ApiError>,
     },
-    Launched {
+    EnvironmentsLoaded {
         epoch: u64,
-        project: String,
-        result: Result<Build, ApiError>,
+        result: Result<Vec<crate::domain::Environment>, ApiError>,
     },
-    Killed {
+    DeploymentsLoaded {
         epoch: u64,
-        build: Build,
-        result: Result<(), ApiError>,
+        req: u64,
+        result: Result<Page<crate::domain::Deployment>, ApiError>,
     },
+    /// A change on the server finished (or failed), with its audit entry. Boxed: it is large.
+    Mutated(Box<Mutated>),
     /// A batch of sanitised log events for the log view `req`.
     LogIngest {
         epoch: u64,
@@ -111,6 +122,15 @@ pub enum Action {
         req: u64,
         result: Result<(), ApiError>,
     },
+}
+
+/// The result of an `Effect::Mutate`.
+#[derive(Clone, Debug)]
+pub struct Mutated {
+    pub epoch: u64,
+    pub op: Mutation,
+    pub result: Result<Outcome, ApiError>,
+    pub audit: AuditEntry,
 }
 
 /// A log event after sanitising: what the viewer stores.
@@ -136,6 +156,8 @@ pub enum Listing {
     Developers(Page<Developer>),
     Secrets(Page<Secret>),
     Builds(Page<Build>),
+    Deployments(Page<crate::domain::Deployment>),
+    Audit(Page<AuditEntry>),
 }
 
 /// Work for the task runner. Pure data: `update` decides, the runner does.
@@ -167,16 +189,13 @@ pub enum Effect {
         project_id: String,
         project: String,
     },
-    /// Start a build. Mutating: only `update` emits it, after the operator confirmed.
-    Launch {
+    /// Change something on the server. Only `update::mutate` emits it, after the operator
+    /// confirmed and the read-only gate passed; `profile`/`user` stamp the audit entry.
+    Mutate {
         epoch: u64,
-        project: String,
-        request: LaunchRequest,
-    },
-    /// Cancel a build. Mutating: only after a confirmation naming it.
-    Kill {
-        epoch: u64,
-        build: Build,
+        op: Mutation,
+        profile: String,
+        user: String,
     },
     /// Stream a build's log (replaces any tail in progress).
     TailLog {
@@ -186,6 +205,19 @@ pub enum Effect {
         follow: bool,
     },
     StopLog,
+    FetchEnvironments {
+        epoch: u64,
+    },
+    FetchDeployments {
+        epoch: u64,
+        req: u64,
+        project: String,
+        environment: String,
+        page: u32,
+        per_page: u32,
+    },
+    /// Tell the operator even when they look elsewhere: terminal bell and OSC 9.
+    Notify(String),
     /// Put text on the system clipboard (OSC 52, works over SSH and in tmux).
     Copy(String),
     /// Start the in-process simulator and offer its profiles (first-run screen).
@@ -195,7 +227,7 @@ pub enum Effect {
 impl Effect {
     /// Whether this effect changes something on the server (refused in read-only mode).
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Effect::Launch { .. } | Effect::Kill { .. })
+        matches!(self, Effect::Mutate { .. })
     }
 }
 
@@ -208,6 +240,8 @@ pub struct ProfileInfo {
     pub read_only: bool,
     pub insecure: bool,
     pub theme: Option<String>,
+    /// Environments that need their name typed before a change.
+    pub protected_environments: Vec<String>,
 }
 
 impl ProfileInfo {
@@ -219,6 +253,7 @@ impl ProfileInfo {
             read_only: p.read_only,
             insecure: p.insecure,
             theme: p.theme.clone(),
+            protected_environments: p.protected_environments.clone(),
         }
     }
 }

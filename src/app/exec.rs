@@ -1,7 +1,7 @@
 //! Turning effects into backend calls and their results into actions. Shared by the task
 //! runner (the dashboard) and the headless executor (tests, screenshots), so both behave alike.
 
-use super::action::{Action, Effect, Listing, LogItem};
+use super::action::{Action, AuditEntry, Effect, Listing, LogItem, Mutated, Mutation, Outcome};
 use crate::api::{ApiError, Backend};
 use crate::domain::{LogEvent, Page, Resource};
 use crate::logtext::Sanitizer;
@@ -28,9 +28,9 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 Resource::Projects => backend.projects(query).await.map(Listing::Projects),
                 Resource::Developers => backend.developers(query).await.map(Listing::Developers),
                 Resource::Secrets => backend.secrets(query).await.map(Listing::Secrets),
-                Resource::Builds => {
-                    Err(ApiError::Unsupported("builds are fetched by scope".into()))
-                }
+                Resource::Builds | Resource::Releases | Resource::Audit => Err(
+                    ApiError::Unsupported(format!("{} are not a server list", resource.as_str())),
+                ),
             };
             Action::ListLoaded {
                 epoch: *epoch,
@@ -65,23 +65,82 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
             project: project.clone(),
             result: backend.launch_options(project_id).await,
         },
-        Effect::Launch {
+        Effect::Mutate {
             epoch,
+            op,
+            profile,
+            user,
+        } => {
+            let result = mutate(backend, op).await;
+            let audit = AuditEntry {
+                time: chrono::Utc::now(),
+                profile: profile.clone(),
+                user: user.clone(),
+                action: op.verb().to_string(),
+                target: op.target(),
+                request: op.summary(),
+                result: match &result {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => format!("error: {e}"),
+                },
+                key: String::new(),
+            };
+            Action::Mutated(Box::new(Mutated {
+                epoch: *epoch,
+                op: op.clone(),
+                result,
+                audit,
+            }))
+        }
+        Effect::FetchEnvironments { epoch } => Action::EnvironmentsLoaded {
+            epoch: *epoch,
+            result: backend.environments().await,
+        },
+        Effect::FetchDeployments {
+            epoch,
+            req,
             project,
-            request,
-        } => Action::Launched {
+            environment,
+            page,
+            per_page,
+        } => Action::DeploymentsLoaded {
             epoch: *epoch,
-            project: project.clone(),
-            result: backend.launch(request).await,
+            req: *req,
+            result: backend
+                .deployments(project, environment, *page, *per_page)
+                .await,
         },
-        Effect::Kill { epoch, build } => Action::Killed {
-            epoch: *epoch,
-            build: build.clone(),
-            result: backend.kill(build).await,
-        },
-        Effect::TailLog { .. } | Effect::StopLog | Effect::Copy(_) | Effect::StartDemo => {
+        Effect::TailLog { .. }
+        | Effect::StopLog
+        | Effect::Copy(_)
+        | Effect::Notify(_)
+        | Effect::StartDemo => {
             return None;
         }
+    })
+}
+
+async fn mutate(b: &dyn Backend, op: &Mutation) -> Result<Outcome, ApiError> {
+    Ok(match op {
+        Mutation::Launch { request, .. } => Outcome::Build(b.launch(request).await?),
+        Mutation::Kill { build } => {
+            b.kill(build).await?;
+            Outcome::Done
+        }
+        Mutation::Redeploy { build } => Outcome::Build(b.redeploy(build).await?),
+        Mutation::CreateRelease { request } => {
+            b.create_release(request).await?;
+            Outcome::Done
+        }
+        Mutation::Deploy { request, .. } => {
+            b.deploy(request).await?;
+            Outcome::Done
+        }
+        Mutation::SetStatus { request } => {
+            b.set_deployment_status(request).await?;
+            Outcome::Done
+        }
+        Mutation::Rollback { request, .. } => Outcome::Deployment(b.rollback(request).await?),
     })
 }
 

@@ -5,6 +5,8 @@ pub mod exec;
 pub mod headless;
 pub mod keymap;
 pub mod logview;
+pub mod mutation;
+pub mod releases;
 pub mod runner;
 pub mod state;
 pub mod update;

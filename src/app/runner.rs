@@ -17,6 +17,8 @@ enum JobKey {
     Login,
     List(Resource),
     LaunchOptions,
+    Environments,
+    Deployments(u64),
     Log,
     Write(u64),
     Demo,
@@ -30,6 +32,8 @@ pub struct Runner {
     /// The in-process simulator started from the first-run screen, kept alive with the runner.
     sim: Arc<Mutex<Option<crate::sim::SimHandle>>>,
     writes: u64,
+    /// Where the audit trail is appended (`None`: the demo writes nothing).
+    audit_file: Option<std::path::PathBuf>,
 }
 
 impl Runner {
@@ -41,7 +45,13 @@ impl Runner {
             jobs: HashMap::new(),
             sim: Arc::new(Mutex::new(None)),
             writes: 0,
+            audit_file: None,
         }
+    }
+
+    pub fn with_audit_file(mut self, path: Option<std::path::PathBuf>) -> Runner {
+        self.audit_file = path;
+        self
     }
 
     fn next_write(&mut self) -> u64 {
@@ -113,13 +123,14 @@ impl Runner {
                 }
             }
             // Terminal output is the event loop's business (see `tui`).
-            Effect::Copy(_) => {}
+            Effect::Copy(_) | Effect::Notify(_) => {}
             Effect::Login { .. }
             | Effect::FetchList { .. }
             | Effect::FetchBuilds { .. }
             | Effect::LaunchOptions { .. }
-            | Effect::Launch { .. }
-            | Effect::Kill { .. } => {
+            | Effect::FetchEnvironments { .. }
+            | Effect::FetchDeployments { .. }
+            | Effect::Mutate { .. } => {
                 let Some(b) = self.backend.clone() else {
                     return;
                 };
@@ -128,10 +139,20 @@ impl Runner {
                     Effect::FetchList { resource, .. } => JobKey::List(*resource),
                     Effect::FetchBuilds { .. } => JobKey::List(Resource::Builds),
                     Effect::LaunchOptions { .. } => JobKey::LaunchOptions,
+                    Effect::FetchEnvironments { .. } => JobKey::Environments,
+                    // One pipeline read per request id; the app never asks twice for one env.
+                    Effect::FetchDeployments { req, .. } => JobKey::Deployments(*req),
                     // Writes are never coalesced or aborted by a newer request.
                     _ => JobKey::Write(self.next_write()),
                 };
-                self.spawn(key, async move { exec::call(b.as_ref(), &effect).await });
+                let audit = self.audit_file.clone();
+                self.spawn(key, async move {
+                    let action = exec::call(b.as_ref(), &effect).await;
+                    if let (Some(Action::Mutated(done)), Some(path)) = (&action, audit) {
+                        append_audit(&path, &done.audit).await;
+                    }
+                    action
+                });
             }
             Effect::StartDemo => {
                 let config = self.config.clone();
@@ -150,5 +171,18 @@ impl Runner {
                 });
             }
         }
+    }
+}
+
+/// Append to the audit file off the event loop. A failure is logged, never fatal: the entry
+/// is still shown in the Audit pane.
+async fn append_audit(path: &std::path::Path, entry: &super::action::AuditEntry) {
+    let (path, entry) = (path.to_path_buf(), entry.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        super::mutation::append_audit(&path, &entry).map_err(|e| (e, path))
+    })
+    .await;
+    if let Ok(Err((e, path))) = done {
+        tracing::warn!(error = %e, path = %path.display(), "cannot append to the audit file");
     }
 }

@@ -4,8 +4,7 @@ use super::action::ProfileInfo;
 use super::keymap::{Ctx, Keymap};
 use super::logview::LogView;
 use crate::domain::{
-    Build, BuildScope, Capabilities, Developer, Kind, LaunchRequest, Project, Resource, Row,
-    Secret, Session, Sort,
+    Build, BuildScope, Capabilities, Developer, Kind, Project, Resource, Row, Secret, Session, Sort,
 };
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
@@ -152,19 +151,10 @@ pub struct Lists {
     pub developers: ListPane<Developer>,
     pub secrets: ListPane<Secret>,
     pub builds: ListPane<Build>,
-}
-
-/// A change on the server waiting for the operator's yes. Destructive actions are data: the
-/// confirmation re-emits exactly this.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Pending {
-    Launch {
-        project: String,
-        request: LaunchRequest,
-    },
-    Kill {
-        build: Build,
-    },
+    /// Deployment history of the selected environment (Releases pane).
+    pub releases: ListPane<crate::domain::Deployment>,
+    /// The audit trail, newest first (Audit pane).
+    pub audit: ListPane<super::mutation::AuditEntry>,
 }
 
 #[derive(Clone, Debug)]
@@ -172,12 +162,122 @@ pub struct Confirm {
     pub title: String,
     /// What will happen, line by line.
     pub lines: Vec<String>,
-    pub pending: Pending,
+    /// The change the confirmation re-emits: destructive actions are data.
+    pub pending: super::mutation::Mutation,
+    /// A protected environment: its name must be typed (expected name, the input).
+    pub typed: Option<(String, TextArea<'static>)>,
+    /// A wrong name was typed.
+    pub error: Option<String>,
 }
 
-/// Choose the steps to skip before a launch.
+/// What a form's answers become.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FormPurpose {
+    /// Start a build (steps to skip, backend fields).
+    Launch,
+    /// Cut a release candidate: fields `candidate`, `repo`, `commit`, `build`.
+    CutRelease,
+    /// Deploy a chosen candidate to an environment: field `candidate`.
+    Deploy {
+        environment: String,
+        from: Option<String>,
+    },
+    /// Report a deployment status: fields `candidate`, `status`.
+    SetStatus { environment: String },
+}
+
+impl FormPurpose {
+    /// The change these answers ask for, or what is wrong with them.
+    pub fn mutation(
+        &self,
+        project: &str,
+        project_id: &str,
+        skip_steps: Vec<String>,
+        params: Vec<(String, String)>,
+        statuses: &[String],
+    ) -> Result<super::mutation::Mutation, String> {
+        use super::mutation::Mutation;
+        use crate::domain::{DeployRequest, LaunchRequest, ReleaseRequest, StatusRequest};
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let candidate = || {
+            let c = get("candidate");
+            match crate::domain::split_candidate(&c) {
+                Some(_) => Ok(c),
+                None => Err(format!(
+                    "`{c}` is not a release candidate version: write <release>-rcN or <release>.rcN, e.g. 2026.03.02-rc1"
+                )),
+            }
+        };
+        Ok(match self {
+            FormPurpose::Launch => Mutation::Launch {
+                project: project.to_string(),
+                request: LaunchRequest {
+                    project_id: project_id.to_string(),
+                    skip_steps,
+                    params,
+                },
+            },
+            FormPurpose::CutRelease => {
+                let commit = get("commit");
+                if !(7..=40).contains(&commit.len())
+                    || !commit.chars().all(|c| c.is_ascii_hexdigit())
+                {
+                    return Err(format!("commit `{commit}` is not a 7–40 digit hex SHA"));
+                }
+                Mutation::CreateRelease {
+                    request: ReleaseRequest {
+                        project: project.to_string(),
+                        candidate: candidate()?,
+                        repo: get("repo"),
+                        commit,
+                        build: matches!(
+                            get("build").to_ascii_lowercase().as_str(),
+                            "y" | "yes" | "true" | "1"
+                        ),
+                    },
+                }
+            }
+            FormPurpose::Deploy { environment, from } => Mutation::Deploy {
+                request: DeployRequest {
+                    project: project.to_string(),
+                    environment: environment.clone(),
+                    candidate: candidate()?,
+                },
+                from: from.clone(),
+            },
+            FormPurpose::SetStatus { environment } => {
+                let status = get("status");
+                if !statuses.contains(&status) {
+                    return Err(format!(
+                        "status `{status}` is not one of: {}",
+                        statuses.join(", ")
+                    ));
+                }
+                Mutation::SetStatus {
+                    request: StatusRequest {
+                        project: project.to_string(),
+                        environment: environment.clone(),
+                        candidate: candidate()?,
+                        status,
+                    },
+                }
+            }
+        })
+    }
+}
+
+/// Choose the steps to skip before a launch, or fill any other change's fields.
 #[derive(Clone, Debug)]
 pub struct LaunchForm {
+    pub purpose: FormPurpose,
+    /// Status words a status report may use (from the backend's capabilities).
+    pub statuses: Vec<String>,
     pub project_id: String,
     pub project: String,
     /// Available steps and whether each is skipped.
@@ -218,7 +318,7 @@ pub enum Overlay {
     Help {
         scroll: u16,
     },
-    Confirm(Confirm),
+    Confirm(Box<Confirm>),
     Launch(LaunchForm),
 }
 
@@ -268,8 +368,12 @@ pub struct State {
     pub builds_scope: BuildScope,
     /// The open log viewer, if any (over the Builds pane).
     pub log: Option<LogView>,
+    /// The Releases pane's pipeline: environments, their state, the selection, a watch.
+    pub releases: super::releases::Releases,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
+    /// This session's audit trail (newest last), plus earlier entries read at start.
+    pub audit: Vec<super::mutation::AuditEntry>,
     /// Where log spill files go.
     pub cache_dir: PathBuf,
     /// Where `s` in a log saves it.
@@ -310,7 +414,9 @@ impl State {
             config_path: None,
             builds_scope: BuildScope::Active,
             log: None,
+            releases: Default::default(),
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
+            audit: Vec::new(),
             cache_dir: std::env::temp_dir().join("shipdeck"),
             save_dir: std::env::temp_dir().join("shipdeck").join("logs"),
             next_req: 1,
@@ -370,6 +476,8 @@ impl State {
                 Resource::Developers => find(&self.lists.developers.rows, &d.id),
                 Resource::Secrets => find(&self.lists.secrets.rows, &d.id),
                 Resource::Builds => find(&self.lists.builds.rows, &d.id),
+                Resource::Releases => find(&self.lists.releases.rows, &d.id),
+                Resource::Audit => find(&self.lists.audit.rows, &d.id),
             };
             crumbs.push(name.unwrap_or_else(|| d.id.clone()));
         }
@@ -421,6 +529,9 @@ impl State {
             {
                 at(l + self.refresh_interval());
             }
+            if let Some(w) = super::releases::next_deadline(self) {
+                at(w);
+            }
             if self.pane == Resource::Builds && self.log.is_none() && self.builds_active() {
                 // The duration column of running builds moves every second.
                 at(self.now + 1000 - self.now % 1000);
@@ -445,6 +556,7 @@ impl State {
             || self.lists.developers.loading.is_some()
             || self.lists.secrets.loading.is_some()
             || self.lists.builds.loading.is_some()
+            || self.lists.releases.loading.is_some()
     }
 
     fn pane_timing(&self, r: Resource) -> (Option<Millis>, Option<Millis>, bool) {
@@ -453,6 +565,8 @@ impl State {
             Resource::Developers => timing(&self.lists.developers),
             Resource::Secrets => timing(&self.lists.secrets),
             Resource::Builds => timing(&self.lists.builds),
+            Resource::Releases => timing(&self.lists.releases),
+            Resource::Audit => timing(&self.lists.audit),
         }
     }
 }

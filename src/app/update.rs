@@ -1,16 +1,14 @@
 //! `update(state, action, now) -> effects`: the only place state changes. Pure and synchronous:
 //! no I/O, no clock reads, no `.await`. Unit-tested without a terminal or a network.
 
-use super::action::{Action, Effect, Listing};
+use super::action::{Action, Effect, Listing, Mutation, Outcome};
 use super::logview::{LogView, TailState};
 use super::state::{
     Confirm, Conn, Detail, LaunchForm, Level, ListPane, LoadKind, MAX_REFRESH_ROWS, Millis,
-    Overlay, PER_PAGE, Pending, Screen, State, Toast, short_id,
+    Overlay, PER_PAGE, Screen, State, Toast, short_id,
 };
 use crate::api::ApiError;
-use crate::domain::{
-    Build, BuildScope, LaunchOptions, LaunchRequest, ListQuery, Page, Resource, Row, Sort,
-};
+use crate::domain::{Build, BuildScope, LaunchOptions, ListQuery, Page, Resource, Row, Sort};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
@@ -25,6 +23,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("developers", "Developers pane"),
     ("secrets", "Secrets pane"),
     ("builds", "Builds pane: queued and running work"),
+    ("releases", "Releases pane: environments and promotion"),
+    ("deployments", "Releases pane: deployment history"),
+    ("environments", "Releases pane: the pipeline"),
+    ("audit", "Audit pane: every change made from here"),
     ("queue", "Builds pane: queued and running work"),
     ("profiles", "list profiles and switch"),
     ("profile ", "switch to a profile: profile <name>"),
@@ -35,13 +37,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
 ];
 
 /// Panes of the SPEC that later versions add; named so the palette can say so instead of failing.
-const NOT_YET: &[&str] = &[
-    "releases",
-    "deployments",
-    "environments",
-    "overview",
-    "audit",
-];
+const NOT_YET: &[&str] = &["overview"];
 
 /// Apply `f` to the list pane of a resource (each has its own row type).
 macro_rules! with_list {
@@ -61,6 +57,14 @@ macro_rules! with_list {
             }
             Resource::Builds => {
                 let $l = &mut $lists.builds;
+                $body
+            }
+            Resource::Releases => {
+                let $l = &mut $lists.releases;
+                $body
+            }
+            Resource::Audit => {
+                let $l = &mut $lists.audit;
                 $body
             }
         }
@@ -96,29 +100,33 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
                 launch_form(s, project_id, project, result);
             }
         }
-        Action::Launched {
-            epoch,
-            project,
-            result,
-        } => {
+        Action::EnvironmentsLoaded { epoch, result } => {
             if epoch == s.epoch {
-                launched(s, project, result, &mut fx);
+                super::releases::environments_loaded(s, result, &mut fx);
             }
         }
-        Action::Killed {
-            epoch,
-            build,
-            result,
-        } => {
+        Action::DeploymentsLoaded { epoch, req, result } => {
+            if epoch == s.epoch && !super::releases::deployments_loaded(s, req, &result, &mut fx) {
+                list_loaded(s, req, result.map(Listing::Deployments), &mut fx);
+            }
+            return fx;
+        }
+        Action::Mutated(done) => {
+            let super::action::Mutated {
+                epoch,
+                op,
+                result,
+                audit,
+            } = *done;
+            // The trail keeps every change, also from a profile since switched away from.
+            let mut audit = audit;
+            audit.key = format!("session-{}", s.audit.len());
+            s.audit.push(audit);
+            if s.pane == Resource::Audit {
+                load(s, Resource::Audit, LoadKind::Reload, &mut fx);
+            }
             if epoch == s.epoch {
-                match result {
-                    Ok(()) => {
-                        let text = format!("killed {} of {}", short_id(&build.id), build.project);
-                        toast(s, Level::Info, text);
-                        load(s, Resource::Builds, LoadKind::Reload, &mut fx);
-                    }
-                    Err(e) => toast(s, Level::Error, format!("kill failed: {e}")),
-                }
+                mutated(s, op, result, &mut fx);
             }
         }
         Action::LogIngest { epoch, req, items } => {
@@ -172,6 +180,17 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         }
         _ if s.screen == Screen::FirstRun => {}
         a if s.log.is_some() && log_action(s, &a, &mut fx) => {}
+        a if s.pane == Resource::Releases
+            && s.detail.is_none()
+            && super::releases::action(s, &a, &mut fx) => {}
+        Action::PrevEnv
+        | Action::NextEnv
+        | Action::NextProject
+        | Action::Promote
+        | Action::DeployCandidate
+        | Action::Rollback
+        | Action::SetStatus
+        | Action::CutRelease => {}
         Action::Help => {
             s.overlay = match s.overlay {
                 Overlay::Help { .. } => Overlay::None,
@@ -448,56 +467,188 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             },
             _ => Overlay::Help { scroll },
         },
-        Overlay::Confirm(c) => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                s.overlay = Overlay::None;
-                mutate(s, c.pending, fx);
-                s.dirty = true;
-                return;
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                toast(s, Level::Info, "cancelled: nothing was sent");
-                Overlay::None
-            }
-            _ => Overlay::Confirm(c),
-        },
+        Overlay::Confirm(c) => confirm_key(s, *c, key, fx),
         Overlay::Launch(form) => match launch_key(form, key) {
             FormResult::Open(form) => Overlay::Launch(*form),
             FormResult::Cancel => {
-                toast(s, Level::Info, "launch cancelled: nothing was sent");
+                toast(s, Level::Info, "cancelled: nothing was sent");
                 Overlay::None
             }
-            FormResult::Submit(project, request) => {
-                let mut skip = if request.skip_steps.is_empty() {
-                    "no step skipped".to_string()
-                } else {
-                    format!("skipping {}", request.skip_steps.join(", "))
-                };
-                for (k, v) in &request.params {
-                    skip.push_str(&format!(" · {k} {v}"));
-                }
-                Overlay::Confirm(Confirm {
-                    title: "launch a build".into(),
-                    lines: vec![
-                        format!("Start a build of {project}"),
-                        skip,
-                        format!(
-                            "profile {}",
-                            s.profile().map(|p| p.name.as_str()).unwrap_or("")
-                        ),
-                    ],
-                    pending: Pending::Launch { project, request },
-                })
-            }
+            FormResult::Submit(op) => confirm_for(s, *op),
         },
         Overlay::None => Overlay::None,
     };
     s.dirty = true;
 }
 
+/// Keys in a confirmation: y (or Enter) re-emits the change, n/Esc sends nothing. A protected
+/// environment takes its name typed instead of y.
+fn confirm_key(s: &mut State, mut c: Confirm, key: KeyEvent, fx: &mut Vec<Effect>) -> Overlay {
+    let cancel = |s: &mut State| {
+        toast(s, Level::Info, "cancelled: nothing was sent");
+        Overlay::None
+    };
+    if let Some((expected, input)) = &mut c.typed {
+        return match key.code {
+            KeyCode::Esc => cancel(s),
+            KeyCode::Enter => {
+                let typed = input.lines().join("");
+                if typed.trim() == expected.as_str() {
+                    s.overlay = Overlay::None;
+                    mutate(s, c.pending, fx);
+                    s.overlay.clone()
+                } else {
+                    c.error = Some(format!(
+                        "type `{expected}` exactly to confirm; nothing was sent"
+                    ));
+                    Overlay::Confirm(Box::new(c))
+                }
+            }
+            _ => {
+                input.input(key);
+                c.error = None;
+                Overlay::Confirm(Box::new(c))
+            }
+        };
+    }
+    match key.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+            s.overlay = Overlay::None;
+            mutate(s, c.pending, fx);
+            s.overlay.clone()
+        }
+        // Rollback: force is a choice made here, explained in the dialog.
+        KeyCode::Char('f') => {
+            if let Mutation::Rollback { request, .. } = &mut c.pending {
+                request.force = !request.force;
+                let op = c.pending.clone();
+                return confirm_for(s, op);
+            }
+            Overlay::Confirm(Box::new(c))
+        }
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => cancel(s),
+        _ => Overlay::Confirm(Box::new(c)),
+    }
+}
+
+/// The confirmation for a change: what will happen, on which profile, and — for protected
+/// environments — the name to type.
+pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
+    let profile = s.profile().map(|p| p.name.clone()).unwrap_or_default();
+    let protected = |env: &str| {
+        s.profile()
+            .is_some_and(|p| p.protected_environments.iter().any(|e| e == env))
+    };
+    let (title, mut lines, typed_env): (&str, Vec<String>, Option<String>) = match &op {
+        Mutation::Launch { project, request } => {
+            let mut what = if request.skip_steps.is_empty() {
+                "no step skipped".to_string()
+            } else {
+                format!("skipping {}", request.skip_steps.join(", "))
+            };
+            for (k, v) in &request.params {
+                what.push_str(&format!(" · {k} {v}"));
+            }
+            (
+                "launch a build",
+                vec![format!("Start a build of {project}"), what],
+                None,
+            )
+        }
+        Mutation::Kill { build } => (
+            "kill a build",
+            vec![
+                format!("Kill run {} of {}", short_id(&build.id), build.project),
+                format!("It is {} now; this cannot be undone.", build.status.label()),
+            ],
+            None,
+        ),
+        Mutation::Redeploy { build } => (
+            "redeploy",
+            vec![
+                format!(
+                    "Run {} of {} again, as it was",
+                    short_id(&build.id),
+                    build.project
+                ),
+                "This deploys that version again (a rollback).".to_string(),
+            ],
+            None,
+        ),
+        Mutation::CreateRelease { request } => (
+            "cut a release candidate",
+            vec![
+                format!("Create {} in {}", request.candidate, request.project),
+                format!("from {} at {}", request.repo, request.commit),
+                if request.build {
+                    "and start its build workflow"
+                } else {
+                    "without a build"
+                }
+                .to_string(),
+            ],
+            None,
+        ),
+        Mutation::Deploy { request, from } => (
+            "promote",
+            vec![
+                format!(
+                    "Deploy {} to {} of {}",
+                    request.candidate, request.environment, request.project
+                ),
+                format!(
+                    "{}: {} → {}",
+                    request.environment,
+                    from.as_deref().unwrap_or("nothing yet"),
+                    request.candidate
+                ),
+                "This starts the environment's deployment workflow.".to_string(),
+            ],
+            protected(&request.environment).then(|| request.environment.clone()),
+        ),
+        Mutation::SetStatus { request } => (
+            "set deployment status",
+            vec![
+                format!(
+                    "Mark {} on {} of {} as {}",
+                    request.candidate, request.environment, request.project, request.status
+                ),
+                "This records a status; it starts no workflow.".to_string(),
+            ],
+            protected(&request.environment).then(|| request.environment.clone()),
+        ),
+        Mutation::Rollback { request, from } => (
+            "roll back",
+            vec![
+                format!("Roll back {} of {}", request.environment, request.project),
+                format!(
+                    "{}: {} → the release that ran before it (active deployments are cancelled)",
+                    request.environment,
+                    from.as_deref().unwrap_or("current")
+                ),
+                if request.force {
+                    "force: ON — also if the environment is frozen (f to turn off)".to_string()
+                } else {
+                    "force: off — a frozen environment refuses (f to force; a freeze is deliberate)"
+                        .to_string()
+                },
+            ],
+            protected(&request.environment).then(|| request.environment.clone()),
+        ),
+    };
+    lines.push(format!("profile {profile}"));
+    Overlay::Confirm(Box::new(Confirm {
+        title: title.to_string(),
+        lines,
+        pending: op,
+        typed: typed_env.map(|e| (e, TextArea::default())),
+        error: None,
+    }))
+}
+
 /// The single gate every change on the server passes through: read-only profiles (and
 /// `--read-only`) are refused here, before any effect exists.
-fn mutate(s: &mut State, pending: Pending, fx: &mut Vec<Effect>) {
+pub fn mutate(s: &mut State, op: Mutation, fx: &mut Vec<Effect>) {
     if s.read_only() {
         let who = if s.cli_read_only {
             "--read-only is set".to_string()
@@ -507,38 +658,69 @@ fn mutate(s: &mut State, pending: Pending, fx: &mut Vec<Effect>) {
                 s.profile().map(|p| p.name.as_str()).unwrap_or("")
             )
         };
-        let what = match &pending {
-            Pending::Launch { project, .. } => format!("launch of {project}"),
-            Pending::Kill { build } => format!("kill of {}", short_id(&build.id)),
-        };
         toast(
             s,
             Level::Error,
-            format!("refused: {who}; the {what} was not sent"),
+            format!(
+                "refused: {who}; the {} of {} was not sent",
+                op.verb().replace('_', " "),
+                op.target()
+            ),
         );
         return;
     }
-    let epoch = s.epoch;
-    match pending {
-        Pending::Launch { project, request } => {
-            toast(s, Level::Info, format!("launching {project}…"));
-            fx.push(Effect::Launch {
-                epoch,
-                project,
-                request,
-            });
+    toast(
+        s,
+        Level::Info,
+        format!("{} {}…", op.verb().replace('_', " "), op.target()),
+    );
+    fx.push(Effect::Mutate {
+        epoch: s.epoch,
+        op,
+        profile: s.profile().map(|p| p.name.clone()).unwrap_or_default(),
+        user: s
+            .session
+            .as_ref()
+            .map(|x| x.user.name.clone())
+            .unwrap_or_default(),
+    });
+}
+
+/// A change came back: record it, say so, and refresh what it touched.
+fn mutated(s: &mut State, op: Mutation, result: Result<Outcome, ApiError>, fx: &mut Vec<Effect>) {
+    let target = op.target();
+    let verb = op.verb().replace('_', " ");
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            toast(s, Level::Error, format!("{verb} of {target} failed: {e}"));
+            return;
         }
-        Pending::Kill { build } => {
-            toast(s, Level::Info, format!("killing {}…", short_id(&build.id)));
-            fx.push(Effect::Kill { epoch, build });
+    };
+    match (op, outcome) {
+        (Mutation::Launch { project, .. }, Outcome::Build(build))
+        | (
+            Mutation::Redeploy {
+                build: Build { project, .. },
+            },
+            Outcome::Build(build),
+        ) => launched(s, project, build, fx),
+        (Mutation::Kill { build }, _) => {
+            toast(
+                s,
+                Level::Info,
+                format!("killed {} of {}", short_id(&build.id), build.project),
+            );
+            load(s, Resource::Builds, LoadKind::Reload, fx);
         }
+        (op, _) => super::releases::changed(s, op, fx),
     }
 }
 
 enum FormResult {
     Open(Box<LaunchForm>),
     Cancel,
-    Submit(String, LaunchRequest),
+    Submit(Box<Mutation>),
 }
 
 /// Keys in the launch form: Tab moves between the checklist, the skip text and the fields.
@@ -630,14 +812,19 @@ fn submit_form(mut form: LaunchForm) -> FormResult {
             params.push((field.name.clone(), value));
         }
     }
-    FormResult::Submit(
-        form.project.clone(),
-        LaunchRequest {
-            project_id: form.project_id.clone(),
-            skip_steps: typed,
-            params,
-        },
-    )
+    match form.purpose.mutation(
+        &form.project,
+        &form.project_id,
+        typed,
+        params,
+        &form.statuses,
+    ) {
+        Ok(op) => FormResult::Submit(Box::new(op)),
+        Err(e) => {
+            form.error = Some(e);
+            FormResult::Open(Box::new(form))
+        }
+    }
 }
 
 /// `@lint, @test` → `["@lint", "@test"]`; a name typed without `@` gets one.
@@ -678,6 +865,8 @@ fn launch_form(
                 0
             };
             s.overlay = Overlay::Launch(LaunchForm {
+                purpose: super::state::FormPurpose::Launch,
+                statuses: Vec::new(),
                 project_id,
                 project,
                 steps: opts
@@ -735,29 +924,24 @@ fn start_launch(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-fn launched(s: &mut State, project: String, result: Result<Build, ApiError>, fx: &mut Vec<Effect>) {
-    match result {
-        Ok(build) => {
-            toast(
-                s,
-                Level::Info,
-                format!("{project}: run {} queued", short_id(&build.id)),
-            );
-            let shows = match &s.builds_scope {
-                BuildScope::Active => true,
-                BuildScope::Project { name, .. } => *name == build.project,
-            };
-            // The new run appears at once; the next refresh confirms it.
-            if shows && !s.lists.builds.rows.iter().any(|b| b.id == build.id) {
-                s.lists.builds.rows.insert(0, build);
-                s.lists.builds.refilter();
-            }
-            if s.pane != Resource::Builds {
-                s.builds_scope = BuildScope::Active;
-                show_pane(s, Resource::Builds, fx);
-            }
-        }
-        Err(e) => toast(s, Level::Error, format!("launch of {project} failed: {e}")),
+fn launched(s: &mut State, project: String, build: Build, fx: &mut Vec<Effect>) {
+    toast(
+        s,
+        Level::Info,
+        format!("{project}: run {} queued", short_id(&build.id)),
+    );
+    let shows = match &s.builds_scope {
+        BuildScope::Active => true,
+        BuildScope::Project { name, .. } => *name == build.project,
+    };
+    // The new run appears at once; the next refresh confirms it.
+    if shows && !s.lists.builds.rows.iter().any(|b| b.id == build.id) {
+        s.lists.builds.rows.insert(0, build);
+        s.lists.builds.refilter();
+    }
+    if s.pane != Resource::Builds {
+        s.builds_scope = BuildScope::Active;
+        show_pane(s, Resource::Builds, fx);
     }
 }
 
@@ -787,18 +971,7 @@ fn ask_kill(s: &mut State) {
         );
         return;
     }
-    s.overlay = Overlay::Confirm(Confirm {
-        title: "kill a build".into(),
-        lines: vec![
-            format!("Kill run {} of {}", short_id(&build.id), build.project),
-            format!("It is {} now; this cannot be undone.", build.status.label()),
-            format!(
-                "profile {}",
-                s.profile().map(|p| p.name.as_str()).unwrap_or("")
-            ),
-        ],
-        pending: Pending::Kill { build },
-    });
+    s.overlay = confirm_for(s, Mutation::Kill { build });
 }
 
 /// Enter: a project opens its builds, a build opens its log, anything else its details.
@@ -1012,6 +1185,8 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
             let now = s.now;
             fx.extend(update(s, Action::ShowPane(Resource::Builds), now));
         }
+        "releases" | "deployments" | "environments" => show_pane(s, Resource::Releases, fx),
+        "audit" => show_pane(s, Resource::Audit, fx),
         "profiles" => s.overlay = palette("profile "),
         "profile" if arg.is_empty() => s.overlay = palette("profile "),
         "profile" => switch_profile(s, arg, fx),
@@ -1144,7 +1319,34 @@ fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) {
         l.retry_at = None;
         query
     });
-    fx.push(if res == Resource::Builds {
+    fx.push(if res == Resource::Audit {
+        // Local data: answered at once, through the same path as a server page.
+        let items: Vec<_> = s.audit.iter().rev().cloned().collect();
+        let n = items.len() as u32;
+        let page = Page {
+            items,
+            page: 1,
+            per_page: n.max(1),
+            total: Some(u64::from(n)),
+            has_more: false,
+        };
+        fx.pop();
+        list_loaded(s, req, Ok(Listing::Audit(page)), fx);
+        return;
+    } else if res == Resource::Releases {
+        let Some((project, environment)) = s.releases.selected() else {
+            s.lists.releases.loading = None;
+            return;
+        };
+        Effect::FetchDeployments {
+            epoch,
+            req,
+            project,
+            environment,
+            page: query.page,
+            per_page: query.per_page,
+        }
+    } else if res == Resource::Builds {
         Effect::FetchBuilds {
             epoch,
             req,
@@ -1172,6 +1374,11 @@ fn list_loaded(s: &mut State, req: u64, result: Result<Listing, ApiError>, fx: &
             Resource::Builds,
             apply(&mut s.lists.builds, req, Ok(p), now),
         ),
+        Ok(Listing::Deployments(p)) => (
+            Resource::Releases,
+            apply(&mut s.lists.releases, req, Ok(p), now),
+        ),
+        Ok(Listing::Audit(p)) => (Resource::Audit, apply(&mut s.lists.audit, req, Ok(p), now)),
         Ok(Listing::Developers(p)) => (
             Resource::Developers,
             apply(&mut s.lists.developers, req, Ok(p), now),
@@ -1192,21 +1399,21 @@ fn list_loaded(s: &mut State, req: u64, result: Result<Listing, ApiError>, fx: &
         }
     };
     match outcome {
-        Outcome::Ignored => {}
-        Outcome::Unchanged => {
+        Applied::Ignored => {}
+        Applied::Unchanged => {
             if s.conn != Conn::Online {
                 s.conn = Conn::Online;
                 s.dirty = true;
             }
         }
-        Outcome::Changed => {
+        Applied::Changed => {
             s.conn = Conn::Online;
             s.dirty = true;
             if res == s.pane {
                 prefetch(s, fx);
             }
         }
-        Outcome::Failed(e) => {
+        Applied::Failed(e) => {
             s.dirty = true;
             match e {
                 ApiError::Auth(m) => s.conn = Conn::AuthFailed(m),
@@ -1225,7 +1432,7 @@ fn list_loaded(s: &mut State, req: u64, result: Result<Listing, ApiError>, fx: &
     }
 }
 
-enum Outcome {
+enum Applied {
     Ignored,
     Unchanged,
     Changed,
@@ -1237,12 +1444,12 @@ fn apply<T: Row>(
     req: u64,
     page: Result<Page<T>, ApiError>,
     now: Millis,
-) -> Outcome {
+) -> Applied {
     let Some((id, kind)) = l.loading else {
-        return Outcome::Ignored;
+        return Applied::Ignored;
     };
     if id != req {
-        return Outcome::Ignored;
+        return Applied::Ignored;
     }
     let page = match page {
         Ok(p) => p,
@@ -1287,13 +1494,13 @@ fn apply<T: Row>(
     };
     l.refilter();
     if changed {
-        Outcome::Changed
+        Applied::Changed
     } else {
-        Outcome::Unchanged
+        Applied::Unchanged
     }
 }
 
-fn apply_err<T>(l: &mut ListPane<T>, e: ApiError, now: Millis) -> Outcome {
+fn apply_err<T>(l: &mut ListPane<T>, e: ApiError, now: Millis) -> Applied {
     l.loading = None;
     l.failures += 1;
     l.error = Some(e.to_string());
@@ -1302,7 +1509,7 @@ fn apply_err<T>(l: &mut ListPane<T>, e: ApiError, now: Millis) -> Outcome {
     let retry = e.is_connectivity() || matches!(e, ApiError::Server { .. } | ApiError::Decode(_));
     l.retry_at = retry.then(|| now + backoff(l.failures));
     l.loaded_at = Some(now);
-    Outcome::Failed(e)
+    Applied::Failed(e)
 }
 
 fn tick(s: &mut State, fx: &mut Vec<Effect>) {
@@ -1326,6 +1533,7 @@ fn tick(s: &mut State, fx: &mut Vec<Effect>) {
     if s.session.is_none() || s.screen != Screen::Dashboard || s.log.is_some() {
         return;
     }
+    super::releases::tick(s, fx);
     if s.pane == Resource::Builds && s.builds_active() {
         s.dirty = true; // live durations
     }
@@ -1338,7 +1546,13 @@ fn tick(s: &mut State, fx: &mut Vec<Effect>) {
                 (None, None) => false,
             }
     });
+    if due && s.pane == Resource::Audit {
+        return;
+    }
     if due {
+        if s.pane == Resource::Releases {
+            super::releases::refresh_pipeline(s, fx);
+        }
         load(s, s.pane, LoadKind::Reload, fx);
         // A background refresh shows nothing new until its answer differs.
         s.dirty = with_list!(s.lists, s.pane, |l| l.rows.is_empty());
@@ -1424,8 +1638,12 @@ fn show_pane(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
     }
     s.pane = r;
     s.detail = None;
+    if r == Resource::Releases {
+        super::releases::open(s, fx);
+        return;
+    }
     let needs = with_list!(s.lists, r, |l| l.loaded_at.is_none() && l.loading.is_none());
-    if needs {
+    if needs || r == Resource::Audit {
         load(s, r, LoadKind::Reload, fx);
     } else {
         prefetch(s, fx);
@@ -1473,4 +1691,9 @@ fn cycle_sort(s: &mut State, fx: &mut Vec<Effect>) {
         };
     });
     load(s, s.pane, LoadKind::Reload, fx);
+}
+
+/// Reload a list from its first page (used by other app modules).
+pub fn reload(s: &mut State, res: Resource, fx: &mut Vec<Effect>) {
+    load(s, res, LoadKind::Reload, fx);
 }

@@ -2,6 +2,7 @@
 
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::{self, ApiError, Backend};
+use crate::app::mutation::Mutation;
 use crate::config::{Config, Profile};
 use crate::domain::{Build, BuildScope, BuildStatus, LaunchRequest, ListQuery, LogEvent};
 use crate::logtext;
@@ -10,8 +11,9 @@ use std::sync::Arc;
 
 pub const EXIT_REFUSED: i32 = 4;
 
-/// The profile, its backend, logged in. Errors are reported and turned into exit codes.
-pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backend>), i32> {
+/// The profile, its backend (logged in) and the user name. Errors are reported and turned
+/// into exit codes.
+pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backend>, String), i32> {
     let profile = match cfg.pick_profile(cli.profile.as_deref()) {
         Ok(Some(p)) => p.clone(),
         Ok(None) => {
@@ -25,27 +27,7 @@ pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backen
     };
     let backend = api::connect(&profile).map_err(|e| report(&e))?;
     let session = backend.login().await.map_err(|e| report(&e))?;
-    if !session.caps.builds.list {
-        eprintln!(
-            "shipdeck: {} cannot list builds for this account",
-            profile.kind.label()
-        );
-        return Err(EXIT_USAGE);
-    }
-    Ok((profile, backend))
-}
-
-fn refuse_read_only(cli: &Cli, p: &Profile, what: &str) -> Option<i32> {
-    if cli.read_only || p.read_only {
-        let why = if cli.read_only {
-            "--read-only is set".to_string()
-        } else {
-            format!("profile {} is read-only", p.name)
-        };
-        eprintln!("shipdeck: refused: {why}; the {what} was not sent");
-        return Some(EXIT_REFUSED);
-    }
-    None
+    Ok((profile, backend, session.user.name))
 }
 
 /// A project by id or exact name.
@@ -122,7 +104,7 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
-    let (_, b) = match session(cli, cfg).await {
+    let (_, b, _) = match session(cli, cfg).await {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -166,13 +148,10 @@ pub async fn launch(
     skip: &[String],
     params: &[(String, String)],
 ) -> i32 {
-    let (profile, b) = match session(cli, cfg).await {
+    let (profile, b, user) = match session(cli, cfg).await {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Some(code) = refuse_read_only(cli, &profile, "launch") {
-        return code;
-    }
     let (project_id, name) = match find_project(b.as_ref(), project).await {
         Ok(x) => x,
         Err(e) => return report(&e),
@@ -187,31 +166,22 @@ pub async fn launch(
             }
         })
         .collect();
-    match b
-        .launch(&LaunchRequest {
+    let op = Mutation::Launch {
+        project: name,
+        request: LaunchRequest {
             project_id,
             skip_steps,
             params: params.to_vec(),
-        })
-        .await
-    {
-        Ok(build) => {
-            println!("{}", build.id);
-            eprintln!("{name}: run {} queued", build.id);
-            EXIT_OK
-        }
-        Err(e) => report(&e),
-    }
+        },
+    };
+    super::changes::apply(cli, &profile, b.as_ref(), &user, op).await
 }
 
 pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
-    let (profile, b) = match session(cli, cfg).await {
+    let (profile, b, user) = match session(cli, cfg).await {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Some(code) = refuse_read_only(cli, &profile, "kill") {
-        return code;
-    }
     let build = match find_build(b.as_ref(), wanted).await {
         Ok(x) if x.run_id.is_some() => x,
         Ok(x) => {
@@ -223,20 +193,18 @@ pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
         }
         Err(e) => return report(&e),
     };
+    let question = format!(
+        "Kill run {} of {} ({})?",
+        build.id,
+        build.project,
+        build.status.label()
+    );
     if !yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "shipdeck: refusing to kill run {} of {} without --yes (no terminal to ask)",
-                build.id, build.project
-            );
+            eprintln!("shipdeck: refusing without --yes (no terminal to ask): {question}");
             return EXIT_REFUSED;
         }
-        eprint!(
-            "Kill run {} of {} ({})? [y/N] ",
-            build.id,
-            build.project,
-            build.status.label()
-        );
+        eprint!("{question} [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
@@ -245,13 +213,7 @@ pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
             return EXIT_REFUSED;
         }
     }
-    match b.kill(&build).await {
-        Ok(()) => {
-            eprintln!("killed run {} of {}", build.id, build.project);
-            EXIT_OK
-        }
-        Err(e) => report(&e),
-    }
+    super::changes::apply(cli, &profile, b.as_ref(), &user, Mutation::Kill { build }).await
 }
 
 pub struct LogsArgs<'a> {
@@ -263,7 +225,7 @@ pub struct LogsArgs<'a> {
 }
 
 pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
-    let (_, b) = match session(cli, cfg).await {
+    let (_, b, _) = match session(cli, cfg).await {
         Ok(x) => x,
         Err(code) => return code,
     };

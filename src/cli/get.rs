@@ -66,8 +66,8 @@ pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
                     ]
                 })
             }),
-        // Listed by `cli::builds` (dispatched before this); nothing to print here.
-        GetWhat::Builds => Ok(()),
+        // Listed by `cli::builds` and `cli::changes` (dispatched before this).
+        GetWhat::Builds | GetWhat::Deployments | GetWhat::Environments => Ok(()),
         GetWhat::Secrets => all(|q| async move { b.secrets(&q).await })
             .await
             .map(|rows| {

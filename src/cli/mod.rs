@@ -3,6 +3,7 @@
 //! 3 authentication failed · 4 refused.
 
 mod builds;
+mod changes;
 mod get;
 mod profiles;
 
@@ -68,7 +69,8 @@ pub enum Command {
         /// One JSON document (an array of typed objects) on stdout
         #[arg(long)]
         json: bool,
-        /// builds: this project's history (id or name) instead of the queue
+        /// builds: this project's history (id or name) instead of the queue;
+        /// deployments/environments: only this release project
         #[arg(long)]
         project: Option<String>,
     },
@@ -95,6 +97,27 @@ pub enum Command {
         /// A launch field (repeatable): --param commit=4e1f9a7 --param branch=main
         #[arg(long = "param", value_parser = parse_param)]
         param: Vec<(String, String)>,
+    },
+    /// Deploy a release candidate to an environment (asks first; protected ones need the name)
+    Promote {
+        project: String,
+        /// Release candidate version, e.g. 2026.03.02-rc2
+        release: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Roll an environment back to the release before the current one
+    Rollback {
+        project: String,
+        #[arg(long)]
+        env: String,
+        /// Also when the environment is frozen
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        yes: bool,
     },
     /// Cancel queued or running work (asks first; --yes to skip the question)
     Kill {
@@ -125,6 +148,8 @@ pub enum GetWhat {
     Developers,
     Secrets,
     Builds,
+    Deployments,
+    Environments,
 }
 
 fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -204,6 +229,35 @@ pub async fn main(cli: Cli) -> i32 {
             project,
         }) => match load_config(&cli) {
             Ok(cfg) => builds::get(&cli, &cfg, project.as_deref(), *json).await,
+            Err(code) => code,
+        },
+        Some(Command::Get {
+            resource: what @ (GetWhat::Deployments | GetWhat::Environments),
+            json,
+            project,
+        }) => match load_config(&cli) {
+            Ok(cfg) => {
+                let deployments = matches!(what, GetWhat::Deployments);
+                changes::get(&cli, &cfg, deployments, project.as_deref(), *json).await
+            }
+            Err(code) => code,
+        },
+        Some(Command::Promote {
+            project,
+            release,
+            to,
+            yes,
+        }) => match load_config(&cli) {
+            Ok(cfg) => changes::promote(&cli, &cfg, project, release, to, *yes).await,
+            Err(code) => code,
+        },
+        Some(Command::Rollback {
+            project,
+            env,
+            force,
+            yes,
+        }) => match load_config(&cli) {
+            Ok(cfg) => changes::rollback(&cli, &cfg, project, env, *force, *yes).await,
             Err(code) => code,
         },
         Some(Command::Get { resource, json, .. }) => match load_config(&cli) {
@@ -293,6 +347,11 @@ async fn run_tui(
     keymap: Keymap,
     path: Option<String>,
 ) -> i32 {
+    // The demo writes nothing; a real dashboard keeps its trail in the data directory.
+    let audit_file = match cli.command {
+        Some(Command::Demo) => None,
+        _ => config::dirs().map(|d| d.data_dir().join("audit.jsonl")),
+    };
     let opts = crate::tui::TuiOptions {
         config: cfg,
         profile,
@@ -301,6 +360,7 @@ async fn run_tui(
         no_color: no_color(cli),
         keymap,
         config_path: path,
+        audit_file,
     };
     match crate::tui::run(opts).await {
         Ok(()) => EXIT_OK,

@@ -66,7 +66,7 @@ impl StepStatus {
 }
 
 /// What starting a build asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct LaunchRequest {
     pub project_id: String,
     /// Steps to skip, in the backend's spelling (Free Commit: `@test`).

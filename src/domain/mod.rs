@@ -191,14 +191,19 @@ pub enum Resource {
     Developers,
     Secrets,
     Builds,
+    Releases,
+    /// This dashboard's own trail of changes (local, every backend has it).
+    Audit,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 4] = [
+    pub const ALL: [Resource; 6] = [
         Resource::Projects,
         Resource::Developers,
         Resource::Secrets,
         Resource::Builds,
+        Resource::Releases,
+        Resource::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +212,8 @@ impl Resource {
             Resource::Developers => "developers",
             Resource::Secrets => "secrets",
             Resource::Builds => "builds",
+            Resource::Releases => "releases",
+            Resource::Audit => "audit",
         }
     }
 
@@ -216,6 +223,8 @@ impl Resource {
             Resource::Developers => "Developers",
             Resource::Secrets => "Secrets",
             Resource::Builds => "Builds",
+            Resource::Releases => "Releases",
+            Resource::Audit => "Audit",
         }
     }
 
@@ -255,8 +264,17 @@ impl Capabilities {
             server_filter: false,
             sort_fields: &[],
         };
-        if r == Resource::Builds {
-            return self.builds.list.then_some(&BUILDS);
+        /// The deployment history of one environment: pages from the server, filtered locally.
+        static RELEASES: ListSupport = ListSupport {
+            paged: true,
+            server_filter: false,
+            sort_fields: &[],
+        };
+        match r {
+            Resource::Builds => return self.builds.list.then_some(&BUILDS),
+            Resource::Releases => return self.releases.list.then_some(&RELEASES),
+            Resource::Audit => return Some(&BUILDS),
+            _ => {}
         }
         self.lists.iter().find(|(x, _)| *x == r).map(|(_, s)| s)
     }
@@ -350,6 +368,24 @@ impl Row for Build {
     }
     fn display_name(&self) -> &str {
         &self.id
+    }
+}
+
+impl Row for Deployment {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.candidate,
+            self.raw_status,
+            self.actor.as_deref().unwrap_or(""),
+            self.error.as_deref().unwrap_or("")
+        )
+    }
+    fn display_name(&self) -> &str {
+        &self.candidate
     }
 }
 

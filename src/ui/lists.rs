@@ -231,6 +231,152 @@ impl Columns for Build {
     }
 }
 
+impl Columns for crate::domain::Deployment {
+    fn header() -> &'static [&'static str] {
+        &[
+            "",
+            "ID",
+            "CANDIDATE",
+            "FROM",
+            "STATUS",
+            "ACTOR",
+            "STARTED",
+            "TOOK",
+            "ERROR",
+        ]
+    }
+    fn widths(width: u16) -> Vec<Constraint> {
+        let wide = width >= 120;
+        vec![
+            Constraint::Length(1),
+            Constraint::Length(6),
+            Constraint::Fill(2),
+            Constraint::Fill(if wide { 2 } else { 1 }),
+            Constraint::Length(11),
+            Constraint::Fill(if wide { 2 } else { 1 }),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Fill(2),
+        ]
+    }
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let c = status_color(t, self.status);
+        let took = match (self.started_at, self.finished_at) {
+            (Some(a), Some(b)) => duration((b - a).num_seconds()),
+            (Some(a), None) if !self.status.is_terminal() => duration((s.wall - a).num_seconds()),
+            _ => String::new(),
+        };
+        vec![
+            Cell::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
+            Cell::from(Span::styled(clean(&self.id).into_owned(), t.dim())),
+            Cell::from(clean(&self.candidate).into_owned()),
+            Cell::from(Span::styled(
+                clean(self.from_candidate.as_deref().unwrap_or("—")).into_owned(),
+                t.dim(),
+            )),
+            Cell::from(Span::styled(
+                clean(&self.raw_status).into_owned(),
+                Style::new().fg(c),
+            )),
+            Cell::from(Span::styled(
+                clean(self.actor.as_deref().unwrap_or("—")).into_owned(),
+                t.dim(),
+            )),
+            Cell::from(Span::styled(
+                self.started_at.map(|a| ago(s.wall, a)).unwrap_or_default(),
+                t.dim(),
+            )),
+            Cell::from(took),
+            Cell::from(Span::styled(
+                clean(self.error.as_deref().unwrap_or("")).into_owned(),
+                Style::new().fg(t.error),
+            )),
+        ]
+    }
+    fn detail(&self, s: &State) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("id", self.id.clone()),
+            ("project", self.project.clone()),
+            ("environment", self.environment.clone()),
+            ("candidate", self.candidate.clone()),
+            ("release", self.release.clone().unwrap_or_default()),
+            (
+                "from",
+                self.from_candidate.clone().unwrap_or_else(|| "—".into()),
+            ),
+            (
+                "status",
+                format!("{} {}", self.status.symbol(), self.raw_status),
+            ),
+            ("actor", self.actor.clone().unwrap_or_else(|| "—".into())),
+        ];
+        for (k, v) in [("started", self.started_at), ("finished", self.finished_at)] {
+            if let Some(at) = v {
+                out.push((
+                    k,
+                    format!(
+                        "{} ({})",
+                        at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        ago(s.wall, at)
+                    ),
+                ));
+            }
+        }
+        if let Some(e) = &self.error {
+            out.push(("error", e.clone()));
+        }
+        out
+    }
+}
+
+impl Columns for crate::app::action::AuditEntry {
+    fn header() -> &'static [&'static str] {
+        &[
+            "TIME", "PROFILE", "USER", "ACTION", "TARGET", "REQUEST", "RESULT",
+        ]
+    }
+    fn widths(_width: u16) -> Vec<Constraint> {
+        vec![
+            Constraint::Length(19),
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+            Constraint::Length(14),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+        ]
+    }
+    fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let ok = self.result == "ok";
+        vec![
+            Cell::from(Span::styled(
+                self.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                t.dim(),
+            )),
+            Cell::from(clean(&self.profile).into_owned()),
+            Cell::from(Span::styled(clean(&self.user).into_owned(), t.dim())),
+            Cell::from(clean(&self.action).into_owned()),
+            Cell::from(clean(&self.target).into_owned()),
+            Cell::from(Span::styled(clean(&self.request).into_owned(), t.dim())),
+            Cell::from(Span::styled(
+                clean(&self.result).into_owned(),
+                Style::new().fg(if ok { t.ok } else { t.error }),
+            )),
+        ]
+    }
+    fn detail(&self, _s: &State) -> Vec<(&'static str, String)> {
+        vec![
+            ("time", self.time.to_rfc3339()),
+            ("profile", self.profile.clone()),
+            ("user", self.user.clone()),
+            ("action", self.action.clone()),
+            ("target", self.target.clone()),
+            ("request", self.request.clone()),
+            ("result", self.result.clone()),
+        ]
+    }
+}
+
 impl Columns for Developer {
     fn header() -> &'static [&'static str] {
         &["ID", "USERNAME", "EMAIL", "ROLE"]
@@ -324,6 +470,16 @@ pub fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             Some(log) => super::log::draw(f, area, s, t, log),
             None => pane(f, area, s, t, &s.lists.builds, Resource::Builds),
         },
+        Resource::Releases => {
+            let [top, rest] = ratatui::layout::Layout::vertical([
+                Constraint::Length(super::releases::PIPELINE_HEIGHT),
+                Constraint::Min(3),
+            ])
+            .areas(area);
+            super::releases::pipeline(f, top, s, t);
+            pane(f, rest, s, t, &s.lists.releases, Resource::Releases)
+        }
+        Resource::Audit => pane(f, area, s, t, &s.lists.audit, Resource::Audit),
     }
 }
 
@@ -470,6 +626,10 @@ fn title_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>, r: Resource) -> Line
             format!(" Builds of {} ", clean(name))
         }
         (_, Resource::Builds) => " Builds · queued and running ".to_string(),
+        (_, Resource::Releases) => match s.releases.selected() {
+            Some((_, env)) => format!(" Deployments to {} ", clean(&env)),
+            None => " Deployments ".to_string(),
+        },
         _ => format!(" {} ", r.title()),
     };
     let mut spans = vec![Span::styled(

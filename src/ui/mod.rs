@@ -4,6 +4,7 @@
 mod lists;
 mod log;
 mod popups;
+mod releases;
 pub mod theme;
 
 use crate::app::state::{Conn, Level, Overlay, Screen, State};
@@ -210,6 +211,9 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                             )
                     }
                     "kill" => builds.kill && s.pane == crate::domain::Resource::Builds,
+                    "promote" | "deploy" | "rollback" | "cut" => {
+                        s.pane == crate::domain::Resource::Releases
+                    }
                     "sort" => s.pane != crate::domain::Resource::Builds,
                     "next_pane" => s.log.is_none(),
                     _ => true,
@@ -231,6 +235,10 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 fn short_help(name: &str) -> &'static str {
     match name {
         "launch" => "launch",
+        "promote" => "promote",
+        "deploy" => "deploy",
+        "rollback" => "rollback",
+        "cut" => "cut rc",
         "kill" => "kill",
         "search" => "search",
         "follow" => "follow",

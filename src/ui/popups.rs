@@ -204,13 +204,38 @@ pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
         lines.push(Line::styled(format!("  {}", clean(l)), style));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::raw("  "),
-        Span::styled(" y ", t.badge(t.warn)),
-        Span::raw(" yes, do it    "),
-        Span::styled(" n ", t.badge(t.dim)),
-        Span::raw(" / esc  no, send nothing"),
-    ]));
+    match &c.typed {
+        Some((expected, input)) => {
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                Span::styled(
+                    format!("{expected} is protected."),
+                    Style::new().fg(t.warn).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(" Type its name and press ⏎ (esc sends nothing):"),
+            ]));
+            lines.push(Line::from(vec![
+                Span::raw("  > "),
+                Span::styled(
+                    format!("{}▏", clean(&input.lines().join(""))),
+                    Style::new().fg(t.text).add_modifier(Modifier::UNDERLINED),
+                ),
+            ]));
+        }
+        None => lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(" y ", t.badge(t.warn)),
+            Span::raw(" yes, do it    "),
+            Span::styled(" n ", t.badge(t.dim)),
+            Span::raw(" / esc  no, send nothing"),
+        ])),
+    }
+    if let Some(e) = &c.error {
+        lines.push(Line::styled(
+            format!("  {}", clean(e)),
+            Style::new().fg(t.error),
+        ));
+    }
     let w = c
         .lines
         .iter()

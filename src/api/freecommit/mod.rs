@@ -374,7 +374,15 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             lists: Vec::new(),
             builds: Default::default(),
             releases: Default::default(),
-            missing: Resource::ALL.iter().map(|r| (*r, why.clone())).collect(),
+            missing: [
+                Resource::Projects,
+                Resource::Developers,
+                Resource::Secrets,
+                Resource::Builds,
+            ]
+            .iter()
+            .map(|r| (*r, why.clone()))
+            .collect(),
         };
     }
     Capabilities {
@@ -414,7 +422,10 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             live_logs: true,
         },
         releases: Default::default(),
-        missing: Vec::new(),
+        missing: vec![(
+            Resource::Releases,
+            "Free Commit has no release promotion API".to_string(),
+        )],
     }
 }
 

@@ -1,0 +1,183 @@
+//! Changes on the server, as data. Whatever the backend — a Free Commit launch, an Aviator
+//! promotion, a Serverless-cd redeploy — every change takes the same path: a confirmation that
+//! says what will happen, the read-only gate in `update::mutate`, one effect, and an audit entry.
+
+use crate::domain::{
+    Build, DeployRequest, Deployment, LaunchRequest, ReleaseRequest, RollbackRequest, StatusRequest,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Mutation {
+    Launch {
+        project: String,
+        request: LaunchRequest,
+    },
+    Kill {
+        build: Build,
+    },
+    Redeploy {
+        build: Build,
+    },
+    CreateRelease {
+        request: ReleaseRequest,
+    },
+    Deploy {
+        request: DeployRequest,
+        /// What the environment ran before, for the confirmation and the audit.
+        from: Option<String>,
+    },
+    SetStatus {
+        request: StatusRequest,
+    },
+    Rollback {
+        request: RollbackRequest,
+        from: Option<String>,
+    },
+}
+
+impl Mutation {
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Mutation::Launch { .. } => "launch",
+            Mutation::Kill { .. } => "kill",
+            Mutation::Redeploy { .. } => "redeploy",
+            Mutation::CreateRelease { .. } => "create_release",
+            Mutation::Deploy { .. } => "deploy",
+            Mutation::SetStatus { .. } => "set_status",
+            Mutation::Rollback { .. } => "rollback",
+        }
+    }
+
+    /// What it acts on, in words.
+    pub fn target(&self) -> String {
+        let short = |id: &str| super::state::short_id(id).to_string();
+        match self {
+            Mutation::Launch { project, .. } => project.clone(),
+            Mutation::Kill { build } | Mutation::Redeploy { build } => {
+                format!("{} {}", build.project, short(&build.id))
+            }
+            Mutation::CreateRelease { request } => request.project.clone(),
+            Mutation::Deploy { request, .. } => {
+                format!("{}/{}", request.project, request.environment)
+            }
+            Mutation::SetStatus { request } => {
+                format!("{}/{}", request.project, request.environment)
+            }
+            Mutation::Rollback { request, .. } => {
+                format!("{}/{}", request.project, request.environment)
+            }
+        }
+    }
+
+    /// The request in one line, without anything secret (no request here carries a secret).
+    pub fn summary(&self) -> String {
+        match self {
+            Mutation::Launch { request, .. } => {
+                let mut s = format!("skip [{}]", request.skip_steps.join(", "));
+                for (k, v) in &request.params {
+                    s.push_str(&format!(" {k}={v}"));
+                }
+                s
+            }
+            Mutation::Kill { build } => format!("{} (was {})", build.id, build.status.label()),
+            Mutation::Redeploy { build } => format!("re-run {}", build.id),
+            Mutation::CreateRelease { request } => format!(
+                "{} from {}@{}{}",
+                request.candidate,
+                request.repo,
+                request.commit,
+                if request.build { " +build" } else { "" }
+            ),
+            Mutation::Deploy { request, from } => format!(
+                "{} → {}",
+                from.as_deref().unwrap_or("nothing"),
+                request.candidate
+            ),
+            Mutation::SetStatus { request } => {
+                format!("{} = {}", request.candidate, request.status)
+            }
+            Mutation::Rollback { request, from } => format!(
+                "from {}{}",
+                from.as_deref().unwrap_or("current"),
+                if request.force { " (force)" } else { "" }
+            ),
+        }
+    }
+}
+
+/// What a change brought back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Nothing to show beyond success.
+    Done,
+    /// A build was started (launch, redeploy).
+    Build(Build),
+    /// A deployment was created (rollback), when the server says which.
+    Deployment(Option<Deployment>),
+}
+
+/// One line of the audit trail (`audit.jsonl`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub time: DateTime<Utc>,
+    pub profile: String,
+    pub user: String,
+    pub action: String,
+    pub target: String,
+    pub request: String,
+    /// `ok`, or `error: <message>`.
+    pub result: String,
+    /// Row key in the Audit pane (not written to the file).
+    #[serde(skip)]
+    pub key: String,
+}
+
+impl crate::domain::Row for AuditEntry {
+    fn id(&self) -> &str {
+        &self.key
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {} {} {}",
+            self.profile, self.user, self.action, self.target, self.request, self.result
+        )
+    }
+    fn display_name(&self) -> &str {
+        &self.target
+    }
+}
+
+/// Read the last `max` entries of an audit file (missing file: none; bad lines skipped).
+pub fn read_audit(path: &std::path::Path, max: usize) -> Vec<AuditEntry> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<AuditEntry> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let skip = out.len().saturating_sub(max);
+    out.drain(..skip);
+    for (i, e) in out.iter_mut().enumerate() {
+        e.key = format!("file-{i}");
+    }
+    out
+}
+
+/// Append one entry to the audit file, creating it (and its directory) on first use.
+pub fn append_audit(path: &std::path::Path, entry: &AuditEntry) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    line.push('\n');
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(line.as_bytes())
+}

@@ -1,0 +1,563 @@
+//! The Releases pane: a project's environments in promotion order with what each runs, the
+//! selected environment's deployment history, and the promotion actions. After a deploy or a
+//! rollback the pane follows the environment until the deployment settles, then notifies.
+
+use super::action::{Action, Effect, Mutation};
+use super::state::{FormPurpose, LaunchForm, Level, Millis, Overlay, State, Toast};
+use crate::api::ApiError;
+use crate::domain::{BuildStatus, Deployment, Environment, LaunchField, Page, Resource};
+use ratatui_textarea::TextArea;
+use std::collections::HashMap;
+
+/// How often a watched environment is re-read.
+const WATCH_MS: Millis = 2_000;
+/// Deployments read per environment for the pipeline (current = newest success among them).
+const SUMMARY_PAGE: u32 = 100;
+
+/// What one environment runs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvState {
+    /// The newest deployment, whatever its status.
+    pub latest: Option<Deployment>,
+    /// The newest successful one: what the environment runs.
+    pub current: Option<Deployment>,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub loaded_at: Option<Millis>,
+}
+
+/// Follow an environment after a change until its newest deployment is terminal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watch {
+    pub project: String,
+    pub environment: String,
+    /// The candidate expected (deploy), or any new deployment (rollback).
+    pub candidate: Option<String>,
+    pub next_at: Millis,
+    /// Deployment ids seen before the change (a rollback's new row is the one not among them).
+    pub before: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Releases {
+    /// All configured environments, grouped by project in promotion order.
+    pub envs: Vec<Environment>,
+    pub loaded: bool,
+    pub error: Option<String>,
+    /// Index into `projects()`.
+    pub project: usize,
+    /// Position of the selected environment within the project.
+    pub env: usize,
+    pub state: HashMap<(String, String), EnvState>,
+    /// Pipeline requests in flight: request id → (project, environment).
+    pub reqs: HashMap<u64, (String, String)>,
+    /// Candidates seen or created in this session, newest last.
+    pub candidates: Vec<String>,
+    pub watch: Option<Watch>,
+}
+
+impl Releases {
+    pub fn projects(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for e in &self.envs {
+            if !out.contains(&e.project) {
+                out.push(e.project.clone());
+            }
+        }
+        out
+    }
+
+    pub fn project_name(&self) -> Option<String> {
+        self.projects().get(self.project).cloned()
+    }
+
+    /// Environments of the selected project, in order.
+    pub fn environments(&self) -> Vec<&Environment> {
+        let p = self.project_name();
+        let mut v: Vec<&Environment> = self
+            .envs
+            .iter()
+            .filter(|e| Some(&e.project) == p.as_ref())
+            .collect();
+        v.sort_by_key(|e| e.position);
+        v
+    }
+
+    pub fn selected(&self) -> Option<(String, String)> {
+        let envs = self.environments();
+        envs.get(self.env.min(envs.len().saturating_sub(1)))
+            .map(|e| (e.project.clone(), e.name.clone()))
+    }
+
+    pub fn env_state(&self, project: &str, env: &str) -> Option<&EnvState> {
+        self.state.get(&(project.to_string(), env.to_string()))
+    }
+
+    fn remember(&mut self, candidate: &str) {
+        if !self.candidates.iter().any(|c| c == candidate) {
+            self.candidates.push(candidate.to_string());
+        }
+    }
+}
+
+fn toast(s: &mut State, level: Level, text: impl Into<String>) {
+    s.toast = Some(Toast {
+        level,
+        text: text.into(),
+        until: s.now + if level == Level::Error { 10_000 } else { 5_000 },
+    });
+    s.dirty = true;
+}
+
+fn next_req(s: &mut State) -> u64 {
+    let r = s.next_req;
+    s.next_req += 1;
+    r
+}
+
+/// Entering the pane: environments first, then the pipeline and the history.
+pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
+    if !s.releases.loaded {
+        fx.push(Effect::FetchEnvironments { epoch: s.epoch });
+        return;
+    }
+    refresh_pipeline(s, fx);
+}
+
+/// Re-read every environment of the selected project (one request each, coalesced by id).
+pub fn refresh_pipeline(s: &mut State, fx: &mut Vec<Effect>) {
+    let envs: Vec<(String, String)> = s
+        .releases
+        .environments()
+        .iter()
+        .map(|e| (e.project.clone(), e.name.clone()))
+        .collect();
+    for (project, env) in envs {
+        fetch_env(s, project, env, fx);
+    }
+}
+
+fn fetch_env(s: &mut State, project: String, environment: String, fx: &mut Vec<Effect>) {
+    let key = (project.clone(), environment.clone());
+    if s.releases.reqs.values().any(|k| *k == key) {
+        return; // already in flight
+    }
+    let req = next_req(s);
+    s.releases.reqs.insert(req, key.clone());
+    s.releases.state.entry(key).or_default().loading = true;
+    fx.push(Effect::FetchDeployments {
+        epoch: s.epoch,
+        req,
+        project,
+        environment,
+        page: 1,
+        per_page: SUMMARY_PAGE,
+    });
+}
+
+pub fn environments_loaded(
+    s: &mut State,
+    result: Result<Vec<Environment>, ApiError>,
+    fx: &mut Vec<Effect>,
+) {
+    match result {
+        Ok(envs) => {
+            s.releases.envs = envs;
+            s.releases.loaded = true;
+            s.releases.error = None;
+            refresh_pipeline(s, fx);
+            super::update::reload(s, Resource::Releases, fx);
+        }
+        Err(e) => {
+            s.releases.error = Some(e.to_string());
+            toast(s, Level::Error, format!("cannot list environments: {e}"));
+        }
+    }
+}
+
+/// A pipeline read came back. Returns false when `req` was not one of ours (a history page).
+pub fn deployments_loaded(
+    s: &mut State,
+    req: u64,
+    result: &Result<Page<Deployment>, ApiError>,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    let Some(key) = s.releases.reqs.remove(&req) else {
+        return false;
+    };
+    let now = s.now;
+    let entry = s.releases.state.entry(key.clone()).or_default();
+    entry.loading = false;
+    entry.loaded_at = Some(now);
+    match result {
+        Ok(page) => {
+            entry.error = None;
+            entry.latest = page.items.first().cloned();
+            entry.current = page
+                .items
+                .iter()
+                .find(|d| d.status == BuildStatus::Succeeded)
+                .cloned();
+            for d in &page.items {
+                s.releases.remember(&d.candidate);
+            }
+        }
+        Err(e) => entry.error = Some(e.to_string()),
+    }
+    check_watch(s, &key, fx);
+    s.dirty = true;
+    true
+}
+
+/// Notify when the watched environment's deployment settled.
+fn check_watch(s: &mut State, key: &(String, String), fx: &mut Vec<Effect>) {
+    let Some(w) = &s.releases.watch else { return };
+    if (w.project.clone(), w.environment.clone()) != *key {
+        return;
+    }
+    let latest = s
+        .releases
+        .env_state(&key.0, &key.1)
+        .and_then(|e| e.latest.clone());
+    let Some(d) = latest else { return };
+    let ours = match (&w.candidate, &w.before) {
+        (Some(c), _) => d.candidate == *c,
+        (None, Some(before)) => d.id != *before,
+        (None, None) => true,
+    };
+    if ours && d.status.is_terminal() {
+        let text = format!(
+            "{}/{}: {} {} {}",
+            d.project,
+            d.environment,
+            d.candidate,
+            d.status.symbol(),
+            d.raw_status
+        );
+        let level = if d.status == BuildStatus::Succeeded {
+            Level::Info
+        } else {
+            Level::Error
+        };
+        toast(s, level, text.clone());
+        fx.push(Effect::Notify(text));
+        s.releases.watch = None;
+        super::update::reload(s, Resource::Releases, fx);
+    }
+}
+
+/// Clock: re-read the watched environment.
+pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(w) = s.releases.watch.clone() else {
+        return;
+    };
+    if w.next_at > s.now {
+        return;
+    }
+    if let Some(x) = s.releases.watch.as_mut() {
+        x.next_at = s.now + WATCH_MS;
+    }
+    fetch_env(s, w.project, w.environment, fx);
+}
+
+pub fn next_deadline(s: &State) -> Option<Millis> {
+    s.releases.watch.as_ref().map(|w| w.next_at)
+}
+
+/// The selected environment changed: the history follows it.
+fn reselect(s: &mut State, fx: &mut Vec<Effect>) {
+    s.lists.releases = Default::default();
+    super::update::reload(s, Resource::Releases, fx);
+}
+
+/// Keys of the Releases pane. Returns false when the action is not one of its own.
+pub fn action(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+    let n_envs = s.releases.environments().len();
+    match a {
+        Action::PrevEnv => {
+            s.releases.env = s.releases.env.saturating_sub(1);
+            reselect(s, fx);
+        }
+        Action::NextEnv => {
+            s.releases.env = (s.releases.env + 1).min(n_envs.saturating_sub(1));
+            reselect(s, fx);
+        }
+        Action::NextProject => {
+            let n = s.releases.projects().len().max(1);
+            s.releases.project = (s.releases.project + 1) % n;
+            s.releases.env = 0;
+            refresh_pipeline(s, fx);
+            reselect(s, fx);
+        }
+        Action::Promote => promote(s),
+        Action::DeployCandidate => deploy_form(s),
+        Action::Rollback => rollback(s),
+        Action::SetStatus => status_form(s),
+        Action::CutRelease => cut_form(s),
+        _ => return false,
+    }
+    s.dirty = true;
+    true
+}
+
+fn can(s: &State, what: fn(&crate::domain::ReleaseSupport) -> bool) -> bool {
+    s.caps().is_some_and(|c| what(&c.releases))
+}
+
+/// Promote: what the selected environment runs goes to the next one.
+fn promote(s: &mut State) {
+    if !can(s, |r| r.deploy) {
+        return toast(s, Level::Warn, "this backend cannot deploy");
+    }
+    let envs: Vec<String> = s
+        .releases
+        .environments()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let Some((project, env)) = s.releases.selected() else {
+        return;
+    };
+    let i = envs.iter().position(|e| *e == env).unwrap_or(0);
+    let Some(next) = envs.get(i + 1).cloned() else {
+        return toast(
+            s,
+            Level::Info,
+            format!("{env} is the last environment; D deploys a chosen candidate"),
+        );
+    };
+    let Some(candidate) = s
+        .releases
+        .env_state(&project, &env)
+        .and_then(|e| e.current.clone())
+        .map(|d| d.candidate)
+    else {
+        return toast(
+            s,
+            Level::Info,
+            format!("{env} runs no successful release yet to promote"),
+        );
+    };
+    let from = s
+        .releases
+        .env_state(&project, &next)
+        .and_then(|e| e.current.clone())
+        .map(|d| d.candidate);
+    let op = Mutation::Deploy {
+        request: crate::domain::DeployRequest {
+            project,
+            environment: next,
+            candidate,
+        },
+        from,
+    };
+    s.overlay = super::update::confirm_for(s, op);
+}
+
+fn rollback(s: &mut State) {
+    if !can(s, |r| r.rollback) {
+        return toast(s, Level::Warn, "this backend cannot roll back");
+    }
+    let Some((project, env)) = s.releases.selected() else {
+        return;
+    };
+    let from = s
+        .releases
+        .env_state(&project, &env)
+        .and_then(|e| e.current.clone())
+        .map(|d| d.candidate);
+    let op = Mutation::Rollback {
+        request: crate::domain::RollbackRequest {
+            project,
+            environment: env,
+            force: false,
+        },
+        from,
+    };
+    s.overlay = super::update::confirm_for(s, op);
+}
+
+fn field(name: &str, label: &str, default: Option<String>) -> (LaunchField, TextArea<'static>) {
+    let f = LaunchField {
+        name: name.into(),
+        label: label.into(),
+        required: true,
+        default: default.clone(),
+        key_values: false,
+    };
+    let mut input = TextArea::new(vec![default.unwrap_or_default()]);
+    input.move_cursor(ratatui_textarea::CursorMove::End);
+    (f, input)
+}
+
+fn form(
+    project: String,
+    purpose: FormPurpose,
+    fields: Vec<(LaunchField, TextArea<'static>)>,
+) -> Overlay {
+    Overlay::Launch(LaunchForm {
+        purpose,
+        statuses: Vec::new(),
+        project_id: project.clone(),
+        project,
+        steps: Vec::new(),
+        cursor: 0,
+        input: TextArea::default(),
+        fields,
+        focus: 2,
+        error: None,
+    })
+}
+
+/// Deploy a chosen candidate to the selected environment (default: what the previous one runs).
+fn deploy_form(s: &mut State) {
+    if !can(s, |r| r.deploy) {
+        return toast(s, Level::Warn, "this backend cannot deploy");
+    }
+    let Some((project, env)) = s.releases.selected() else {
+        return;
+    };
+    let envs: Vec<String> = s
+        .releases
+        .environments()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let i = envs.iter().position(|e| *e == env).unwrap_or(0);
+    let prev = i.checked_sub(1).and_then(|p| envs.get(p)).cloned();
+    let default = prev
+        .and_then(|p| {
+            s.releases
+                .env_state(&project, &p)
+                .and_then(|e| e.current.clone())
+        })
+        .map(|d| d.candidate)
+        .or_else(|| s.releases.candidates.last().cloned());
+    let from = s
+        .releases
+        .env_state(&project, &env)
+        .and_then(|e| e.current.clone())
+        .map(|d| d.candidate);
+    s.overlay = form(
+        project,
+        FormPurpose::Deploy {
+            environment: env,
+            from,
+        },
+        vec![field("candidate", "candidate", default)],
+    );
+}
+
+fn status_form(s: &mut State) {
+    if !can(s, |r| r.set_status) {
+        return toast(
+            s,
+            Level::Warn,
+            "this backend cannot set deployment statuses",
+        );
+    }
+    let Some((project, env)) = s.releases.selected() else {
+        return;
+    };
+    let candidate = s
+        .lists
+        .releases
+        .selected_row()
+        .map(|d| d.candidate.clone())
+        .or_else(|| {
+            s.releases
+                .env_state(&project, &env)
+                .and_then(|e| e.latest.clone())
+                .map(|d| d.candidate)
+        });
+    let statuses = s
+        .caps()
+        .map(|c| c.releases.statuses.clone())
+        .unwrap_or_default();
+    let mut overlay = form(
+        project,
+        FormPurpose::SetStatus { environment: env },
+        vec![
+            field("candidate", "candidate", candidate),
+            field(
+                "status",
+                &format!("status ({})", statuses.join("|")),
+                Some("success".into()),
+            ),
+        ],
+    );
+    if let Overlay::Launch(f) = &mut overlay {
+        f.statuses = statuses;
+    }
+    s.overlay = overlay;
+}
+
+fn cut_form(s: &mut State) {
+    if !can(s, |r| r.create) {
+        return toast(s, Level::Warn, "this backend cannot create releases");
+    }
+    let Some(project) = s.releases.project_name() else {
+        return;
+    };
+    s.overlay = form(
+        project,
+        FormPurpose::CutRelease,
+        vec![
+            field("candidate", "version", None),
+            field("repo", "repo (org/name)", None),
+            field("commit", "commit", None),
+            field("build", "start build (y/n)", Some("y".into())),
+        ],
+    );
+}
+
+/// A release change came back fine: show it, refresh, and follow deploys and rollbacks.
+pub fn changed(s: &mut State, op: Mutation, fx: &mut Vec<Effect>) {
+    match op {
+        Mutation::CreateRelease { request } => {
+            s.releases.remember(&request.candidate);
+            toast(
+                s,
+                Level::Info,
+                format!("{}: {} created", request.project, request.candidate),
+            );
+        }
+        Mutation::Deploy { request, .. } => {
+            s.releases.watch = Some(Watch {
+                project: request.project.clone(),
+                environment: request.environment.clone(),
+                candidate: Some(request.candidate.clone()),
+                next_at: s.now,
+                before: None,
+            });
+            fetch_env(s, request.project, request.environment, fx);
+        }
+        Mutation::Rollback { request, .. } => {
+            let before = s
+                .releases
+                .env_state(&request.project, &request.environment)
+                .and_then(|e| e.latest.as_ref().map(|d| d.id.clone()));
+            s.releases.watch = Some(Watch {
+                project: request.project.clone(),
+                environment: request.environment.clone(),
+                candidate: None,
+                next_at: s.now,
+                before,
+            });
+            fetch_env(s, request.project, request.environment, fx);
+        }
+        Mutation::SetStatus { request } => {
+            toast(
+                s,
+                Level::Info,
+                format!(
+                    "{} on {}: {}",
+                    request.candidate, request.environment, request.status
+                ),
+            );
+            fetch_env(s, request.project, request.environment, fx);
+        }
+        _ => {}
+    }
+    super::update::reload(s, Resource::Releases, fx);
+}
