@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::api::ApiError;
+use shipdeck::app::action::Mutation;
 use shipdeck::app::state::{Conn, Overlay, PER_PAGE, Screen};
 use shipdeck::app::{Action, Effect, Keymap, Listing, LogItem, ProfileInfo, State, update};
 use shipdeck::domain::*;
@@ -977,4 +978,304 @@ proptest::proptest! {
         let screen = render(&s, w, h);
         proptest::prop_assert!(!screen.contains('\x1b'));
     }
+}
+
+// ---------------------------------------------------------------- releases
+
+fn deployment(env: &str, id: u32, candidate: &str, status: BuildStatus, raw: &str) -> Deployment {
+    Deployment {
+        id: id.to_string(),
+        project: "payments-api".into(),
+        environment: env.into(),
+        release: Some(candidate.split("-rc").next().unwrap().into()),
+        candidate: candidate.into(),
+        from_candidate: None,
+        status,
+        raw_status: raw.into(),
+        actor: Some("alice@acme.test".into()),
+        started_at: Some(wall() - Duration::hours(id as i64)),
+        finished_at: None,
+        error: None,
+    }
+}
+
+/// Logged in to the (read-write) `prod` profile's twin with release support, Releases pane
+/// open, environments staging → canary → production loaded. Returns the effects of the load.
+fn releases_state() -> (State, u64, Vec<Effect>) {
+    let mut profiles = profiles();
+    profiles[1].read_only = false;
+    let mut s = State::new(profiles, Keymap::default());
+    s.wall = wall();
+    let epoch = match &update(&mut s, Action::SwitchProfile("prod".into()), 0)[..] {
+        [Effect::Connect { epoch, .. }] => *epoch,
+        _ => panic!(),
+    };
+    let mut sess = session(true);
+    sess.caps.releases = ReleaseSupport {
+        list: true,
+        create: true,
+        deploy: true,
+        set_status: true,
+        rollback: true,
+        statuses: vec!["in_progress".into(), "success".into(), "failure".into()],
+    };
+    update(
+        &mut s,
+        Action::LoggedIn {
+            epoch,
+            result: Ok(sess),
+        },
+        1,
+    );
+    let fx = update(&mut s, Action::ShowPane(Resource::Releases), 2);
+    assert_eq!(fx, vec![Effect::FetchEnvironments { epoch }]);
+    let envs = ["staging", "canary", "production"]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Environment {
+            project: "payments-api".into(),
+            name: e.to_string(),
+            position: i,
+        })
+        .collect();
+    let fx = update(
+        &mut s,
+        Action::EnvironmentsLoaded {
+            epoch,
+            result: Ok(envs),
+        },
+        3,
+    );
+    (s, epoch, fx)
+}
+
+fn answer(
+    s: &mut State,
+    epoch: u64,
+    fx: &[Effect],
+    env: &str,
+    rows: Vec<Deployment>,
+) -> Vec<Effect> {
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchDeployments {
+                req, environment, ..
+            } if environment == env => Some(*req),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no read of {env} in {fx:?}"));
+    let n = rows.len() as u32;
+    update(
+        s,
+        Action::DeploymentsLoaded {
+            epoch,
+            req,
+            result: Ok(Page {
+                items: rows,
+                page: 1,
+                per_page: 100,
+                total: None,
+                has_more: n == 100,
+            }),
+        },
+        4,
+    )
+}
+
+#[test]
+fn releases_pipeline_promote_protected_environment_needs_its_name() {
+    let (mut s, epoch, fx) = releases_state();
+    // One read per environment for the pipeline, plus the selected environment's history.
+    let reads = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::FetchDeployments { .. }))
+        .count();
+    assert_eq!(reads, 4, "{fx:?}");
+    answer(
+        &mut s,
+        epoch,
+        &fx,
+        "staging",
+        vec![deployment(
+            "staging",
+            1,
+            "2026.03.02-rc2",
+            BuildStatus::Succeeded,
+            "success",
+        )],
+    );
+    answer(
+        &mut s,
+        epoch,
+        &fx,
+        "canary",
+        vec![
+            deployment(
+                "canary",
+                3,
+                "2026.03.02-rc4",
+                BuildStatus::Failed,
+                "failure",
+            ),
+            deployment(
+                "canary",
+                2,
+                "2026.03.02-rc1",
+                BuildStatus::Succeeded,
+                "success",
+            ),
+        ],
+    );
+    let screen = render(&s, 120, 30);
+    assert!(
+        screen.contains("2026.03.02-rc1") && screen.contains("2026.03.02-rc4 failure"),
+        "{screen}"
+    );
+
+    // Promote staging → canary: the confirmation says what runs now and what will run.
+    assert!(update(&mut s, Action::Promote, 5).is_empty());
+    match &s.overlay {
+        Overlay::Confirm(c) => {
+            assert!(
+                c.lines
+                    .iter()
+                    .any(|l| l == "canary: 2026.03.02-rc1 → 2026.03.02-rc2"),
+                "{:?}",
+                c.lines
+            );
+            assert!(c.typed.is_none());
+        }
+        o => panic!("{o:?}"),
+    }
+    let fx = update(&mut s, key('y'), 5);
+    assert!(
+        matches!(&fx[..], [Effect::Mutate { op: Mutation::Deploy { request, .. }, .. }]
+        if request.environment == "canary" && request.candidate == "2026.03.02-rc2")
+    );
+
+    // Promote canary → production (protected): y does nothing, a wrong name sends nothing.
+    update(&mut s, Action::NextEnv, 6);
+    update(&mut s, Action::Promote, 6);
+    assert!(matches!(&s.overlay, Overlay::Confirm(c) if c.typed.is_some()));
+    assert!(update(&mut s, key('y'), 6).is_empty());
+    assert!(
+        update(&mut s, special(KeyCode::Enter), 6).is_empty(),
+        "`y` is not the name"
+    );
+    assert!(matches!(&s.overlay, Overlay::Confirm(c) if c.error.is_some()));
+    // Clear the field, type the name.
+    for _ in 0..3 {
+        update(&mut s, special(KeyCode::Backspace), 6);
+    }
+    for c in "production".chars() {
+        update(&mut s, key(c), 6);
+    }
+    let fx = update(&mut s, special(KeyCode::Enter), 6);
+    assert!(
+        matches!(&fx[..], [Effect::Mutate { op: Mutation::Deploy { request, from }, .. }]
+        if request.environment == "production" && request.candidate == "2026.03.02-rc1" && from.is_none())
+    );
+}
+
+#[test]
+fn rollback_force_is_a_choice_and_esc_sends_nothing() {
+    let (mut s, epoch, fx) = releases_state();
+    answer(
+        &mut s,
+        epoch,
+        &fx,
+        "staging",
+        vec![deployment(
+            "staging",
+            1,
+            "2026.03.02-rc2",
+            BuildStatus::Succeeded,
+            "success",
+        )],
+    );
+    update(&mut s, Action::Rollback, 5);
+    let lines = |s: &State| match &s.overlay {
+        Overlay::Confirm(c) => c.lines.join("\n"),
+        o => panic!("{o:?}"),
+    };
+    assert!(lines(&s).contains("force: off"));
+    update(&mut s, key('f'), 5);
+    assert!(lines(&s).contains("force: ON"));
+    assert!(update(&mut s, special(KeyCode::Esc), 5).is_empty());
+    assert!(matches!(s.overlay, Overlay::None));
+    update(&mut s, Action::Rollback, 5);
+    update(&mut s, key('f'), 5);
+    let fx = update(&mut s, key('y'), 5);
+    assert!(
+        matches!(&fx[..], [Effect::Mutate { op: Mutation::Rollback { request, from }, .. }]
+        if request.force && from.as_deref() == Some("2026.03.02-rc2"))
+    );
+}
+
+#[test]
+fn a_promotion_is_followed_until_it_settles_then_notifies() {
+    let (mut s, epoch, first) = releases_state();
+    answer(
+        &mut s,
+        epoch,
+        &first,
+        "staging",
+        vec![deployment(
+            "staging",
+            1,
+            "2026.03.02-rc2",
+            BuildStatus::Succeeded,
+            "success",
+        )],
+    );
+    let op = Mutation::Deploy {
+        request: DeployRequest {
+            project: "payments-api".into(),
+            environment: "canary".into(),
+            candidate: "2026.03.02-rc2".into(),
+        },
+        from: None,
+    };
+    let audit = shipdeck::app::action::AuditEntry {
+        time: wall(),
+        profile: "prod".into(),
+        user: "admin".into(),
+        action: "deploy".into(),
+        target: "payments-api/canary".into(),
+        request: "nothing → 2026.03.02-rc2".into(),
+        result: "ok".into(),
+        key: String::new(),
+    };
+    let done = shipdeck::app::action::Mutated {
+        epoch,
+        op,
+        result: Ok(shipdeck::app::action::Outcome::Done),
+        audit,
+    };
+    update(&mut s, Action::Mutated(Box::new(done)), 10);
+    assert_eq!(s.audit.len(), 1);
+    // canary's pipeline read is still in flight: the watch waits for it instead of asking twice.
+    let in_progress = deployment(
+        "canary",
+        9,
+        "2026.03.02-rc2",
+        BuildStatus::Running,
+        "in_progress",
+    );
+    let after = answer(&mut s, epoch, &first, "canary", vec![in_progress]);
+    assert!(!after.iter().any(|e| matches!(e, Effect::Notify(_))));
+    // The watch re-reads the environment on its own clock.
+    let due = s.next_deadline().unwrap();
+    let fx = update(&mut s, Action::Tick, due + 2_000);
+    let settled = deployment(
+        "canary",
+        9,
+        "2026.03.02-rc2",
+        BuildStatus::Succeeded,
+        "success",
+    );
+    let after = answer(&mut s, epoch, &fx, "canary", vec![settled]);
+    assert!(after.iter().any(|e| matches!(e, Effect::Notify(t) if t.contains("2026.03.02-rc2") && t.contains("success"))), "{after:?}");
+    assert!(s.releases.watch.is_none());
 }
