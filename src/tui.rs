@@ -67,7 +67,11 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     if let Some(path) = &opts.audit_file {
         state.audit = crate::app::mutation::read_audit(path, 1_000);
     }
-    let mut runner = Runner::new(opts.config, tx).with_audit_file(opts.audit_file.clone());
+    // The demo (no audit file) writes nothing, not even the list cache.
+    let cache = opts.audit_file.is_some().then(|| state.cache_dir.clone());
+    let mut runner = Runner::new(opts.config, tx)
+        .with_audit_file(opts.audit_file.clone())
+        .with_cache_dir(cache);
     let started = Instant::now();
     let now = || started.elapsed().as_millis() as u64;
 

@@ -168,10 +168,11 @@ fn online(total: usize, server_filter: bool) -> (State, u64) {
     s.theme_names = Themes::builtin().names();
     let _ = update(&mut s, Action::Resize { cols: 80, rows: 24 }, 0);
     let fx = update(&mut s, Action::SwitchProfile("ci".into()), 0);
-    let epoch = match &fx[..] {
-        [Effect::Connect { epoch, profile }] if profile == "ci" => *epoch,
-        other => panic!("expected Connect, got {other:?}"),
-    };
+    assert!(
+        matches!(&fx[..], [Effect::LoadCache { profile, .. }, Effect::Connect { .. }] if profile == "ci"),
+        "{fx:?}"
+    );
+    let epoch = connect_epoch(&fx);
     let fx = update(
         &mut s,
         Action::LoggedIn {
@@ -191,15 +192,39 @@ fn online(total: usize, server_filter: bool) -> (State, u64) {
         20,
     );
     assert!(
-        fx.is_empty(),
+        without_cache(&fx).is_empty(),
         "20 rows fill an 80×24 screen: no prefetch, got {fx:?}"
+    );
+    // A fresh first page is kept for the next start.
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::SaveCache { profile, cache }
+        if profile == "ci" && !cache.projects.is_empty()))
     );
     (s, epoch)
 }
 
+/// The epoch of the `Connect` in `fx` (a profile switch also asks for the cached rows).
+fn connect_epoch(fx: &[Effect]) -> u64 {
+    fx.iter()
+        .find_map(|e| match e {
+            Effect::Connect { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Connect in {fx:?}"))
+}
+
+/// Effects without the list-cache bookkeeping (written after every fresh first page).
+fn without_cache(fx: &[Effect]) -> Vec<Effect> {
+    fx.iter()
+        .filter(|e| !matches!(e, Effect::SaveCache { .. } | Effect::LoadCache { .. }))
+        .cloned()
+        .collect()
+}
+
 /// The request id of the single FetchList in `fx`, checking what it asks for.
 fn fetch_req(fx: &[Effect], res: Resource, page: u32, per_page: u32) -> u64 {
-    match fx {
+    match &without_cache(fx)[..] {
         [
             Effect::FetchList {
                 req,
@@ -263,7 +288,7 @@ fn login_then_first_page_then_next_page_on_scroll() {
 fn answers_for_an_old_profile_are_dropped() {
     let (mut s, old) = online(5, true);
     let fx = update(&mut s, Action::SwitchProfile("prod".into()), 50);
-    assert!(matches!(&fx[..], [Effect::Connect { epoch, .. }] if *epoch == old + 1));
+    assert_eq!(connect_epoch(&fx), old + 1);
     assert!(s.lists.projects.rows.is_empty());
     // The old profile's late answers change nothing.
     update(
@@ -510,10 +535,7 @@ fn palette_completes_and_runs_commands() {
 fn a_pane_the_backend_lacks_is_not_offered_and_says_why() {
     let mut s = State::new(profiles(), Keymap::default());
     let fx = update(&mut s, Action::SwitchProfile("ci".into()), 0);
-    let epoch = match &fx[..] {
-        [Effect::Connect { epoch, .. }] => *epoch,
-        _ => panic!(),
-    };
+    let epoch = connect_epoch(&fx);
     let mut sess = session(true);
     sess.caps.lists.retain(|(r, _)| *r != Resource::Secrets);
     sess.caps
@@ -547,10 +569,7 @@ fn a_pane_the_backend_lacks_is_not_offered_and_says_why() {
 #[test]
 fn bad_credentials_stop_without_a_retry_loop() {
     let mut s = State::new(profiles(), Keymap::default());
-    let epoch = match &update(&mut s, Action::SwitchProfile("ci".into()), 0)[..] {
-        [Effect::Connect { epoch, .. }] => *epoch,
-        _ => panic!(),
-    };
+    let epoch = connect_epoch(&update(&mut s, Action::SwitchProfile("ci".into()), 0));
     update(
         &mut s,
         Action::LoggedIn {
@@ -562,10 +581,7 @@ fn bad_credentials_stop_without_a_retry_loop() {
     assert!(matches!(&s.conn, Conn::AuthFailed(m) if m.contains("wrong password")));
     assert_eq!(s.next_deadline(), None, "nothing ticks");
     // A network failure at login retries by itself.
-    let epoch = match &update(&mut s, Action::SwitchProfile("ci".into()), 10)[..] {
-        [Effect::Connect { epoch, .. }] => *epoch,
-        _ => panic!(),
-    };
+    let epoch = connect_epoch(&update(&mut s, Action::SwitchProfile("ci".into()), 10));
     update(
         &mut s,
         Action::LoggedIn {
@@ -649,7 +665,9 @@ fn first_run_offers_the_demo() {
         10,
     );
     assert_eq!(s.screen, Screen::Dashboard);
-    assert!(matches!(&fx[..], [Effect::Connect { profile, .. }] if profile == "ci"));
+    assert!(
+        matches!(&without_cache(&fx)[..], [Effect::Connect { profile, .. }] if profile == "ci")
+    );
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -756,10 +774,7 @@ fn snapshot_states() {
     insta::assert_snapshot!("first_run_100x40", render(&first, 100, 40));
 
     let mut auth = State::new(profiles(), Keymap::default());
-    let epoch = match &update(&mut auth, Action::SwitchProfile("prod".into()), 0)[..] {
-        [Effect::Connect { epoch, .. }] => *epoch,
-        _ => panic!(),
-    };
+    let epoch = connect_epoch(&update(&mut auth, Action::SwitchProfile("prod".into()), 0));
     update(
         &mut auth,
         Action::LoggedIn {
@@ -1006,10 +1021,7 @@ fn releases_state() -> (State, u64, Vec<Effect>) {
     profiles[1].read_only = false;
     let mut s = State::new(profiles, Keymap::default());
     s.wall = wall();
-    let epoch = match &update(&mut s, Action::SwitchProfile("prod".into()), 0)[..] {
-        [Effect::Connect { epoch, .. }] => *epoch,
-        _ => panic!(),
-    };
+    let epoch = connect_epoch(&update(&mut s, Action::SwitchProfile("prod".into()), 0));
     let mut sess = session(true);
     sess.caps.releases = ReleaseSupport {
         list: true,

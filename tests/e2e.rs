@@ -15,7 +15,7 @@ struct Tui {
     parser: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
     _master: Box<dyn MasterPty + Send>,
-    _home: tempfile::TempDir,
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Tui {
@@ -24,6 +24,13 @@ impl Tui {
     }
 
     fn spawn_in(home: tempfile::TempDir, args: &[&str], cols: u16, rows: u16) -> Tui {
+        let mut t = Tui::spawn_at(home.path(), args, cols, rows);
+        t._home = Some(home);
+        t
+    }
+
+    /// Run with HOME and the XDG directories at `home` (kept by the caller across runs).
+    fn spawn_at(home: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -42,7 +49,7 @@ impl Tui {
             "XDG_DATA_HOME",
             "HOME",
         ] {
-            cmd.env(var, home.path());
+            cmd.env(var, home);
         }
         cmd.env_remove("SHIPDECK_CONFIG");
         cmd.env_remove("SHIPDECK_PROFILE");
@@ -71,7 +78,7 @@ impl Tui {
             parser,
             writer,
             _master: pty.master,
-            _home: home,
+            _home: None,
         }
     }
 
@@ -355,4 +362,34 @@ fn read_only_refuses_a_confirmed_launch_and_sends_nothing() {
     assert_eq!(launches(&r.proxy), 0, "{:?}", r.proxy.paths());
     r.tui.send("q");
     r.tui.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+fn a_restart_paints_the_last_seen_rows_before_any_reply() {
+    let mut r = Rig::start("");
+    r.tui.wait_for("● online");
+    r.tui.wait_for("search-indexer");
+    r.tui.send("q");
+    r.tui.wait_exit(Duration::from_secs(5));
+    // Same home (so the same cache), but now the server does not answer at all.
+    let home = r.tui._home.take().expect("rig home");
+    let config = home.path().join("offline.toml");
+    std::fs::write(
+        &config,
+        "[profiles.ci]\nkind = \"freecommit\"\nurl = \"http://127.0.0.1:9/\"\nusername = \"admin\"\npassword = \"admin\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut t = Tui::spawn_at(
+        home.path(),
+        &["--config", config.to_str().unwrap()],
+        120,
+        36,
+    );
+    t.wait("cached rows while offline", |s| {
+        s.contains("search-indexer") && s.contains("cache")
+    });
+    t.send("q");
+    t.wait_exit(Duration::from_secs(5));
 }

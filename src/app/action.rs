@@ -99,6 +99,11 @@ pub enum Action {
         project: String,
         result: Result<crate::domain::LaunchOptions, ApiError>,
     },
+    /// Rows last seen for this profile, read from the local cache at start.
+    CacheLoaded {
+        epoch: u64,
+        cache: Box<ListCache>,
+    },
     EnvironmentsLoaded {
         epoch: u64,
         result: Result<Vec<crate::domain::Environment>, ApiError>,
@@ -122,6 +127,18 @@ pub enum Action {
         req: u64,
         result: Result<(), ApiError>,
     },
+}
+
+/// First pages of the lists, kept on disk per profile so a restart paints at once.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ListCache {
+    #[serde(default)]
+    pub projects: Vec<Project>,
+    #[serde(default)]
+    pub developers: Vec<Developer>,
+    /// Names and scopes only: the domain has no secret values to cache.
+    #[serde(default)]
+    pub secrets: Vec<Secret>,
 }
 
 /// The result of an `Effect::Mutate`.
@@ -207,6 +224,16 @@ pub enum Effect {
     StopLog,
     FetchEnvironments {
         epoch: u64,
+    },
+    /// Read the profile's cached rows (answered with `CacheLoaded`).
+    LoadCache {
+        epoch: u64,
+        profile: String,
+    },
+    /// Keep the first rows of the lists for the next start.
+    SaveCache {
+        profile: String,
+        cache: Box<ListCache>,
     },
     FetchDeployments {
         epoch: u64,

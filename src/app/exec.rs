@@ -111,6 +111,8 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 .await,
         },
         Effect::TailLog { .. }
+        | Effect::LoadCache { .. }
+        | Effect::SaveCache { .. }
         | Effect::StopLog
         | Effect::Copy(_)
         | Effect::Notify(_)

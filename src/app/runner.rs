@@ -2,7 +2,7 @@
 //! newer fetch of a list aborts the older one (single-job coalescing), and switching profile
 //! aborts everything of the previous one.
 
-use super::action::{Action, Effect, ProfileInfo};
+use super::action::{Action, Effect, ListCache, ProfileInfo};
 use super::exec;
 use crate::api::{self, ApiError, Backend};
 use crate::config::Config;
@@ -34,6 +34,7 @@ pub struct Runner {
     writes: u64,
     /// Where the audit trail is appended (`None`: the demo writes nothing).
     audit_file: Option<std::path::PathBuf>,
+    cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Runner {
@@ -46,12 +47,35 @@ impl Runner {
             sim: Arc::new(Mutex::new(None)),
             writes: 0,
             audit_file: None,
+            cache_dir: None,
         }
     }
 
     pub fn with_audit_file(mut self, path: Option<std::path::PathBuf>) -> Runner {
         self.audit_file = path;
         self
+    }
+
+    /// Where the lists of a profile are cached (`None`: nothing is read or written).
+    pub fn with_cache_dir(mut self, dir: Option<std::path::PathBuf>) -> Runner {
+        self.cache_dir = dir;
+        self
+    }
+
+    fn cache_file(&self, profile: &str) -> Option<std::path::PathBuf> {
+        let safe: String = profile
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.cache_dir
+            .as_ref()
+            .map(|d| d.join("lists").join(format!("{safe}.json")))
     }
 
     fn next_write(&mut self) -> u64 {
@@ -115,6 +139,45 @@ impl Runner {
                 self.spawn(JobKey::Log, async move {
                     exec::tail(b.as_ref(), epoch, req, &build, follow, &tx).await;
                     None
+                });
+            }
+            Effect::LoadCache { epoch, profile } => {
+                let Some(path) = self.cache_file(&profile) else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let cache = std::fs::read(&path)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<ListCache>(&b).ok());
+                    if let Some(cache) = cache {
+                        let _ = tx.send(Action::CacheLoaded {
+                            epoch,
+                            cache: Box::new(cache),
+                        });
+                    }
+                });
+            }
+            Effect::SaveCache { profile, cache } => {
+                let Some(path) = self.cache_file(&profile) else {
+                    return;
+                };
+                tokio::task::spawn_blocking(move || {
+                    let write = || -> std::io::Result<()> {
+                        if let Some(dir) = path.parent() {
+                            std::fs::create_dir_all(dir)?;
+                        }
+                        // Write then rename: a crash never leaves half a file.
+                        let tmp = path.with_extension("tmp");
+                        std::fs::write(
+                            &tmp,
+                            serde_json::to_vec(&cache).map_err(std::io::Error::other)?,
+                        )?;
+                        std::fs::rename(&tmp, &path)
+                    };
+                    if let Err(e) = write() {
+                        tracing::debug!(error = %e, "cannot write the list cache");
+                    }
                 });
             }
             Effect::StopLog => {

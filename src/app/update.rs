@@ -1,7 +1,7 @@
 //! `update(state, action, now) -> effects`: the only place state changes. Pure and synchronous:
 //! no I/O, no clock reads, no `.await`. Unit-tested without a terminal or a network.
 
-use super::action::{Action, Effect, Listing, Mutation, Outcome};
+use super::action::{Action, Effect, ListCache, Listing, Mutation, Outcome};
 use super::logview::{LogView, TailState};
 use super::state::{
     Confirm, Conn, Detail, LaunchForm, Level, ListPane, LoadKind, MAX_REFRESH_ROWS, Millis,
@@ -98,6 +98,18 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         } => {
             if epoch == s.epoch {
                 launch_form(s, project_id, project, result);
+            }
+        }
+        Action::CacheLoaded { epoch, cache } => {
+            if epoch == s.epoch {
+                let ListCache {
+                    projects,
+                    developers,
+                    secrets,
+                } = *cache;
+                prefill(&mut s.lists.projects, projects);
+                prefill(&mut s.lists.developers, developers);
+                prefill(&mut s.lists.secrets, secrets);
             }
         }
         Action::EnvironmentsLoaded { epoch, result } => {
@@ -1228,6 +1240,11 @@ fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.detail = None;
     s.overlay = Overlay::None;
     s.pane = Resource::Projects;
+    // Paint what this profile showed last time while the login is under way.
+    fx.push(Effect::LoadCache {
+        epoch: s.epoch,
+        profile: name.to_string(),
+    });
     fx.push(Effect::Connect {
         epoch: s.epoch,
         profile: name.to_string(),
@@ -1409,6 +1426,12 @@ fn list_loaded(s: &mut State, req: u64, result: Result<Listing, ApiError>, fx: &
         Applied::Changed => {
             s.conn = Conn::Online;
             s.dirty = true;
+            if matches!(
+                res,
+                Resource::Projects | Resource::Developers | Resource::Secrets
+            ) {
+                save_cache(s, fx);
+            }
             if res == s.pane {
                 prefetch(s, fx);
             }
@@ -1696,4 +1719,49 @@ fn cycle_sort(s: &mut State, fx: &mut Vec<Effect>) {
 /// Reload a list from its first page (used by other app modules).
 pub fn reload(s: &mut State, res: Resource, fx: &mut Vec<Effect>) {
     load(s, res, LoadKind::Reload, fx);
+}
+
+/// Cached rows for a list nothing fresher has filled yet: shown dimmed as stale.
+fn prefill<T: Row>(l: &mut ListPane<T>, rows: Vec<T>) {
+    if l.loaded_at.is_some() || !l.rows.is_empty() || rows.is_empty() {
+        return;
+    }
+    l.rows = rows;
+    l.stale = true;
+    l.refilter();
+}
+
+/// Rows kept per list in the cache.
+const CACHE_ROWS: usize = 200;
+
+/// After a fresh first page: keep what the lists show for the next start.
+fn save_cache(s: &State, fx: &mut Vec<Effect>) {
+    let Some(profile) = s.profile().map(|p| p.name.clone()) else {
+        return;
+    };
+    let take = |n: usize| n.min(CACHE_ROWS);
+    let l = &s.lists;
+    // Only unfiltered lists describe the profile; a filtered one would mislead next time.
+    let fresh = |f: &str, stale: bool| f.is_empty() && !stale;
+    let cache = ListCache {
+        projects: if fresh(&l.projects.applied_filter, l.projects.stale) {
+            l.projects.rows[..take(l.projects.rows.len())].to_vec()
+        } else {
+            Vec::new()
+        },
+        developers: if fresh(&l.developers.applied_filter, l.developers.stale) {
+            l.developers.rows[..take(l.developers.rows.len())].to_vec()
+        } else {
+            Vec::new()
+        },
+        secrets: if fresh(&l.secrets.applied_filter, l.secrets.stale) {
+            l.secrets.rows[..take(l.secrets.rows.len())].to_vec()
+        } else {
+            Vec::new()
+        },
+    };
+    fx.push(Effect::SaveCache {
+        profile,
+        cache: Box::new(cache),
+    });
 }

@@ -105,7 +105,7 @@ impl BuildStatus {
 }
 
 /// The outcome of the most recent build of a project, as the list rows show it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LastBuild {
     pub status: BuildStatus,
     /// The backend's own status text (e.g. `exit 208`), shown in detail views.
@@ -116,7 +116,7 @@ pub struct LastBuild {
     pub at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub id: String,
     pub name: String,
@@ -125,7 +125,7 @@ pub struct Project {
     pub last_build: Option<LastBuild>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Developer {
     pub id: String,
     pub username: String,
@@ -135,7 +135,7 @@ pub struct Developer {
 
 /// A secret or parameter. There is deliberately no value field: values never enter the domain,
 /// so they cannot reach the screen, a log, a clipboard or `--json` output.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Secret {
     pub id: String,
     pub name: String,

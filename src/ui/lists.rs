@@ -459,7 +459,15 @@ impl Columns for Secret {
 }
 
 pub fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
-    if s.session.is_none() {
+    // Before the login answers: cached rows if there are any, else the connection panel.
+    let cached = match s.pane {
+        Resource::Projects => !s.lists.projects.rows.is_empty(),
+        Resource::Developers => !s.lists.developers.rows.is_empty(),
+        Resource::Secrets => !s.lists.secrets.rows.is_empty(),
+        _ => false,
+    };
+    if s.session.is_none() && !(cached && matches!(s.conn, Conn::Connecting | Conn::Offline { .. }))
+    {
         return draw_connection(f, area, s, t);
     }
     match s.pane {
@@ -574,6 +582,11 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
     let mut blk = block(title, t);
     if let Some(st) = status {
         blk = blk.title_bottom(st);
+    } else if l.stale && l.error.is_none() {
+        blk = blk.title_bottom(Line::styled(
+            " last seen rows (cache) · refreshing… ",
+            t.dim(),
+        ));
     }
     let inner = blk.inner(area);
     f.render_widget(blk, area);
