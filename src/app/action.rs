@@ -175,6 +175,7 @@ pub enum Listing {
     Builds(Page<Build>),
     Deployments(Page<crate::domain::Deployment>),
     Audit(Page<AuditEntry>),
+    Overview(Page<super::overview::OverviewItem>),
 }
 
 /// Work for the task runner. Pure data: `update` decides, the runner does.
@@ -224,6 +225,11 @@ pub enum Effect {
     StopLog,
     FetchEnvironments {
         epoch: u64,
+    },
+    /// Ask every profile what needs a look (answered as one `ListLoaded`).
+    FetchOverview {
+        epoch: u64,
+        req: u64,
     },
     /// Read the profile's cached rows (answered with `CacheLoaded`).
     LoadCache {

@@ -28,9 +28,12 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 Resource::Projects => backend.projects(query).await.map(Listing::Projects),
                 Resource::Developers => backend.developers(query).await.map(Listing::Developers),
                 Resource::Secrets => backend.secrets(query).await.map(Listing::Secrets),
-                Resource::Builds | Resource::Releases | Resource::Audit => Err(
-                    ApiError::Unsupported(format!("{} are not a server list", resource.as_str())),
-                ),
+                Resource::Builds | Resource::Releases | Resource::Audit | Resource::Overview => {
+                    Err(ApiError::Unsupported(format!(
+                        "{} are not a server list",
+                        resource.as_str()
+                    )))
+                }
             };
             Action::ListLoaded {
                 epoch: *epoch,
@@ -111,6 +114,7 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 .await,
         },
         Effect::TailLog { .. }
+        | Effect::FetchOverview { .. }
         | Effect::LoadCache { .. }
         | Effect::SaveCache { .. }
         | Effect::StopLog

@@ -30,6 +30,22 @@ pub async fn settle(state: &mut State, backend: &dyn Backend, mut effects: Vec<E
                 }
                 out
             }
+            Effect::FetchOverview { epoch, req } => {
+                let items = super::overview::collect("current", backend).await;
+                let n = items.len() as u32;
+                let page = crate::domain::Page {
+                    items,
+                    page: 1,
+                    per_page: n.max(1),
+                    total: Some(u64::from(n)),
+                    has_more: false,
+                };
+                vec![Action::ListLoaded {
+                    epoch: *epoch,
+                    req: *req,
+                    result: Ok(super::action::Listing::Overview(page)),
+                }]
+            }
             other => exec::call(backend, other).await.into_iter().collect(),
         };
         for action in actions {

@@ -256,6 +256,7 @@ impl Default for Keymap {
             b("builds", &[Key::ch('4')], Action::ShowPane(Resource::Builds), "Builds pane (queued and running)", Global, false),
             b("releases", &[Key::ch('5')], Action::ShowPane(Resource::Releases), "Releases pane", Global, false),
             b("audit", &[Key::ch('6')], Action::ShowPane(Resource::Audit), "Audit pane: every change made here", Global, false),
+            b("overview", &[Key::ch('7')], Action::ShowPane(Resource::Overview), "Overview: every profile at once", Global, false),
             b("palette", &[Key::ch(':')], Action::OpenPalette, "command palette", Global, true),
             b("help", &[Key::ch('?')], Action::Help, "help for this pane", Global, true),
             b("quit", &[Key::ch('q')], Action::Quit, "quit (Ctrl-c quits from anywhere)", Global, true),

@@ -6,6 +6,7 @@ pub mod headless;
 pub mod keymap;
 pub mod logview;
 pub mod mutation;
+pub mod overview;
 pub mod releases;
 pub mod runner;
 pub mod state;

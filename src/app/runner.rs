@@ -4,6 +4,7 @@
 
 use super::action::{Action, Effect, ListCache, ProfileInfo};
 use super::exec;
+use super::overview;
 use crate::api::{self, ApiError, Backend};
 use crate::config::Config;
 use crate::domain::Resource;
@@ -12,11 +13,15 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
+/// A profile's backend, or why it could not be built.
+type Connected = Result<Arc<dyn Backend>, ApiError>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum JobKey {
     Login,
     List(Resource),
     LaunchOptions,
+    Overview,
     Environments,
     Deployments(u64),
     Log,
@@ -35,6 +40,8 @@ pub struct Runner {
     /// Where the audit trail is appended (`None`: the demo writes nothing).
     audit_file: Option<std::path::PathBuf>,
     cache_dir: Option<std::path::PathBuf>,
+    /// Backends of every profile, for the Overview (kept between refreshes).
+    others: HashMap<String, Arc<dyn Backend>>,
 }
 
 impl Runner {
@@ -48,6 +55,7 @@ impl Runner {
             writes: 0,
             audit_file: None,
             cache_dir: None,
+            others: HashMap::new(),
         }
     }
 
@@ -178,6 +186,71 @@ impl Runner {
                     if let Err(e) = write() {
                         tracing::debug!(error = %e, "cannot write the list cache");
                     }
+                });
+            }
+            Effect::FetchOverview { epoch, req } => {
+                let profiles: Vec<crate::config::Profile> =
+                    self.config.lock().expect("config lock").profiles.clone();
+                // Reuse each profile's backend (and its token) between overview refreshes.
+                let backends: Vec<(String, Connected)> = profiles
+                    .iter()
+                    .map(|p| {
+                        let b = match self.others.get(&p.name) {
+                            Some(b) => Ok(b.clone()),
+                            None => api::connect(p),
+                        };
+                        if let Ok(b) = &b {
+                            self.others.insert(p.name.clone(), b.clone());
+                        }
+                        (p.name.clone(), b)
+                    })
+                    .collect();
+                self.spawn(JobKey::Overview, async move {
+                    let asks = backends.into_iter().map(|(name, b)| async move {
+                        match b {
+                            Ok(b) => {
+                                let limit = std::time::Duration::from_secs(20);
+                                match tokio::time::timeout(
+                                    limit,
+                                    overview::collect(&name, b.as_ref()),
+                                )
+                                .await
+                                {
+                                    Ok(items) => items,
+                                    Err(_) => vec![overview::problem(
+                                        &name,
+                                        b.kind(),
+                                        "no answer within 20 s",
+                                    )],
+                                }
+                            }
+                            Err(e) => vec![overview::problem(
+                                &name,
+                                crate::domain::Kind::Freecommit,
+                                &e.to_string(),
+                            )],
+                        }
+                    });
+                    let mut items: Vec<_> = futures::future::join_all(asks)
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    // Problems first, then failing, running, promoting, queued; newest first within.
+                    items.sort_by_key(|i| (overview::rank(i.what), std::cmp::Reverse(i.at)));
+                    let n = items.len() as u32;
+                    let page = crate::domain::Page {
+                        items,
+                        page: 1,
+                        per_page: n.max(1),
+                        total: Some(u64::from(n)),
+                        has_more: false,
+                    };
+                    Some(Action::ListLoaded {
+                        epoch,
+                        req,
+                        result: Ok(super::action::Listing::Overview(page)),
+                    })
                 });
             }
             Effect::StopLog => {

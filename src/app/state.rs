@@ -155,6 +155,8 @@ pub struct Lists {
     pub releases: ListPane<crate::domain::Deployment>,
     /// The audit trail, newest first (Audit pane).
     pub audit: ListPane<super::mutation::AuditEntry>,
+    /// What needs a look across every profile (Overview pane).
+    pub overview: ListPane<super::overview::OverviewItem>,
 }
 
 #[derive(Clone, Debug)]
@@ -370,6 +372,8 @@ pub struct State {
     pub log: Option<LogView>,
     /// The Releases pane's pipeline: environments, their state, the selection, a watch.
     pub releases: super::releases::Releases,
+    /// After a switch from the Overview: the pane to open once logged in.
+    pub open_after_login: Option<Resource>,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
     /// This session's audit trail (newest last), plus earlier entries read at start.
@@ -415,6 +419,7 @@ impl State {
             builds_scope: BuildScope::Active,
             log: None,
             releases: Default::default(),
+            open_after_login: None,
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
             audit: Vec::new(),
             cache_dir: std::env::temp_dir().join("shipdeck"),
@@ -478,6 +483,7 @@ impl State {
                 Resource::Builds => find(&self.lists.builds.rows, &d.id),
                 Resource::Releases => find(&self.lists.releases.rows, &d.id),
                 Resource::Audit => find(&self.lists.audit.rows, &d.id),
+                Resource::Overview => find(&self.lists.overview.rows, &d.id),
             };
             crumbs.push(name.unwrap_or_else(|| d.id.clone()));
         }
@@ -567,6 +573,7 @@ impl State {
             Resource::Builds => timing(&self.lists.builds),
             Resource::Releases => timing(&self.lists.releases),
             Resource::Audit => timing(&self.lists.audit),
+            Resource::Overview => timing(&self.lists.overview),
         }
     }
 }

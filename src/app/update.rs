@@ -27,6 +27,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("deployments", "Releases pane: deployment history"),
     ("environments", "Releases pane: the pipeline"),
     ("audit", "Audit pane: every change made from here"),
+    (
+        "overview",
+        "every profile at once: failing, running, promoting",
+    ),
     ("queue", "Builds pane: queued and running work"),
     ("profiles", "list profiles and switch"),
     ("profile ", "switch to a profile: profile <name>"),
@@ -37,7 +41,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
 ];
 
 /// Panes of the SPEC that later versions add; named so the palette can say so instead of failing.
-const NOT_YET: &[&str] = &["overview"];
+const NOT_YET: &[&str] = &[];
 
 /// Apply `f` to the list pane of a resource (each has its own row type).
 macro_rules! with_list {
@@ -65,6 +69,10 @@ macro_rules! with_list {
             }
             Resource::Audit => {
                 let $l = &mut $lists.audit;
+                $body
+            }
+            Resource::Overview => {
+                let $l = &mut $lists.overview;
                 $body
             }
         }
@@ -1009,6 +1017,17 @@ fn open(s: &mut State, fx: &mut Vec<Effect>) {
                 open_log(s, b, fx);
             }
         }
+        // An overview line opens its profile on the pane that shows it.
+        Resource::Overview => {
+            if let Some(item) = s.lists.overview.selected_row().cloned() {
+                if s.profile().is_some_and(|p| p.name == item.profile) && s.session.is_some() {
+                    show_pane(s, item.pane, fx);
+                } else {
+                    switch_profile(s, &item.profile, fx);
+                    s.open_after_login = Some(item.pane);
+                }
+            }
+        }
         _ => {
             let _ = update(s, Action::Inspect, s.now);
         }
@@ -1199,6 +1218,7 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
         }
         "releases" | "deployments" | "environments" => show_pane(s, Resource::Releases, fx),
         "audit" => show_pane(s, Resource::Audit, fx),
+        "overview" => show_pane(s, Resource::Overview, fx),
         "profiles" => s.overlay = palette("profile "),
         "profile" if arg.is_empty() => s.overlay = palette("profile "),
         "profile" => switch_profile(s, arg, fx),
@@ -1272,7 +1292,10 @@ fn logged_in(
                 if !panes.contains(&s.pane) {
                     s.pane = panes[0];
                 }
-                load(s, s.pane, LoadKind::Reload, fx);
+                match s.open_after_login.take() {
+                    Some(p) if panes.contains(&p) => show_pane(s, p, fx),
+                    _ => load(s, s.pane, LoadKind::Reload, fx),
+                }
             }
         }
         Err(e @ ApiError::Auth(_)) => s.conn = Conn::AuthFailed(e.to_string()),
@@ -1350,6 +1373,8 @@ fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) {
         fx.pop();
         list_loaded(s, req, Ok(Listing::Audit(page)), fx);
         return;
+    } else if res == Resource::Overview {
+        Effect::FetchOverview { epoch, req }
     } else if res == Resource::Releases {
         let Some((project, environment)) = s.releases.selected() else {
             s.lists.releases.loading = None;
@@ -1396,6 +1421,10 @@ fn list_loaded(s: &mut State, req: u64, result: Result<Listing, ApiError>, fx: &
             apply(&mut s.lists.releases, req, Ok(p), now),
         ),
         Ok(Listing::Audit(p)) => (Resource::Audit, apply(&mut s.lists.audit, req, Ok(p), now)),
+        Ok(Listing::Overview(p)) => (
+            Resource::Overview,
+            apply(&mut s.lists.overview, req, Ok(p), now),
+        ),
         Ok(Listing::Developers(p)) => (
             Resource::Developers,
             apply(&mut s.lists.developers, req, Ok(p), now),

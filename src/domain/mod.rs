@@ -194,16 +194,19 @@ pub enum Resource {
     Releases,
     /// This dashboard's own trail of changes (local, every backend has it).
     Audit,
+    /// Every configured profile at once.
+    Overview,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 6] = [
+    pub const ALL: [Resource; 7] = [
         Resource::Projects,
         Resource::Developers,
         Resource::Secrets,
         Resource::Builds,
         Resource::Releases,
         Resource::Audit,
+        Resource::Overview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +217,7 @@ impl Resource {
             Resource::Builds => "builds",
             Resource::Releases => "releases",
             Resource::Audit => "audit",
+            Resource::Overview => "overview",
         }
     }
 
@@ -225,6 +229,7 @@ impl Resource {
             Resource::Builds => "Builds",
             Resource::Releases => "Releases",
             Resource::Audit => "Audit",
+            Resource::Overview => "Overview",
         }
     }
 
@@ -273,7 +278,7 @@ impl Capabilities {
         match r {
             Resource::Builds => return self.builds.list.then_some(&BUILDS),
             Resource::Releases => return self.releases.list.then_some(&RELEASES),
-            Resource::Audit => return Some(&BUILDS),
+            Resource::Audit | Resource::Overview => return Some(&BUILDS),
             _ => {}
         }
         self.lists.iter().find(|(x, _)| *x == r).map(|(_, s)| s)

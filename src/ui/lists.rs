@@ -377,6 +377,51 @@ impl Columns for crate::app::action::AuditEntry {
     }
 }
 
+impl Columns for crate::app::overview::OverviewItem {
+    fn header() -> &'static [&'static str] {
+        &[
+            "", "PROFILE", "BACKEND", "WHAT", "SUBJECT", "DETAIL", "WHEN",
+        ]
+    }
+    fn widths(_width: u16) -> Vec<Constraint> {
+        vec![
+            Constraint::Length(1),
+            Constraint::Min(22),
+            Constraint::Length(13),
+            Constraint::Length(11),
+            Constraint::Fill(3),
+            Constraint::Fill(3),
+            Constraint::Length(9),
+        ]
+    }
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+        let st = self.what.status();
+        let c = status_color(t, st);
+        vec![
+            Cell::from(Span::styled(st.symbol(), Style::new().fg(c))),
+            Cell::from(clean(&self.profile).into_owned()),
+            Cell::from(Span::styled(self.backend.as_str(), t.dim())),
+            Cell::from(Span::styled(self.what.label(), Style::new().fg(c))),
+            Cell::from(clean(&self.title).into_owned()),
+            Cell::from(Span::styled(clean(&self.detail).into_owned(), t.dim())),
+            Cell::from(Span::styled(
+                self.at.map(|a| ago(s.wall, a)).unwrap_or_default(),
+                t.dim(),
+            )),
+        ]
+    }
+    fn detail(&self, _s: &State) -> Vec<(&'static str, String)> {
+        vec![
+            ("profile", self.profile.clone()),
+            ("backend", self.backend.label().to_string()),
+            ("what", self.what.label().to_string()),
+            ("subject", self.title.clone()),
+            ("detail", self.detail.clone()),
+            ("opens", self.pane.title().to_string()),
+        ]
+    }
+}
+
 impl Columns for Developer {
     fn header() -> &'static [&'static str] {
         &["ID", "USERNAME", "EMAIL", "ROLE"]
@@ -488,6 +533,7 @@ pub fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             pane(f, rest, s, t, &s.lists.releases, Resource::Releases)
         }
         Resource::Audit => pane(f, area, s, t, &s.lists.audit, Resource::Audit),
+        Resource::Overview => pane(f, area, s, t, &s.lists.overview, Resource::Overview),
     }
 }
 

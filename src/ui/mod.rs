@@ -124,9 +124,14 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 }
 
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    // Only the panes this profile offers (`?` says why the others are missing); each keeps
+    // its number key.
     let offered = s.panes();
     let mut spans = vec![Span::raw(" ")];
     for (i, r) in crate::domain::Resource::ALL.into_iter().enumerate() {
+        if !offered.contains(&r) && r != s.pane {
+            continue;
+        }
         let style = if r == s.pane {
             if t.mono {
                 Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
@@ -135,13 +140,12 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     .fg(t.accent)
                     .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
             }
-        } else if offered.contains(&r) {
-            Style::new().fg(t.text)
         } else {
-            t.dim().add_modifier(Modifier::CROSSED_OUT)
+            Style::new().fg(t.text)
         };
-        spans.push(Span::styled(format!("{} {}", i + 1, r.title()), style));
-        spans.push(Span::styled("  ", t.dim()));
+        spans.push(Span::styled(format!("{}", i + 1), t.dim()));
+        spans.push(Span::styled(format!(" {}", r.title()), style));
+        spans.push(Span::raw("  "));
     }
     let crumbs = s.breadcrumbs();
     let crumb_text = crumbs
