@@ -42,16 +42,10 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
             }
         }
         Effect::FetchBuilds { epoch, req, scope } => {
-            let result = backend.builds(scope).await.map(|items| {
-                let n = items.len() as u32;
-                Listing::Builds(Page {
-                    items,
-                    page: 1,
-                    per_page: n.max(1),
-                    total: Some(u64::from(n)),
-                    has_more: false,
-                })
-            });
+            let result = backend
+                .builds(scope)
+                .await
+                .map(|items| Listing::Builds(Page::whole(items)));
             Action::ListLoaded {
                 epoch: *epoch,
                 req: *req,

@@ -32,14 +32,7 @@ pub async fn settle(state: &mut State, backend: &dyn Backend, mut effects: Vec<E
             }
             Effect::FetchOverview { epoch, req } => {
                 let items = super::overview::collect("current", backend).await;
-                let n = items.len() as u32;
-                let page = crate::domain::Page {
-                    items,
-                    page: 1,
-                    per_page: n.max(1),
-                    total: Some(u64::from(n)),
-                    has_more: false,
-                };
+                let page = crate::domain::Page::whole(items);
                 vec![Action::ListLoaded {
                     epoch: *epoch,
                     req: *req,

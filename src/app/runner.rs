@@ -71,16 +71,7 @@ impl Runner {
     }
 
     fn cache_file(&self, profile: &str) -> Option<std::path::PathBuf> {
-        let safe: String = profile
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = crate::domain::file_name_safe(profile);
         self.cache_dir
             .as_ref()
             .map(|d| d.join("lists").join(format!("{safe}.json")))
@@ -238,14 +229,7 @@ impl Runner {
                         .collect();
                     // Problems first, then failing, running, promoting, queued; newest first within.
                     items.sort_by_key(|i| (overview::rank(i.what), std::cmp::Reverse(i.at)));
-                    let n = items.len() as u32;
-                    let page = crate::domain::Page {
-                        items,
-                        page: 1,
-                        per_page: n.max(1),
-                        total: Some(u64::from(n)),
-                        has_more: false,
-                    };
+                    let page = crate::domain::Page::whole(items);
                     Some(Action::ListLoaded {
                         epoch,
                         req,

@@ -1153,16 +1153,11 @@ fn log_action(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
 fn save_log(s: &mut State) {
     let Some(log) = &s.log else { return };
     let dir = s.save_dir.clone();
-    let name: String = format!("{}-{}.log", log.build.project, short_id(&log.build.id))
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = crate::domain::file_name_safe(&format!(
+        "{}-{}.log",
+        log.build.project,
+        short_id(&log.build.id)
+    ));
     let path = dir.join(name);
     let result = std::fs::create_dir_all(&dir).and_then(|_| log.buf.save_to(&path));
     let lines = log.buf.len();
@@ -1362,14 +1357,7 @@ fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) {
     fx.push(if res == Resource::Audit {
         // Local data: answered at once, through the same path as a server page.
         let items: Vec<_> = s.audit.iter().rev().cloned().collect();
-        let n = items.len() as u32;
-        let page = Page {
-            items,
-            page: 1,
-            per_page: n.max(1),
-            total: Some(u64::from(n)),
-            has_more: false,
-        };
+        let page = crate::domain::Page::whole(items);
         fx.pop();
         list_loaded(s, req, Ok(Listing::Audit(page)), fx);
         return;

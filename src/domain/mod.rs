@@ -166,6 +166,33 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+impl<T> Page<T> {
+    /// A whole list delivered at once (no further pages; the total is what is there).
+    pub fn whole(items: Vec<T>) -> Page<T> {
+        let n = items.len() as u32;
+        Page {
+            items,
+            page: 1,
+            per_page: n.max(1),
+            total: Some(u64::from(n)),
+            has_more: false,
+        }
+    }
+}
+
+/// A name made safe to use as a file name (ASCII letters, digits, `-_.`; the rest `_`).
+pub fn file_name_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// What a list request asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ListQuery {
