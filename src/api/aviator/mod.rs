@@ -359,7 +359,7 @@ impl Backend for Aviator {
             .query("per_page", "1");
         let reply = self.send(req).await?;
         if reply.is_success() {
-            reply.json::<Vec<serde_json::Value>>()?;
+            reply.json::<Vec<wire::Deployment>>()?;
         } else {
             // A 404 naming a release project or environment comes after the token check: the
             // token is good, the profile's `projects` is what is off (the pane shows it).

@@ -410,7 +410,6 @@ impl AvState {
         actor: Option<&str>,
         now: i64,
         plan: Plan,
-        status: &str,
     ) -> usize {
         let from = self.current(project, env);
         let release = parse_rc(rc).map(|(r, _)| r).unwrap_or(rc).to_string();
@@ -424,7 +423,7 @@ impl AvState {
             release,
             from_rc: from.as_ref().map(|f| f.0.clone()),
             from_release: from.map(|f| f.1),
-            status: status.to_string(),
+            status: "pending".to_string(),
             actor: actor.map(str::to_string),
             start: now,
             end: None,
@@ -495,7 +494,6 @@ impl AvState {
             actor,
             now,
             Plan::Run { fail: n % 4 == 0 },
-            "pending",
         );
         Ok(())
     }
@@ -524,7 +522,8 @@ impl AvState {
             .find(|i| self.deployments[*i].rc == version);
         let i = match existing {
             Some(i) => i,
-            None => self.push(project, env, version, actor, now, Plan::Fixed, status),
+            // Created as reported; the status is set below.
+            None => self.push(project, env, version, actor, now, Plan::Fixed),
         };
         let d = &mut self.deployments[i];
         d.plan = Plan::Fixed;
@@ -565,15 +564,7 @@ impl AvState {
             self.current(project, env).ok_or(NO_PREVIOUS)?.0
         };
         let fail = parse_rc(&target).is_some_and(|(_, n)| n % 4 == 0);
-        let i = self.push(
-            project,
-            env,
-            &target,
-            actor,
-            now,
-            Plan::Run { fail },
-            "pending",
-        );
+        let i = self.push(project, env, &target, actor, now, Plan::Run { fail });
         Ok(self.deployments[i].to_json())
     }
 
