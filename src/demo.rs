@@ -1,7 +1,7 @@
 //! `shipdeck demo`: the simulator in-process and a config of demo profiles pointing at it.
 //! Nothing is written: the config lives in memory and credentials are the simulator's own.
 
-use crate::config::{Config, Credential, Profile};
+use crate::config::{Config, Credential, Profile, ReleaseProject};
 use crate::domain::Kind;
 use crate::sim::{ClockMode, SimHandle, SimOptions};
 use secrecy::SecretString;
@@ -33,8 +33,26 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     alice.read_only = true;
     alice.theme = Some("red-prod".into());
     cfg.profiles.push(alice);
+    let mut av = Profile::new("demo-aviator", Kind::Aviator, url("aviator"));
+    av.token = Some(Credential::Inline(SecretString::from(
+        crate::sim::aviator::TOKEN_ALICE,
+    )));
+    av.projects = aviator_projects();
+    av.protected_environments = vec!["production".into()];
+    cfg.profiles.push(av);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
+}
+
+/// The simulator's Aviator release projects, environments in promotion order.
+fn aviator_projects() -> Vec<ReleaseProject> {
+    crate::sim::aviator::CATALOG
+        .iter()
+        .map(|p| ReleaseProject {
+            name: p.name.to_string(),
+            environments: p.environments.iter().map(|e| e.name.to_string()).collect(),
+        })
+        .collect()
 }
 
 /// The config `shipdeck simulate` prints: ready to paste, secrets by environment variable.
@@ -48,7 +66,24 @@ kind = "freecommit"
 url = "{fc}"
 username = "admin"
 password_env = "SHIPDECK_SIM_PASSWORD"   # export SHIPDECK_SIM_PASSWORD=admin
+
+# Aviator tokens: av_uat_demo_alice (user), av_api_demo (account), av_uat_demo_viewer (read-only)
+[profiles.sim-aviator]
+kind = "aviator"
+url = "{av}"
+token_env = "SHIPDECK_SIM_AVIATOR_TOKEN"   # export SHIPDECK_SIM_AVIATOR_TOKEN=av_uat_demo_alice
+protected_environments = ["production"]
+projects = [
+{projects}]
 "#,
-        fc = handle.url("freecommit")
+        fc = handle.url("freecommit"),
+        av = handle.url("aviator"),
+        projects = aviator_projects()
+            .iter()
+            .map(|p| format!(
+                "  {{ name = {:?}, environments = {:?} }},\n",
+                p.name, p.environments
+            ))
+            .collect::<String>(),
     )
 }

@@ -1,0 +1,601 @@
+//! Aviator Releases client (`api/aviator.md`): a static Bearer token, names (not ids) in every
+//! path, release projects and environments from the profile, deployments read from the one list
+//! route, and `{"error": "…"}` bodies shown verbatim.
+
+mod wire;
+
+use super::http::{Http, Reply, Request};
+use super::{ApiError, Backend};
+use crate::config::{Credential, Profile, ReleaseProject};
+use crate::domain::{
+    BuildStatus, Capabilities, DeployRequest, Deployment, Environment, Kind, ListQuery,
+    ListSupport, Page, Project, ReleaseRequest, ReleaseSupport, Resource, RollbackRequest, Session,
+    StatusRequest, User, split_candidate,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use std::sync::Mutex;
+
+/// The deployment status enum (current A1), the words `set_deployment_status` sends.
+pub const STATUSES: [&str; 8] = [
+    "pending",
+    "in_progress",
+    "success",
+    "failure",
+    "canceling",
+    "canceled",
+    "error",
+    "unknown",
+];
+
+/// Prefix of a user access token; the only part of a token ever shown.
+const USER_TOKEN_PREFIX: &str = "av_uat_";
+/// The list route's largest page.
+const MAX_PER_PAGE: u32 = 100;
+/// `current()` gives up after this many pages (a server that never sends a short page).
+const MAX_PAGES: u32 = 1_000;
+
+pub struct Aviator {
+    http: Http,
+    profile: String,
+    token: Credential,
+    /// The resolved token, cleared when the server rejects it so that a replaced token
+    /// (`token_env`, `token_command`) is read again on the next request.
+    cached: Mutex<Option<SecretString>>,
+    projects: Vec<ReleaseProject>,
+}
+
+impl Aviator {
+    pub fn new(profile: &Profile) -> Result<Aviator, ApiError> {
+        Aviator::with_http(Http::new(profile)?, profile)
+    }
+
+    /// For tests: a client with a custom HTTP layer (e.g. fast retries).
+    pub fn with_http(http: Http, profile: &Profile) -> Result<Aviator, ApiError> {
+        let token = profile.token.clone().ok_or_else(|| {
+            ApiError::Config(format!(
+                "profile `{}` has no token: add `token_env` or `token_command`",
+                profile.name
+            ))
+        })?;
+        Ok(Aviator {
+            http,
+            profile: profile.name.clone(),
+            token,
+            cached: Mutex::new(None),
+            projects: profile.projects.clone(),
+        })
+    }
+
+    async fn token(&self) -> Result<SecretString, ApiError> {
+        if let Some(t) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(t);
+        }
+        let t = self
+            .token
+            .resolve()
+            .await
+            .map_err(|e| ApiError::Auth(format!("cannot read the Aviator token: {e}")))?;
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Send with the token. A 401 is final (tokens cannot be refreshed): it becomes
+    /// `ApiError::Auth` saying how to replace the token, and the cached value is dropped.
+    async fn send(&self, req: Request) -> Result<Reply, ApiError> {
+        let token = self.token().await?;
+        let write = !req.idempotent;
+        let reply = match self.http.send(&req.bearer(&token)).await {
+            Ok(r) => r,
+            Err(ApiError::Network(m)) if write => {
+                return Err(ApiError::Network(format!(
+                    "{m}; the request may have reached Aviator: reload the deployments \
+                     before trying again"
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if reply.status == 401 {
+            *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return Err(ApiError::Auth(self.rejected(&token, &reply)));
+        }
+        Ok(reply)
+    }
+
+    /// "Token rejected" with what to do; only the `av_uat_` prefix of the token is shown.
+    fn rejected(&self, token: &SecretString, reply: &Reply) -> String {
+        let said = error_message(reply).unwrap_or_else(|| format!("HTTP {}", reply.status));
+        let how = if token.expose_secret().starts_with(USER_TOKEN_PREFIX) {
+            format!(
+                "the user access token ({USER_TOKEN_PREFIX}…) is invalid or revoked; create a \
+                 new one at https://app.aviator.co/settings/personal/api_token"
+            )
+        } else {
+            "the account API token is invalid or revoked; create a new one in the Aviator app \
+             under Settings → Workspace → Integrations"
+                .to_string()
+        };
+        format!(
+            "Aviator rejected the token of profile `{}` ({said}): {how}, then put it where the \
+             profile reads it from ({}) and reconnect; tokens cannot be refreshed, so this \
+             profile stops polling until then",
+            self.profile,
+            self.token.source()
+        )
+    }
+
+    async fn write(&self, req: Request, project: &str) -> Result<Reply, ApiError> {
+        let reply = self.send(req).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply, project));
+        }
+        Ok(reply)
+    }
+
+    /// The newest `success` deployment of an environment (its current RC), paging back until
+    /// one is found or the history ends.
+    pub async fn current(
+        &self,
+        project: &str,
+        environment: &str,
+    ) -> Result<Option<Deployment>, ApiError> {
+        for page in 1..=MAX_PAGES {
+            let p = self
+                .deployments(project, environment, page, MAX_PER_PAGE)
+                .await?;
+            if let Some(d) = p.items.into_iter().find(|d| d.raw_status == "success") {
+                return Ok(Some(d));
+            }
+            if !p.has_more {
+                break;
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Percent-encode one path segment (`payments api` → `payments%20api`).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn env_path(project: &str, env: &str, tail: &str) -> String {
+    format!(
+        "/api/releases/{}/environments/{}/{tail}",
+        seg(project),
+        seg(env)
+    )
+}
+
+/// Unified status (`api/README.md`, Aviator row).
+pub fn status_of(raw: &str) -> BuildStatus {
+    match raw {
+        "pending" => BuildStatus::Queued,
+        "in_progress" | "canceling" => BuildStatus::Running,
+        "success" => BuildStatus::Succeeded,
+        "failure" | "error" => BuildStatus::Failed,
+        "canceled" => BuildStatus::Cancelled,
+        _ => BuildStatus::Unknown,
+    }
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+fn deployment(w: wire::Deployment, project: &str, env: &str) -> Result<Deployment, ApiError> {
+    let id = match &w.id {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => {
+            return Err(ApiError::Decode(format!(
+                "a deployment's id is neither a number nor a string: {other}"
+            )));
+        }
+    };
+    let release = w
+        .release_version
+        .or_else(|| split_candidate(&w.release_candidate_version).map(|(r, _)| r.to_string()));
+    Ok(Deployment {
+        id,
+        project: project.to_string(),
+        environment: w.environment_name.unwrap_or_else(|| env.to_string()),
+        release,
+        candidate: w.release_candidate_version,
+        from_candidate: w.from_release_candidate_version,
+        status: status_of(&w.status),
+        raw_status: w.status,
+        actor: w.actor,
+        started_at: w.deploy_start_at.as_deref().and_then(parse_time),
+        finished_at: w.deploy_end_at.as_deref().and_then(parse_time),
+        error: w.error_message,
+    })
+}
+
+/// Local check of a candidate version before anything is sent: says what is wrong.
+fn check_candidate(v: &str) -> Result<(), ApiError> {
+    let why = if v.trim().is_empty() {
+        Some("it is empty")
+    } else if v.chars().any(|c| c.is_whitespace() || c == '/') {
+        Some("it cannot contain spaces or slashes")
+    } else if split_candidate(v).is_some() {
+        None
+    } else {
+        let lower = v.to_ascii_lowercase();
+        match lower.rfind("-rc").or_else(|| lower.rfind(".rc")) {
+            None => Some("it needs a -rcN or .rcN suffix"),
+            Some(0) => Some("it needs a release version before the -rcN/.rcN suffix"),
+            Some(_) => Some("the -rc/.rc suffix must end in a candidate number of 1 or more"),
+        }
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(ApiError::Unsupported(format!(
+            "`{v}` is not a release candidate version: {why} (e.g. 2026.03.02-rc1 or \
+             2026.03.02.rc1); nothing was sent"
+        ))),
+    }
+}
+
+fn error_message(reply: &Reply) -> Option<String> {
+    let body: wire::ErrorBody = serde_json::from_slice(&reply.body).ok()?;
+    match body.error? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s),
+        serde_json::Value::String(_) | serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Any non-success reply (other than 401, handled by `send`) as an `ApiError`, with the
+/// server's own message.
+fn map_error(reply: &Reply, project: &str) -> ApiError {
+    let message = error_message(reply).unwrap_or_else(|| {
+        if reply.content_type.contains("html") {
+            format!(
+                "HTTP {} (an HTML page, probably from a gateway)",
+                reply.status
+            )
+        } else {
+            format!("HTTP {}: {}", reply.status, reply.snippet())
+        }
+    });
+    match reply.status {
+        401 => ApiError::Auth(message),
+        403 => ApiError::Forbidden(format!(
+            "token lacks access to this project: {project} ({message})"
+        )),
+        404 => ApiError::NotFound(message),
+        429 => ApiError::RateLimited,
+        s @ 400..=499 => ApiError::Rejected { status: s, message },
+        s => ApiError::Server { status: s, message },
+    }
+}
+
+fn capabilities() -> Capabilities {
+    Capabilities {
+        lists: vec![(
+            Resource::Projects,
+            ListSupport {
+                paged: false,
+                server_filter: false,
+                sort_fields: &[],
+            },
+        )],
+        builds: Default::default(),
+        releases: ReleaseSupport {
+            list: true,
+            create: true,
+            deploy: true,
+            set_status: true,
+            rollback: true,
+            statuses: STATUSES.iter().map(|s| s.to_string()).collect(),
+        },
+        missing: vec![
+            (
+                Resource::Developers,
+                "Aviator has no developer API (deployments carry only the actor's e-mail)".into(),
+            ),
+            (Resource::Secrets, "Aviator has no secret API".into()),
+            (
+                Resource::Builds,
+                "Aviator has no build API: builds run in your CI (GitHub Actions, Buildkite); \
+                 see the deployments of each environment instead"
+                    .into(),
+            ),
+        ],
+    }
+}
+
+#[async_trait]
+impl Backend for Aviator {
+    fn kind(&self) -> Kind {
+        Kind::Aviator
+    }
+
+    /// There is no identity route: one cheap read of the first configured environment proves
+    /// the token.
+    async fn login(&self) -> Result<Session, ApiError> {
+        let (project, env) = self
+            .projects
+            .iter()
+            .find_map(|p| {
+                p.environments
+                    .first()
+                    .map(|e| (p.name.as_str(), e.as_str()))
+            })
+            .ok_or_else(|| {
+                ApiError::Config(format!(
+                    "profile `{}` (kind aviator) needs `projects` with environments: Aviator \
+                     cannot list them",
+                    self.profile
+                ))
+            })?;
+        let token = self.token().await?;
+        let req = Request::get(env_path(project, env, "deployments"))
+            .query("page", "1")
+            .query("per_page", "1");
+        let reply = self.send(req).await?;
+        if reply.is_success() {
+            reply.json::<Vec<wire::Deployment>>()?;
+        } else {
+            // A 404 naming a release project or environment comes after the token check: the
+            // token is good, the profile's `projects` is what is off (the pane shows it).
+            let known = matches!(
+                error_message(&reply).as_deref(),
+                Some("Release project not found" | "Release environment not found")
+            );
+            if !(reply.status == 404 && known) {
+                return Err(match map_error(&reply, project) {
+                    ApiError::NotFound(m) => ApiError::NotFound(format!(
+                        "{m} (checking the token on {project}/{env}; is the profile's url the \
+                         Aviator API, e.g. https://api.aviator.co?)"
+                    )),
+                    e => e,
+                });
+            }
+            tracing::warn!(
+                project,
+                env,
+                "token accepted, but Aviator does not know this environment"
+            );
+        }
+        let name = if token.expose_secret().starts_with(USER_TOKEN_PREFIX) {
+            "user token"
+        } else {
+            "account token"
+        };
+        Ok(Session {
+            user: User {
+                id: name.to_string(),
+                name: name.to_string(),
+                roles: Vec::new(),
+            },
+            caps: capabilities(),
+        })
+    }
+
+    /// The configured release projects (Aviator cannot list them): one page, filtered locally.
+    async fn projects(&self, q: &ListQuery) -> Result<Page<Project>, ApiError> {
+        let needle = q
+            .filter
+            .as_deref()
+            .map(|f| f.trim().to_lowercase())
+            .filter(|f| !f.is_empty());
+        let items: Vec<Project> = if q.page > 1 {
+            Vec::new()
+        } else {
+            self.projects
+                .iter()
+                .filter(|p| {
+                    needle
+                        .as_deref()
+                        .is_none_or(|n| p.name.to_lowercase().contains(n))
+                })
+                .map(|p| Project {
+                    id: p.name.clone(),
+                    name: p.name.clone(),
+                    description: None,
+                    last_build: None,
+                })
+                .collect()
+        };
+        Ok(Page {
+            total: Some(items.len() as u64),
+            per_page: items.len() as u32,
+            items,
+            page: q.page.max(1),
+            has_more: false,
+        })
+    }
+
+    async fn environments(&self) -> Result<Vec<Environment>, ApiError> {
+        Ok(self
+            .projects
+            .iter()
+            .flat_map(|p| {
+                p.environments.iter().enumerate().map(|(i, e)| Environment {
+                    project: p.name.clone(),
+                    name: e.clone(),
+                    position: i,
+                })
+            })
+            .collect())
+    }
+
+    async fn deployments(
+        &self,
+        project: &str,
+        environment: &str,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<Deployment>, ApiError> {
+        let page = page.max(1);
+        let per_page = if per_page == 0 {
+            10
+        } else {
+            per_page.min(MAX_PER_PAGE)
+        };
+        let req = Request::get(env_path(project, environment, "deployments"))
+            .query("page", page.to_string())
+            .query("per_page", per_page.to_string());
+        let reply = self.send(req).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply, project));
+        }
+        let rows: Vec<wire::Deployment> = reply.json()?;
+        let items = rows
+            .into_iter()
+            .map(|w| deployment(w, project, environment))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            has_more: items.len() as u32 == per_page,
+            items,
+            page,
+            per_page,
+            total: None,
+        })
+    }
+
+    async fn create_release(&self, req: &ReleaseRequest) -> Result<(), ApiError> {
+        check_candidate(&req.candidate)?;
+        let path = format!(
+            "/api/releases/{}/releases/{}",
+            seg(&req.project),
+            seg(&req.candidate)
+        );
+        let body = json!({
+            "repo": req.repo,
+            "commit": req.commit,
+            "trigger_build_workflow": req.build,
+        });
+        self.write(Request::write(Method::POST, path, Some(body)), &req.project)
+            .await
+            .map(drop)
+    }
+
+    async fn deploy(&self, req: &DeployRequest) -> Result<(), ApiError> {
+        check_candidate(&req.candidate)?;
+        let body = json!({ "release_candidate_version": req.candidate });
+        let path = env_path(&req.project, &req.environment, "deployments");
+        self.write(Request::write(Method::POST, path, Some(body)), &req.project)
+            .await
+            .map(drop)
+    }
+
+    async fn set_deployment_status(&self, req: &StatusRequest) -> Result<(), ApiError> {
+        check_candidate(&req.candidate)?;
+        let body = json!({
+            "release_candidate_version": req.candidate,
+            "status": req.status,
+        });
+        let path = env_path(&req.project, &req.environment, "deployments");
+        self.write(
+            Request::write(Method::PATCH, path, Some(body)),
+            &req.project,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn rollback(&self, req: &RollbackRequest) -> Result<Option<Deployment>, ApiError> {
+        let path = env_path(&req.project, &req.environment, "rollback");
+        let body = json!({ "force": req.force });
+        let reply = self
+            .write(Request::write(Method::POST, path, Some(body)), &req.project)
+            .await?;
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let w: wire::Deployment = reply.json()?;
+        deployment(w, &req.project, &req.environment).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(seg("data pipeline"), "data%20pipeline");
+        assert_eq!(seg("2026.03.02-rc1"), "2026.03.02-rc1");
+        assert_eq!(seg("a/b%"), "a%2Fb%25");
+    }
+
+    #[test]
+    fn statuses_map_to_the_unified_table() {
+        assert_eq!(status_of("pending"), BuildStatus::Queued);
+        assert_eq!(status_of("in_progress"), BuildStatus::Running);
+        assert_eq!(status_of("canceling"), BuildStatus::Running);
+        assert_eq!(status_of("success"), BuildStatus::Succeeded);
+        assert_eq!(status_of("failure"), BuildStatus::Failed);
+        assert_eq!(status_of("error"), BuildStatus::Failed);
+        assert_eq!(status_of("canceled"), BuildStatus::Cancelled);
+        assert_eq!(status_of("unknown"), BuildStatus::Unknown);
+        assert_eq!(status_of("succeeded"), BuildStatus::Unknown);
+    }
+
+    #[test]
+    fn candidates_are_checked_locally_with_a_reason() {
+        assert!(check_candidate("2026.03.02-rc1").is_ok());
+        assert!(check_candidate("2024.06.20.rc12").is_ok());
+        for (bad, why) in [
+            ("1.2.3", "suffix"),
+            ("-rc1", "release version before"),
+            ("1.2.3-rc0", "1 or more"),
+            ("1.2.3-rcx", "1 or more"),
+            ("1.2 3-rc1", "spaces"),
+            ("", "empty"),
+        ] {
+            let e = check_candidate(bad).unwrap_err().to_string();
+            assert!(
+                e.contains(why) && e.contains("nothing was sent"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_of_either_type_become_strings() {
+        let w: wire::Deployment = serde_json::from_str(
+            r#"{"id":"d-1","release_candidate_version":"2026.03.02.rc2","status":"weird"}"#,
+        )
+        .unwrap();
+        let d = deployment(w, "p", "e").unwrap();
+        assert_eq!(d.id, "d-1");
+        assert_eq!(d.release.as_deref(), Some("2026.03.02"));
+        assert_eq!(d.environment, "e");
+        assert_eq!(d.status, BuildStatus::Unknown);
+        assert_eq!(d.raw_status, "weird");
+        let w: wire::Deployment = serde_json::from_str(
+            r#"{"id":9121,"release_candidate_version":"x-rc1","status":"success","deploy_start_at":"2026-03-02T10:15:04.512331+00:00"}"#,
+        )
+        .unwrap();
+        let d = deployment(w, "p", "e").unwrap();
+        assert_eq!(d.id, "9121");
+        assert!(d.started_at.is_some());
+    }
+}
