@@ -222,7 +222,30 @@ struct Rig {
 }
 
 impl Rig {
+    /// Config for the Aviator simulator behind the proxy: one read-write profile and the same
+    /// token read-only; production protected.
+    fn aviator() -> Rig {
+        Rig::start_with(|url| {
+            let url = url.replace("/freecommit", "/aviator");
+            let projects = r#"projects = [ { name = "payments-api", environments = ["staging", "canary", "production"] } ]"#;
+            format!(
+                "default_profile = \"rel\"\nrefresh_secs = 1\n\n[profiles.rel]\nkind = \"aviator\"\nurl = \"{url}\"\ntoken = \"av_uat_demo_alice\"\nprotected_environments = [\"production\"]\n{projects}\n\n[profiles.rel-ro]\nkind = \"aviator\"\nurl = \"{url}\"\ntoken = \"av_uat_demo_alice\"\nread_only = true\n{projects}\n"
+            )
+        })
+    }
+
     fn start(extra_profile: &str) -> Rig {
+        let extra = extra_profile.to_string();
+        Rig::start_with(move |url| {
+            let extra_profile = extra.replace("URL", url);
+            format!(
+                "default_profile = \"ci\"\nrefresh_secs = 1\n\n[profiles.ci]\nkind = \"freecommit\"\nurl = \"{url}\"\nusername = \"admin\"\npassword = \"admin\"\n{extra_profile}"
+            )
+        })
+    }
+
+    /// Start the simulator and proxy, write the config `config(proxy_freecommit_url)`, run.
+    fn start_with(config: impl FnOnce(&str) -> String) -> Rig {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -232,11 +255,7 @@ impl Rig {
         let proxy = rt.block_on(common::start_proxy(&sim));
         let home = tempfile::tempdir().unwrap();
         let path = home.path().join("config.toml");
-        let extra_profile = extra_profile.replace("URL", &proxy.url("freecommit"));
-        let text = format!(
-            "default_profile = \"ci\"\nrefresh_secs = 1\n\n[profiles.ci]\nkind = \"freecommit\"\nurl = \"{}\"\nusername = \"admin\"\npassword = \"admin\"\n{extra_profile}",
-            proxy.url("freecommit")
-        );
+        let text = config(&proxy.url("freecommit"));
         std::fs::write(&path, text).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -392,4 +411,67 @@ fn a_restart_paints_the_last_seen_rows_before_any_reply() {
     });
     t.send("q");
     t.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
+    let mut r = Rig::aviator();
+    r.tui.wait_for("● online");
+    r.tui.send("5");
+    r.tui.wait_for("Deployments to staging");
+    r.tui
+        .wait("the pipeline", |s| s.matches("success").count() >= 3);
+    let deploys = |r: &Rig, env: &str| {
+        r.proxy.calls(&format!(
+            "POST /aviator/api/releases/payments-api/environments/{env}/deployments"
+        ))
+    };
+    // staging → canary: cancel sends nothing, yes sends one request.
+    r.tui.send("P");
+    r.tui.wait_for("canary: ");
+    r.tui.send("n");
+    r.tui.wait_for("cancelled: nothing was sent");
+    assert_eq!(deploys(&r, "canary"), 0);
+    r.tui.send("P");
+    r.tui.wait_for("canary: ");
+    r.tui.send("y");
+    r.tui.wait_for("following");
+    assert_eq!(deploys(&r, "canary"), 1, "{:?}", r.proxy.paths());
+    // The deployment settles as the clock moves; the pane notices and says so.
+    r.advance_until("success", 3.0);
+    // canary → production is protected: a wrong name sends nothing.
+    r.tui.send("l");
+    r.tui.wait_for("Deployments to canary");
+    r.tui.send("P");
+    r.tui.wait_for("production is protected");
+    r.tui.send("prod\r");
+    r.tui.wait_for("type `production` exactly");
+    assert_eq!(deploys(&r, "production"), 0);
+    r.tui.send("\x1b");
+    r.tui.wait_for("cancelled: nothing was sent");
+    assert_eq!(deploys(&r, "production"), 0);
+    // The audit pane shows the one change that was made.
+    r.tui.send("6");
+    r.tui.wait_for("payments-api/canary");
+    // A read-only profile refuses after confirmation, and sends nothing.
+    r.tui.send(":profile rel-ro\r");
+    r.tui.wait("read-only profile online", |s| {
+        s.contains("READ-ONLY") && s.contains("● online")
+    });
+    r.tui.send("5");
+    r.tui.wait_for("Deployments to staging");
+    r.tui
+        .wait("the pipeline", |s| s.matches("success").count() >= 3);
+    r.tui.send("P");
+    r.tui.wait_for("canary: ");
+    r.tui.send("y");
+    r.tui.wait_for("refused: profile rel-ro is read-only");
+    assert_eq!(
+        deploys(&r, "canary"),
+        1,
+        "no second request: {:?}",
+        r.proxy.paths()
+    );
+    r.tui.send("q");
+    r.tui.wait_exit(Duration::from_secs(5));
 }

@@ -122,6 +122,9 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     refresh_pipeline(s, fx);
+    if s.lists.releases.loaded_at.is_none() && s.lists.releases.loading.is_none() {
+        super::update::reload(s, Resource::Releases, fx);
+    }
 }
 
 /// Re-read every environment of the selected project (one request each, coalesced by id).

@@ -1252,6 +1252,9 @@ fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.session = None;
     s.conn = Conn::Connecting;
     s.lists = Default::default();
+    s.releases = Default::default();
+    s.log = None;
+    s.open_after_login = None;
     s.detail = None;
     s.overlay = Overlay::None;
     s.pane = Resource::Projects;

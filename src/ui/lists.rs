@@ -250,13 +250,13 @@ impl Columns for crate::domain::Deployment {
         vec![
             Constraint::Length(1),
             Constraint::Length(6),
-            Constraint::Fill(2),
-            Constraint::Fill(if wide { 2 } else { 1 }),
+            Constraint::Length(16),
+            Constraint::Length(if wide { 16 } else { 0 }),
             Constraint::Length(11),
-            Constraint::Fill(if wide { 2 } else { 1 }),
-            Constraint::Length(9),
-            Constraint::Length(7),
             Constraint::Fill(2),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Fill(3),
         ]
     }
     fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
@@ -643,6 +643,8 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
             format!("no {} match “{}”", r.as_str(), clean(&l.filter))
         } else if l.error.is_some() {
             String::new()
+        } else if r == Resource::Releases {
+            "no deployments to this environment yet".to_string()
         } else {
             format!("no {}", r.as_str())
         };

@@ -127,6 +127,8 @@ pub struct Proxy {
     /// `http://127.0.0.1:PORT`; append the simulator's route prefix (`/freecommit`).
     pub root: String,
     hits: Arc<Mutex<Vec<String>>>,
+    /// The same requests as `METHOD path`.
+    calls: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proxy {
@@ -154,6 +156,16 @@ impl Proxy {
             .count()
     }
 
+    /// How many requests were exactly `METHOD path`.
+    pub fn calls(&self, method_and_path: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == method_and_path)
+            .count()
+    }
+
     pub fn paths(&self) -> Vec<String> {
         self.hits.lock().unwrap().clone()
     }
@@ -163,6 +175,7 @@ struct ProxyState {
     client: reqwest::Client,
     target: String,
     hits: Arc<Mutex<Vec<String>>>,
+    calls: Arc<Mutex<Vec<String>>>,
 }
 
 pub async fn start_proxy(h: &SimHandle) -> Proxy {
@@ -171,10 +184,12 @@ pub async fn start_proxy(h: &SimHandle) -> Proxy {
         .expect("bind proxy");
     let addr = listener.local_addr().expect("proxy addr");
     let hits = Arc::new(Mutex::new(Vec::new()));
+    let calls = Arc::new(Mutex::new(Vec::new()));
     let st = Arc::new(ProxyState {
         client: http_client(),
         target: h.url(""),
         hits: hits.clone(),
+        calls: calls.clone(),
     });
     let app = axum::Router::new().fallback(forward).with_state(st);
     tokio::spawn(async move {
@@ -183,6 +198,7 @@ pub async fn start_proxy(h: &SimHandle) -> Proxy {
     Proxy {
         root: format!("http://{addr}"),
         hits,
+        calls,
     }
 }
 
@@ -192,6 +208,10 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         .await
         .unwrap_or_default();
     st.hits.lock().unwrap().push(parts.uri.path().to_string());
+    st.calls
+        .lock()
+        .unwrap()
+        .push(format!("{} {}", parts.method, parts.uri.path()));
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut rb = st
         .client
