@@ -33,6 +33,10 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     alice.read_only = true;
     alice.theme = Some("red-prod".into());
     cfg.profiles.push(alice);
+    let mut scd = Profile::new("demo-serverless-cd", Kind::ServerlessCd, url("serverless-cd"));
+    scd.token = Some(Credential::Inline(SecretString::from(crate::sim::serverless_cd::DEMO_TOKEN)));
+    scd.route_prefix = Some(crate::sim::serverless_cd::ROUTE_PREFIX.into());
+    cfg.profiles.push(scd);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
 }
@@ -48,7 +52,16 @@ kind = "freecommit"
 url = "{fc}"
 username = "admin"
 password_env = "SHIPDECK_SIM_PASSWORD"   # export SHIPDECK_SIM_PASSWORD=admin
+
+[profiles.sim-serverless-cd]
+kind = "serverless-cd"
+url = "{scd}"
+route_prefix = "{scd_prefix}"
+token_env = "SHIPDECK_SIM_CD_TOKEN"   # export SHIPDECK_SIM_CD_TOKEN={scd_token}
 "#,
-        fc = handle.url("freecommit")
+        fc = handle.url("freecommit"),
+        scd = handle.url("serverless-cd"),
+        scd_prefix = crate::sim::serverless_cd::ROUTE_PREFIX,
+        scd_token = crate::sim::serverless_cd::DEMO_TOKEN,
     )
 }

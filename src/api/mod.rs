@@ -3,6 +3,7 @@
 
 pub mod freecommit;
 pub mod http;
+pub mod serverless_cd;
 mod unavailable;
 
 use crate::config::Profile;
@@ -198,6 +199,7 @@ pub trait Backend: Send + Sync {
 pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
     match profile.kind {
         Kind::Freecommit => Ok(Arc::new(freecommit::FreeCommit::new(profile)?)),
+        Kind::ServerlessCd => Ok(Arc::new(serverless_cd::ServerlessCd::new(profile)?)),
         other => Ok(Arc::new(unavailable::Unavailable(other))),
     }
 }
