@@ -46,6 +46,12 @@ impl ServerlessCd {
     }
 }
 
+/// Id of the fixture application owned by another user (hidden from lists) for `seed`.
+pub fn foreign_app_id(seed: u64) -> String {
+    let st = state::ScdState::new(seed, super::clock::MANUAL_EPOCH_NS, false);
+    st.apps[state::FOREIGN_APP].id.clone()
+}
+
 impl Backend for ServerlessCd {
     fn reset(&self) {
         let fresh = state::ScdState::new(self.core.seed, self.core.clock.start_ns(), self.core.demo);
