@@ -33,8 +33,14 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     alice.read_only = true;
     alice.theme = Some("red-prod".into());
     cfg.profiles.push(alice);
-    let mut scd = Profile::new("demo-serverless-cd", Kind::ServerlessCd, url("serverless-cd"));
-    scd.token = Some(Credential::Inline(SecretString::from(crate::sim::serverless_cd::DEMO_TOKEN)));
+    let mut scd = Profile::new(
+        "demo-serverless-cd",
+        Kind::ServerlessCd,
+        url("serverless-cd"),
+    );
+    scd.token = Some(Credential::Inline(SecretString::from(
+        crate::sim::serverless_cd::DEMO_TOKEN,
+    )));
     scd.route_prefix = Some(crate::sim::serverless_cd::ROUTE_PREFIX.into());
     cfg.profiles.push(scd);
     cfg.default_profile = Some("demo-freecommit".into());

@@ -226,7 +226,10 @@ impl Rig {
     async fn step_clock(&self, seconds: f64) {
         advance(&self.sim, seconds).await;
         let n = self.cap.count("task/get");
-        wait_for("two more task polls", || self.cap.count("task/get") >= n + 2).await;
+        wait_for("two more task polls", || {
+            self.cap.count("task/get") >= n + 2
+        })
+        .await;
     }
 }
 
@@ -343,8 +346,13 @@ async fn unknown_and_expired_tokens_are_auth_errors() {
             panic!("{e:?}")
         };
         assert!(text.starts_with(msg), "{text}");
-        assert!(text.contains("token unknown / expired — create a new one under settings → Tokens"));
-        assert!(text.contains("underscores_in_headers"), "proxy hint: {text}");
+        assert!(
+            text.contains("token unknown / expired — create a new one under settings → Tokens")
+        );
+        assert!(
+            text.contains("underscores_in_headers"),
+            "proxy hint: {text}"
+        );
         assert!(!text.contains(token), "the token never appears in errors");
         assert_eq!(e.exit_code(), 3);
         // Never retried: one request.
@@ -361,7 +369,10 @@ async fn tokens_expired_by_the_server_become_auth_errors() {
     set_faults(&r.sim, json!({"serverless-cd.expire_tokens_at": "5s"})).await;
     advance(&r.sim, 6.0).await;
     let e = r.c.projects(&ListQuery::default()).await.unwrap_err();
-    assert!(matches!(&e, ApiError::Auth(m) if m.starts_with("token 已过期")), "{e:?}");
+    assert!(
+        matches!(&e, ApiError::Auth(m) if m.starts_with("token 已过期")),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -389,9 +400,8 @@ async fn numeric_codes_classify_with_the_servers_message() {
     );
     // 424 → rejected, message verbatim.
     let app = r.app_id("web-portal").await;
-    let e = r
-        .c
-        .launch(&LaunchRequest {
+    let e =
+        r.c.launch(&LaunchRequest {
             project_id: app.clone(),
             skip_steps: vec![],
             params: vec![],
@@ -406,16 +416,18 @@ async fn numeric_codes_classify_with_the_servers_message() {
         }
     );
     // 400 with the unknown-ref text.
-    let e = r
-        .c
-        .launch(&LaunchRequest {
+    let e =
+        r.c.launch(&LaunchRequest {
             project_id: app,
             skip_steps: vec![],
             params: vec![("ref".into(), "refs/heads/nope".into())],
         })
         .await
         .unwrap_err();
-    assert_eq!(e, ApiError::NotFound("ref refs/heads/nope not found".into()));
+    assert_eq!(
+        e,
+        ApiError::NotFound("ref refs/heads/nope not found".into())
+    );
     // 401 on another user's application is a refusal, not a token problem.
     let foreign = shipdeck::sim::serverless_cd::foreign_app_id(1);
     let e = r.c.launch_options(&foreign).await.unwrap_err();
@@ -509,7 +521,9 @@ async fn string_codes_and_codeless_errors_classify() {
         }
     );
     // No code: the auth messages are still auth…
-    assert!(matches!(c.kill(&b).await.unwrap_err(), ApiError::Auth(m) if m.starts_with("token 不存在")));
+    assert!(
+        matches!(c.kill(&b).await.unwrap_err(), ApiError::Auth(m) if m.starts_with("token 不存在"))
+    );
     // …anything else is a server error with the message verbatim.
     assert_eq!(
         c.redeploy(&b).await.unwrap_err(),
@@ -567,7 +581,11 @@ async fn applications_map_to_projects() {
     assert_eq!(page.items.len(), 13);
     assert_eq!(page.total, Some(13));
     assert!(!page.has_more);
-    let never: Vec<_> = page.items.iter().filter(|p| p.last_build.is_none()).collect();
+    let never: Vec<_> = page
+        .items
+        .iter()
+        .filter(|p| p.last_build.is_none())
+        .collect();
     assert_eq!(never.len(), 1);
     assert_eq!(never[0].name, "legacy-cron");
     for p in &page.items {
@@ -645,13 +663,16 @@ async fn task_pages_with_totals_and_the_whole_history() {
         .filter(|h| h.path.ends_with("task/list"))
         .map(|h| h.query.clone())
         .collect();
-    assert!(q[3].contains("currentPage=4") && q[3].contains("pageSize=10"), "{q:?}");
+    assert!(
+        q[3].contains("currentPage=4") && q[3].contains("pageSize=10"),
+        "{q:?}"
+    );
 
     // The whole history, paged by 10: ⌈37/10⌉ = 4 requests; a running task on top.
     let running = r.launch(&app, &[("ref", "refs/heads/main")]).await;
     advance(&r.sim, 4.0).await;
-    let c = client_at(&format!("{}/serverless-cd", r.cap.root), DEMO_TOKEN, None)
-        .with_page_size(10);
+    let c =
+        client_at(&format!("{}/serverless-cd", r.cap.root), DEMO_TOKEN, None).with_page_size(10);
     let before = r.cap.count("task/list");
     let all = c
         .builds(&BuildScope::Project {
@@ -667,7 +688,10 @@ async fn task_pages_with_totals_and_the_whole_history() {
     assert_eq!(all[0].id, running.id);
     assert_eq!(all[0].status, BuildStatus::Running);
     assert!(all.windows(2).all(|w| w[0].queued_at >= w[1].queued_at));
-    assert!(all.iter().all(|b| b.project == "shop-api" && b.project_id.as_deref() == Some(&app)));
+    assert!(
+        all.iter()
+            .all(|b| b.project == "shop-api" && b.project_id.as_deref() == Some(&app))
+    );
 }
 
 #[tokio::test]
@@ -739,7 +763,10 @@ async fn expired_logs_are_a_note_not_content() {
             [format!("shipdeck: no log for step {}: {LOG_EXPIRED}", s.0)]
         );
     }
-    assert!(matches!(events.last(), Some(LogEvent::End { status: Some(_) })));
+    assert!(matches!(
+        events.last(),
+        Some(LogEvent::End { status: Some(_) })
+    ));
 }
 
 #[tokio::test]
@@ -747,12 +774,19 @@ async fn step_logs_grow_while_running_and_end_with_the_status() {
     let r = rig().await;
     let app = r.app_id("shop-api").await;
     let build = r
-        .launch(&app, &[("ref", "refs/heads/main"), ("inputs", "REGION=cn-hangzhou")])
+        .launch(
+            &app,
+            &[("ref", "refs/heads/main"), ("inputs", "REGION=cn-hangzhou")],
+        )
         .await;
     let mut tail = Tail::start(&r.c, &build, true);
     r.step_clock(1.0).await;
     tail.drain();
-    assert!(tail.events.is_empty(), "pending: nothing yet: {:?}", tail.events);
+    assert!(
+        tail.events.is_empty(),
+        "pending: nothing yet: {:?}",
+        tail.events
+    );
     r.step_clock(2.5).await; // running, Checkout started, no log for 1 s
     r.step_clock(1.0).await; // 1.5 s into Checkout: 3 lines
     let first = tail.lines();
@@ -767,12 +801,19 @@ async fn step_logs_grow_while_running_and_end_with_the_status() {
     r.step_clock(1.0).await;
     let second = tail.lines();
     assert!(second.len() > first.len(), "{first:?} → {second:?}");
-    assert_eq!(&second[..first.len()], &first[..], "only new lines are appended");
+    assert_eq!(
+        &second[..first.len()],
+        &first[..],
+        "only new lines are appended"
+    );
     // To the end, in steps of 2 s so that every step is seen running.
     for _ in 0..60 {
         advance(&r.sim, 2.0).await;
         let n = r.cap.count("task/get");
-        wait_for("a poll", || r.cap.count("task/get") >= n + 2 || tail.task.is_finished()).await;
+        wait_for("a poll", || {
+            r.cap.count("task/get") >= n + 2 || tail.task.is_finished()
+        })
+        .await;
         if tail.task.is_finished() {
             break;
         }
@@ -811,8 +852,19 @@ async fn flaky_and_tolerant_step_statuses() {
     res.unwrap();
     let secs = sections(&events);
     assert_eq!(final_status(&secs[2]), StepStatus::Succeeded);
-    assert!(secs[2].3.last().unwrap().starts_with("shipdeck: ⚠ step Test failed; continue-on-error"));
-    assert_eq!(events.last(), Some(&LogEvent::End { status: Some(BuildStatus::Succeeded) }));
+    assert!(
+        secs[2]
+            .3
+            .last()
+            .unwrap()
+            .starts_with("shipdeck: ⚠ step Test failed; continue-on-error")
+    );
+    assert_eq!(
+        events.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Succeeded)
+        })
+    );
     // Flaky: run until a task fails: Test Failed, Deploy Skipped (no log), Notify ran.
     let app = r.app_id("checkout-flaky").await;
     for _ in 0..3 {
@@ -820,7 +872,11 @@ async fn flaky_and_tolerant_step_statuses() {
         advance(&r.sim, 300.0).await;
         let (events, res) = Tail::start(&r.c, &b, false).finish().await;
         res.unwrap();
-        if events.last() == Some(&LogEvent::End { status: Some(BuildStatus::Failed) }) {
+        if events.last()
+            == Some(&LogEvent::End {
+                status: Some(BuildStatus::Failed),
+            })
+        {
             let secs = sections(&events);
             let st: Vec<StepStatus> = secs.iter().map(final_status).collect();
             assert_eq!(
@@ -852,7 +908,13 @@ async fn launch_options_and_dispatch_body() {
     let opts = r.c.launch_options(&app).await.unwrap();
     let names: Vec<&str> = opts.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["ref", "commit", "message", "inputs"]);
-    assert!(opts.fields[0].required && opts.fields[0].default.as_deref().is_some_and(|d| d.starts_with("refs/")));
+    assert!(
+        opts.fields[0].required
+            && opts.fields[0]
+                .default
+                .as_deref()
+                .is_some_and(|d| d.starts_with("refs/"))
+    );
     assert!(opts.fields[1..].iter().all(|f| !f.required));
     assert!(opts.fields[3].key_values);
     assert!(opts.skippable_steps.is_empty());
@@ -879,18 +941,37 @@ async fn launch_options_and_dispatch_body() {
     assert_eq!(posts[0].path, "/serverless-cd/api/flow/dispatch/manual");
     assert_eq!(
         posts[0].body,
-        Some(json!({"appId": app, "ref": "refs/tags/v1.4.0", "commitId": commit,
-                    "message": "release 1.4.0", "inputs": {"REGION": "cn-hangzhou", "DEBUG": "1"}}))
+        Some(
+            json!({"appId": app, "ref": "refs/tags/v1.4.0", "commitId": commit,
+                    "message": "release 1.4.0", "inputs": {"REGION": "cn-hangzhou", "DEBUG": "1"}})
+        )
     );
     assert_eq!(b.status, BuildStatus::Queued);
     assert_eq!(b.project, "web-portal");
     assert_eq!(b.project_id.as_deref(), Some(app.as_str()));
     assert_eq!(b.trigger.as_deref(), Some("manual"));
-    assert!(b.message.as_deref().unwrap().starts_with("release 1.4.0 (refs/tags/v1.4.0 @ 0123456)"));
+    assert!(
+        b.message
+            .as_deref()
+            .unwrap()
+            .starts_with("release 1.4.0 (refs/tags/v1.4.0 @ 0123456)")
+    );
     // Optional fields left empty are not sent.
-    r.launch(&app, &[("ref", "refs/heads/main"), ("commit", ""), ("inputs", " ")]).await;
-    let last = r.cap.hits().into_iter().rfind(|h| h.method == "POST").unwrap();
-    assert_eq!(last.body, Some(json!({"appId": app, "ref": "refs/heads/main"})));
+    r.launch(
+        &app,
+        &[("ref", "refs/heads/main"), ("commit", ""), ("inputs", " ")],
+    )
+    .await;
+    let last = r
+        .cap
+        .hits()
+        .into_iter()
+        .rfind(|h| h.method == "POST")
+        .unwrap();
+    assert_eq!(
+        last.body,
+        Some(json!({"appId": app, "ref": "refs/heads/main"}))
+    );
 }
 
 #[tokio::test]
@@ -898,9 +979,8 @@ async fn dispatch_is_never_retried() {
     let r = rig().await;
     let app = r.app_id("web-portal").await;
     set_faults(&r.sim, json!({"serverless-cd.reset_rate": 1})).await;
-    let e = r
-        .c
-        .launch(&LaunchRequest {
+    let e =
+        r.c.launch(&LaunchRequest {
             project_id: app.clone(),
             skip_steps: vec![],
             params: vec![("ref".into(), "refs/heads/main".into())],
@@ -911,9 +991,8 @@ async fn dispatch_is_never_retried() {
     assert_eq!(r.cap.count("dispatch/manual"), 1);
     // Rate limited: also not retried.
     set_faults(&r.sim, json!({"serverless-cd.rate_limit": 1})).await;
-    let e = r
-        .c
-        .launch(&LaunchRequest {
+    let e =
+        r.c.launch(&LaunchRequest {
             project_id: app,
             skip_steps: vec![],
             params: vec![("ref".into(), "refs/heads/main".into())],
@@ -935,7 +1014,12 @@ async fn redeploy_runs_an_earlier_task_again() {
     assert_eq!(b.trigger, Some(format!("redeploy of {}", old.id)));
     assert_eq!(b.project, "order-service");
     assert_eq!(b.message, old.message, "same commit, ref and message");
-    let post = r.cap.hits().into_iter().find(|h| h.method == "POST").unwrap();
+    let post = r
+        .cap
+        .hits()
+        .into_iter()
+        .find(|h| h.method == "POST")
+        .unwrap();
     assert_eq!(post.path, "/serverless-cd/api/flow/dispatch/redeploy");
     assert_eq!(post.body, Some(json!({"taskId": old.id, "appId": app})));
 }
@@ -947,15 +1031,27 @@ async fn cancel_running_then_already_stopped() {
     let b = r.launch(&app, &[("ref", "refs/heads/main")]).await;
     advance(&r.sim, 6.0).await;
     r.c.kill(&b).await.expect("cancel a running task");
-    let post = r.cap.hits().into_iter().rfind(|h| h.method == "POST").unwrap();
+    let post = r
+        .cap
+        .hits()
+        .into_iter()
+        .rfind(|h| h.method == "POST")
+        .unwrap();
     assert_eq!(post.path, "/serverless-cd/api/flow/dispatch/cancel");
     assert_eq!(post.body, Some(json!({"taskId": b.id})));
     let (events, res) = Tail::start(&r.c, &b, true).finish().await;
     res.unwrap();
     let secs = sections(&events);
     assert_eq!(final_status(&secs[0]), StepStatus::Cancelled);
-    assert!(!secs[0].3.is_empty(), "the cancelled step keeps its log so far");
-    assert!(secs[1..].iter().all(|s| s.1 == StepStatus::Queued && s.3.is_empty()));
+    assert!(
+        !secs[0].3.is_empty(),
+        "the cancelled step keeps its log so far"
+    );
+    assert!(
+        secs[1..]
+            .iter()
+            .all(|s| s.1 == StepStatus::Queued && s.3.is_empty())
+    );
     assert_eq!(
         events.last(),
         Some(&LogEvent::End {
@@ -990,12 +1086,26 @@ async fn fault_modes_surface_as_typed_errors() {
         }
     }
     assert!(seen.contains(&(500, "SystemError".to_string())), "{seen:?}");
-    assert!(seen.contains(&(500, "HTTP 500: Internal Server Error".to_string())), "{seen:?}");
+    assert!(
+        seen.contains(&(500, "HTTP 500: Internal Server Error".to_string())),
+        "{seen:?}"
+    );
     // 429: retried (reads), then reported.
-    set_faults(&r.sim, json!({"serverless-cd.rate_limit": 1, "retry_after": 0})).await;
+    set_faults(
+        &r.sim,
+        json!({"serverless-cd.rate_limit": 1, "retry_after": 0}),
+    )
+    .await;
     let n = r.cap.count("application/list");
-    assert_eq!(r.c.projects(&ListQuery::default()).await.unwrap_err(), ApiError::RateLimited);
-    assert_eq!(r.cap.count("application/list") - n, 3, "fast policy: 3 tries");
+    assert_eq!(
+        r.c.projects(&ListQuery::default()).await.unwrap_err(),
+        ApiError::RateLimited
+    );
+    assert_eq!(
+        r.cap.count("application/list") - n,
+        3,
+        "fast policy: 3 tries"
+    );
     // Malformed JSON.
     set_faults(&r.sim, json!({"serverless-cd.malformed_rate": 1})).await;
     assert!(matches!(
@@ -1009,7 +1119,14 @@ async fn fault_modes_surface_as_typed_errors() {
         ApiError::Network(_)
     ));
     clear_faults(&r.sim).await;
-    assert_eq!(r.c.projects(&ListQuery::default()).await.unwrap().items.len(), 13);
+    assert_eq!(
+        r.c.projects(&ListQuery::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        13
+    );
 }
 
 #[tokio::test]
@@ -1046,9 +1163,20 @@ async fn truncated_step_logs_never_show_partial_lines() {
     let (events, res) = tail.finish().await;
     res.unwrap();
     let secs = sections(&events);
-    let text = r.raw_log(&b.id, 1).await["data"].as_str().unwrap().to_string();
+    let text = r.raw_log(&b.id, 1).await["data"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let want: Vec<&str> = text.strip_suffix('\n').unwrap().split('\n').collect();
     assert_eq!(secs[0].3, want);
-    assert!(cut_phase.iter().all(|l| want.contains(&l.as_str())), "{cut_phase:?}");
-    assert_eq!(events.last(), Some(&LogEvent::End { status: Some(BuildStatus::Succeeded) }));
+    assert!(
+        cut_phase.iter().all(|l| want.contains(&l.as_str())),
+        "{cut_phase:?}"
+    );
+    assert_eq!(
+        events.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Succeeded)
+        })
+    );
 }

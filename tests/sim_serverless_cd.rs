@@ -136,11 +136,7 @@ async fn auth_errors_are_http_200_with_code_401() {
     let t = T::new().await;
     for path in ["/api/flow/application/list", "/api/application/list"] {
         assert_err(&t.get_as(None, path).await, 401, "need login");
-        assert_err(
-            &t.get_as(Some("nope"), path).await,
-            401,
-            "token 不存在",
-        );
+        assert_err(&t.get_as(Some("nope"), path).await, 401, "token 不存在");
         assert_err(
             &t.get_as(Some(EXPIRED_TOKEN), path).await,
             401,
@@ -208,7 +204,10 @@ async fn applications_fixture_and_detail_errors() {
     for a in &apps {
         let id = a["id"].as_str().unwrap();
         assert_eq!(id.len(), 16);
-        assert!(id.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        );
         assert!(a["created_time"].is_i64() && a["updated_time"].is_i64());
         assert_eq!(a["provider"], "github");
         assert_eq!(a["user_id"], "u-7fa3c1");
@@ -225,10 +224,13 @@ async fn applications_fixture_and_detail_errors() {
     }
     assert_eq!(never, 1);
     let id = apps[0]["id"].as_str().unwrap();
-    let d = t.get(&format!("/api/flow/application/detail?id={id}")).await;
+    let d = t
+        .get(&format!("/api/flow/application/detail?id={id}"))
+        .await;
     assert_eq!(d["data"], apps[0]);
     assert_err(
-        &t.get("/api/flow/application/detail?id=zzzzzzzzzzzzzzzz").await,
+        &t.get("/api/flow/application/detail?id=zzzzzzzzzzzzzzzz")
+            .await,
         400,
         "没有查到应用信息",
     );
@@ -330,7 +332,10 @@ async fn task_list_pages_with_totals_and_defaults() {
             ));
         }
     }
-    assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "updated_time desc");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 >= w[1].0),
+        "updated_time desc"
+    );
     let ids: std::collections::HashSet<_> = seen.iter().map(|s| &s.1).collect();
     assert_eq!(ids.len(), 37);
     // Defaults: 0, non-numeric and negative values fall back to 1 / 10.
@@ -467,8 +472,11 @@ async fn dispatch_validation_and_commit_defaults() {
     let app = t.app_named("web-portal").await;
     let app_id = app["id"].as_str().unwrap();
     assert_err(
-        &t.post("/api/flow/dispatch/manual", json!({"ref": "refs/heads/main"}))
-            .await,
+        &t.post(
+            "/api/flow/dispatch/manual",
+            json!({"ref": "refs/heads/main"}),
+        )
+        .await,
         424,
         "appId 必填",
     );
@@ -625,7 +633,12 @@ async fn flaky_and_tolerant_outcomes() {
     assert_eq!(st, ["success", "success", "failure", "skipped", "success"]);
     let id = last["id"].as_str().unwrap();
     assert_err(&t.log(id, 4).await, 400, LOG_EXPIRED);
-    assert!(t.log(id, 3).await["data"].as_str().unwrap().contains("failed"));
+    assert!(
+        t.log(id, 3).await["data"]
+            .as_str()
+            .unwrap()
+            .contains("failed")
+    );
 
     let tol = t.app_named("search-tolerant").await;
     let id = t.dispatch(tol["id"].as_str().unwrap(), json!({})).await;
@@ -661,11 +674,7 @@ async fn tokens_routes() {
         401,
         "token 已过期",
     );
-    let id = rows
-        .iter()
-        .find(|r| r["description"] == "ci")
-        .unwrap()["id"]
-        .clone();
+    let id = rows.iter().find(|r| r["description"] == "ci").unwrap()["id"].clone();
     let v = t
         .post("/api/tokens/update", json!({"id": id, "expiration": -1}))
         .await;

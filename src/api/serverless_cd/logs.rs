@@ -112,7 +112,11 @@ impl ServerlessCd {
     }
 
     /// The step's whole text, `Err(message)` when the server has none (yet or any more).
-    async fn step_log(&self, task_id: &str, count: &str) -> Result<Result<String, String>, ApiError> {
+    async fn step_log(
+        &self,
+        task_id: &str,
+        count: &str,
+    ) -> Result<Result<String, String>, ApiError> {
         match self
             .get("task/log", &[("taskId", task_id), ("stepCount", count)])
             .await
@@ -134,7 +138,11 @@ impl ServerlessCd {
 
     /// A finished step's final text: fetched again (up to 3 times) while it looks cut short,
     /// keeping the longest answer.
-    async fn final_log(&self, task_id: &str, count: &str) -> Result<Result<String, String>, ApiError> {
+    async fn final_log(
+        &self,
+        task_id: &str,
+        count: &str,
+    ) -> Result<Result<String, String>, ApiError> {
         let mut best: Option<String> = None;
         for _ in 0..FINAL_FETCH_TRIES {
             match self.step_log(task_id, count).await? {

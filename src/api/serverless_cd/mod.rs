@@ -179,7 +179,9 @@ impl ServerlessCd {
             }
             let text = html_text(reply);
             return Err(match reply.status {
-                401 | 403 => ApiError::Auth(format!("HTTP {}: {text} — {AUTH_ADVICE}", reply.status)),
+                401 | 403 => {
+                    ApiError::Auth(format!("HTTP {}: {text} — {AUTH_ADVICE}", reply.status))
+                }
                 404 => ApiError::NotFound(format!("HTTP 404: {text}")),
                 s @ 400..=499 => ApiError::Rejected {
                     status: s,
@@ -322,7 +324,12 @@ impl ServerlessCd {
             );
         }
         // Running before pending, newest first within each.
-        out.sort_by_key(|b| (b.status != BuildStatus::Running, std::cmp::Reverse(b.queued_at)));
+        out.sort_by_key(|b| {
+            (
+                b.status != BuildStatus::Running,
+                std::cmp::Reverse(b.queued_at),
+            )
+        });
         Ok(out)
     }
 
@@ -446,7 +453,13 @@ impl Backend for ServerlessCd {
                     Some(default_ref),
                     false,
                 ),
-                field("commit", "Commit (empty = head of the ref)", false, None, false),
+                field(
+                    "commit",
+                    "Commit (empty = head of the ref)",
+                    false,
+                    None,
+                    false,
+                ),
                 field("message", "Message", false, None, false),
                 field("inputs", "Inputs (KEY=value, …)", false, None, true),
             ],
@@ -610,11 +623,15 @@ fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
 
 fn app_project(app: wire::Application) -> Project {
     let name = app.name();
-    let description = app.description.clone().filter(|d| !d.is_empty()).or_else(|| {
-        app.owner
-            .as_ref()
-            .map(|o| format!("{o}/{name} ({})", app.provider.as_deref().unwrap_or("git")))
-    });
+    let description = app
+        .description
+        .clone()
+        .filter(|d| !d.is_empty())
+        .or_else(|| {
+            app.owner
+                .as_ref()
+                .map(|o| format!("{o}/{name} ({})", app.provider.as_deref().unwrap_or("git")))
+        });
     let last_build = app.latest_task.map(|t| {
         let raw = t.status.unwrap_or_default();
         LastBuild {

@@ -24,6 +24,21 @@ fn required(field: &str) -> Response {
     error(424, &format!("{field} 必填"))
 }
 
+/// A handled error, rendered as the HTTP-200 envelope.
+struct Fail(u16, String);
+
+impl Fail {
+    fn required(field: &str) -> Fail {
+        Fail(424, format!("{field} 必填"))
+    }
+}
+
+impl From<Fail> for Response {
+    fn from(f: Fail) -> Response {
+        error(f.0, &f.1)
+    }
+}
+
 pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Response {
     let path = ctx.path.strip_suffix('/').unwrap_or(&ctx.path);
     let route = if let Some(r) = path.strip_prefix("/api/tokens/") {
@@ -62,7 +77,7 @@ pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Response {
     st.advance(ctx.now);
     let user = match authenticate(scd, &mut st, ctx) {
         Ok(u) => u,
-        Err(resp) => return resp,
+        Err(f) => return f.into(),
     };
     let h = H {
         scd,
@@ -90,9 +105,9 @@ pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Response {
 }
 
 /// The `cd_token` check (§2, §9 #1); `expire_tokens_at` expires every token issued before it.
-fn authenticate(scd: &ServerlessCd, st: &mut ScdState, ctx: &Ctx) -> Result<String, Response> {
+fn authenticate(scd: &ServerlessCd, st: &mut ScdState, ctx: &Ctx) -> Result<String, Fail> {
     let Some(secret) = ctx.headers.get("cd_token").and_then(|v| v.to_str().ok()) else {
-        return Err(error(401, NEED_LOGIN));
+        return Err(Fail(401, NEED_LOGIN.into()));
     };
     let cut = scd
         .core
@@ -101,12 +116,12 @@ fn authenticate(scd: &ServerlessCd, st: &mut ScdState, ctx: &Ctx) -> Result<Stri
         .map(|d| scd.core.clock.start_ns() + d.as_nanos() as i64);
     let now = ctx.now;
     let Some(tok) = st.tokens.iter_mut().find(|t| t.secret == secret) else {
-        return Err(error(401, TOKEN_UNKNOWN));
+        return Err(Fail(401, TOKEN_UNKNOWN.into()));
     };
-    let expired = tok.expire.is_some_and(|e| now >= e)
-        || cut.is_some_and(|c| now >= c && tok.created < c);
+    let expired =
+        tok.expire.is_some_and(|e| now >= e) || cut.is_some_and(|c| now >= c && tok.created < c);
     if expired {
-        return Err(error(401, TOKEN_EXPIRED));
+        return Err(Fail(401, TOKEN_EXPIRED.into()));
     }
     tok.active = Some(now);
     Ok(tok.user.clone())
@@ -133,29 +148,29 @@ impl H<'_> {
     }
 
     /// An application the caller may act on, by id.
-    fn own_app(&self, id: Option<String>, field: &str) -> Result<usize, Response> {
+    fn own_app(&self, id: Option<String>, field: &str) -> Result<usize, Fail> {
         let Some(id) = id else {
-            return Err(required(field));
+            return Err(Fail::required(field));
         };
         let Some(i) = self.st.app_index(&id) else {
-            return Err(error(400, APP_NOT_FOUND));
+            return Err(Fail(400, APP_NOT_FOUND.into()));
         };
         if self.st.apps[i].user_id != self.user {
-            return Err(error(401, NO_PERMISSION));
+            return Err(Fail(401, NO_PERMISSION.into()));
         }
         Ok(i)
     }
 
     /// A task the caller may see, by id.
-    fn own_task(&self, id: Option<String>) -> Result<usize, Response> {
+    fn own_task(&self, id: Option<String>) -> Result<usize, Fail> {
         let Some(id) = id else {
-            return Err(required("taskId"));
+            return Err(Fail::required("taskId"));
         };
         let Some(i) = self.st.tasks.iter().position(|t| t.id == id) else {
-            return Err(error(400, TASK_NOT_FOUND));
+            return Err(Fail(400, TASK_NOT_FOUND.into()));
         };
         if self.st.tasks[i].user_id != self.user {
-            return Err(error(401, NO_PERMISSION));
+            return Err(Fail(401, NO_PERMISSION.into()));
         }
         Ok(i)
     }
@@ -169,10 +184,14 @@ impl H<'_> {
     }
 
     fn app_detail(self) -> Response {
-        let id = self.ctx.q("id").filter(|s| !s.is_empty()).map(str::to_string);
+        let id = self
+            .ctx
+            .q("id")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
         match self.own_app(id, "id") {
             Ok(i) => ok(self.st.app_json(i, self.now())),
-            Err(r) => r,
+            Err(f) => f.into(),
         }
     }
 
@@ -240,7 +259,7 @@ impl H<'_> {
                 self.st.tasks.retain(|t| t.app_id != app.id);
                 ok(json!({}))
             }
-            Err(r) => r,
+            Err(f) => f.into(),
         }
     }
 
@@ -278,7 +297,7 @@ impl H<'_> {
             .map(str::to_string);
         match self.own_task(id) {
             Ok(i) => ok(self.st.tasks[i].to_json(self.now())),
-            Err(r) => r,
+            Err(f) => f.into(),
         }
     }
 
@@ -297,7 +316,7 @@ impl H<'_> {
         };
         let i = match self.own_task(id) {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(f) => return f.into(),
         };
         let text = step
             .parse::<usize>()
@@ -315,8 +334,8 @@ impl H<'_> {
                 .filter(|p| text.is_char_boundary(*p) && b[p - 1] != b'\n')
                 .collect();
             if !cuts.is_empty() {
-                let at = cuts[(self.scd.core.fault_draw() * cuts.len() as f64) as usize
-                    % cuts.len()];
+                let at =
+                    cuts[(self.scd.core.fault_draw() * cuts.len() as f64) as usize % cuts.len()];
                 text.truncate(at);
             }
         }
@@ -329,7 +348,7 @@ impl H<'_> {
                 self.st.tasks.remove(i);
                 json_response(axum::http::StatusCode::OK, &json!({"success": true}))
             }
-            Err(r) => r,
+            Err(f) => f.into(),
         }
     }
 
@@ -342,7 +361,7 @@ impl H<'_> {
     fn manual(mut self) -> Response {
         let app = match self.own_app(self.ctx.field("appId"), "appId") {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(f) => return f.into(),
         };
         let Some(git_ref) = self.ctx.field("ref") else {
             return required("ref");
@@ -380,7 +399,7 @@ impl H<'_> {
     fn redeploy(mut self) -> Response {
         let i = match self.own_task(self.ctx.field("taskId")) {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(f) => return f.into(),
         };
         let old = &self.st.tasks[i];
         let Some(app) = self.st.app_index(&old.app_id) else {
@@ -402,7 +421,7 @@ impl H<'_> {
     fn cancel(self) -> Response {
         let i = match self.own_task(self.ctx.field("taskId")) {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(f) => return f.into(),
         };
         let now = self.now();
         let task = &mut self.st.tasks[i];

@@ -54,7 +54,8 @@ pub fn foreign_app_id(seed: u64) -> String {
 
 impl Backend for ServerlessCd {
     fn reset(&self) {
-        let fresh = state::ScdState::new(self.core.seed, self.core.clock.start_ns(), self.core.demo);
+        let fresh =
+            state::ScdState::new(self.core.seed, self.core.clock.start_ns(), self.core.demo);
         *self.lock() = fresh;
     }
 }

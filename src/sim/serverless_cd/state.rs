@@ -331,9 +331,7 @@ pub fn id16(rng: &mut fastrand::Rng) -> String {
 
 pub fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
     const HEX: &[u8] = b"0123456789abcdef";
-    (0..n)
-        .map(|_| char::from(HEX[rng.usize(..16)]))
-        .collect()
+    (0..n).map(|_| char::from(HEX[rng.usize(..16)])).collect()
 }
 
 pub fn uuid_v4(rng: &mut fastrand::Rng) -> String {
@@ -703,12 +701,15 @@ fn sgr(rng: &mut fastrand::Rng, text: String) -> String {
     }
 }
 
+/// Produces the `k`-th middle line of a step.
+type Filler = Box<dyn Fn(&mut fastrand::Rng, usize) -> String>;
+
 /// `count` lines of one step (the last few are the step's verdict).
 fn step_lines(rng: &mut fastrand::Rng, name: &str, count: usize, c: &LineCtx) -> Vec<String> {
     let short = &c.commit[..c.commit.len().min(7)];
     let mut head: Vec<String> = Vec::new();
     let mut tail: Vec<String> = Vec::new();
-    let filler: Box<dyn Fn(&mut fastrand::Rng, usize) -> String> = match name {
+    let filler: Filler = match name {
         "Checkout" => {
             head.push(format!(
                 "[INFO] @serverless-cd/checkout: cloning {}",
