@@ -40,6 +40,16 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     av.projects = aviator_projects();
     av.protected_environments = vec!["production".into()];
     cfg.profiles.push(av);
+    let mut scd = Profile::new(
+        "demo-serverless-cd",
+        Kind::ServerlessCd,
+        url("serverless-cd"),
+    );
+    scd.token = Some(Credential::Inline(SecretString::from(
+        crate::sim::serverless_cd::DEMO_TOKEN,
+    )));
+    scd.route_prefix = Some(crate::sim::serverless_cd::ROUTE_PREFIX.into());
+    cfg.profiles.push(scd);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
 }
@@ -75,6 +85,12 @@ token_env = "SHIPDECK_SIM_AVIATOR_TOKEN"   # export SHIPDECK_SIM_AVIATOR_TOKEN=a
 protected_environments = ["production"]
 projects = [
 {projects}]
+
+[profiles.sim-serverless-cd]
+kind = "serverless-cd"
+url = "{scd}"
+route_prefix = "{scd_prefix}"
+token_env = "SHIPDECK_SIM_CD_TOKEN"   # export SHIPDECK_SIM_CD_TOKEN={scd_token}
 "#,
         fc = handle.url("freecommit"),
         av = handle.url("aviator"),
@@ -85,5 +101,8 @@ projects = [
                 p.name, p.environments
             ))
             .collect::<String>(),
+        scd = handle.url("serverless-cd"),
+        scd_prefix = crate::sim::serverless_cd::ROUTE_PREFIX,
+        scd_token = crate::sim::serverless_cd::DEMO_TOKEN,
     )
 }

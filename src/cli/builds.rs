@@ -81,26 +81,26 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
             )));
         }
     }
-    if !wanted.is_empty() && wanted.chars().all(|c| c.is_ascii_digit()) {
-        return Ok(Build {
-            id: wanted.to_string(),
-            run_id: None,
-            build_id: Some(wanted.to_string()),
-            project_id: None,
-            project: String::new(),
-            status: BuildStatus::Unknown,
-            raw_status: String::new(),
-            exit_code: None,
-            message: None,
-            queued_at: None,
-            started_at: None,
-            finished_at: None,
-            trigger: None,
-        });
+    // Not queued or running: a finished build, by the backend's own id (a Free Commit build
+    // number, a Serverless-cd task id…). The backend says so if there is none.
+    if wanted.is_empty() {
+        return Err(ApiError::NotFound("no build id given".into()));
     }
-    Err(ApiError::NotFound(format!(
-        "no queued or running run `{wanted}`, and it is not a build number"
-    )))
+    Ok(Build {
+        id: wanted.to_string(),
+        run_id: None,
+        build_id: Some(wanted.to_string()),
+        project_id: None,
+        project: String::new(),
+        status: BuildStatus::Unknown,
+        raw_status: String::new(),
+        exit_code: None,
+        message: None,
+        queued_at: None,
+        started_at: None,
+        finished_at: None,
+        trigger: None,
+    })
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {

@@ -19,6 +19,7 @@ mod control;
 pub mod faults;
 pub mod freecommit;
 mod layer;
+pub mod serverless_cd;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -179,11 +180,13 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let core = Arc::new(Core::new(&opts));
     let fc = Arc::new(freecommit::FreeCommit::new(core.clone()));
     let av = Arc::new(aviator::Aviator::new(core.clone()));
-    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), av.clone()];
+    let scd = Arc::new(serverless_cd::ServerlessCd::new(core.clone()));
+    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), av.clone(), scd.clone()];
 
     let app = axum::Router::new()
         .merge(freecommit::router(fc))
         .merge(aviator::router(av))
+        .merge(serverless_cd::router(scd))
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (

@@ -1,0 +1,796 @@
+//! Serverless-cd state: tokens, applications, tasks and their plans (`serverless-cd.md` §9).
+//!
+//! A task's whole future (step durations, log lines with their instants, outcome) is drawn
+//! from the PRNG when it is created; what a client observes at an instant is a pure function
+//! of that plan, the task's cancel instant and the simulated clock.
+
+use serde_json::{Map, Value, json};
+
+use super::super::clock::{NS_PER_MS, NS_PER_SEC};
+
+pub const DEMO_TOKEN: &str = "SdDemoToken0123456789abcdefghijklmnopqrs";
+pub const EXPIRED_TOKEN: &str = "SdExpiredToken0123456789abcdefghijklmnop";
+pub const DEMO_USER: &str = "u-7fa3c1";
+pub const OTHER_USER: &str = "u-3d90b2";
+
+/// Dispatch → `pending`, `running` this much later (§9 #7).
+pub const PENDING_NS: i64 = 3 * NS_PER_SEC;
+/// A step's log is readable this long after the step starts (§9 #8).
+pub const LOG_DELAY_NS: i64 = NS_PER_SEC;
+/// Two log lines per second.
+pub const LINE_EVERY_NS: i64 = 500 * NS_PER_MS;
+/// Demo: a webhook push task every 40 s (§9 #15).
+pub const DEMO_EVERY_NS: i64 = 40 * NS_PER_SEC;
+const DAY_NS: i64 = 86_400 * NS_PER_SEC;
+
+pub const STEP_NAMES: [&str; 5] = ["Checkout", "Install", "Test", "Deploy", "Notify"];
+pub const REFS: [&str; 3] = ["refs/heads/main", "refs/heads/develop", "refs/tags/v1.4.0"];
+/// The application with 37 tasks (4 pages of 10), three of them with expired logs.
+pub const BUSY_APP: usize = 0;
+/// Never deployed: no `latest_task`.
+pub const NEVER_DEPLOYED_APP: usize = 12;
+/// Owned by another user: hidden from lists, detail → no permission.
+pub const FOREIGN_APP: usize = 13;
+
+const APP_NAMES: [&str; 14] = [
+    "shop-api",
+    "checkout-flaky",
+    "search-tolerant",
+    "web-portal",
+    "order-service",
+    "payment-gateway",
+    "user-center",
+    "notify-worker",
+    "image-resizer",
+    "report-builder",
+    "auth-proxy",
+    "docs-site",
+    "legacy-cron",
+    "partner-sync",
+];
+
+const MESSAGES: [&str; 8] = [
+    "Bump express to 4.19",
+    "Fix null check in order total",
+    "Add retry to payment callback",
+    "Refactor config loading",
+    "Update README",
+    "Pin Node.js to 18",
+    "Speed up image resize",
+    "Add health endpoint",
+];
+
+const SECRET_NAMES: [&str; 7] = [
+    "ALIYUN_AK",
+    "ALIYUN_SK",
+    "DB_PASSWORD",
+    "REDIS_URL",
+    "DINGTALK_WEBHOOK",
+    "NPM_TOKEN",
+    "SENTRY_DSN",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// `Test` fails every 3rd task → `Deploy` skipped, `Notify` runs, task `failure`.
+    Flaky,
+    /// `Test` fails with `continue-on-error` → `error-with-continue`, task `success`.
+    Tolerant,
+}
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub id: String,
+    pub secret: String,
+    pub user: String,
+    pub description: String,
+    pub created: i64,
+    /// `None` = never expires.
+    pub expire: Option<i64>,
+    pub active: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GitRef {
+    pub name: String,
+    pub commit: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: String,
+    pub created: i64,
+    pub updated: i64,
+    pub owner: String,
+    pub repo_name: String,
+    pub repo_url: String,
+    pub provider_repo_id: String,
+    pub user_id: String,
+    pub description: Option<String>,
+    pub secrets: Vec<(String, String)>,
+    pub webhook_secret: String,
+    pub trigger_spec: Value,
+    pub outcome: Outcome,
+    pub refs: Vec<GitRef>,
+    /// Tasks created so far (1-based index of the next one − 1).
+    pub tasks_made: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepEnd {
+    Success,
+    Failure,
+    Skipped,
+    ErrorWithContinue,
+}
+
+impl StepEnd {
+    fn as_str(self) -> &'static str {
+        match self {
+            StepEnd::Success => "success",
+            StepEnd::Failure => "failure",
+            StepEnd::Skipped => "skipped",
+            StepEnd::ErrorWithContinue => "error-with-continue",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanStep {
+    pub name: &'static str,
+    /// Absolute simulated instants; `start == end` for a skipped step.
+    pub start: i64,
+    pub end: i64,
+    /// (instant, text), instants non-decreasing within `start..=end`.
+    pub lines: Vec<(i64, String)>,
+    pub end_status: StepEnd,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub app_id: String,
+    pub user_id: String,
+    pub owner: String,
+    pub repo_name: String,
+    pub created: i64,
+    pub trigger_type: String,
+    pub commit: String,
+    pub git_ref: String,
+    pub message: String,
+    pub redelivery: Option<String>,
+    pub inputs: Map<String, Value>,
+    pub steps: Vec<PlanStep>,
+    pub failure: bool,
+    pub cancelled_at: Option<i64>,
+    pub logs_expired: bool,
+}
+
+impl Task {
+    fn run_start(&self) -> i64 {
+        self.created + PENDING_NS
+    }
+
+    fn end(&self) -> i64 {
+        self.steps.last().map_or(self.run_start(), |s| s.end)
+    }
+
+    /// `pending`, `running`, `success`, `failure` or `cancelled`.
+    pub fn status(&self, now: i64) -> &'static str {
+        if self.cancelled_at.is_some() {
+            "cancelled"
+        } else if now < self.run_start() {
+            "pending"
+        } else if now < self.end() {
+            "running"
+        } else if self.failure {
+            "failure"
+        } else {
+            "success"
+        }
+    }
+
+    pub fn is_finished(&self, now: i64) -> bool {
+        !matches!(self.status(now), "pending" | "running")
+    }
+
+    /// The instant the task ended, if it has.
+    pub fn finished_at(&self, now: i64) -> Option<i64> {
+        match self.cancelled_at {
+            Some(c) => Some(c),
+            None => (now >= self.end()).then(|| self.end()),
+        }
+    }
+
+    /// Running tasks keep touching `updated_time` (§6).
+    pub fn updated(&self, now: i64) -> i64 {
+        match self.finished_at(now) {
+            Some(t) => t,
+            None if now < self.run_start() => self.created,
+            None => now,
+        }
+    }
+
+    /// What the task looks like at `now`: the moment it froze (cancel) or now.
+    fn view_at(&self, now: i64) -> i64 {
+        self.cancelled_at.map_or(now, |c| c.min(now))
+    }
+
+    pub fn step_status(&self, i: usize, now: i64) -> &'static str {
+        let s = &self.steps[i];
+        let t = self.view_at(now);
+        if t < s.start {
+            "pending"
+        } else if t < s.end {
+            if self.cancelled_at.is_some() {
+                "cancelled"
+            } else {
+                "running"
+            }
+        } else {
+            s.end_status.as_str()
+        }
+    }
+
+    /// `process_time` in whole seconds, once the step has ended.
+    pub fn process_time(&self, i: usize, now: i64) -> Option<i64> {
+        let s = &self.steps[i];
+        let status = self.step_status(i, now);
+        if matches!(status, "pending" | "running") {
+            return None;
+        }
+        let stop = s.end.min(self.view_at(now));
+        Some(((stop - s.start).max(0) + NS_PER_SEC / 2) / NS_PER_SEC)
+    }
+
+    /// The step's whole log text at `now`, `None` when there is none (yet, or any more).
+    pub fn log(&self, i: usize, now: i64) -> Option<String> {
+        let s = self.steps.get(i)?;
+        if self.logs_expired || s.end_status == StepEnd::Skipped && s.start == s.end {
+            return None;
+        }
+        let t = self.view_at(now);
+        if t < s.start + LOG_DELAY_NS {
+            return None;
+        }
+        let mut out = String::new();
+        for (at, line) in &s.lines {
+            if *at > t {
+                break;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        Some(out)
+    }
+
+    pub fn to_json(&self, now: i64) -> Value {
+        let steps: Vec<Value> = (0..self.steps.len())
+            .map(|i| {
+                let mut step = json!({
+                    "run": self.steps[i].name,
+                    "stepCount": (i + 1).to_string(),
+                    "status": self.step_status(i, now),
+                });
+                if let Some(p) = self.process_time(i, now) {
+                    step["process_time"] = json!(p);
+                }
+                step
+            })
+            .collect();
+        let branch = self
+            .git_ref
+            .strip_prefix("refs/heads/")
+            .or_else(|| self.git_ref.strip_prefix("refs/tags/"))
+            .unwrap_or(&self.git_ref);
+        let mut v = json!({
+            "id": self.id,
+            "app_id": self.app_id,
+            "user_id": self.user_id,
+            "status": self.status(now),
+            "steps": steps,
+            "created_time": ms(self.created),
+            "updated_time": ms(self.updated(now)),
+            "message": self.message,
+            "commit": self.commit,
+            "ref": self.git_ref,
+            "branch": branch,
+            "repo_name": self.repo_name,
+            "owner": self.owner,
+            "trigger_type": self.trigger_type,
+        });
+        if let Some(r) = &self.redelivery {
+            v["redelivery"] = json!(r);
+        }
+        v
+    }
+}
+
+/// Epoch milliseconds of a simulated instant.
+pub fn ms(ns: i64) -> i64 {
+    ns.div_euclid(NS_PER_MS)
+}
+
+pub struct ScdState {
+    pub rng: fastrand::Rng,
+    pub apps: Vec<App>,
+    pub tasks: Vec<Task>,
+    pub tokens: Vec<Token>,
+    pub demo: bool,
+    pub next_demo: i64,
+}
+
+pub fn id16(rng: &mut fastrand::Rng) -> String {
+    const ALPHA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    (0..16)
+        .map(|_| char::from(ALPHA[rng.usize(..ALPHA.len())]))
+        .collect()
+}
+
+pub fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    (0..n).map(|_| char::from(HEX[rng.usize(..16)])).collect()
+}
+
+pub fn uuid_v4(rng: &mut fastrand::Rng) -> String {
+    let h = hex(rng, 32);
+    let variant = ['8', '9', 'a', 'b'][rng.usize(..4)];
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        variant,
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// A 40-character token from `0-9a-zA-Z`.
+pub fn token_secret(rng: &mut fastrand::Rng) -> String {
+    const ALPHA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    (0..40)
+        .map(|_| char::from(ALPHA[rng.usize(..ALPHA.len())]))
+        .collect()
+}
+
+/// What a new task is about.
+pub struct TaskSpec {
+    pub app: usize,
+    pub created: i64,
+    pub trigger_type: String,
+    pub commit: String,
+    pub git_ref: String,
+    pub message: String,
+    pub redelivery: Option<String>,
+    pub inputs: Map<String, Value>,
+}
+
+impl ScdState {
+    pub fn new(seed: u64, start: i64, demo: bool) -> ScdState {
+        let mut st = ScdState {
+            rng: crate::sim::rng_for(seed, "serverless-cd"),
+            apps: Vec::new(),
+            tasks: Vec::new(),
+            tokens: vec![
+                Token {
+                    id: "1".into(),
+                    secret: DEMO_TOKEN.into(),
+                    user: DEMO_USER.into(),
+                    description: "shipdeck demo".into(),
+                    created: start - 10 * DAY_NS,
+                    expire: None,
+                    active: None,
+                },
+                Token {
+                    id: "2".into(),
+                    secret: EXPIRED_TOKEN.into(),
+                    user: DEMO_USER.into(),
+                    description: "old laptop".into(),
+                    created: start - 40 * DAY_NS,
+                    expire: Some(start - DAY_NS),
+                    active: None,
+                },
+            ],
+            demo,
+            next_demo: start + DEMO_EVERY_NS,
+        };
+        for (i, name) in APP_NAMES.iter().enumerate() {
+            let app = st.fixture_app(i, name, start);
+            st.apps.push(app);
+        }
+        for i in 0..st.apps.len() {
+            let count: usize = match i {
+                BUSY_APP => 37,
+                NEVER_DEPLOYED_APP => 0,
+                _ => st.rng.usize(1..=12),
+            };
+            for j in 0..count {
+                let created = if i == BUSY_APP && j < 3 {
+                    // Older than 30 days: logs expired.
+                    start - (35 - 2 * j as i64) * DAY_NS
+                } else {
+                    let span = 24 * DAY_NS;
+                    let slot = span / count as i64;
+                    start - span + slot * j as i64 + st.rng.i64(0..slot / 2)
+                };
+                let r = if st.rng.u8(..4) == 0 { 1 } else { 0 };
+                let spec = TaskSpec {
+                    app: i,
+                    created,
+                    trigger_type: if j % 5 == 4 { "manual" } else { "github" }.into(),
+                    commit: hex(&mut st.rng, 40),
+                    git_ref: REFS[r].into(),
+                    message: MESSAGES[st.rng.usize(..MESSAGES.len())].into(),
+                    redelivery: None,
+                    inputs: Map::new(),
+                };
+                let id = st.create_task(spec);
+                if i == BUSY_APP && j < 3 {
+                    st.task_mut(&id).expect("just created").logs_expired = true;
+                }
+            }
+        }
+        st
+    }
+
+    fn fixture_app(&mut self, i: usize, name: &str, start: i64) -> App {
+        let owner = if i == FOREIGN_APP { "globex" } else { "acme" };
+        let user = if i == FOREIGN_APP {
+            OTHER_USER
+        } else {
+            DEMO_USER
+        };
+        let outcome = match name {
+            n if n.ends_with("flaky") => Outcome::Flaky,
+            n if n.ends_with("tolerant") => Outcome::Tolerant,
+            _ if i % 4 == 3 => Outcome::Flaky,
+            _ => Outcome::Ok,
+        };
+        let n_secrets = self.rng.usize(2..=5);
+        let mut pool: Vec<&str> = SECRET_NAMES.to_vec();
+        self.rng.shuffle(&mut pool);
+        let mut secrets: Vec<(String, String)> = pool[..n_secrets]
+            .iter()
+            .map(|k| (k.to_string(), format!("sv-{}", hex(&mut self.rng, 12))))
+            .collect();
+        secrets.sort();
+        let created = start - (60 + self.rng.i64(0..30)) * DAY_NS;
+        self.new_app(
+            owner,
+            name,
+            &(584_120_377 + i as u64 * 7).to_string(),
+            user,
+            created,
+            secrets,
+            outcome,
+            None,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn new_app(
+        &mut self,
+        owner: &str,
+        repo: &str,
+        provider_repo_id: &str,
+        user: &str,
+        created: i64,
+        secrets: Vec<(String, String)>,
+        outcome: Outcome,
+        trigger_spec: Option<Value>,
+    ) -> App {
+        let webhook_secret = format!("whsec-{}", hex(&mut self.rng, 10));
+        let trigger_spec = trigger_spec.unwrap_or_else(|| {
+            json!({"github": {"events": [{"eventName": "push",
+                "filter": "body.ref in [\"refs/heads/main\"]",
+                "template": "serverless-pipeline.yaml"}],
+                "secret": webhook_secret}})
+        });
+        let refs = REFS
+            .iter()
+            .map(|r| GitRef {
+                name: r.to_string(),
+                commit: hex(&mut self.rng, 40),
+                message: MESSAGES[self.rng.usize(..MESSAGES.len())].to_string(),
+            })
+            .collect();
+        App {
+            id: id16(&mut self.rng),
+            created,
+            updated: created,
+            owner: owner.into(),
+            repo_name: repo.into(),
+            repo_url: format!("https://github.com/{owner}/{repo}.git"),
+            provider_repo_id: provider_repo_id.into(),
+            user_id: user.into(),
+            description: Some(format!("{repo} on Function Compute")),
+            secrets,
+            webhook_secret,
+            trigger_spec,
+            outcome,
+            refs,
+            tasks_made: 0,
+        }
+    }
+
+    pub fn app_index(&self, id: &str) -> Option<usize> {
+        self.apps.iter().position(|a| a.id == id)
+    }
+
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+
+    pub fn task_mut(&mut self, id: &str) -> Option<&mut Task> {
+        self.tasks.iter_mut().find(|t| t.id == id)
+    }
+
+    /// Creates a task (pending at once) with its whole plan; returns its id.
+    pub fn create_task(&mut self, spec: TaskSpec) -> String {
+        let app = &mut self.apps[spec.app];
+        app.tasks_made += 1;
+        app.updated = app.updated.max(spec.created);
+        let n = app.tasks_made;
+        let outcome = app.outcome;
+        let (app_id, user, owner, repo, repo_url) = (
+            app.id.clone(),
+            app.user_id.clone(),
+            app.owner.clone(),
+            app.repo_name.clone(),
+            app.repo_url.clone(),
+        );
+        let test_fails = outcome == Outcome::Flaky && n % 3 == 0;
+        let ctx = LineCtx {
+            repo: &repo,
+            repo_url: &repo_url,
+            commit: &spec.commit,
+            message: &spec.message,
+            git_ref: &spec.git_ref,
+            inputs: &spec.inputs,
+            test_fails,
+            tolerant: outcome == Outcome::Tolerant,
+        };
+        let mut t = spec.created + PENDING_NS;
+        let mut steps = Vec::new();
+        for name in STEP_NAMES {
+            if name == "Deploy" && test_fails {
+                steps.push(PlanStep {
+                    name,
+                    start: t,
+                    end: t,
+                    lines: Vec::new(),
+                    end_status: StepEnd::Skipped,
+                });
+                continue;
+            }
+            let dur = self.rng.i64(3..=15);
+            let count = (dur * 2) as usize;
+            let texts = step_lines(&mut self.rng, name, count, &ctx);
+            let lines = texts
+                .into_iter()
+                .enumerate()
+                .map(|(k, text)| (t + (k as i64 + 1) * LINE_EVERY_NS, text))
+                .collect();
+            let end_status = match name {
+                "Test" if test_fails => StepEnd::Failure,
+                "Test" if ctx.tolerant => StepEnd::ErrorWithContinue,
+                _ => StepEnd::Success,
+            };
+            steps.push(PlanStep {
+                name,
+                start: t,
+                end: t + dur * NS_PER_SEC,
+                lines,
+                end_status,
+            });
+            t += dur * NS_PER_SEC;
+        }
+        let id = id16(&mut self.rng);
+        self.tasks.push(Task {
+            id: id.clone(),
+            app_id,
+            user_id: user,
+            owner,
+            repo_name: repo,
+            created: spec.created,
+            trigger_type: spec.trigger_type,
+            commit: spec.commit,
+            git_ref: spec.git_ref,
+            message: spec.message,
+            redelivery: spec.redelivery,
+            inputs: spec.inputs,
+            steps,
+            failure: test_fails,
+            cancelled_at: None,
+            logs_expired: false,
+        });
+        id
+    }
+
+    /// Applies background activity up to `now` (demo only).
+    pub fn advance(&mut self, now: i64) {
+        if !self.demo {
+            return;
+        }
+        while self.next_demo <= now {
+            let at = self.next_demo;
+            self.next_demo += DEMO_EVERY_NS;
+            let candidates: Vec<usize> = (0..self.apps.len())
+                .filter(|i| *i != NEVER_DEPLOYED_APP)
+                .collect();
+            let app = candidates[self.rng.usize(..candidates.len())];
+            let head = self.apps[app].refs[0].clone();
+            let spec = TaskSpec {
+                app,
+                created: at,
+                trigger_type: "github".into(),
+                commit: hex(&mut self.rng, 40),
+                git_ref: head.name,
+                message: MESSAGES[self.rng.usize(..MESSAGES.len())].into(),
+                redelivery: None,
+                inputs: Map::new(),
+            };
+            self.create_task(spec);
+        }
+    }
+
+    /// The application as `application/list` and `detail` show it.
+    pub fn app_json(&self, i: usize, now: i64) -> Value {
+        let a = &self.apps[i];
+        let secrets: Map<String, Value> = a
+            .secrets
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let mut v = json!({
+            "id": a.id,
+            "created_time": ms(a.created),
+            "updated_time": ms(a.updated),
+            "owner": a.owner,
+            "repo_name": a.repo_name,
+            "repo_url": a.repo_url,
+            "provider_repo_id": a.provider_repo_id,
+            "user_id": a.user_id,
+            "provider": "github",
+            "secrets": secrets,
+            "trigger_spec": a.trigger_spec,
+        });
+        if let Some(d) = &a.description {
+            v["description"] = json!(d);
+        }
+        let latest = self
+            .tasks
+            .iter()
+            .filter(|t| t.app_id == a.id)
+            .max_by_key(|t| (t.created, t.id.clone()));
+        if let Some(t) = latest {
+            v["latest_task"] = json!({
+                "taskId": t.id,
+                "commit": t.commit,
+                "message": t.message,
+                "ref": t.git_ref,
+                "completed": t.is_finished(now),
+                "status": t.status(now),
+            });
+        }
+        v
+    }
+}
+
+struct LineCtx<'a> {
+    repo: &'a str,
+    repo_url: &'a str,
+    commit: &'a str,
+    message: &'a str,
+    git_ref: &'a str,
+    inputs: &'a Map<String, Value>,
+    test_fails: bool,
+    tolerant: bool,
+}
+
+fn sgr(rng: &mut fastrand::Rng, text: String) -> String {
+    // ~15 % of lines carry colour.
+    if rng.u8(..100) < 15 {
+        let colour = [31, 32, 33, 36][rng.usize(..4)];
+        format!("\u{1b}[{colour}m{text}\u{1b}[0m")
+    } else {
+        text
+    }
+}
+
+/// Produces the `k`-th middle line of a step.
+type Filler = Box<dyn Fn(&mut fastrand::Rng, usize) -> String>;
+
+/// `count` lines of one step (the last few are the step's verdict).
+fn step_lines(rng: &mut fastrand::Rng, name: &str, count: usize, c: &LineCtx) -> Vec<String> {
+    let short = &c.commit[..c.commit.len().min(7)];
+    let mut head: Vec<String> = Vec::new();
+    let mut tail: Vec<String> = Vec::new();
+    let filler: Filler = match name {
+        "Checkout" => {
+            head.push(format!(
+                "[INFO] @serverless-cd/checkout: cloning {}",
+                c.repo_url
+            ));
+            head.push(format!("Cloning into '/tmp/{}'...", c.repo));
+            tail.push(format!("Switched to {}", c.git_ref));
+            tail.push(format!("HEAD is now at {short} {}", c.message));
+            Box::new(|rng, k| {
+                format!(
+                    "remote: Receiving objects: {:>3}% ({}/{})",
+                    (k * 7 + 3).min(100),
+                    k * 31 + rng.usize(0..30),
+                    1024
+                )
+            })
+        }
+        "Install" => {
+            head.push("$ npm install".into());
+            for (k, v) in c.inputs {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                head.push(format!("input {k}={v}"));
+            }
+            head.push(
+                "[1/4] Resolving packages...\r[2/4] Fetching packages...\r[3/4] Linking dependencies...\r[4/4] Building fresh packages..."
+                    .into(),
+            );
+            tail.push(format!(
+                "added {} packages in {}s",
+                200 + rng.usize(0..60),
+                rng.usize(3..9)
+            ));
+            Box::new(|rng, k| {
+                format!(
+                    "npm http fetch GET 200 https://registry.npmjs.org/pkg-{k}-{} {}ms",
+                    rng.usize(0..9),
+                    rng.usize(5..300)
+                )
+            })
+        }
+        "Test" => {
+            head.push("$ npm test".into());
+            if c.test_fails || c.tolerant {
+                tail.push("FAIL src/orders.test.js".into());
+                tail.push("  ● orders › rejects an empty cart".into());
+                tail.push("Tests: 1 failed, 41 passed, 42 total".into());
+                tail.push("npm ERR! Test failed.  See above for more details.".into());
+            } else {
+                tail.push("Tests: 42 passed, 42 total".into());
+            }
+            Box::new(|rng, k| format!("PASS src/module{k}.test.js ({} ms)", rng.usize(4..400)))
+        }
+        "Deploy" => {
+            head.push("$ s deploy --use-local -y".into());
+            tail.push(format!("✔ {} deployed (fc.{})", c.repo, short));
+            Box::new(|rng, k| {
+                format!(
+                    "[INFO] [S-CORE] - [{k}] uploading code package ... {}%",
+                    rng.usize(0..100)
+                )
+            })
+        }
+        _ => {
+            head.push("[INFO] @serverless-cd/ding-talk: preparing notification".into());
+            tail.push(format!(
+                "notification sent (task {})",
+                if c.test_fails { "failure" } else { "success" }
+            ));
+            Box::new(|_, k| format!("[DEBUG] ding-talk retry window {k}"))
+        }
+    };
+    let mut out = Vec::with_capacity(count);
+    let fixed = head.len() + tail.len();
+    let head_n = head.len().min(count);
+    out.extend(head.into_iter().take(head_n));
+    let fill = count.saturating_sub(fixed);
+    for k in 0..fill {
+        out.push(filler(rng, k));
+    }
+    let room = count - out.len();
+    let skip = tail.len().saturating_sub(room);
+    out.extend(tail.into_iter().skip(skip));
+    out.into_iter().map(|l| sgr(rng, l)).collect()
+}
