@@ -230,7 +230,7 @@ impl Default for Keymap {
             b("next_project", &[Key::ch('p')], Action::NextProject, "releases: next release project", List, false),
             b("promote", &[Key::ch('P')], Action::Promote, "releases: promote what this environment runs to the next", List, true),
             b("deploy", &[Key::ch('D')], Action::DeployCandidate, "releases: deploy a chosen candidate here", List, true),
-            b("rollback", &[Key::ch('R')], Action::Rollback, "releases: roll this environment back", List, true),
+            b("rollback", &[Key::ch('R')], Action::Rollback, "roll back: this environment (Releases) or re-run the selected build (Builds)", List, true),
             b("set_status", &[Key::ch('T')], Action::SetStatus, "releases: report a deployment status", List, false),
             b("cut", &[Key::ch('C')], Action::CutRelease, "releases: cut a release candidate from a commit", List, true),
             b("search", &[Key::ch('/')], Action::StartFilter, "search the log", Log, true),

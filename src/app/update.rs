@@ -203,6 +203,9 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         a if s.pane == Resource::Releases
             && s.detail.is_none()
             && super::releases::action(s, &a, &mut fx) => {}
+        // In the Builds pane, R rolls back the way build-based backends do: run an earlier
+        // build again (Serverless-cd redeploy).
+        Action::Rollback if s.pane == Resource::Builds => ask_redeploy(s),
         Action::PrevEnv
         | Action::NextEnv
         | Action::NextProject
@@ -992,6 +995,22 @@ fn ask_kill(s: &mut State) {
         return;
     }
     s.overlay = confirm_for(s, Mutation::Kill { build });
+}
+
+fn ask_redeploy(s: &mut State) {
+    if !s.caps().is_some_and(|c| c.builds.redeploy) {
+        toast(s, Level::Warn, "this backend cannot redeploy an earlier build");
+        return;
+    }
+    let Some(build) = s.lists.builds.selected_row().cloned() else {
+        toast(s, Level::Info, "select a build to run again");
+        return;
+    };
+    if !build.status.is_terminal() {
+        toast(s, Level::Info, format!("{} has not finished yet", short_id(&build.id)));
+        return;
+    }
+    s.overlay = confirm_for(s, Mutation::Redeploy { build });
 }
 
 /// Enter: a project opens its builds, a build opens its log, anything else its details.

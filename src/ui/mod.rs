@@ -215,6 +215,7 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                             )
                     }
                     "kill" => builds.kill && s.pane == crate::domain::Resource::Builds,
+                    "rollback" if s.pane == crate::domain::Resource::Builds => builds.redeploy,
                     "promote" | "deploy" | "rollback" | "cut" => {
                         s.pane == crate::domain::Resource::Releases
                     }
@@ -241,7 +242,7 @@ fn short_help(name: &str) -> &'static str {
         "launch" => "launch",
         "promote" => "promote",
         "deploy" => "deploy",
-        "rollback" => "rollback",
+        "rollback" => "roll back",
         "cut" => "cut rc",
         "kill" => "kill",
         "search" => "search",
