@@ -18,6 +18,7 @@ mod control;
 pub mod faults;
 pub mod freecommit;
 mod layer;
+pub mod nullplatform;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -177,10 +178,12 @@ impl SimHandle {
 pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let core = Arc::new(Core::new(&opts));
     let fc = Arc::new(freecommit::FreeCommit::new(core.clone()));
-    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone()];
+    let np = Arc::new(nullplatform::Nullplatform::new(core.clone()));
+    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), np.clone()];
 
     let app = axum::Router::new()
         .merge(freecommit::router(fc))
+        .merge(nullplatform::router(np))
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (
