@@ -33,6 +33,9 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     alice.read_only = true;
     alice.theme = Some("red-prod".into());
     cfg.profiles.push(alice);
+    let mut np = Profile::new("demo-nullplatform", Kind::Nullplatform, url("nullplatform"));
+    np.api_key = Some(Credential::Inline(SecretString::from("np-demo-key")));
+    cfg.profiles.push(np);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
 }
@@ -48,7 +51,14 @@ kind = "freecommit"
 url = "{fc}"
 username = "admin"
 password_env = "SHIPDECK_SIM_PASSWORD"   # export SHIPDECK_SIM_PASSWORD=admin
+
+# nullplatform API keys: np-demo-key, np-ci-key
+[profiles.sim-nullplatform]
+kind = "nullplatform"
+url = "{np}"
+api_key_env = "SHIPDECK_SIM_NP_KEY"   # export SHIPDECK_SIM_NP_KEY=np-demo-key
 "#,
-        fc = handle.url("freecommit")
+        fc = handle.url("freecommit"),
+        np = handle.url("nullplatform")
     )
 }

@@ -3,6 +3,7 @@
 
 pub mod freecommit;
 pub mod http;
+pub mod nullplatform;
 mod unavailable;
 
 use crate::config::Profile;
@@ -198,6 +199,7 @@ pub trait Backend: Send + Sync {
 pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
     match profile.kind {
         Kind::Freecommit => Ok(Arc::new(freecommit::FreeCommit::new(profile)?)),
+        Kind::Nullplatform => Ok(Arc::new(nullplatform::Nullplatform::new(profile)?)),
         other => Ok(Arc::new(unavailable::Unavailable(other))),
     }
 }

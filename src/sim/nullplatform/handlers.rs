@@ -182,9 +182,12 @@ fn login(st: &mut NpState, ctx: &Ctx, ttl: i64) -> Response {
 
 /// `GET /application` with exact-match filters (§9 #5).
 fn applications(st: &NpState, ctx: &Ctx) -> Response {
-    let statuses: Option<Vec<&str>> = ctx
-        .q("status")
-        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).collect());
+    let statuses: Option<Vec<&str>> = ctx.q("status").map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
     let name = ctx.q("name");
     let repo = ctx.q("repository_url");
     // `repository_app_path` only counts together with `repository_url` (§4).
@@ -203,7 +206,10 @@ fn applications(st: &NpState, ctx: &Ctx) -> Response {
 
 /// `GET /application/{id}/parameter`; `truncate` = cut the list to a prefix (fault).
 fn parameters(st: &NpState, id: &str, truncate: Option<f64>) -> Response {
-    let Some(list) = id_of(id).and_then(|i| st.app(i)).and_then(|a| st.params.get(&a.id)) else {
+    let Some(list) = id_of(id)
+        .and_then(|i| st.app(i))
+        .and_then(|a| st.params.get(&a.id))
+    else {
         return error(StatusCode::NOT_FOUND, "Application not found");
     };
     let keep = match truncate {
@@ -369,12 +375,20 @@ fn list_builds(st: &NpState, ctx: &Ctx) -> Response {
         .builds
         .values()
         .filter(|b| app.is_none_or(|a| b.app_id == a))
-        .filter(|b| statuses.as_ref().is_none_or(|s| s.contains(&b.status.as_str())))
+        .filter(|b| {
+            statuses
+                .as_ref()
+                .is_none_or(|s| s.contains(&b.status.as_str()))
+        })
         .filter(|b| branch.is_none_or(|br| b.branch == br))
         .collect();
     rows.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
     let (offset, limit) = window(ctx);
-    envelope(rows.into_iter().map(BuildRec::to_json).collect(), offset, limit)
+    envelope(
+        rows.into_iter().map(BuildRec::to_json).collect(),
+        offset,
+        limit,
+    )
 }
 
 /// `GET /asset?build_id=` (§9 #6).

@@ -85,10 +85,7 @@ pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
 
 /// `{"id": <HTTP status>, "message": "<text>"}` (§9 #3).
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    json_response(
-        status,
-        &json!({"id": status.as_u16(), "message": message}),
-    )
+    json_response(status, &json!({"id": status.as_u16(), "message": message}))
 }
 
 fn html(status: StatusCode, title: &str) -> Response {

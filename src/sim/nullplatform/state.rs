@@ -237,7 +237,14 @@ fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
         .collect()
 }
 
-const BRANCHES: &[&str] = &["main", "main", "main", "develop", "release/1.4", "fix/rounding"];
+const BRANCHES: &[&str] = &[
+    "main",
+    "main",
+    "main",
+    "develop",
+    "release/1.4",
+    "fix/rounding",
+];
 const MESSAGES: &[&str] = &[
     "Fix rounding in invoice totals",
     "Bump dependencies",
@@ -316,10 +323,16 @@ impl NpState {
             params.insert(app.id, list);
         }
         // Two parameters with `value: null` (§9 #11): one plain, one secret.
-        if let Some(p) = params.get_mut(&4).and_then(|l| l.iter_mut().find(|p| !p.secret)) {
+        if let Some(p) = params
+            .get_mut(&4)
+            .and_then(|l| l.iter_mut().find(|p| !p.secret))
+        {
             p.value = None;
         }
-        if let Some(p) = params.get_mut(&5).and_then(|l| l.iter_mut().find(|p| p.secret)) {
+        if let Some(p) = params
+            .get_mut(&5)
+            .and_then(|l| l.iter_mut().find(|p| p.secret))
+        {
             p.value = None;
         }
 
@@ -328,9 +341,7 @@ impl NpState {
         let mut assets = BTreeMap::new();
         let mut next_asset = 801;
         let span = 14 * 24 * 3600 * NS_PER_SEC;
-        let mut times: Vec<i64> = (0..140)
-            .map(|_| start - 1 - rng.i64(0..span))
-            .collect();
+        let mut times: Vec<i64> = (0..140).map(|_| start - 1 - rng.i64(0..span)).collect();
         times.sort_unstable();
         // The five most recent are still running or pending: an external CI is at work.
         let n = times.len();
@@ -599,12 +610,12 @@ mod tests {
         assert_eq!(st.builds.len(), 140);
         for b in st.builds.values() {
             if b.status == "successful" {
-                assert_eq!(
-                    st.assets.values().filter(|a| a.build_id == b.id).count(),
-                    1
-                );
+                assert_eq!(st.assets.values().filter(|a| a.build_id == b.id).count(), 1);
             }
         }
-        assert_eq!(fmt_ms(1_767_261_600 * NS_PER_SEC), "2026-01-01T10:00:00.000Z");
+        assert_eq!(
+            fmt_ms(1_767_261_600 * NS_PER_SEC),
+            "2026-01-01T10:00:00.000Z"
+        );
     }
 }
