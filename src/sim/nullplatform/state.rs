@@ -363,11 +363,12 @@ impl NpState {
             } else {
                 ("successful", rng.i64(60..1200) * NS_PER_SEC)
             };
+            // Ids follow creation time: the recent ones within the last ten minutes before
+            // start, every other one earlier.
             let created = if recent {
-                // within the last ten minutes before start
-                start - rng.i64(1..600) * NS_PER_SEC
+                start - (n - i) as i64 * 97 * NS_PER_SEC
             } else {
-                created
+                created.min(start - 600 * NS_PER_SEC)
             };
             let sha = hex(&mut rng, 40);
             let b = BuildRec {
