@@ -12,8 +12,8 @@ use reqwest::Method;
 /// Rows per `GET /build` page, and the most pages read for one application.
 const PAGE: usize = 100;
 const MAX_PAGES: usize = 10;
-/// Newest builds per application inspected for the active list.
-const ACTIVE_WINDOW: usize = 50;
+/// The non-terminal statuses the active list asks for.
+const ACTIVE_STATUSES: &[&str] = &["pending", "in_progress"];
 
 /// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
 pub(super) fn seg(s: &str) -> String {
@@ -167,14 +167,18 @@ impl Nullplatform {
     async fn build_page(
         &self,
         app_id: &str,
+        status: Option<&str>,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<wire::Build>, Option<u64>), ApiError> {
         if self.build_reads_known() == Some(false) {
             return Err(ApiError::Unsupported(NO_BUILD_READS.into()));
         }
-        let req = Request::get("/build")
-            .query("application_id", app_id)
+        let mut req = Request::get("/build").query("application_id", app_id);
+        if let Some(s) = status {
+            req = req.query("status", s);
+        }
+        let req = req
             .query("limit", limit.to_string())
             .query("offset", offset.to_string());
         let reply = self.send_authed(req).await?;
@@ -192,11 +196,15 @@ impl Nullplatform {
         })
     }
 
-    /// Every build of one application, newest first.
-    async fn app_history(&self, app_id: &str) -> Result<Vec<wire::Build>, ApiError> {
+    /// Every build of one application (with one `status`, when given), newest first.
+    async fn app_history(
+        &self,
+        app_id: &str,
+        status: Option<&str>,
+    ) -> Result<Vec<wire::Build>, ApiError> {
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
-            let (rows, total) = self.build_page(app_id, page * PAGE, PAGE).await?;
+            let (rows, total) = self.build_page(app_id, status, page * PAGE, PAGE).await?;
             let n = rows.len();
             all.extend(rows);
             // A bare array is the whole list; a short page is the last.
@@ -210,7 +218,7 @@ impl Nullplatform {
     pub(super) async fn list_builds(&self, scope: &BuildScope) -> Result<Vec<Build>, ApiError> {
         match scope {
             BuildScope::Project { id, name } => {
-                let rows = self.app_history(id).await?;
+                let rows = self.app_history(id, None).await?;
                 let mut out: Vec<Build> = rows.into_iter().map(|w| to_build(w, name)).collect();
                 for b in &mut out {
                     b.project_id.get_or_insert_with(|| id.clone());
@@ -219,30 +227,30 @@ impl Nullplatform {
                 Ok(out)
             }
             BuildScope::Active => {
-                // Pending and in-progress builds of every active application: the newest
-                // builds of each, filtered here (no cross-application build list exists).
+                // Pending and in-progress builds of every active application, one status
+                // filter at a time (no cross-application list exists, and whether the server
+                // takes a list of statuses is not documented).
                 if self.build_reads_known() == Some(false) {
                     return Err(ApiError::Unsupported(NO_BUILD_READS.into()));
                 }
                 let apps = self.applications(None, Some("active")).await?;
                 let futs: Vec<_> = apps
                     .iter()
-                    .map(|a| self.build_page(&a.id, 0, ACTIVE_WINDOW))
+                    .flat_map(|a| ACTIVE_STATUSES.iter().map(move |s| (a, *s)))
+                    .map(|(a, s)| async move { (a, self.app_history(&a.id, Some(s)).await) })
                     .collect();
-                let pages: Vec<Result<(Vec<wire::Build>, Option<u64>), ApiError>> =
-                    futures::stream::iter(futs)
-                        .buffered(super::FAN_OUT)
-                        .collect()
-                        .await;
+                let lists: Vec<_> = futures::stream::iter(futs)
+                    .buffered(super::FAN_OUT)
+                    .collect()
+                    .await;
                 let mut out = Vec::new();
-                for (app, page) in apps.iter().zip(pages) {
-                    for w in page?.0 {
-                        let b = to_build(w, &app.name);
+                for (app, rows) in lists {
+                    for w in rows? {
+                        let mut b = to_build(w, &app.name);
+                        // Only what is still going, whatever the server made of the filter.
                         if matches!(b.status, BuildStatus::Queued | BuildStatus::Running) {
-                            out.push(Build {
-                                project_id: b.project_id.clone().or(Some(app.id.clone())),
-                                ..b
-                            });
+                            b.project_id.get_or_insert_with(|| app.id.clone());
+                            out.push(b);
                         }
                     }
                 }

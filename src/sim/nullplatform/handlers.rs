@@ -46,7 +46,7 @@ enum Route {
     Assets,
 }
 
-fn route(method: &Method, path: &str) -> Result<Route, Response> {
+fn route(method: &Method, path: &str) -> Result<Route, Box<Response>> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let m = method.as_str();
     let (allowed, r): (&[&str], Option<Route>) = match segs.as_slice() {
@@ -69,7 +69,7 @@ fn route(method: &Method, path: &str) -> Result<Route, Response> {
             (m == "POST").then(|| Route::Asset(id.to_string())),
         ),
         ["asset"] => (&["GET"], (m == "GET").then_some(Route::Assets)),
-        _ => return Err(error(StatusCode::NOT_FOUND, "Not found")),
+        _ => return Err(Box::new(error(StatusCode::NOT_FOUND, "Not found"))),
     };
     r.ok_or_else(|| {
         // 405 with an empty body (§9 #4).
@@ -78,7 +78,7 @@ fn route(method: &Method, path: &str) -> Result<Route, Response> {
         if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
             resp.headers_mut().insert(header::ALLOW, v);
         }
-        resp
+        Box::new(resp)
     })
 }
 
@@ -109,7 +109,7 @@ fn id_value(v: &Value) -> Option<i64> {
 pub(super) fn dispatch(np: &Nullplatform, ctx: &Ctx) -> Response {
     let r = match route(&ctx.method, &ctx.path) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let faults = np.core.faults_for(super::KIND);
     let mut st = np.lock();
