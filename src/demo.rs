@@ -50,6 +50,9 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     )));
     scd.route_prefix = Some(crate::sim::serverless_cd::ROUTE_PREFIX.into());
     cfg.profiles.push(scd);
+    let mut np = Profile::new("demo-nullplatform", Kind::Nullplatform, url("nullplatform"));
+    np.api_key = Some(Credential::Inline(SecretString::from("np-demo-key")));
+    cfg.profiles.push(np);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
 }
@@ -91,6 +94,12 @@ kind = "serverless-cd"
 url = "{scd}"
 route_prefix = "{scd_prefix}"
 token_env = "SHIPDECK_SIM_CD_TOKEN"   # export SHIPDECK_SIM_CD_TOKEN={scd_token}
+
+# nullplatform API keys: np-demo-key, np-ci-key
+[profiles.sim-nullplatform]
+kind = "nullplatform"
+url = "{np}"
+api_key_env = "SHIPDECK_SIM_NP_KEY"   # export SHIPDECK_SIM_NP_KEY=np-demo-key
 "#,
         fc = handle.url("freecommit"),
         av = handle.url("aviator"),
@@ -104,5 +113,6 @@ token_env = "SHIPDECK_SIM_CD_TOKEN"   # export SHIPDECK_SIM_CD_TOKEN={scd_token}
         scd = handle.url("serverless-cd"),
         scd_prefix = crate::sim::serverless_cd::ROUTE_PREFIX,
         scd_token = crate::sim::serverless_cd::DEMO_TOKEN,
+        np = handle.url("nullplatform"),
     )
 }

@@ -156,6 +156,7 @@ fn secrets() -> Page<Secret> {
         name: n.to_string(),
         scope: if i % 2 == 0 { "PRIVATE" } else { "PUBLIC" }.into(),
         environment: (i % 2 == 0).then(|| "prod".to_string()),
+        value: None,
     })
     .collect();
     page(items, 1, 20, 5)

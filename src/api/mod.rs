@@ -4,6 +4,7 @@
 pub mod aviator;
 pub mod freecommit;
 pub mod http;
+pub mod nullplatform;
 pub mod serverless_cd;
 mod unavailable;
 
@@ -202,6 +203,7 @@ pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
         Kind::Freecommit => Ok(Arc::new(freecommit::FreeCommit::new(profile)?)),
         Kind::Aviator => Ok(Arc::new(aviator::Aviator::new(profile)?)),
         Kind::ServerlessCd => Ok(Arc::new(serverless_cd::ServerlessCd::new(profile)?)),
+        Kind::Nullplatform => Ok(Arc::new(nullplatform::Nullplatform::new(profile)?)),
         other => Ok(Arc::new(unavailable::Unavailable(other))),
     }
 }

@@ -999,7 +999,11 @@ fn ask_kill(s: &mut State) {
 
 fn ask_redeploy(s: &mut State) {
     if !s.caps().is_some_and(|c| c.builds.redeploy) {
-        toast(s, Level::Warn, "this backend cannot redeploy an earlier build");
+        toast(
+            s,
+            Level::Warn,
+            "this backend cannot redeploy an earlier build",
+        );
         return;
     }
     let Some(build) = s.lists.builds.selected_row().cloned() else {
@@ -1007,7 +1011,11 @@ fn ask_redeploy(s: &mut State) {
         return;
     };
     if !build.status.is_terminal() {
-        toast(s, Level::Info, format!("{} has not finished yet", short_id(&build.id)));
+        toast(
+            s,
+            Level::Info,
+            format!("{} has not finished yet", short_id(&build.id)),
+        );
         return;
     }
     s.overlay = confirm_for(s, Mutation::Redeploy { build });

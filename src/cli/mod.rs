@@ -417,6 +417,7 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     println!("  Free Commit  {}", handle.url("freecommit"));
     println!("  Aviator      {}", handle.url("aviator"));
     println!("  Serverless-cd {}", handle.url("serverless-cd"));
+    println!("  nullplatform {}", handle.url("nullplatform"));
     println!();
     println!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
     println!("{}", crate::demo::printable_config(&handle));

@@ -133,8 +133,9 @@ pub struct Developer {
     pub roles: Vec<String>,
 }
 
-/// A secret or parameter. There is deliberately no value field: values never enter the domain,
-/// so they cannot reach the screen, a log, a clipboard or `--json` output.
+/// A secret or parameter. Secret values never enter the domain, so they cannot reach the
+/// screen, a log, a clipboard or `--json` output; only a parameter the backend marks as not
+/// secret (nullplatform `secret: false`) carries its value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Secret {
     pub id: String,
@@ -143,6 +144,9 @@ pub struct Secret {
     pub scope: String,
     /// Environment or free label, when the backend has one.
     pub environment: Option<String>,
+    /// The value of a NON-secret parameter; always `None` for anything secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// Who the profile is logged in as.

@@ -19,6 +19,7 @@ mod control;
 pub mod faults;
 pub mod freecommit;
 mod layer;
+pub mod nullplatform;
 pub mod serverless_cd;
 
 use std::net::SocketAddr;
@@ -181,12 +182,14 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let fc = Arc::new(freecommit::FreeCommit::new(core.clone()));
     let av = Arc::new(aviator::Aviator::new(core.clone()));
     let scd = Arc::new(serverless_cd::ServerlessCd::new(core.clone()));
-    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), av.clone(), scd.clone()];
+    let np = Arc::new(nullplatform::Nullplatform::new(core.clone()));
+    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), av.clone(), scd.clone(), np.clone()];
 
     let app = axum::Router::new()
         .merge(freecommit::router(fc))
         .merge(aviator::router(av))
         .merge(serverless_cd::router(scd))
+        .merge(nullplatform::router(np))
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (

@@ -486,7 +486,13 @@ impl Columns for Secret {
             Cell::from(clean(&self.name).into_owned()),
             Cell::from(Span::styled(clean(&self.scope).into_owned(), scope_style)),
             Cell::from(clean(self.environment.as_deref().unwrap_or("—")).into_owned()),
-            Cell::from(Span::styled("•••• hidden", t.dim())),
+            Cell::from(
+                self.value
+                    .as_deref()
+                    .map_or(Span::styled("•••• hidden", t.dim()), |v| {
+                        Span::raw(clean(v).into_owned())
+                    }),
+            ),
         ]
     }
     fn detail(&self, _s: &State) -> Vec<(&'static str, String)> {

@@ -322,6 +322,7 @@ impl Backend for FreeCommit {
                 name: r.secret_name,
                 scope: r.secret_scope.unwrap_or_else(|| "PRIVATE".into()),
                 environment: r.secret_env,
+                value: None,
             },
         )
         .await

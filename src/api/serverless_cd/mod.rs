@@ -416,6 +416,7 @@ impl Backend for ServerlessCd {
                     name: key,
                     scope: "application".into(),
                     environment: Some(name.clone()),
+                    value: None,
                 });
             }
         }

@@ -1,0 +1,589 @@
+//! nullplatform CI API client (`api/nullplatform.md`): `POST /login` with the API key, bearer
+//! token with reactive re-login on 401 (once, replayed once) and proactive refresh when the
+//! reply says when it expires; applications as projects, parameters as secrets (values of
+//! secret parameters never leave this module), builds registered by an external CI, their
+//! status reports and assets.
+
+mod builds;
+mod wire;
+
+pub use builds::{Asset, AssetKind, AssetTarget, ReportStatus, status_of};
+
+use super::http::{Http, Reply, Request};
+use super::{ApiError, Backend};
+use crate::config::{Credential, Profile};
+use crate::domain::{
+    Build, BuildScope, BuildSupport, Capabilities, Kind, LaunchOptions, LaunchRequest, ListQuery,
+    ListSupport, LogEvent, Page, Project, Resource, Secret, Session, User,
+};
+use async_trait::async_trait;
+use base64::Engine;
+use chrono::Utc;
+use futures::StreamExt;
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use tokio::sync::Mutex;
+
+/// Refresh this long before a known expiry (contract §2).
+const EXPIRY_MARGIN_SECS: i64 = 60;
+/// Parallel requests when a list needs one request per application.
+const FAN_OUT: usize = 4;
+
+const NO_DEVELOPERS: &str = "nullplatform's CI API has no user or developer list";
+const NO_BUILD_READS: &str = "this nullplatform host does not serve build reads \
+     (GET /build answered 404/405: build history is a public-API route); builds can still be \
+     registered and reported";
+const NO_LOGS: &str = "nullplatform keeps no build logs: they are kept by the external CI \
+     (GitHub Actions, GitLab, Azure DevOps) that ran the build";
+
+struct Token {
+    value: SecretString,
+    /// Local-clock epoch seconds when it expires, when the login reply said.
+    exp: Option<i64>,
+}
+
+pub struct Nullplatform {
+    http: Http,
+    api_key: Credential,
+    token: Mutex<Option<Token>>,
+    /// Result of probing `GET /build` (`None`: not known yet).
+    build_reads: std::sync::Mutex<Option<bool>>,
+    /// Application names by id, from the last application list (names builds).
+    names: std::sync::Mutex<HashMap<String, String>>,
+}
+
+impl Nullplatform {
+    pub fn new(profile: &Profile) -> Result<Nullplatform, ApiError> {
+        let api_key = profile
+            .api_key
+            .clone()
+            .ok_or_else(|| ApiError::Config("profile has no api_key".into()))?;
+        Ok(Nullplatform::with_http(Http::new(profile)?, api_key))
+    }
+
+    /// For tests: a client with a custom HTTP layer (e.g. fast retries).
+    pub fn with_http(http: Http, api_key: Credential) -> Nullplatform {
+        Nullplatform {
+            http,
+            api_key,
+            token: Mutex::new(None),
+            build_reads: std::sync::Mutex::new(None),
+            names: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `POST /login {"api_key"}` (never with a bearer). Safe to retry like a read: it changes
+    /// nothing on the server.
+    async fn fetch_token(&self) -> Result<Token, ApiError> {
+        let key = self
+            .api_key
+            .resolve()
+            .await
+            .map_err(|e| ApiError::Config(format!("api_key: {e}")))?;
+        let body = serde_json::json!({ "api_key": key.expose_secret() });
+        let mut req = Request::write(Method::POST, "/login", Some(body));
+        req.idempotent = true;
+        let reply = self.http.send(&req).await?;
+        if !reply.is_success() {
+            return Err(match reply.status {
+                429 => ApiError::RateLimited,
+                s if s >= 500 => map_error(&reply),
+                _ => ApiError::Auth(format!(
+                    "the server refused the API key: {}",
+                    message_of(&reply)
+                )),
+            });
+        }
+        let lr: wire::LoginReply = serde_json::from_slice(&reply.body).map_err(|e| {
+            // Never echo the body: it may hold a token.
+            ApiError::Decode(format!("the login reply is not the expected JSON ({e})"))
+        })?;
+        if lr.access_token.is_empty() {
+            return Err(ApiError::Decode(
+                "the login reply has an empty access_token".into(),
+            ));
+        }
+        let exp = token_expiry(&lr.access_token, lr.expires_in, Utc::now().timestamp());
+        Ok(Token {
+            value: SecretString::from(lr.access_token),
+            exp,
+        })
+    }
+
+    /// The current token, logging in when there is none or it is about to expire.
+    async fn bearer(&self) -> Result<SecretString, ApiError> {
+        let mut guard = self.token.lock().await;
+        let now = Utc::now().timestamp();
+        let fresh = guard
+            .as_ref()
+            .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
+        if !fresh {
+            *guard = Some(self.fetch_token().await?);
+        }
+        Ok(guard
+            .as_ref()
+            .map(|t| t.value.clone())
+            .expect("token set above"))
+    }
+
+    /// After a 401 with `stale`: log in again unless another request already did.
+    async fn renew(&self, stale: &SecretString) -> Result<SecretString, ApiError> {
+        let mut guard = self.token.lock().await;
+        let same = guard
+            .as_ref()
+            .is_none_or(|t| t.value.expose_secret() == stale.expose_secret());
+        if same {
+            tracing::info!("nullplatform token rejected (401); logging in again");
+            *guard = Some(self.fetch_token().await?);
+        }
+        Ok(guard
+            .as_ref()
+            .map(|t| t.value.clone())
+            .expect("token set above"))
+    }
+
+    /// Send with the token; on 401 log in once and replay once (a 401 means the request was
+    /// not processed, so replaying a POST is safe: contract §2).
+    async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
+        let token = self.bearer().await?;
+        let reply = self.http.send(&req.clone().bearer(&token)).await?;
+        if reply.status != 401 {
+            return Ok(reply);
+        }
+        let token = self.renew(&token).await?;
+        let reply = self.http.send(&req.bearer(&token)).await?;
+        if reply.status == 401 {
+            return Err(ApiError::Auth(format!(
+                "the server rejected the session again right after a fresh login: {}",
+                message_of(&reply)
+            )));
+        }
+        Ok(reply)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
+        let reply = self.send_authed(req).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        reply.json()
+    }
+
+    /// `GET /application` with the given filters; remembers the names.
+    async fn applications(
+        &self,
+        name: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<wire::Application>, ApiError> {
+        let mut req = Request::get("/application");
+        if let Some(n) = name {
+            req = req.query("name", n);
+        }
+        if let Some(s) = status {
+            req = req.query("status", s);
+        }
+        let apps: Vec<wire::Application> = self.get_json(req).await?;
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        for a in &apps {
+            names.insert(a.id.clone(), a.name.clone());
+        }
+        Ok(apps)
+    }
+
+    /// Applications by exact repository (and app path within a mono repository), as the
+    /// metadata action looks them up: `repository_app_path` is only sent with the URL.
+    pub async fn applications_by_repository(
+        &self,
+        repository_url: &str,
+        app_path: Option<&str>,
+        status: &str,
+    ) -> Result<Vec<Project>, ApiError> {
+        let mut req = Request::get("/application")
+            .query("repository_url", repository_url)
+            .query("status", status);
+        if let Some(p) = app_path {
+            req = req.query("repository_app_path", p);
+        }
+        let apps: Vec<wire::Application> = self.get_json(req).await?;
+        Ok(apps.into_iter().map(project).collect())
+    }
+
+    fn app_name(&self, id: &str) -> Option<String> {
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// `GET /application/{id}/parameter` as domain secrets. Secret values are dropped here;
+    /// a body that does not decode is reported without quoting it (it holds secrets).
+    async fn parameters(&self, app: &wire::Application) -> Result<Vec<Secret>, ApiError> {
+        let reply = self
+            .send_authed(Request::get(format!(
+                "/application/{}/parameter",
+                builds::seg(&app.id)
+            )))
+            .await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        let params: Vec<wire::Parameter> = serde_json::from_slice(&reply.body).map_err(|e| {
+            ApiError::Decode(format!(
+                "the parameter list of application `{}` is not the expected JSON \
+                 ({:?} error at line {} column {})",
+                app.name,
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        Ok(params
+            .into_iter()
+            .map(|p| {
+                // A missing flag counts as secret: showing a value needs an explicit `false`.
+                let secret = p.secret != Some(false);
+                Secret {
+                    id: format!("{}:{}", app.id, p.name),
+                    name: p.name,
+                    scope: if secret { "secret" } else { "plain" }.into(),
+                    environment: Some(app.name.clone()),
+                    value: if secret { None } else { p.value.0 },
+                }
+            })
+            .collect())
+    }
+
+    /// Whether `GET /build` is served, probing once (with `app_id` when given).
+    async fn probe_build_reads(&self, app_id: Option<&str>) -> Result<bool, ApiError> {
+        if let Some(known) = *self.build_reads.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Ok(known);
+        }
+        let mut req = Request::get("/build").query("limit", "1");
+        if let Some(id) = app_id {
+            req = req.query("application_id", id);
+        }
+        let reply = self.send_authed(req).await?;
+        let served = match reply.status {
+            404 | 405 => false,
+            _ if reply.is_success() => true,
+            _ => return Err(map_error(&reply)),
+        };
+        *self.build_reads.lock().unwrap_or_else(|e| e.into_inner()) = Some(served);
+        Ok(served)
+    }
+
+    fn build_reads_known(&self) -> Option<bool> {
+        *self.build_reads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_build_reads(&self, served: bool) {
+        *self.build_reads.lock().unwrap_or_else(|e| e.into_inner()) = Some(served);
+    }
+}
+
+/// Expiry on this machine's clock: `expires_in`, else the JWT's lifetime (`exp - iat`), else
+/// its absolute `exp`; `None` when the token says nothing (opaque tokens).
+fn token_expiry(token: &str, expires_in: Option<i64>, now: i64) -> Option<i64> {
+    if let Some(s) = expires_in {
+        return Some(now + s);
+    }
+    let claims = decode_claims(token)?;
+    match (claims.iat, claims.exp) {
+        (Some(iat), Some(exp)) => Some(now + (exp - iat)),
+        (None, Some(exp)) => Some(exp),
+        _ => None,
+    }
+}
+
+fn decode_claims(jwt: &str) -> Option<wire::Claims> {
+    let mut parts = jwt.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// An application as a project: id as a string, the slug and repository in the description.
+fn project(a: wire::Application) -> Project {
+    let mut parts = Vec::new();
+    if let Some(slug) = a.slug.as_deref().filter(|s| !s.is_empty()) {
+        parts.push(slug.to_string());
+    }
+    if let Some(repo) = a.repository() {
+        match a.app_path() {
+            Some(p) => parts.push(format!("{repo} ({p})")),
+            None => parts.push(repo.to_string()),
+        }
+    }
+    if let Some(s) = a.status.as_deref().filter(|s| *s != "active") {
+        parts.push(s.to_string());
+    }
+    Project {
+        id: a.id,
+        name: a.name,
+        description: (!parts.is_empty()).then(|| parts.join(" · ")),
+        last_build: None,
+    }
+}
+
+/// The whole list as page 1 (the CI API does not page: contract §6).
+fn whole<T>(items: Vec<T>, q: &ListQuery) -> Page<T> {
+    let page = q.page.max(1);
+    let items = if page == 1 { items } else { Vec::new() };
+    let n = items.len() as u32;
+    Page {
+        total: Some(u64::from(n)),
+        items,
+        page,
+        per_page: q.per_page.max(n),
+        has_more: false,
+    }
+}
+
+fn capabilities(build_reads: bool) -> Capabilities {
+    let mut missing = vec![(Resource::Developers, NO_DEVELOPERS.to_string())];
+    if !build_reads {
+        missing.push((Resource::Builds, NO_BUILD_READS.to_string()));
+    }
+    Capabilities {
+        lists: vec![
+            (
+                Resource::Projects,
+                ListSupport {
+                    paged: false,
+                    server_filter: true,
+                    sort_fields: &[],
+                },
+            ),
+            (
+                Resource::Secrets,
+                ListSupport {
+                    paged: false,
+                    server_filter: true,
+                    sort_fields: &[],
+                },
+            ),
+        ],
+        builds: BuildSupport {
+            list: build_reads,
+            launch: true,
+            skip_steps: false,
+            kill: false,
+            redeploy: false,
+            logs: false,
+            live_logs: false,
+        },
+        releases: Default::default(),
+        missing,
+    }
+}
+
+#[async_trait]
+impl Backend for Nullplatform {
+    fn kind(&self) -> Kind {
+        Kind::Nullplatform
+    }
+
+    /// Logs in, checks the token on `GET /application`, and probes the build reads.
+    async fn login(&self) -> Result<Session, ApiError> {
+        let apps = self.applications(None, Some("active")).await?;
+        let reads = match self.build_reads_known() {
+            Some(known) => known,
+            None => match self
+                .probe_build_reads(apps.first().map(|a| a.id.as_str()))
+                .await
+            {
+                Ok(served) => served,
+                Err(ApiError::Auth(m)) => return Err(ApiError::Auth(m)),
+                // Undecided (a fault): offer builds; the first list probes again.
+                Err(e) => {
+                    tracing::debug!(error = %e, "build-read probe failed; will retry");
+                    true
+                }
+            },
+        };
+        Ok(Session {
+            user: User {
+                id: "api-key".into(),
+                name: "CI API key".into(),
+                roles: Vec::new(),
+            },
+            caps: capabilities(reads),
+        })
+    }
+
+    /// Active applications. A filter is first sent as the server's exact `name` filter; when
+    /// nothing has that exact name, the active list is filtered locally (substring of name,
+    /// slug, repository).
+    async fn projects(&self, q: &ListQuery) -> Result<Page<Project>, ApiError> {
+        let filter = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+        let Some(f) = filter else {
+            let apps = self.applications(None, Some("active")).await?;
+            return Ok(whole(apps.into_iter().map(project).collect(), q));
+        };
+        let exact = self.applications(Some(f), Some("active")).await?;
+        if !exact.is_empty() {
+            return Ok(whole(exact.into_iter().map(project).collect(), q));
+        }
+        let needle = f.to_lowercase();
+        let rows: Vec<Project> = self
+            .applications(None, Some("active"))
+            .await?
+            .into_iter()
+            .map(project)
+            .filter(|p| {
+                p.name.to_lowercase().contains(&needle)
+                    || p.description
+                        .as_deref()
+                        .is_some_and(|d| d.to_lowercase().contains(&needle))
+            })
+            .collect();
+        Ok(whole(rows, q))
+    }
+
+    /// Parameters are per application. When the filter is exactly an active application's
+    /// name, slug or id, only its parameters are listed; otherwise every active
+    /// application's, and a filter then matches parameter or application names locally.
+    async fn secrets(&self, q: &ListQuery) -> Result<Page<Secret>, ApiError> {
+        let filter = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+        let apps = self.applications(None, Some("active")).await?;
+        if let Some(f) = filter
+            && let Some(app) = apps
+                .iter()
+                .find(|a| a.name == f || a.slug.as_deref() == Some(f) || a.id == f)
+        {
+            return Ok(whole(self.parameters(app).await?, q));
+        }
+        let futs: Vec<_> = apps.iter().map(|a| self.parameters(a)).collect();
+        let lists: Vec<Result<Vec<Secret>, ApiError>> = futures::stream::iter(futs)
+            .buffered(FAN_OUT)
+            .collect()
+            .await;
+        let mut rows = Vec::new();
+        for l in lists {
+            rows.extend(l?);
+        }
+        if let Some(f) = filter {
+            let needle = f.to_lowercase();
+            rows.retain(|s| {
+                s.name.to_lowercase().contains(&needle)
+                    || s.environment
+                        .as_deref()
+                        .is_some_and(|e| e.to_lowercase().contains(&needle))
+            });
+        }
+        Ok(whole(rows, q))
+    }
+
+    async fn builds(&self, scope: &BuildScope) -> Result<Vec<Build>, ApiError> {
+        self.list_builds(scope).await
+    }
+
+    async fn launch_options(&self, _project_id: &str) -> Result<LaunchOptions, ApiError> {
+        Ok(builds::launch_options())
+    }
+
+    async fn launch(&self, req: &LaunchRequest) -> Result<Build, ApiError> {
+        self.register_build(req).await
+    }
+
+    async fn kill(&self, _build: &Build) -> Result<(), ApiError> {
+        Err(ApiError::Unsupported(
+            "nullplatform cannot cancel a build: the external CI runs it (it can report it \
+             failed)"
+                .into(),
+        ))
+    }
+
+    async fn tail_log(
+        &self,
+        _build: &Build,
+        _follow: bool,
+        _sink: tokio::sync::mpsc::UnboundedSender<LogEvent>,
+    ) -> Result<(), ApiError> {
+        Err(ApiError::Unsupported(NO_LOGS.into()))
+    }
+}
+
+/// The server's `message` when the body is JSON with one, else the status and the first
+/// 200 bytes of the body (contract §3).
+fn message_of(reply: &Reply) -> String {
+    serde_json::from_slice::<wire::ErrorBody>(&reply.body)
+        .ok()
+        .and_then(|b| b.message)
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| format!("HTTP {}: {}", reply.status, reply.snippet()))
+}
+
+/// Any non-success reply as an `ApiError`, with the server's own words.
+fn map_error(reply: &Reply) -> ApiError {
+    let message = message_of(reply);
+    match reply.status {
+        401 => ApiError::Auth(message),
+        403 => ApiError::Forbidden(message),
+        404 => ApiError::NotFound(message),
+        429 => ApiError::RateLimited,
+        s @ 400..=499 => ApiError::Rejected { status: s, message },
+        s => ApiError::Server { status: s, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b(r#"{"alg":"HS256"}"#), b(claims))
+    }
+
+    #[test]
+    fn expiry_from_expires_in_or_jwt() {
+        assert_eq!(token_expiry("npat_opaque", None, 1000), None);
+        assert_eq!(token_expiry("npat_opaque", Some(300), 1000), Some(1300));
+        assert_eq!(
+            token_expiry(&jwt(r#"{"iat":50,"exp":150}"#), None, 1000),
+            Some(1100)
+        );
+        assert_eq!(
+            token_expiry(&jwt(r#"{"exp":5000}"#), None, 1000),
+            Some(5000)
+        );
+        assert_eq!(token_expiry("a.!!!.c", None, 1000), None);
+    }
+
+    #[test]
+    fn errors_carry_the_servers_words() {
+        let r = Reply {
+            status: 400,
+            content_type: "application/json".into(),
+            body: br#"{"id":400,"message":"Build must have at least one asset to be set as successful"}"#.to_vec(),
+        };
+        assert_eq!(
+            map_error(&r),
+            ApiError::Rejected {
+                status: 400,
+                message: "Build must have at least one asset to be set as successful".into()
+            }
+        );
+        let r = Reply {
+            status: 502,
+            content_type: "text/html".into(),
+            body: b"<html><title>502 Bad Gateway</title></html>".to_vec(),
+        };
+        assert!(
+            matches!(map_error(&r), ApiError::Server { status: 502, message } if message.starts_with("HTTP 502: <html>"))
+        );
+    }
+
+    #[test]
+    fn masked_values_stay_out_of_debug() {
+        let p: wire::Parameter =
+            serde_json::from_str(r#"{"name":"K","value":"hunter2","secret":true}"#).unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+}
