@@ -75,6 +75,8 @@ fn state() -> (State, u64) {
                 redeploy: false,
                 logs: true,
                 live_logs: true,
+                report_statuses: Vec::new(),
+                asset_kinds: Vec::new(),
             },
             releases: Default::default(),
             missing: vec![],

@@ -864,6 +864,8 @@ fn with_log(lines: &[&[u8]]) -> State {
         redeploy: false,
         logs: true,
         live_logs: true,
+        report_statuses: Vec::new(),
+        asset_kinds: Vec::new(),
     };
     s.cache_dir = std::env::temp_dir().join(format!("shipdeck-test-{}", std::process::id()));
     let fx = update(&mut s, Action::ShowPane(Resource::Builds), 30);

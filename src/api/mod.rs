@@ -189,6 +189,22 @@ pub trait Backend: Send + Sync {
         ApiError::Unsupported(format!("{} has no release promotion", self.kind().label()))
     }
 
+    /// Report the status of a build run elsewhere (nullplatform). Never retried automatically.
+    async fn report_build_status(&self, _build: &Build, _status: &str) -> Result<Build, ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Declare an asset of a build; returns where to push it (`provider: url`). Never retried.
+    async fn create_asset(
+        &self,
+        _build: &Build,
+        _kind: &str,
+        _name: Option<&str>,
+        _url: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        Err(self.no_builds())
+    }
+
     fn no_builds(&self) -> ApiError {
         ApiError::Unsupported(format!(
             "{} runs no builds shipdeck can see",

@@ -67,6 +67,8 @@ pub enum Action {
     Rollback,
     SetStatus,
     CutRelease,
+    /// Declare an asset of the selected build (nullplatform).
+    CreateAsset,
     SwitchProfile(String),
     SetTheme(String),
     /// First-run screen: start the built-in demo.

@@ -141,6 +141,18 @@ async fn mutate(b: &dyn Backend, op: &Mutation) -> Result<Outcome, ApiError> {
             Outcome::Done
         }
         Mutation::Rollback { request, .. } => Outcome::Deployment(b.rollback(request).await?),
+        Mutation::ReportStatus { build, status } => {
+            Outcome::Build(b.report_build_status(build, status).await?)
+        }
+        Mutation::CreateAsset {
+            build,
+            kind,
+            name,
+            url,
+        } => Outcome::Targets(
+            b.create_asset(build, kind, name.as_deref(), url.as_deref())
+                .await?,
+        ),
     })
 }
 

@@ -36,6 +36,18 @@ pub enum Mutation {
         request: RollbackRequest,
         from: Option<String>,
     },
+    /// Report the status of a build run elsewhere (nullplatform).
+    ReportStatus {
+        build: Build,
+        status: String,
+    },
+    /// Declare an asset of a build and learn where to push it (nullplatform).
+    CreateAsset {
+        build: Build,
+        kind: String,
+        name: Option<String>,
+        url: Option<String>,
+    },
 }
 
 impl Mutation {
@@ -48,6 +60,8 @@ impl Mutation {
             Mutation::Deploy { .. } => "deploy",
             Mutation::SetStatus { .. } => "set_status",
             Mutation::Rollback { .. } => "rollback",
+            Mutation::ReportStatus { .. } => "report_status",
+            Mutation::CreateAsset { .. } => "create_asset",
         }
     }
 
@@ -56,7 +70,10 @@ impl Mutation {
         let short = |id: &str| super::state::short_id(id).to_string();
         match self {
             Mutation::Launch { project, .. } => project.clone(),
-            Mutation::Kill { build } | Mutation::Redeploy { build } => {
+            Mutation::Kill { build }
+            | Mutation::Redeploy { build }
+            | Mutation::ReportStatus { build, .. }
+            | Mutation::CreateAsset { build, .. } => {
                 format!("{} {}", build.project, short(&build.id))
             }
             Mutation::CreateRelease { request } => request.project.clone(),
@@ -99,6 +116,18 @@ impl Mutation {
             Mutation::SetStatus { request } => {
                 format!("{} = {}", request.candidate, request.status)
             }
+            Mutation::ReportStatus { build, status } => {
+                format!("{} {} → {status}", build.id, build.raw_status)
+            }
+            Mutation::CreateAsset {
+                kind, name, url, ..
+            } => format!(
+                "{kind} {}{}",
+                name.as_deref().unwrap_or(""),
+                url.as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default()
+            ),
             Mutation::Rollback { request, from } => format!(
                 "from {}{}",
                 from.as_deref().unwrap_or("current"),
@@ -117,6 +146,8 @@ pub enum Outcome {
     Build(Build),
     /// A deployment was created (rollback), when the server says which.
     Deployment(Option<Deployment>),
+    /// Where to push a declared asset (`provider: url`).
+    Targets(Vec<String>),
 }
 
 /// One line of the audit trail (`audit.jsonl`).

@@ -186,6 +186,10 @@ pub enum FormPurpose {
     },
     /// Report a deployment status: fields `candidate`, `status`.
     SetStatus { environment: String },
+    /// Report a build's status (nullplatform): field `status`.
+    ReportStatus { build: Box<Build> },
+    /// Declare an asset of a build (nullplatform): fields `kind`, `name`, `url`.
+    Asset { build: Box<Build> },
 }
 
 impl FormPurpose {
@@ -253,6 +257,35 @@ impl FormPurpose {
                 },
                 from: from.clone(),
             },
+            FormPurpose::ReportStatus { build } => {
+                let status = get("status");
+                if !statuses.contains(&status) {
+                    return Err(format!(
+                        "status `{status}` is not one of: {}",
+                        statuses.join(", ")
+                    ));
+                }
+                Mutation::ReportStatus {
+                    build: (**build).clone(),
+                    status,
+                }
+            }
+            FormPurpose::Asset { build } => {
+                let kind = get("kind");
+                if !statuses.contains(&kind) {
+                    return Err(format!(
+                        "kind `{kind}` is not one of: {}",
+                        statuses.join(", ")
+                    ));
+                }
+                let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
+                Mutation::CreateAsset {
+                    build: (**build).clone(),
+                    kind,
+                    name: opt("name"),
+                    url: opt("url"),
+                }
+            }
             FormPurpose::SetStatus { environment } => {
                 let status = get("status");
                 if !statuses.contains(&status) {
@@ -321,6 +354,11 @@ pub enum Overlay {
         scroll: u16,
     },
     Confirm(Box<Confirm>),
+    /// Something to read (e.g. where to push an asset); any key closes it.
+    Message {
+        title: String,
+        lines: Vec<String>,
+    },
     Launch(LaunchForm),
 }
 

@@ -204,8 +204,11 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             && s.detail.is_none()
             && super::releases::action(s, &a, &mut fx) => {}
         // In the Builds pane, R rolls back the way build-based backends do: run an earlier
-        // build again (Serverless-cd redeploy).
+        // build again (Serverless-cd redeploy); T reports a status, A declares an asset.
         Action::Rollback if s.pane == Resource::Builds => ask_redeploy(s),
+        Action::SetStatus if s.pane == Resource::Builds => build_form(s, false),
+        Action::CreateAsset if s.pane == Resource::Builds => build_form(s, true),
+        Action::CreateAsset => {}
         Action::PrevEnv
         | Action::NextEnv
         | Action::NextProject
@@ -480,6 +483,7 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Overlay::Filter { input }
             }
         },
+        Overlay::Message { .. } => Overlay::None,
         Overlay::Help { scroll } => match key.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Overlay::None,
             KeyCode::Char('j') | KeyCode::Down => Overlay::Help {
@@ -640,6 +644,42 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
             ],
             protected(&request.environment).then(|| request.environment.clone()),
         ),
+        Mutation::ReportStatus { build, status } => (
+            "report build status",
+            vec![
+                format!(
+                    "Report build {} of {} as {status}",
+                    short_id(&build.id),
+                    build.project
+                ),
+                format!("It is {} now.", build.raw_status),
+            ],
+            None,
+        ),
+        Mutation::CreateAsset {
+            build,
+            kind,
+            name,
+            url,
+        } => (
+            "declare an asset",
+            vec![
+                format!(
+                    "Declare a {kind} asset of build {} of {}",
+                    short_id(&build.id),
+                    build.project
+                ),
+                format!(
+                    "{}{}",
+                    name.as_deref().unwrap_or("(no name)"),
+                    url.as_deref()
+                        .map(|u| format!(" at {u}"))
+                        .unwrap_or_default()
+                ),
+                "The answer says where the CI should push it.".to_string(),
+            ],
+            None,
+        ),
         Mutation::Rollback { request, from } => (
             "roll back",
             vec![
@@ -728,6 +768,28 @@ fn mutated(s: &mut State, op: Mutation, result: Result<Outcome, ApiError>, fx: &
             },
             Outcome::Build(build),
         ) => launched(s, project, build, fx),
+        (Mutation::CreateAsset { build, kind, .. }, Outcome::Targets(targets)) => {
+            let mut lines = vec![format!(
+                "{kind} asset of {} declared; push it to:",
+                short_id(&build.id)
+            )];
+            lines.extend(targets.iter().map(|t| format!("  {t}")));
+            if targets.is_empty() {
+                lines.push("  (the server named no target)".into());
+            }
+            s.overlay = Overlay::Message {
+                title: "asset targets".into(),
+                lines,
+            };
+        }
+        (Mutation::ReportStatus { build, status }, _) => {
+            toast(
+                s,
+                Level::Info,
+                format!("build {} reported {status}", short_id(&build.id)),
+            );
+            load(s, Resource::Builds, LoadKind::Reload, fx);
+        }
         (Mutation::Kill { build }, _) => {
             toast(
                 s,
@@ -995,6 +1057,84 @@ fn ask_kill(s: &mut State) {
         return;
     }
     s.overlay = confirm_for(s, Mutation::Kill { build });
+}
+
+/// Forms on the selected build: report its status, or declare an asset (nullplatform).
+fn build_form(s: &mut State, asset: bool) {
+    let support = s.caps().map(|c| c.builds.clone()).unwrap_or_default();
+    let options = if asset {
+        &support.asset_kinds
+    } else {
+        &support.report_statuses
+    };
+    if options.is_empty() {
+        let what = if asset {
+            "declare assets"
+        } else {
+            "report build statuses"
+        };
+        toast(s, Level::Warn, format!("this backend cannot {what}"));
+        return;
+    }
+    let Some(build) = s.lists.builds.selected_row().cloned() else {
+        toast(s, Level::Info, "select a build first");
+        return;
+    };
+    let field = |name: &str, label: &str, default: Option<String>, required: bool| {
+        let mut input = TextArea::new(vec![default.clone().unwrap_or_default()]);
+        input.move_cursor(ratatui_textarea::CursorMove::End);
+        (
+            crate::domain::LaunchField {
+                name: name.into(),
+                label: label.into(),
+                required,
+                default,
+                key_values: false,
+            },
+            input,
+        )
+    };
+    let (purpose, fields) = if asset {
+        (
+            super::state::FormPurpose::Asset {
+                build: Box::new(build.clone()),
+            },
+            vec![
+                field(
+                    "kind",
+                    &format!("kind ({})", options.join("|")),
+                    options.first().cloned(),
+                    true,
+                ),
+                field("name", "name", Some(build.project.clone()), false),
+                field("url", "url (optional)", None, false),
+            ],
+        )
+    } else {
+        (
+            super::state::FormPurpose::ReportStatus {
+                build: Box::new(build.clone()),
+            },
+            vec![field(
+                "status",
+                &format!("status ({})", options.join("|")),
+                options.first().cloned(),
+                true,
+            )],
+        )
+    };
+    s.overlay = Overlay::Launch(LaunchForm {
+        purpose,
+        statuses: options.clone(),
+        project_id: build.id.clone(),
+        project: build.project.clone(),
+        steps: Vec::new(),
+        cursor: 0,
+        input: TextArea::default(),
+        fields,
+        focus: 2,
+        error: None,
+    });
 }
 
 fn ask_redeploy(s: &mut State) {

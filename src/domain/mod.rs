@@ -338,6 +338,10 @@ pub struct BuildSupport {
     pub logs: bool,
     /// Logs can be followed while the build runs.
     pub live_logs: bool,
+    /// Statuses an externally run build may be reported as (nullplatform); empty: none.
+    pub report_statuses: Vec<String>,
+    /// Kinds of asset a build may declare (nullplatform); empty: none.
+    pub asset_kinds: Vec<String>,
 }
 
 /// A logged-in session: who, and what they may do.

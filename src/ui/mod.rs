@@ -71,6 +71,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         Overlay::Help { scroll } => popups::help(f, body, s, t, *scroll),
         Overlay::Confirm(c) => popups::confirm(f, body, t, c),
         Overlay::Launch(form) => popups::launch(f, body, t, form),
+        Overlay::Message { title, lines } => popups::message(f, body, t, title, lines),
         Overlay::Filter { .. } | Overlay::None => {}
     }
 }

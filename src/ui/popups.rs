@@ -340,3 +340,26 @@ pub fn launch(f: &mut Frame, body: Rect, t: &Theme, form: &LaunchForm) {
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
+
+/// Something to read; any key closes it.
+pub fn message(f: &mut Frame, body: Rect, t: &Theme, title: &str, lines: &[String]) {
+    let w = lines
+        .iter()
+        .map(|l| l.chars().count() as u16 + 6)
+        .max()
+        .unwrap_or(40)
+        .clamp(40, 110);
+    let area = centered(body, w, lines.len() as u16 + 4);
+    f.render_widget(Clear, area);
+    let text: Vec<Line> = lines
+        .iter()
+        .map(|l| Line::raw(clean(l).into_owned()))
+        .collect();
+    let blk = popup_block(title, t).title_bottom(Line::styled(" any key closes ", t.dim()));
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(blk.padding(ratatui::widgets::Padding::horizontal(1))),
+        area,
+    );
+}

@@ -421,6 +421,8 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             redeploy: false,
             logs: true,
             live_logs: true,
+            report_statuses: Vec::new(),
+            asset_kinds: Vec::new(),
         },
         releases: Default::default(),
         missing: vec![(

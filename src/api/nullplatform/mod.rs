@@ -376,6 +376,10 @@ fn capabilities(build_reads: bool) -> Capabilities {
             redeploy: false,
             logs: false,
             live_logs: false,
+            report_statuses: ["in_progress", "failed", "successful"]
+                .map(String::from)
+                .to_vec(),
+            asset_kinds: ["docker-image", "lambda"].map(String::from).to_vec(),
         },
         releases: Default::default(),
         missing,
@@ -386,6 +390,43 @@ fn capabilities(build_reads: bool) -> Capabilities {
 impl Backend for Nullplatform {
     fn kind(&self) -> Kind {
         Kind::Nullplatform
+    }
+
+    async fn report_build_status(&self, build: &Build, status: &str) -> Result<Build, ApiError> {
+        let status = [ReportStatus::InProgress, ReportStatus::Failed, ReportStatus::Successful]
+            .into_iter()
+            .find(|s| s.as_str() == status)
+            .ok_or_else(|| {
+                ApiError::Unsupported(format!(
+                    "`{status}` is not a build status nullplatform takes (in_progress, failed, successful); nothing was sent"
+                ))
+            })?;
+        let id = build.build_id.as_deref().unwrap_or(&build.id);
+        self.set_build_status(id, status).await
+    }
+
+    async fn create_asset(
+        &self,
+        build: &Build,
+        kind: &str,
+        name: Option<&str>,
+        url: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        let kind = [AssetKind::DockerImage, AssetKind::Lambda]
+            .into_iter()
+            .find(|k| k.as_str() == kind)
+            .ok_or_else(|| {
+                ApiError::Unsupported(format!(
+                    "`{kind}` is not an asset kind nullplatform takes (docker-image, lambda); nothing was sent"
+                ))
+            })?;
+        let id = build.build_id.as_deref().unwrap_or(&build.id);
+        let asset = Nullplatform::create_asset(self, id, kind, name, url).await?;
+        Ok(asset
+            .targets
+            .into_iter()
+            .map(|t| format!("{}: {}", t.provider, t.url))
+            .collect())
     }
 
     /// Logs in, checks the token on `GET /application`, and probes the build reads.

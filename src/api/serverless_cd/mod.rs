@@ -524,6 +524,8 @@ fn capabilities() -> Capabilities {
             redeploy: true,
             logs: true,
             live_logs: true,
+            report_statuses: Vec::new(),
+            asset_kinds: Vec::new(),
         },
         releases: Default::default(),
         missing: vec![(
