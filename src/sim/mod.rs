@@ -13,6 +13,7 @@
 //! request, so a manual-clock test observes state deterministically after
 //! `POST /__sim/clock/advance`.
 
+pub mod candor;
 pub mod clock;
 mod control;
 pub mod faults;
@@ -177,10 +178,12 @@ impl SimHandle {
 pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let core = Arc::new(Core::new(&opts));
     let fc = Arc::new(freecommit::FreeCommit::new(core.clone()));
-    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone()];
+    let cd = Arc::new(candor::Candor::new(core.clone()));
+    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), cd.clone()];
 
     let app = axum::Router::new()
         .merge(freecommit::router(fc))
+        .merge(candor::router(cd))
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (
