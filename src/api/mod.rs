@@ -1,6 +1,7 @@
 //! The `Backend` trait every backend implements, the shared HTTP layer, and the typed errors.
 //! Wire types never leave their backend's folder: callers see only `domain`.
 
+pub mod candor;
 pub mod freecommit;
 pub mod http;
 mod unavailable;
@@ -198,6 +199,7 @@ pub trait Backend: Send + Sync {
 pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
     match profile.kind {
         Kind::Freecommit => Ok(Arc::new(freecommit::FreeCommit::new(profile)?)),
+        Kind::Candor => Ok(Arc::new(candor::Candor::new(profile)?)),
         other => Ok(Arc::new(unavailable::Unavailable(other))),
     }
 }
