@@ -33,6 +33,15 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     alice.read_only = true;
     alice.theme = Some("red-prod".into());
     cfg.profiles.push(alice);
+    // Candor: the dashboard's demo user, and its one runner for ad-hoc runs.
+    let mut candor = Profile::new("demo-candor", Kind::Candor, url("candor"));
+    candor.username = Some("demouser".into());
+    candor.password = Some(Credential::Inline(SecretString::from("demouser")));
+    candor.runner_url = Some(url("candor-runner"));
+    candor.runner_token = Some(Credential::Inline(SecretString::from(
+        crate::sim::candor::RUNNER_TOKEN,
+    )));
+    cfg.profiles.push(candor);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
 }
@@ -48,7 +57,18 @@ kind = "freecommit"
 url = "{fc}"
 username = "admin"
 password_env = "SHIPDECK_SIM_PASSWORD"   # export SHIPDECK_SIM_PASSWORD=admin
+
+# Candor accounts: demouser/demouser (assigned to pipelines 2, 3, 5, 6, 7), viewer/viewer
+[profiles.sim-candor]
+kind = "candor"
+url = "{cd}"
+username = "demouser"
+password_env = "SHIPDECK_SIM_CANDOR_PASSWORD"   # export SHIPDECK_SIM_CANDOR_PASSWORD=demouser
+runner_url = "{cdr}"
+runner_token_env = "SHIPDECK_SIM_RUNNER_TOKEN"   # export SHIPDECK_SIM_RUNNER_TOKEN=runner-demo-token
 "#,
-        fc = handle.url("freecommit")
+        fc = handle.url("freecommit"),
+        cd = handle.url("candor"),
+        cdr = handle.url("candor-runner"),
     )
 }

@@ -96,8 +96,10 @@ impl Backend for Candor {
 pub fn router(c: Arc<Candor>) -> Router {
     let faulted = Router::new()
         .route(PREFIX, any(dashboard::handle))
+        .route(&format!("{PREFIX}/"), any(dashboard::handle))
         .route(&format!("{PREFIX}/{{*rest}}"), any(dashboard::handle))
         .route(RUNNER_PREFIX, any(runner::handle))
+        .route(&format!("{RUNNER_PREFIX}/"), any(runner::handle))
         .route(&format!("{RUNNER_PREFIX}/{{*rest}}"), any(runner::handle))
         .layer(axum::middleware::from_fn_with_state(c.clone(), faults))
         .with_state(c.clone());
