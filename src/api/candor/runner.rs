@@ -308,9 +308,11 @@ impl RunnerClient {
                 return Err(Stop::Err(e.clone()));
             }
             let over = matches!(state, Some(RunnerJobState::Finished(_)));
+            let mut got = 0;
             match guarded(sink, self.log_since(run_id, held)).await? {
                 Ok(bytes) => {
                     failures = 0;
+                    got = bytes.len();
                     held += bytes.len() as u64;
                     partial.extend_from_slice(&bytes);
                     let mut out = Vec::new();
@@ -328,6 +330,11 @@ impl RunnerClient {
                 Err(ApiError::NotFound(_)) if follow && !over => {}
                 Err(e) if follow && transient(&e) && failures < 8 => failures += 1,
                 Err(e) => return Err(Stop::Err(e)),
+            }
+            // A reply may be cut short (truncated): read on at once until nothing is new,
+            // so that "what exists now" (or the final file) is complete.
+            if got > 0 && (!follow || over || parser.complete) {
+                continue;
             }
             if !follow || over || parser.complete {
                 let mut out = Vec::new();
