@@ -35,9 +35,14 @@ fn q() -> ListQuery {
 }
 
 fn client_on(dash: &str, runner: &str, user: Option<&str>) -> Candor {
-    Candor::for_test(dash, user.map(|u| (u, u)), Some((runner, TOKEN)), fast_policy())
-        .expect("client")
-        .with_poll_interval(Duration::from_millis(10))
+    Candor::for_test(
+        dash,
+        user.map(|u| (u, u)),
+        Some((runner, TOKEN)),
+        fast_policy(),
+    )
+    .expect("client")
+    .with_poll_interval(Duration::from_millis(10))
 }
 
 fn demo(h: &SimHandle) -> Candor {
@@ -123,7 +128,9 @@ async fn start_proxy(h: &SimHandle, rule: Rule) -> Proxy {
 
 async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let path = parts.uri.path().to_string();
     st.hits
         .lock()
@@ -210,20 +217,35 @@ async fn login_names_the_user_and_capabilities_are_honest() {
     let c = shipdeck::api::connect(&profile).expect("connect");
     assert_eq!(c.kind(), Kind::Candor);
     let s = c.login().await.expect("login");
-    assert_eq!((s.user.id.as_str(), s.user.name.as_str()), ("1", "demouser"));
+    assert_eq!(
+        (s.user.id.as_str(), s.user.name.as_str()),
+        ("1", "demouser")
+    );
     assert!(s.caps.list(Resource::Projects).is_some());
     assert!(s.caps.list(Resource::Developers).is_some());
     assert!(s.caps.list(Resource::Secrets).is_none());
-    assert_eq!(s.caps.why_not(Resource::Secrets), "Candor has no secret API");
+    assert_eq!(
+        s.caps.why_not(Resource::Secrets),
+        "Candor has no secret API"
+    );
     assert!(s.caps.builds.list && s.caps.builds.launch && s.caps.builds.logs);
     assert!(s.caps.builds.live_logs, "a runner is configured");
     assert!(!s.caps.builds.kill && !s.caps.builds.skip_steps && !s.caps.builds.redeploy);
     assert!(c.secrets(&q()).await.is_err());
 
     // Without a runner: no live logs, runner methods say why.
-    let bare = Candor::for_test(&h.url("candor"), Some(("demouser", "demouser")), None, fast_policy()).unwrap();
+    let bare = Candor::for_test(
+        &h.url("candor"),
+        Some(("demouser", "demouser")),
+        None,
+        fast_policy(),
+    )
+    .unwrap();
     assert!(!bare.login().await.unwrap().caps.builds.live_logs);
-    assert!(matches!(bare.runner_health().await, Err(ApiError::Unsupported(_))));
+    assert!(matches!(
+        bare.runner_health().await,
+        Err(ApiError::Unsupported(_))
+    ));
 }
 
 #[tokio::test]
@@ -237,7 +259,10 @@ async fn wrong_password_is_an_auth_error_without_the_password() {
     )
     .unwrap();
     let e = c.login().await.unwrap_err();
-    assert!(matches!(&e, ApiError::Auth(m) if m.contains("wrong username or password") && m.contains("Unauthorized")), "{e:?}");
+    assert!(
+        matches!(&e, ApiError::Auth(m) if m.contains("wrong username or password") && m.contains("Unauthorized")),
+        "{e:?}"
+    );
     assert_eq!(e.exit_code(), 3);
     assert!(!e.to_string().contains("s3cr3t"));
     assert!(!format!("{c:?}").contains("s3cr3t"));
@@ -250,7 +275,10 @@ async fn expired_cookie_logs_in_again_once_and_replays() {
     let h = start_sim("candor.token_ttl=30s").await;
     let p = start_proxy(&h, no_rule()).await;
     let c = client_on(&p.url("candor"), &p.url("candor-runner"), Some("demouser"));
-    let b = c.builds(&project("5")).await.expect("private pipeline while logged in");
+    let b = c
+        .builds(&project("5"))
+        .await
+        .expect("private pipeline while logged in");
     assert!(!b.is_empty());
     assert_eq!(p.count("/login"), 1);
 
@@ -262,7 +290,14 @@ async fn expired_cookie_logs_in_again_once_and_replays() {
 
     // The list silently hides private pipelines: the client notices and logs in again.
     advance(&h, 31.0).await;
-    let names: Vec<String> = c.projects(&q()).await.unwrap().items.into_iter().map(|p| p.id).collect();
+    let names: Vec<String> = c
+        .projects(&q())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(names, ["1", "2", "3", "4", "5", "6", "7"]);
     assert_eq!(p.count("/login"), 3);
 
@@ -282,7 +317,9 @@ async fn expired_cookie_logs_in_again_once_and_replays() {
     // A 403 on a pipeline never visible is shown, not retried with a login.
     let viewer = client_on(&p.url("candor"), &p.url("candor-runner"), Some("viewer"));
     let logins = p.count("/login");
-    assert!(matches!(viewer.builds(&project("5")).await, Err(ApiError::Forbidden(m)) if m.contains("Forbidden")));
+    assert!(
+        matches!(viewer.builds(&project("5")).await, Err(ApiError::Forbidden(m)) if m.contains("Forbidden"))
+    );
     assert_eq!(p.count("/login"), logins + 1, "only the first login");
 }
 
@@ -290,10 +327,23 @@ async fn expired_cookie_logs_in_again_once_and_replays() {
 async fn anonymous_sees_public_pipelines_and_403_on_private_ones() {
     let h = start_sim("").await;
     let c = client_on(&h.url("candor"), &h.url("candor-runner"), None);
-    let ids: Vec<String> = c.projects(&q()).await.unwrap().items.into_iter().map(|p| p.id).collect();
+    let ids: Vec<String> = c
+        .projects(&q())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(ids, ["1", "2", "3", "4"]);
-    assert!(matches!(c.builds(&project("5")).await, Err(ApiError::Forbidden(_))));
-    assert!(matches!(c.builds(&project("42")).await, Err(ApiError::NotFound(_))));
+    assert!(matches!(
+        c.builds(&project("5")).await,
+        Err(ApiError::Forbidden(_))
+    ));
+    assert!(matches!(
+        c.builds(&project("42")).await,
+        Err(ApiError::NotFound(_))
+    ));
     assert_eq!(c.builds(&project("2")).await.unwrap().len(), 5);
     assert!(!c.login().await.unwrap().caps.builds.launch);
 }
@@ -316,19 +366,36 @@ async fn pipelines_and_runs_map_to_projects_and_builds() {
     assert_eq!(runs.len(), 5, "the detail's last 5");
     let r = &runs[0];
     assert_eq!((r.status, r.exit_code), (BuildStatus::Failed, Some(1)));
-    assert_eq!(r.message.as_deref(), Some("stage 2/3 `test` failed: exit 1"));
+    assert_eq!(
+        r.message.as_deref(),
+        Some("stage 2/3 `test` failed: exit 1")
+    );
     assert_eq!(r.project, "integration");
     assert!(r.started_at.unwrap() < r.finished_at.unwrap());
-    assert!(runs.windows(2).all(|w| w[0].finished_at >= w[1].finished_at));
+    assert!(
+        runs.windows(2)
+            .all(|w| w[0].finished_at >= w[1].finished_at)
+    );
 
     let e2e = c.builds(&project("7")).await.unwrap();
     assert_eq!(e2e[0].exit_code, Some(-3));
-    assert!(e2e[0].message.as_deref().unwrap().contains("stage timeout (-3)"));
+    assert!(
+        e2e[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("stage timeout (-3)")
+    );
 
     let devs = c.developers(&q()).await.unwrap().items;
     let demo_dev = devs.iter().find(|d| d.username == "demouser").unwrap();
     assert_eq!(demo_dev.id, "1");
-    assert_eq!(demo_dev.roles.len(), 5, "assigned to five pipelines: {:?}", demo_dev.roles);
+    assert_eq!(
+        demo_dev.roles.len(),
+        5,
+        "assigned to five pipelines: {:?}",
+        demo_dev.roles
+    );
 }
 
 #[tokio::test]
@@ -347,20 +414,34 @@ async fn finished_logs_become_named_steps_and_sentinels_become_errors() {
         ]
     );
     let lines = lines_of(&evs);
-    assert!(lines.iter().all(|l| !l.starts_with("****")), "headers are steps");
+    assert!(
+        lines.iter().all(|l| !l.starts_with("****")),
+        "headers are steps"
+    );
     assert_eq!(lines.last().map(String::as_str), Some("Skipped"));
-    assert_eq!(evs.last(), Some(&LogEvent::End { status: Some(BuildStatus::Failed) }));
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
 
     // The run whose runner log was deleted: a 200 sentinel, not content.
     let lint = c.builds(&project("1")).await.unwrap();
     let (res, evs) = tail(&c, &lint[1], false).await;
-    assert!(matches!(&res, Err(ApiError::NotFound(m)) if m.contains("No log could be found (deleted on server)")), "{res:?}");
+    assert!(
+        matches!(&res, Err(ApiError::NotFound(m)) if m.contains("No log could be found (deleted on server)")),
+        "{res:?}"
+    );
     assert!(lines_of(&evs).is_empty());
 
     // Any other runner failure: `An error occurred` with 200, retried, then an error.
     set_faults(&h, json!({"candor.runner_down": true})).await;
     let (res, evs) = tail(&c, &lint[0], false).await;
-    assert!(matches!(&res, Err(ApiError::Server { message, .. }) if message.contains("An error occurred")), "{res:?}");
+    assert!(
+        matches!(&res, Err(ApiError::Server { message, .. }) if message.contains("An error occurred")),
+        "{res:?}"
+    );
     assert!(lines_of(&evs).is_empty());
     clear_faults(&h).await;
     let (res, evs) = tail(&c, &lint[0], false).await;
@@ -388,7 +469,10 @@ async fn launch_reports_started_already_running_and_constraints_not_met() {
         .expect("started");
     assert_eq!(started.status, BuildStatus::Running);
     let active = c.builds(&BuildScope::Active).await.unwrap();
-    assert_eq!(active.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["2:running"]);
+    assert_eq!(
+        active.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        ["2:running"]
+    );
     let runs = c.builds(&project("2")).await.unwrap();
     assert_eq!(runs[0].status, BuildStatus::Running);
     assert_eq!(runs.len(), 6, "running row + last 5");
@@ -400,7 +484,10 @@ async fn launch_reports_started_already_running_and_constraints_not_met() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(&again, ApiError::Rejected { status: 400, message } if message.contains("already running") && message.contains("Bad Request")), "{again:?}");
+    assert!(
+        matches!(&again, ApiError::Rejected { status: 400, message } if message.contains("already running") && message.contains("Bad Request")),
+        "{again:?}"
+    );
 
     let opts = c.launch_options("5").await.unwrap();
     let names: Vec<&str> = opts.fields.iter().map(|f| f.name.as_str()).collect();
@@ -413,7 +500,10 @@ async fn launch_reports_started_already_running_and_constraints_not_met() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(&no, ApiError::Rejected { status: 204, message } if message.contains("constraints not met")), "{no:?}");
+    assert!(
+        matches!(&no, ApiError::Rejected { status: 204, message } if message.contains("constraints not met")),
+        "{no:?}"
+    );
     c.launch(&LaunchRequest {
         project_id: "5".into(),
         skip_steps: vec![],
@@ -473,7 +563,9 @@ async fn a_running_pipeline_tail_waits_then_shows_the_new_run() {
         tokio::spawn(async move { c.tail_log(&row, true, tx).await })
     };
     let first = rx.recv().await.unwrap();
-    assert!(matches!(&first, LogEvent::Lines(l) if l[0].contains("only once the run has finished")));
+    assert!(
+        matches!(&first, LogEvent::Lines(l) if l[0].contains("only once the run has finished"))
+    );
     advance(&h, 120.0).await;
     let mut evs = Vec::new();
     while let Some(e) = rx.recv().await {
@@ -483,7 +575,12 @@ async fn a_running_pipeline_tail_waits_then_shows_the_new_run() {
     assert_eq!(evs[0], LogEvent::Restart);
     let names: Vec<String> = steps_of(&evs).into_iter().map(|s| s.0).collect();
     assert_eq!(names, ["install", "test", "package"]);
-    assert_eq!(evs.last(), Some(&LogEvent::End { status: Some(BuildStatus::Succeeded) }));
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Succeeded)
+        })
+    );
 }
 
 #[tokio::test]
@@ -497,7 +594,9 @@ async fn archives_list_and_stream_to_disk_with_the_wiki_fallback() {
     let path = dir.path().join("dist.tar.gz");
     let mut seen = Vec::new();
     let n = c
-        .download_archive(&runs[0], "dist.tar.gz", &path, |done, total| seen.push((done, total)))
+        .download_archive(&runs[0], "dist.tar.gz", &path, |done, total| {
+            seen.push((done, total))
+        })
         .await
         .unwrap();
     let want = reqwest::get(format!(
@@ -519,7 +618,10 @@ async fn archives_list_and_stream_to_disk_with_the_wiki_fallback() {
         .download_archive(&runs[0], "nope.zip", &dir.path().join("x"), |_, _| {})
         .await
         .unwrap_err();
-    assert!(matches!(&e, ApiError::NotFound(m) if m.contains("No archive could be found")), "{e:?}");
+    assert!(
+        matches!(&e, ApiError::NotFound(m) if m.contains("No archive could be found")),
+        "{e:?}"
+    );
     assert!(!dir.path().join("x").exists());
 
     // A dashboard that only knows the wiki's `/archive`.
@@ -535,9 +637,13 @@ async fn archives_list_and_stream_to_disk_with_the_wiki_fallback() {
     let c = client_on(&p.url("candor"), &p.url("candor-runner"), Some("demouser"));
     let runs = c.builds(&project("2")).await.unwrap();
     let path = dir.path().join("coverage.xml");
-    c.download_archive(&runs[0], "coverage.xml", &path, |_, _| {}).await.unwrap();
+    c.download_archive(&runs[0], "coverage.xml", &path, |_, _| {})
+        .await
+        .unwrap();
     assert!(std::fs::read_to_string(&path).unwrap().starts_with("<?xml"));
-    c.download_archive(&runs[0], "coverage.xml", &path, |_, _| {}).await.unwrap();
+    c.download_archive(&runs[0], "coverage.xml", &path, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(p.count("/archived"), 1, "remembered");
     assert_eq!(p.count("/archive"), 3);
 }
@@ -561,7 +667,13 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
 
     let head = c.runner_log_since(&id, 0).await.unwrap();
     assert!(head.starts_with(b"**************** [1/3]"));
-    assert!(c.runner_log_since(&id, head.len() as u64).await.unwrap().is_empty(), "416: nothing new");
+    assert!(
+        c.runner_log_since(&id, head.len() as u64)
+            .await
+            .unwrap()
+            .is_empty(),
+        "416: nothing new"
+    );
     advance(&h, 2.0).await;
     let more = c.runner_log_since(&id, head.len() as u64).await.unwrap();
     assert!(!more.is_empty(), "206: the new bytes");
@@ -572,7 +684,10 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     let task = {
         let c = Arc::new(c);
         let c2 = c.clone();
-        (tokio::spawn(async move { c2.tail_log(&b, true, tx).await }), c)
+        (
+            tokio::spawn(async move { c2.tail_log(&b, true, tx).await }),
+            c,
+        )
     };
     advance(&h, 60.0).await;
     let mut evs = Vec::new();
@@ -585,7 +700,12 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     assert_eq!(names, ["build", "check", "ship"]);
     assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Failed)));
     assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Skipped)));
-    assert_eq!(evs.last(), Some(&LogEvent::End { status: Some(BuildStatus::Failed) }));
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
     match c.runner_job(&id) {
         Some(RunnerJobState::Finished(b)) => {
             assert_eq!((b.status, b.exit_code), (BuildStatus::Failed, Some(3)));
@@ -595,16 +715,27 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     assert!(c.builds(&BuildScope::Active).await.unwrap().is_empty());
 
     // A plan the runner refuses comes back as an error at once.
-    let e = c.runner_run(r#"{"stages": [{"name": "x"}]}"#).await.unwrap_err();
-    assert!(matches!(&e, ApiError::Rejected { status: 400, message } if message.contains("Bad Request")), "{e:?}");
-    assert!(matches!(c.runner_run("stages: []").await, Err(ApiError::Config(_))));
+    let e = c
+        .runner_run(r#"{"stages": [{"name": "x"}]}"#)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ApiError::Rejected { status: 400, message } if message.contains("Bad Request")),
+        "{e:?}"
+    );
+    assert!(matches!(
+        c.runner_run("stages: []").await,
+        Err(ApiError::Config(_))
+    ));
 }
 
 #[tokio::test]
 async fn runner_tail_survives_truncated_replies_with_whole_lines() {
     let h = start_sim("").await;
     let c = Arc::new(demo(&h));
-    let plan = json!({"stages": [{"name": "a", "image": "alpine"}, {"name": "b", "image": "alpine"}]}).to_string();
+    let plan =
+        json!({"stages": [{"name": "a", "image": "alpine"}, {"name": "b", "image": "alpine"}]})
+            .to_string();
     let id = c.runner_run(&plan).await.unwrap();
     advance(&h, 40.0).await;
     // The /run reply is out: wait for it.
@@ -634,7 +765,11 @@ async fn runner_tail_survives_truncated_replies_with_whole_lines() {
             _ => {}
         }
     }
-    assert_eq!(rebuilt.join("\n") + "\n", full, "every line whole, none lost, none twice");
+    assert_eq!(
+        rebuilt.join("\n") + "\n",
+        full,
+        "every line whole, none lost, none twice"
+    );
     assert!(full.contains('✓') || full.contains('é') || full.contains('—'));
 }
 
@@ -649,15 +784,26 @@ async fn runner_auth_errors_and_the_post_fallback() {
     )
     .unwrap();
     assert!(bad.runner_health().await.unwrap(), "health needs no token");
-    let e = bad.runner_run(r#"{"stages": [{"name": "a", "image": "alpine"}]}"#).await.unwrap_err();
-    assert!(matches!(&e, ApiError::Auth(m) if m.contains("401") && !m.contains("not-the-token")), "{e:?}");
+    let e = bad
+        .runner_run(r#"{"stages": [{"name": "a", "image": "alpine"}]}"#)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ApiError::Auth(m) if m.contains("401") && !m.contains("not-the-token")),
+        "{e:?}"
+    );
     assert_eq!(e.exit_code(), 3);
-    assert!(matches!(bad.runner_log_since("abc", 0).await, Err(ApiError::Auth(_))));
+    assert!(matches!(
+        bad.runner_log_since("abc", 0).await,
+        Err(ApiError::Auth(_))
+    ));
 
     let c = demo(&h);
     let e = c.runner_log_since("../etc", 0).await.unwrap_err();
     assert!(matches!(e, ApiError::Rejected { status: 400, .. }), "{e:?}");
-    assert!(matches!(c.runner_log_since("ffffffffffff", 0).await, Err(ApiError::NotFound(m)) if m.contains("Not Found")));
+    assert!(
+        matches!(c.runner_log_since("ffffffffffff", 0).await, Err(ApiError::NotFound(m)) if m.contains("Not Found"))
+    );
 
     // A runner that registered the wiki's POST only.
     set_options(&h, json!({"wiki_routes": true})).await;
@@ -670,7 +816,10 @@ async fn runner_auth_errors_and_the_post_fallback() {
     )
     .await;
     let c = client_on(&p.url("candor"), &p.url("candor-runner"), Some("demouser"));
-    let id = c.runner_run(r#"{"stages": [{"name": "a", "image": "alpine"}]}"#).await.unwrap();
+    let id = c
+        .runner_run(r#"{"stages": [{"name": "a", "image": "alpine"}]}"#)
+        .await
+        .unwrap();
     assert!(!c.runner_log_since(&id, 0).await.unwrap().is_empty());
     assert!(p.count("POST /candor-runner/logs/") >= 1);
     let gets = p.count("GET /candor-runner/logs/");

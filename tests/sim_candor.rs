@@ -110,7 +110,15 @@ async fn login_sets_the_session_cookie_and_me_names_the_user() {
     assert_eq!(text(out).await.2, "OK");
     assert_eq!(c.get(d(&h, "/me")).send().await.unwrap().status(), 401);
     // Logout with no session is still 200.
-    assert_eq!(client().post(d(&h, "/logout")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client()
+            .post(d(&h, "/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -128,7 +136,11 @@ async fn private_pipelines_are_403_not_401_and_hidden_from_the_list() {
     let (s, _, body) = text(anon.get(d(&h, "/api/pipelines/99")).send().await.unwrap()).await;
     assert_eq!((s.as_u16(), body.as_str()), (404, "Not Found"));
     assert_eq!(
-        anon.get(d(&h, "/api/pipelines/abc")).send().await.unwrap().status(),
+        anon.get(d(&h, "/api/pipelines/abc"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         404
     );
 
@@ -142,13 +154,24 @@ async fn private_pipelines_are_403_not_401_and_hidden_from_the_list() {
     assert_eq!(detail["trigger"].as_str().unwrap().len(), 32);
     assert_eq!(detail["assignees"], json!(["demouser"]));
     // gpu-bench and docs are assigned to nobody: 403 even logged in.
-    assert_eq!(demo.get(d(&h, "/api/pipelines/8")).send().await.unwrap().status(), 403);
+    assert_eq!(
+        demo.get(d(&h, "/api/pipelines/8"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
 
     let viewer = client();
     login(&viewer, &h, "viewer").await;
     let (_, list) = get_json(&viewer, &d(&h, "/api/pipelines")).await;
     assert_eq!(ids(&list), [1, 2, 3, 4]);
-    let resp = viewer.get(d(&h, "/api/pipelines/2/config")).send().await.unwrap();
+    let resp = viewer
+        .get(d(&h, "/api/pipelines/2/config"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403, "config needs an assignment");
     // Route misses are Express's page.
     let (s, ct, body) = text(anon.get(d(&h, "/api/nope")).send().await.unwrap()).await;
@@ -162,11 +185,32 @@ async fn cookies_expire_per_token_ttl_and_expire_tokens_at() {
     let h = start_sim("candor.token_ttl=30s").await;
     let c = client();
     login(&c, &h, "demouser").await;
-    assert_eq!(c.get(d(&h, "/api/pipelines/5")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(d(&h, "/api/pipelines/5"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     advance(&h, 31.0).await;
     assert_eq!(c.get(d(&h, "/me")).send().await.unwrap().status(), 401);
-    assert_eq!(c.get(d(&h, "/api/pipelines/5")).send().await.unwrap().status(), 403);
-    assert_eq!(c.get(d(&h, "/api/pipelines/2")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(d(&h, "/api/pipelines/5"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        c.get(d(&h, "/api/pipelines/2"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let (_, list) = get_json(&c, &d(&h, "/api/pipelines")).await;
     assert_eq!(ids(&list), [1, 2, 3, 4], "private ones silently vanish");
     login(&c, &h, "demouser").await;
@@ -178,7 +222,11 @@ async fn cookies_expire_per_token_ttl_and_expire_tokens_at() {
     advance(&h, 10.0).await;
     assert_eq!(c.get(d(&h, "/me")).send().await.unwrap().status(), 401);
     login(&c, &h, "demouser").await;
-    assert_eq!(c.get(d(&h, "/me")).send().await.unwrap().status(), 200, "issued after the cut");
+    assert_eq!(
+        c.get(d(&h, "/me")).send().await.unwrap().status(),
+        200,
+        "issued after the cut"
+    );
 }
 
 #[tokio::test]
@@ -219,7 +267,10 @@ async fn list_and_detail_carry_runs_stages_and_exit_codes() {
     assert_eq!(e2e["lastRuns"][0]["stages"][2]["exitCode"], -3);
     assert_eq!(e2e["lastRuns"][0]["stages"][2]["status"], "Failed");
     let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
-    assert_eq!(web["lastRuns"][0]["archived"], json!(["dist.tar.gz", "coverage.xml"]));
+    assert_eq!(
+        web["lastRuns"][0]["archived"],
+        json!(["dist.tar.gz", "coverage.xml"])
+    );
     let (_, notes) = get_json(&c, &d(&h, "/api/pipelines/6")).await;
     assert_eq!(notes["requiredParameters"], json!(["BRANCH", "VERSION"]));
     assert_eq!(notes["running"], false);
@@ -250,7 +301,12 @@ async fn run_logs_have_headers_sentinels_and_no_content_type() {
         .unwrap();
     assert_eq!(by_last, by_id);
     assert!(by_id.starts_with("**************** [1/1] ****************\n"));
-    assert!(by_id.trim_end().ends_with("Process exited with status code 0") || by_id.contains("status code 1"));
+    assert!(
+        by_id
+            .trim_end()
+            .ends_with("Process exited with status code 0")
+            || by_id.contains("status code 1")
+    );
 
     let deleted = lint["lastRuns"][1]["id"].as_str().unwrap();
     let (s, ct, body) = text(
@@ -260,14 +316,39 @@ async fn run_logs_have_headers_sentinels_and_no_content_type() {
             .unwrap(),
     )
     .await;
-    assert_eq!((s.as_u16(), ct, body.as_str()), (200, None, "No log could be found (deleted on server)"));
-    let (s, _, body) = text(c.get(d(&h, "/api/runs/1/deadbeef/log")).send().await.unwrap()).await;
+    assert_eq!(
+        (s.as_u16(), ct, body.as_str()),
+        (200, None, "No log could be found (deleted on server)")
+    );
+    let (s, _, body) = text(
+        c.get(d(&h, "/api/runs/1/deadbeef/log"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((s.as_u16(), body.as_str()), (404, "No log could be found"));
-    assert_eq!(c.get(d(&h, "/api/runs/5/last/log")).send().await.unwrap().status(), 403);
+    assert_eq!(
+        c.get(d(&h, "/api/runs/5/last/log"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // The integration log: three headers, a blank line before the 2nd and 3rd.
-    let log = c.get(d(&h, "/api/runs/3/last/log")).send().await.unwrap().text().await.unwrap();
+    let log = c
+        .get(d(&h, "/api/runs/3/last/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(log.contains("\n\n**************** [2/3] ****************\n"));
-    assert!(log.contains("Process exited with status code 1\n\n**************** [3/3] ****************\nSkipped"));
+    assert!(log.contains(
+        "Process exited with status code 1\n\n**************** [3/3] ****************\nSkipped"
+    ));
     assert!(log.contains('\u{1b}'), "some lines carry ANSI SGR");
 }
 
@@ -284,14 +365,26 @@ async fn trigger_starts_hides_and_records_a_run_with_archives() {
     let token = web["trigger"].as_str().unwrap().to_string();
     let before: Vec<Value> = web["lastRuns"].as_array().unwrap().clone();
 
-    let resp = trigger(&c, &h, &token).await.json(&json!({"source": "Web"})).send().await.unwrap();
+    let resp = trigger(&c, &h, &token)
+        .await
+        .json(&json!({"source": "Web"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(text(resp).await.2, "OK");
     let (_, during) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
     assert_eq!(during["running"], true);
     assert_eq!(during["lastRuns"], json!(before), "no record while running");
     let again = trigger(&c, &h, &token).await.send().await.unwrap();
     assert_eq!(text(again).await.2, "Bad Request");
-    let last_log_before = c.get(d(&h, "/api/runs/2/last/log")).send().await.unwrap().text().await.unwrap();
+    let last_log_before = c
+        .get(d(&h, "/api/runs/2/last/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!last_log_before.is_empty());
 
     advance(&h, 120.0).await;
@@ -305,7 +398,12 @@ async fn trigger_starts_hides_and_records_a_run_with_archives() {
 
     // Archives: stream and file modes, errors.
     let url = d(&h, &format!("/api/runs/2/{rid}/archived"));
-    let stream = c.get(&url).query(&[("file", "coverage.xml")]).send().await.unwrap();
+    let stream = c
+        .get(&url)
+        .query(&[("file", "coverage.xml")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stream.headers()["content-type"], "application/octet-stream");
     let bytes = stream.bytes().await.unwrap();
     assert!(bytes.starts_with(b"<?xml"));
@@ -322,17 +420,47 @@ async fn trigger_starts_hides_and_records_a_run_with_archives() {
     assert_eq!(file.bytes().await.unwrap(), bytes, "same bytes either way");
     assert_eq!(c.get(&url).send().await.unwrap().status(), 400);
     assert_eq!(
-        c.get(&url).query(&[("file", "coverage.xml"), ("mode", "zip")]).send().await.unwrap().status(),
+        c.get(&url)
+            .query(&[("file", "coverage.xml"), ("mode", "zip")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
         400
     );
-    let (s, _, body) = text(c.get(&url).query(&[("file", "nope.bin")]).send().await.unwrap()).await;
-    assert_eq!((s.as_u16(), body.as_str()), (404, "No archive could be found"));
+    let (s, _, body) = text(
+        c.get(&url)
+            .query(&[("file", "nope.bin")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), body.as_str()),
+        (404, "No archive could be found")
+    );
     let wiki = d(&h, &format!("/api/runs/2/{rid}/archive"));
-    let (s, _, body) = text(c.get(&wiki).query(&[("file", "coverage.xml")]).send().await.unwrap()).await;
+    let (s, _, body) = text(
+        c.get(&wiki)
+            .query(&[("file", "coverage.xml")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 404);
     assert!(body.contains("Cannot GET"), "{body}");
     set_options(&h, json!({"wiki_routes": true})).await;
-    let wiki_bytes = c.get(&wiki).query(&[("file", "coverage.xml")]).send().await.unwrap().bytes().await.unwrap();
+    let wiki_bytes = c
+        .get(&wiki)
+        .query(&[("file", "coverage.xml")])
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(wiki_bytes, bytes);
 }
 
@@ -373,22 +501,60 @@ async fn trigger_outcomes_constraints_parameters_and_auth() {
     advance(&h, 60.0).await;
     let (_, notes) = get_json(&c, &d(&h, "/api/pipelines/6")).await;
     assert_eq!(notes["lastRuns"][0]["stages"][0]["name"], "notes 1.2");
-    let log = c.get(d(&h, "/api/runs/6/last/log")).send().await.unwrap().text().await.unwrap();
+    let log = c
+        .get(d(&h, "/api/runs/6/last/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(log.contains("$ echo building main"), "{log}");
 
     // Not assigned → 403; unknown token → 404; anonymous → 403.
     let viewer = client();
     login(&viewer, &h, "viewer").await;
-    assert_eq!(trigger(&viewer, &h, &deploy_token).await.send().await.unwrap().status(), 403);
-    assert_eq!(trigger(&c, &h, "nope").await.send().await.unwrap().status(), 404);
+    assert_eq!(
+        trigger(&viewer, &h, &deploy_token)
+            .await
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        trigger(&c, &h, "nope").await.send().await.unwrap().status(),
+        404
+    );
     let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
     let anon = client();
-    assert_eq!(trigger(&anon, &h, &token_of(&web)).await.send().await.unwrap().status(), 403);
+    assert_eq!(
+        trigger(&anon, &h, &token_of(&web))
+            .await
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // The wiki's reading: the token alone.
     set_options(&h, json!({"trigger_auth": "token"})).await;
-    assert_eq!(trigger(&anon, &h, &token_of(&web)).await.send().await.unwrap().status(), 200);
     assert_eq!(
-        c.post(d(&h, "/trigger/whatever/github")).send().await.unwrap().status(),
+        trigger(&anon, &h, &token_of(&web))
+            .await
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.post(d(&h, "/trigger/whatever/github"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 }
@@ -404,16 +570,34 @@ async fn config_read_and_write_validate_the_schema() {
     let mut new = cfg.clone();
     new["stages"][0]["name"] = json!("compile");
     let (_, v) = {
-        let resp = c.post(d(&h, "/api/pipelines/5/config")).json(&new).send().await.unwrap();
+        let resp = c
+            .post(d(&h, "/api/pipelines/5/config"))
+            .json(&new)
+            .send()
+            .await
+            .unwrap();
         (resp.status(), resp.json::<Value>().await.unwrap())
     };
     assert_eq!(v, json!({"valid": true}));
     let (_, saved) = get_json(&c, &d(&h, "/api/pipelines/5/config")).await;
     assert_eq!(saved["stages"][0]["name"], "compile");
-    for bad in [json!({"stages": [{"name": "", "image": "x"}]}), json!({"stages": [], "extra": 1}), json!({"archive": []})] {
-        let resp = c.post(d(&h, "/api/pipelines/5/config")).json(&bad).send().await.unwrap();
+    for bad in [
+        json!({"stages": [{"name": "", "image": "x"}]}),
+        json!({"stages": [], "extra": 1}),
+        json!({"archive": []}),
+    ] {
+        let resp = c
+            .post(d(&h, "/api/pipelines/5/config"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200);
-        assert_eq!(resp.json::<Value>().await.unwrap(), json!({"valid": false}), "{bad}");
+        assert_eq!(
+            resp.json::<Value>().await.unwrap(),
+            json!({"valid": false}),
+            "{bad}"
+        );
     }
 }
 
@@ -429,22 +613,50 @@ async fn runner_auth_held_run_and_byte_ranges() {
         {"name": "two", "image": "alpine", "script": ["exit 3"]},
     ]});
     let body = json!({"plan": plan});
-    assert_eq!(c.post(r(&h, "/run")).json(&body).send().await.unwrap().status(), 400);
     assert_eq!(
-        c.post(r(&h, "/run")).bearer_auth("wrong").json(&body).send().await.unwrap().status(),
+        c.post(r(&h, "/run"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.post(r(&h, "/run"))
+            .bearer_auth("wrong")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401
     );
     let auth = |rb: reqwest::RequestBuilder| rb.bearer_auth("runner-demo-token");
     assert_eq!(
-        auth(c.post(r(&h, "/run"))).body(body.to_string()).send().await.unwrap().status(),
+        auth(c.post(r(&h, "/run")))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status(),
         415
     );
     assert_eq!(
-        auth(c.post(r(&h, "/run"))).json(&json!({"plan": {"stages": [{"name": "x"}]}})).send().await.unwrap().status(),
+        auth(c.post(r(&h, "/run")))
+            .json(&json!({"plan": {"stages": [{"name": "x"}]}}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         400
     );
 
-    let held = tokio::spawn(auth(client().post(r(&h, "/run"))).json(&json!({"runId": "abc123", "plan": plan})).send());
+    let held = tokio::spawn(
+        auth(client().post(r(&h, "/run")))
+            .json(&json!({"runId": "abc123", "plan": plan}))
+            .send(),
+    );
     // The log appears at once and grows with the clock.
     let log_url = r(&h, "/logs/abc123");
     let mut first = Vec::new();
@@ -459,12 +671,23 @@ async fn runner_auth_held_run_and_byte_ranges() {
     }
     assert!(first.starts_with(b"**************** [1/2] ****************\n"));
     let held_len = first.len();
-    let none = auth(c.get(&log_url)).header("range", format!("bytes={held_len}-")).send().await.unwrap();
+    let none = auth(c.get(&log_url))
+        .header("range", format!("bytes={held_len}-"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), 416);
     advance(&h, 3.0).await;
-    let more = auth(c.get(&log_url)).header("range", format!("bytes={held_len}-")).send().await.unwrap();
+    let more = auth(c.get(&log_url))
+        .header("range", format!("bytes={held_len}-"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(more.status(), 206);
-    let range = more.headers()["content-range"].to_str().unwrap().to_string();
+    let range = more.headers()["content-range"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(range.starts_with(&format!("bytes {held_len}-")), "{range}");
     let new = more.bytes().await.unwrap();
     assert!(!new.is_empty() && new.ends_with(b"\n"));
@@ -473,25 +696,47 @@ async fn runner_auth_held_run_and_byte_ranges() {
     advance(&h, 60.0).await;
     let outcome: Value = held.await.unwrap().unwrap().json().await.unwrap();
     assert_eq!(outcome["status"], "Failed");
-    assert_eq!(outcome["stages"][1], json!({"name": "two", "status": "Failed", "exitCode": 3}));
+    assert_eq!(
+        outcome["stages"][1],
+        json!({"name": "two", "status": "Failed", "exitCode": 3})
+    );
     assert!(outcome.get("archived").is_none());
-    let full = auth(c.get(&log_url)).send().await.unwrap().text().await.unwrap();
+    let full = auth(c.get(&log_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(full.ends_with("Process exited with status code 3\n"));
 
     // Malicious ids, missing files, route misses.
     let resp = auth(c.get(r(&h, "/logs/..%2Fetc"))).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.bytes().await.unwrap().is_empty());
-    let (s, ct, body) = text(auth(c.get(r(&h, "/logs/ffffffffffff"))).send().await.unwrap()).await;
+    let (s, ct, body) = text(
+        auth(c.get(r(&h, "/logs/ffffffffffff")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 404);
     assert!(ct.unwrap().starts_with("text/html"));
     assert!(body.contains("<pre>Not Found</pre>"));
     let (s, _, body) = text(auth(c.post(&log_url)).send().await.unwrap()).await;
     assert_eq!(s, 404);
-    assert!(body.contains("<pre>Cannot POST /logs/abc123</pre>"), "{body}");
+    assert!(
+        body.contains("<pre>Cannot POST /logs/abc123</pre>"),
+        "{body}"
+    );
     set_options(&h, json!({"wiki_routes": true})).await;
     assert_eq!(auth(c.post(&log_url)).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(&log_url).send().await.unwrap().status(), 400, "no header");
+    assert_eq!(
+        c.get(&log_url).send().await.unwrap().status(),
+        400,
+        "no header"
+    );
 }
 
 #[tokio::test]
@@ -503,7 +748,10 @@ async fn runner_down_records_get_runner_and_breaks_the_log_route() {
     let token = web["trigger"].as_str().unwrap().to_string();
     set_faults(&h, json!({"candor.runner_down": true})).await;
     assert_eq!(c.get(r(&h, "/")).send().await.unwrap().status(), 503);
-    assert_eq!(trigger(&c, &h, &token).await.send().await.unwrap().status(), 200);
+    assert_eq!(
+        trigger(&c, &h, &token).await.send().await.unwrap().status(),
+        200
+    );
     let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
     assert_eq!(web["running"], false);
     assert_eq!(
@@ -512,7 +760,10 @@ async fn runner_down_records_get_runner_and_breaks_the_log_route() {
     );
     assert_eq!(web["lastRuns"][0]["status"], "Failed");
     let (s, ct, body) = text(c.get(d(&h, "/api/runs/2/last/log")).send().await.unwrap()).await;
-    assert_eq!((s.as_u16(), ct, body.as_str()), (200, None, "An error occurred"));
+    assert_eq!(
+        (s.as_u16(), ct, body.as_str()),
+        (200, None, "An error occurred")
+    );
 }
 
 #[tokio::test]
@@ -523,7 +774,10 @@ async fn fault_table_in_candor_style() {
     let (s, _, body) = text(c.get(d(&h, "/api/pipelines")).send().await.unwrap()).await;
     assert_eq!((s.as_u16(), body.as_str()), (500, "Internal Server Error"));
     let (s, ct, body) = text(c.get(d(&h, "/api/runs/1/last/log")).send().await.unwrap()).await;
-    assert_eq!((s.as_u16(), ct, body.as_str()), (200, None, "An error occurred"));
+    assert_eq!(
+        (s.as_u16(), ct, body.as_str()),
+        (200, None, "An error occurred")
+    );
 
     set_faults(&h, json!({"candor.rate_limit": 1, "candor.retry_after": 7})).await;
     let resp = c.get(d(&h, "/api/pipelines")).send().await.unwrap();
@@ -531,15 +785,38 @@ async fn fault_table_in_candor_style() {
     assert_eq!(resp.headers()["retry-after"], "7");
 
     set_faults(&h, json!({"candor.malformed_rate": 1})).await;
-    let body = c.get(d(&h, "/api/pipelines")).send().await.unwrap().bytes().await.unwrap();
-    assert!(serde_json::from_slice::<Value>(&body).is_err(), "cut mid-document");
-    let log = c.get(d(&h, "/api/runs/1/last/log")).send().await.unwrap().text().await.unwrap();
+    let body = c
+        .get(d(&h, "/api/pipelines"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        serde_json::from_slice::<Value>(&body).is_err(),
+        "cut mid-document"
+    );
+    let log = c
+        .get(d(&h, "/api/runs/1/last/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(log.starts_with("****"), "non-JSON bodies are left alone");
 
     set_faults(&h, json!({"candor.reset_rate": 1})).await;
     assert!(c.get(d(&h, "/api/pipelines")).send().await.is_err());
-    let plan = json!({"runId": "feed00000001", "plan": {"stages": [{"name": "a", "image": "alpine"}]}});
-    let run = c.post(r(&h, "/run")).bearer_auth("runner-demo-token").json(&plan).send().await;
+    let plan =
+        json!({"runId": "feed00000001", "plan": {"stages": [{"name": "a", "image": "alpine"}]}});
+    let run = c
+        .post(r(&h, "/run"))
+        .bearer_auth("runner-demo-token")
+        .json(&plan)
+        .send()
+        .await;
     assert!(run.is_err(), "the /run connection breaks");
     set_faults(&h, json!({"candor.truncate_rate": 1})).await;
     // ...but the run goes on: its log exists, and truncated replies are shorter.
@@ -568,5 +845,9 @@ async fn fault_table_in_candor_style() {
         .await
         .unwrap();
     assert!(full.ends_with(b"Process exited with status code 0\n"));
-    assert!(lens.iter().all(|l| *l < full.len()), "{lens:?} vs {}", full.len());
+    assert!(
+        lens.iter().all(|l| *l < full.len()),
+        "{lens:?} vs {}",
+        full.len()
+    );
 }

@@ -355,7 +355,11 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     };
     println!("shipdeck simulator listening on http://{}", handle.addr);
     println!("  Free Commit  {}", handle.url("freecommit"));
-    println!("  Candor       {} (runner {})", handle.url("candor"), handle.url("candor-runner"));
+    println!(
+        "  Candor       {} (runner {})",
+        handle.url("candor"),
+        handle.url("candor-runner")
+    );
     println!();
     println!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
     println!("{}", crate::demo::printable_config(&handle));

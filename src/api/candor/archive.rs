@@ -125,9 +125,9 @@ impl Candor {
             p.push(".part");
             std::path::PathBuf::from(p)
         };
-        let mut out = tokio::fs::File::create(&part).await.map_err(|e| {
-            ApiError::Config(format!("cannot write {}: {e}", part.display()))
-        })?;
+        let mut out = tokio::fs::File::create(&part)
+            .await
+            .map_err(|e| ApiError::Config(format!("cannot write {}: {e}", part.display())))?;
         let mut resp = resp;
         let mut done: u64 = 0;
         progress(0, total);
@@ -144,9 +144,9 @@ impl Candor {
                 done += chunk.len() as u64;
                 progress(done, total);
             }
-            out.flush().await.map_err(|e| {
-                ApiError::Config(format!("cannot write {}: {e}", part.display()))
-            })?;
+            out.flush()
+                .await
+                .map_err(|e| ApiError::Config(format!("cannot write {}: {e}", part.display())))?;
             if let Some(t) = total
                 && t != done
             {
@@ -163,7 +163,10 @@ impl Candor {
             return Err(e);
         }
         tokio::fs::rename(&part, path).await.map_err(|e| {
-            ApiError::Config(format!("cannot move the download to {}: {e}", path.display()))
+            ApiError::Config(format!(
+                "cannot move the download to {}: {e}",
+                path.display()
+            ))
         })?;
         Ok(done)
     }

@@ -169,7 +169,11 @@ impl LogParser {
             return;
         }
         if std::mem::take(&mut self.pending_blank) {
+            // A blank line that is content: the stage has output now.
             self.lines.push(String::new());
+            if let Some(c) = self.current.as_mut() {
+                c.3 = true;
+            }
             if line.is_empty() {
                 self.pending_blank = true;
                 return;
@@ -205,7 +209,7 @@ impl LogParser {
 
     /// The run's result as the text tells it (when complete).
     pub fn status(&self) -> Option<BuildStatus> {
-        if self.results.iter().any(|s| *s == StepStatus::Failed) {
+        if self.results.contains(&StepStatus::Failed) {
             Some(BuildStatus::Failed)
         } else if self.complete {
             Some(BuildStatus::Succeeded)
@@ -450,12 +454,18 @@ mod tests {
                     name: "install".into(),
                     status: StepStatus::Succeeded
                 },
-                LogEvent::Lines(vec!["npm ci".into(), "Process exited with status code 0".into()]),
+                LogEvent::Lines(vec![
+                    "npm ci".into(),
+                    "Process exited with status code 0".into()
+                ]),
                 LogEvent::Step {
                     name: "test".into(),
                     status: StepStatus::Failed
                 },
-                LogEvent::Lines(vec!["FAIL test".into(), "Process exited with status code 1".into()]),
+                LogEvent::Lines(vec![
+                    "FAIL test".into(),
+                    "Process exited with status code 1".into()
+                ]),
             ]
         );
     }
@@ -463,11 +473,7 @@ mod tests {
     #[test]
     fn live_steps_close_with_their_last_line() {
         let out = run(
-            &[
-                "**************** [1/1] ****************",
-                "",
-                "Skipped",
-            ],
+            &["**************** [1/1] ****************", "", "Skipped"],
             vec![],
             true,
         );
@@ -481,12 +487,18 @@ mod tests {
         // "Skipped" after an output line is output, not a result.
         assert!(!out.contains(&LogEvent::StepStatus(StepStatus::Skipped)));
         let out = run(
-            &["**************** [1/1] ****************", "Runtime unavailable"],
+            &[
+                "**************** [1/1] ****************",
+                "Runtime unavailable",
+            ],
             vec![],
             true,
         );
         assert_eq!(out.last(), Some(&LogEvent::StepStatus(StepStatus::Failed)));
-        assert_eq!(stage_header("**************** [12/3] ****************"), Some((12, 3)));
+        assert_eq!(
+            stage_header("**************** [12/3] ****************"),
+            Some((12, 3))
+        );
         assert_eq!(stage_header("*************** [1/3] ****************"), None);
     }
 }

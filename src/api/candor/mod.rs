@@ -84,7 +84,10 @@ impl std::fmt::Debug for Candor {
         f.debug_struct("Candor")
             .field("base", &self.http.base())
             .field("username", &self.username)
-            .field("runner", &self.runner.as_ref().map(|r| r.base().to_string()))
+            .field(
+                "runner",
+                &self.runner.as_ref().map(|r| r.base().to_string()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -162,22 +165,21 @@ impl Candor {
         let timeout = Duration::from_secs(10);
         let http = jar_http(base, timeout, None, false)?.with_policy(policy);
         let runner = match runner {
-            Some((url, token)) => Some(
-                runner::RunnerClient::new(
-                    url,
-                    Credential::Inline(secrecy::SecretString::from(token.to_string())),
-                    timeout,
-                    None,
-                    false,
-                    policy,
-                )?,
-            ),
+            Some((url, token)) => Some(runner::RunnerClient::new(
+                url,
+                Credential::Inline(secrecy::SecretString::from(token.to_string())),
+                timeout,
+                None,
+                false,
+                policy,
+            )?),
             None => None,
         };
         Ok(Candor {
             http,
             username: user.map(|(u, _)| u.to_string()),
-            password: user.map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
+            password: user
+                .map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
             session: Mutex::new(SessionState::default()),
             me_check: ME_CHECK_INTERVAL,
             seen: std::sync::Mutex::new(Seen::default()),
@@ -500,8 +502,7 @@ impl Backend for Candor {
             });
         }
         let rows = self.pipelines().await?;
-        let details =
-            futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
+        let details = futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
         let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (row, d) in rows.iter().zip(details) {
             match d {
@@ -633,6 +634,9 @@ mod tests {
             body: b"Forbidden".to_vec(),
         };
         assert!(!is_route_miss(&r));
-        assert_eq!(map_error(&r), ApiError::Forbidden("HTTP 403: Forbidden".into()));
+        assert_eq!(
+            map_error(&r),
+            ApiError::Forbidden("HTTP 403: Forbidden".into())
+        );
     }
 }

@@ -32,7 +32,7 @@ pub enum RunnerJobState {
     /// `POST /run` is in flight.
     Running,
     /// The runner's outcome, as a build.
-    Finished(Build),
+    Finished(Box<Build>),
     /// The runner refused the run.
     Refused(ApiError),
     /// The `/run` connection broke: the runner keeps going (inferred); the log tells the rest.
@@ -239,8 +239,12 @@ impl RunnerClient {
         tokio::spawn(async move {
             let state = match long.send(&req).await {
                 Ok(reply) if reply.status == 200 => match reply.json::<wire::RunOutcome>() {
-                    Ok(o) => RunnerJobState::Finished(outcome_build(&job_id, &o, started)),
-                    Err(e) => RunnerJobState::Lost(format!("the runner's outcome is unreadable: {e}")),
+                    Ok(o) => {
+                        RunnerJobState::Finished(Box::new(outcome_build(&job_id, &o, started)))
+                    }
+                    Err(e) => {
+                        RunnerJobState::Lost(format!("the runner's outcome is unreadable: {e}"))
+                    }
                 },
                 Ok(reply) => RunnerJobState::Refused(match reply.status {
                     401 => Self::auth_error(&server_words(&reply)),
@@ -415,7 +419,7 @@ impl Candor {
     /// A runner run as a build, for `tail_log` (running until its outcome is known).
     pub fn runner_build(&self, run_id: &str) -> Build {
         match self.runner_job(run_id) {
-            Some(RunnerJobState::Finished(b)) => b,
+            Some(RunnerJobState::Finished(b)) => *b,
             _ => Build {
                 id: run_id.to_string(),
                 run_id: Some(run_id.to_string()),

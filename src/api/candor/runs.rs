@@ -5,8 +5,8 @@ use super::{Candor, map_error, seg, server_words, wire};
 use crate::api::ApiError;
 use crate::api::http::Request;
 use crate::domain::{
-    Build, BuildScope, BuildStatus, LastBuild, LaunchField, LaunchOptions, LaunchRequest,
-    Project, StepStatus,
+    Build, BuildScope, BuildStatus, LastBuild, LaunchField, LaunchOptions, LaunchRequest, Project,
+    StepStatus,
 };
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -122,7 +122,14 @@ pub(super) fn project(e: wire::PipelineEntry) -> Project {
         let message = stages
             .iter()
             .position(|s| s == "Failed" || s == "Error")
-            .map(|i| format!("stage {}/{} {}", i + 1, stages.len(), stages[i].to_lowercase()));
+            .map(|i| {
+                format!(
+                    "stage {}/{} {}",
+                    i + 1,
+                    stages.len(),
+                    stages[i].to_lowercase()
+                )
+            });
         LastBuild {
             status: run_status(status),
             raw: if stages.is_empty() {
@@ -190,10 +197,14 @@ pub(super) fn running_build(pid: &str, name: &str) -> Build {
 /// `k=v, k2=v2` (commas or newlines between pairs).
 fn key_values(s: &str) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
-    for part in s.split([',', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| {
-            ApiError::Config(format!("`{part}` is not key=value"))
-        })?;
+    for part in s
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| ApiError::Config(format!("`{part}` is not key=value")))?;
         out.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(out)
@@ -247,8 +258,7 @@ impl Candor {
     /// then runner runs this process started that are still going.
     async fn active_builds(&self) -> Result<Vec<Build>, ApiError> {
         let rows = self.pipelines().await?;
-        let details =
-            futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
+        let details = futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
         let mut out = Vec::new();
         for (row, d) in rows.iter().zip(details) {
             match d {

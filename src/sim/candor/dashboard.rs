@@ -165,10 +165,10 @@ fn access<'a>(
     id: &str,
     user: Option<i64>,
     interact: bool,
-) -> Result<&'a Pipeline, Response> {
+) -> Result<&'a Pipeline, StatusCode> {
     let p = pipeline_id(id)
         .and_then(|id| st.pipeline(id))
-        .ok_or_else(|| phrase(StatusCode::NOT_FOUND))?;
+        .ok_or(StatusCode::NOT_FOUND)?;
     let ok = if interact {
         p.assigned(user)
     } else {
@@ -177,7 +177,7 @@ fn access<'a>(
     if ok {
         Ok(p)
     } else {
-        Err(phrase(StatusCode::FORBIDDEN))
+        Err(StatusCode::FORBIDDEN)
     }
 }
 
@@ -186,7 +186,7 @@ fn detail(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, id, user, false) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return phrase(e),
     };
     let assigned = p.assigned(user);
     let params: Vec<String> = p
@@ -221,7 +221,7 @@ fn config_read(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     match access(&st, id, user, true) {
         Ok(p) => json_response(StatusCode::OK, &p.config),
-        Err(e) => e,
+        Err(e) => phrase(e),
     }
 }
 
@@ -230,7 +230,7 @@ fn config_write(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let pid = match access(&st, id, user, true) {
         Ok(p) => p.id,
-        Err(e) => return e,
+        Err(e) => return phrase(e),
     };
     let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
         return phrase(StatusCode::BAD_REQUEST);
@@ -249,7 +249,7 @@ fn log(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, pid, user, false) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return phrase(e),
     };
     let rid = percent_decode(rid);
     let Some(run) = p.find_run(&rid) else {
@@ -269,7 +269,7 @@ fn archive(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, pid, user, false) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return phrase(e),
     };
     let q = r.query_pairs();
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -293,7 +293,13 @@ fn archive(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     if mode == "file" {
         let safe: String = file
             .chars()
-            .map(|ch| if ch == '"' || ch.is_control() { '_' } else { ch })
+            .map(|ch| {
+                if ch == '"' || ch.is_control() {
+                    '_'
+                } else {
+                    ch
+                }
+            })
             .collect();
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
             resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
@@ -354,11 +360,11 @@ fn trigger(c: &Candor, r: &Req, token: &str) -> Response {
             let from_body = path
                 .as_str()
                 .and_then(|p| state::jspath(&body, p).first().map(state::stringify));
-            let from_query = query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            params.insert(
-                name.clone(),
-                from_query.or(from_body).unwrap_or_default(),
-            );
+            let from_query = query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone());
+            params.insert(name.clone(), from_query.or(from_body).unwrap_or_default());
         }
     }
     let pid = p.id;

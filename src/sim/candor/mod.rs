@@ -302,7 +302,8 @@ pub(crate) fn percent_decode(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'%'
             && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
         {
             out.push(v);
             i += 3;
@@ -336,7 +337,11 @@ impl Req {
         let p = p.strip_prefix(prefix).unwrap_or(p);
         Req {
             method: parts.method,
-            path: if p.is_empty() { "/".into() } else { p.to_string() },
+            path: if p.is_empty() {
+                "/".into()
+            } else {
+                p.to_string()
+            },
             query: parts.uri.query().map(str::to_string),
             headers: parts.headers,
             body,

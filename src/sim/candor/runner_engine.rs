@@ -376,7 +376,11 @@ mod tests {
     #[test]
     fn failure_skips_the_rest_and_log_has_headers() {
         let plan = Plan {
-            stages: vec![stage("a", &["echo"]), stage("b", &["exit 2"]), stage("c", &[])],
+            stages: vec![
+                stage("a", &["echo"]),
+                stage("b", &["exit 2"]),
+                stage("c", &[]),
+            ],
             archive: vec!["x/out.txt".into()],
         };
         let r = simulate(1, "abc", &plan, 0, None);
@@ -395,7 +399,16 @@ mod tests {
     fn timeout_and_runtime() {
         let mut s = stage("gpu", &[]);
         s.runtime = Some("nvidia".into());
-        let r = simulate(1, "x", &Plan { stages: vec![s], archive: vec![] }, 0, None);
+        let r = simulate(
+            1,
+            "x",
+            &Plan {
+                stages: vec![s],
+                archive: vec![],
+            },
+            0,
+            None,
+        );
         assert_eq!(r.outcome.status, "Error");
         assert_eq!(r.outcome.stages[0].exit_code, -2);
         let plan = Plan {

@@ -283,8 +283,8 @@ impl State {
             for k in 0..count {
                 let run_id = hex_id(&mut rng, 4);
                 // The newest run of a flaky pipeline passes; older ones fail 30 % of the time.
-                let fail = (flaky && k > 0 && rng.f64() < 0.3)
-                    .then(|| rng.usize(..plan.stages.len()));
+                let fail =
+                    (flaky && k > 0 && rng.f64() < 0.3).then(|| rng.usize(..plan.stages.len()));
                 let mut r = runner_engine::simulate(seed, &run_id, &plan, at, fail);
                 if id == DELETED_LOG_PIPELINE && k == 1 {
                     r.deleted = true;
@@ -432,10 +432,12 @@ impl State {
 
     /// An ad-hoc run on the runner (`POST /run`).
     pub fn runner_run(&mut self, id: Option<String>, plan: &Plan, now: i64) -> (String, i64) {
-        let id = id.unwrap_or_else(|| loop {
-            let id = hex_id(&mut self.rng, 6);
-            if !self.runner.contains_key(&id) {
-                break id;
+        let id = id.unwrap_or_else(|| {
+            loop {
+                let id = hex_id(&mut self.rng, 6);
+                if !self.runner.contains_key(&id) {
+                    break id;
+                }
             }
         });
         let r = runner_engine::simulate(self.seed, &id, plan, now, None);
@@ -530,8 +532,7 @@ pub fn stringify(v: &Value) -> String {
 
 fn name_ok(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
 }
 
@@ -573,8 +574,7 @@ pub fn valid_config(v: &Value) -> bool {
     }
     if let Some(p) = obj.get("parameters") {
         let Some(p) = p.as_object() else { return false };
-        if p
-            .iter()
+        if p.iter()
             .any(|(k, v)| !name_ok(k) || !(v.is_null() || v.is_string()))
         {
             return false;
@@ -582,8 +582,7 @@ pub fn valid_config(v: &Value) -> bool {
     }
     if let Some(h) = obj.get("constrainHeaders") {
         let Some(h) = h.as_object() else { return false };
-        if h
-            .iter()
+        if h.iter()
             .any(|(k, v)| !name_ok(k) || !(v.is_string() || strings(v)))
         {
             return false;
@@ -620,7 +619,11 @@ mod tests {
             assert!(valid_config(&p.config), "{}", p.name);
         }
         let e2e = st.pipeline(7).unwrap();
-        assert!(e2e.runs.iter().all(|r| r.stages.as_ref().unwrap()[2].exit_code == -3));
+        assert!(
+            e2e.runs
+                .iter()
+                .all(|r| r.stages.as_ref().unwrap()[2].exit_code == -3)
+        );
         let gpu = st.pipeline(8).unwrap();
         assert!(gpu.runs.iter().all(|r| r.status == "Error"));
     }
