@@ -448,6 +448,27 @@ async fn finished_logs_become_named_steps_and_sentinels_become_errors() {
     res.unwrap();
     assert_eq!(steps_of(&evs)[0].0, "lint");
 
+    // A bare run id (no pipeline): found among the visible pipelines' last runs.
+    let fresh = demo(&h);
+    let mut bare = runs[0].clone();
+    bare.project_id = None;
+    bare.status = BuildStatus::Unknown;
+    let (res, evs) = tail(&fresh, &bare, false).await;
+    res.unwrap();
+    assert_eq!(steps_of(&evs).len(), 3);
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
+    bare.id = "0000beef".into();
+    bare.build_id = Some("0000beef".into());
+    assert!(matches!(
+        tail(&fresh, &bare, false).await.0,
+        Err(ApiError::NotFound(_))
+    ));
+
     // No such run: 404 with its words.
     let mut ghost = lint[0].clone();
     ghost.id = "deadbeef".into();

@@ -851,3 +851,50 @@ async fn fault_table_in_candor_style() {
         full.len()
     );
 }
+
+#[tokio::test]
+async fn hangs_spare_the_held_run_and_demo_mode_triggers_every_45s() {
+    let h = start_sim("").await;
+    set_faults(&h, json!({"candor.hang_rate": 1})).await;
+    let plan =
+        json!({"runId": "0123456789ab", "plan": {"stages": [{"name": "a", "image": "alpine"}]}});
+    let run = tokio::spawn(
+        client()
+            .post(r(&h, "/run"))
+            .bearer_auth("runner-demo-token")
+            .json(&plan)
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    advance(&h, 30.0).await;
+    let resp = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("/run is exempt from hang_rate")
+        .unwrap()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let h = shipdeck::sim::start(shipdeck::sim::SimOptions {
+        demo: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = client();
+    login(&c, &h, "demouser").await;
+    let running = |c: reqwest::Client, h: String| async move {
+        let mut n = 0;
+        for id in [2, 3, 5, 6, 7] {
+            let (_, v) = get_json(&c, &format!("{h}/api/pipelines/{id}")).await;
+            n += usize::from(v["running"] == true);
+        }
+        n
+    };
+    assert_eq!(running(c.clone(), h.url("candor")).await, 0);
+    advance(&h, 46.0).await;
+    assert_eq!(
+        running(c.clone(), h.url("candor")).await,
+        1,
+        "one demo trigger"
+    );
+}

@@ -247,10 +247,19 @@ impl Candor {
         } else if build.id.ends_with(RUNNING_SUFFIX) {
             self.tail_running(build, follow, &sink).await
         } else {
-            let pid = build.project_id.clone().unwrap_or_default();
             let rid = build.build_id.clone().unwrap_or_else(|| build.id.clone());
-            self.tail_finished(&pid, &rid, Some(build.status), &sink)
-                .await
+            match build.project_id.clone() {
+                Some(pid) => {
+                    self.tail_finished(&pid, &rid, Some(build.status), &sink)
+                        .await
+                }
+                // A bare run id (e.g. from the command line): find its pipeline first.
+                None => match guarded(&sink, self.locate_run(&rid)).await {
+                    Ok(Ok(pid)) => self.tail_finished(&pid, &rid, None, &sink).await,
+                    Ok(Err(e)) => Err(Stop::Err(e)),
+                    Err(stop) => Err(stop),
+                },
+            }
         };
         finish(flow)
     }
@@ -298,6 +307,30 @@ impl Candor {
                 _ => return Ok(text),
             }
         }
+    }
+
+    /// The pipeline of a run id: among runs seen, else among every visible pipeline's last 5.
+    pub async fn locate_run(&self, rid: &str) -> Result<String, ApiError> {
+        let known = self
+            .seen()
+            .runs
+            .iter()
+            .find(|(_, runs)| runs.contains_key(rid))
+            .map(|(pid, _)| pid.clone());
+        if let Some(pid) = known {
+            return Ok(pid);
+        }
+        for row in self.pipelines().await? {
+            match self.detail(&row.id).await {
+                Ok(d) if d.last_runs.iter().any(|r| r.id == rid) => return Ok(row.id),
+                Ok(_) | Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ApiError::NotFound(format!(
+            "no visible pipeline has run {rid} among its last 5 runs (Candor has no route for \
+             older runs)"
+        )))
     }
 
     /// Stage names and results of a run, from what the detail said.
