@@ -53,6 +53,15 @@ pub fn demo_config(handle: &SimHandle) -> Config {
     let mut np = Profile::new("demo-nullplatform", Kind::Nullplatform, url("nullplatform"));
     np.api_key = Some(Credential::Inline(SecretString::from("np-demo-key")));
     cfg.profiles.push(np);
+    // Candor: the dashboard's demo user, and its one runner for ad-hoc runs.
+    let mut candor = Profile::new("demo-candor", Kind::Candor, url("candor"));
+    candor.username = Some("demouser".into());
+    candor.password = Some(Credential::Inline(SecretString::from("demouser")));
+    candor.runner_url = Some(url("candor-runner"));
+    candor.runner_token = Some(Credential::Inline(SecretString::from(
+        crate::sim::candor::RUNNER_TOKEN,
+    )));
+    cfg.profiles.push(candor);
     cfg.default_profile = Some("demo-freecommit".into());
     cfg
 }
@@ -100,6 +109,15 @@ token_env = "SHIPDECK_SIM_CD_TOKEN"   # export SHIPDECK_SIM_CD_TOKEN={scd_token}
 kind = "nullplatform"
 url = "{np}"
 api_key_env = "SHIPDECK_SIM_NP_KEY"   # export SHIPDECK_SIM_NP_KEY=np-demo-key
+
+# Candor accounts: demouser/demouser (assigned to pipelines 2, 3, 5, 6, 7), viewer/viewer
+[profiles.sim-candor]
+kind = "candor"
+url = "{cd}"
+username = "demouser"
+password_env = "SHIPDECK_SIM_CANDOR_PASSWORD"   # export SHIPDECK_SIM_CANDOR_PASSWORD=demouser
+runner_url = "{cdr}"
+runner_token_env = "SHIPDECK_SIM_RUNNER_TOKEN"   # export SHIPDECK_SIM_RUNNER_TOKEN=runner-demo-token
 "#,
         fc = handle.url("freecommit"),
         av = handle.url("aviator"),
@@ -114,5 +132,7 @@ api_key_env = "SHIPDECK_SIM_NP_KEY"   # export SHIPDECK_SIM_NP_KEY=np-demo-key
         scd_prefix = crate::sim::serverless_cd::ROUTE_PREFIX,
         scd_token = crate::sim::serverless_cd::DEMO_TOKEN,
         np = handle.url("nullplatform"),
+        cd = handle.url("candor"),
+        cdr = handle.url("candor-runner"),
     )
 }

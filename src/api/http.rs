@@ -167,11 +167,36 @@ impl Http {
         ca_file: Option<&std::path::Path>,
         insecure: bool,
     ) -> Result<Http, ApiError> {
+        Http::build(base, timeout, ca_file, insecure, None)
+    }
+
+    /// Like `with_base`, with a cookie store: `Set-Cookie` answers are kept in `jar` and sent
+    /// back on later requests (Candor's session cookie). One jar per profile.
+    pub fn with_cookies(
+        base: &str,
+        timeout: Duration,
+        ca_file: Option<&std::path::Path>,
+        insecure: bool,
+        jar: std::sync::Arc<reqwest::cookie::Jar>,
+    ) -> Result<Http, ApiError> {
+        Http::build(base, timeout, ca_file, insecure, Some(jar))
+    }
+
+    fn build(
+        base: &str,
+        timeout: Duration,
+        ca_file: Option<&std::path::Path>,
+        insecure: bool,
+        jar: Option<std::sync::Arc<reqwest::cookie::Jar>>,
+    ) -> Result<Http, ApiError> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .danger_accept_invalid_certs(insecure);
+        if let Some(jar) = jar {
+            builder = builder.cookie_provider(jar);
+        }
         if let Some(path) = ca_file {
             let pem = std::fs::read(path).map_err(|e| {
                 ApiError::Config(format!("cannot read ca_file {}: {e}", path.display()))
@@ -202,6 +227,12 @@ impl Http {
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The underlying client (same TLS settings and cookie store), for streaming a body to
+    /// disk, which `send` (whole bodies) cannot do. No retries or timeouts are applied.
+    pub fn raw_client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// Send with the retry policy. HTTP error statuses are returned as `Reply`s for the backend

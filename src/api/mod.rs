@@ -2,11 +2,11 @@
 //! Wire types never leave their backend's folder: callers see only `domain`.
 
 pub mod aviator;
+pub mod candor;
 pub mod freecommit;
 pub mod http;
 pub mod nullplatform;
 pub mod serverless_cd;
-mod unavailable;
 
 use crate::config::Profile;
 use crate::domain::{
@@ -220,6 +220,6 @@ pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
         Kind::Aviator => Ok(Arc::new(aviator::Aviator::new(profile)?)),
         Kind::ServerlessCd => Ok(Arc::new(serverless_cd::ServerlessCd::new(profile)?)),
         Kind::Nullplatform => Ok(Arc::new(nullplatform::Nullplatform::new(profile)?)),
-        other => Ok(Arc::new(unavailable::Unavailable(other))),
+        Kind::Candor => Ok(Arc::new(candor::Candor::new(profile)?)),
     }
 }

@@ -418,6 +418,11 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     println!("  Aviator      {}", handle.url("aviator"));
     println!("  Serverless-cd {}", handle.url("serverless-cd"));
     println!("  nullplatform {}", handle.url("nullplatform"));
+    println!(
+        "  Candor       {} (runner {})",
+        handle.url("candor"),
+        handle.url("candor-runner")
+    );
     println!();
     println!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
     println!("{}", crate::demo::printable_config(&handle));

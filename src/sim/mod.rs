@@ -14,6 +14,7 @@
 //! `POST /__sim/clock/advance`.
 
 pub mod aviator;
+pub mod candor;
 pub mod clock;
 mod control;
 pub mod faults;
@@ -183,13 +184,16 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let av = Arc::new(aviator::Aviator::new(core.clone()));
     let scd = Arc::new(serverless_cd::ServerlessCd::new(core.clone()));
     let np = Arc::new(nullplatform::Nullplatform::new(core.clone()));
-    let backends: Vec<Arc<dyn Backend>> = vec![fc.clone(), av.clone(), scd.clone(), np.clone()];
+    let cd = Arc::new(candor::Candor::new(core.clone()));
+    let backends: Vec<Arc<dyn Backend>> =
+        vec![fc.clone(), av.clone(), scd.clone(), np.clone(), cd.clone()];
 
     let app = axum::Router::new()
         .merge(freecommit::router(fc))
         .merge(aviator::router(av))
         .merge(serverless_cd::router(scd))
         .merge(nullplatform::router(np))
+        .merge(candor::router(cd))
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (

@@ -1,0 +1,644 @@
+//! Candor client (`api/candor.md`): the dashboard through a per-profile cookie session (login
+//! with username/password, re-login when the cookie silently expires), pipelines as projects,
+//! their last runs as builds, the trigger as launch, whole run logs, archived files; and, when
+//! the profile has a `runner_url`, one runner directly (bearer token) for ad-hoc runs with a
+//! byte-range log tail.
+//!
+//! Candor limits that shape this client: no JSON errors (bare status phrases and three 200
+//! sentinels on the log route), no pagination (the detail shows the last 5 runs; older ones are
+//! only those this process has seen), no cancel, no queue, and a dashboard run is invisible
+//! (no id, no log) until it finishes.
+
+mod archive;
+mod logs;
+mod runner;
+mod runs;
+mod wire;
+
+pub use runner::RunnerJobState;
+
+use super::http::{Http, Reply, Request};
+use super::{ApiError, Backend};
+use crate::config::{Credential, Profile};
+use crate::domain::{
+    Build, BuildScope, BuildSupport, Capabilities, Developer, Kind, LaunchOptions, LaunchRequest,
+    ListQuery, ListSupport, LogEvent, Page, Project, Resource, Session, User,
+};
+use async_trait::async_trait;
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How often the session is confirmed with `GET /me` while the profile is in use (§2.1: an
+/// expired cookie hides private pipelines without any 401).
+pub const ME_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The login state of the cookie jar.
+#[derive(Default)]
+struct SessionState {
+    /// A login succeeded (the jar holds a cookie the server accepted then).
+    logged_in: bool,
+    /// When `/me` (or a login) last confirmed the session.
+    checked: Option<Instant>,
+    /// Bumped by every login, so that concurrent requests log in once.
+    generation: u64,
+    user: Option<User>,
+}
+
+/// What this process has seen of the dashboard, beyond what it can ask again.
+#[derive(Default)]
+struct Seen {
+    /// Pipelines that were visible: a 403 on one of them may be an expired cookie.
+    visible: HashSet<String>,
+    /// Runs per pipeline id (run id → build), kept past the detail's last 5.
+    runs: HashMap<String, BTreeMap<String, Build>>,
+    /// `(pipeline, run)` → stages `(name, status, exit code)`, for the log's step names.
+    stages: HashMap<(String, String), Vec<wire::Stage>>,
+    /// `(pipeline, run)` → archived file names.
+    archived: HashMap<(String, String), Vec<String>>,
+}
+
+pub struct Candor {
+    http: Http,
+    /// `None`: anonymous (public pipelines only).
+    username: Option<String>,
+    password: Option<Credential>,
+    session: Mutex<SessionState>,
+    me_check: Duration,
+    seen: std::sync::Mutex<Seen>,
+    /// `archived` (code) or `archive` (wiki), once one has answered (§4.1 point 1).
+    archive_route: std::sync::Mutex<&'static str>,
+    runner: Option<runner::RunnerClient>,
+    /// How often a running pipeline's detail is polled (the web UI: 2.5 s) and a runner log
+    /// re-read (1 s, §7).
+    detail_poll: Duration,
+    log_poll: Duration,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Candor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Candor")
+            .field("base", &self.http.base())
+            .field("username", &self.username)
+            .field(
+                "runner",
+                &self.runner.as_ref().map(|r| r.base().to_string()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn jar_http(
+    base: &str,
+    timeout: Duration,
+    ca: Option<&std::path::Path>,
+    insecure: bool,
+) -> Result<Http, ApiError> {
+    Http::with_cookies(
+        base,
+        timeout,
+        ca,
+        insecure,
+        Arc::new(reqwest::cookie::Jar::default()),
+    )
+}
+
+impl Candor {
+    pub fn new(profile: &Profile) -> Result<Candor, ApiError> {
+        let timeout = Duration::from_secs(profile.timeout_secs);
+        let http = jar_http(
+            profile.url.as_str(),
+            timeout,
+            profile.ca_file.as_deref(),
+            profile.insecure,
+        )?;
+        let runner = match (&profile.runner_url, &profile.runner_token) {
+            (Some(url), Some(token)) => Some(runner::RunnerClient::new(
+                url.as_str(),
+                token.clone(),
+                timeout,
+                profile.ca_file.as_deref(),
+                profile.insecure,
+                crate::api::http::RetryPolicy::default(),
+            )?),
+            (Some(_), None) => {
+                return Err(ApiError::Config(
+                    "the profile sets runner_url but no runner_token".into(),
+                ));
+            }
+            _ => None,
+        };
+        if profile.username.is_some() != profile.password.is_some() {
+            return Err(ApiError::Config(
+                "a Candor profile needs both username and password (or neither, for public \
+                 pipelines only)"
+                    .into(),
+            ));
+        }
+        Ok(Candor {
+            http,
+            username: profile.username.clone(),
+            password: profile.password.clone(),
+            session: Mutex::new(SessionState::default()),
+            me_check: ME_CHECK_INTERVAL,
+            seen: std::sync::Mutex::new(Seen::default()),
+            archive_route: std::sync::Mutex::new("archived"),
+            runner,
+            detail_poll: Duration::from_millis(2500),
+            log_poll: Duration::from_secs(1),
+            timeout,
+        })
+    }
+
+    /// For tests: a dashboard client on `base` with this retry policy and a fresh cookie jar.
+    /// `runner`: `(runner base URL, runner token)`.
+    pub fn for_test(
+        base: &str,
+        user: Option<(&str, &str)>,
+        runner: Option<(&str, &str)>,
+        policy: crate::api::http::RetryPolicy,
+    ) -> Result<Candor, ApiError> {
+        let timeout = Duration::from_secs(10);
+        let http = jar_http(base, timeout, None, false)?.with_policy(policy);
+        let runner = match runner {
+            Some((url, token)) => Some(runner::RunnerClient::new(
+                url,
+                Credential::Inline(secrecy::SecretString::from(token.to_string())),
+                timeout,
+                None,
+                false,
+                policy,
+            )?),
+            None => None,
+        };
+        Ok(Candor {
+            http,
+            username: user.map(|(u, _)| u.to_string()),
+            password: user
+                .map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
+            session: Mutex::new(SessionState::default()),
+            me_check: ME_CHECK_INTERVAL,
+            seen: std::sync::Mutex::new(Seen::default()),
+            archive_route: std::sync::Mutex::new("archived"),
+            runner,
+            detail_poll: Duration::from_millis(2500),
+            log_poll: Duration::from_secs(1),
+            timeout,
+        })
+    }
+
+    /// For tests: poll details and runner logs at this interval.
+    pub fn with_poll_interval(mut self, d: Duration) -> Candor {
+        let d = d.max(Duration::from_millis(1));
+        self.detail_poll = d;
+        self.log_poll = d;
+        self
+    }
+
+    /// For tests: confirm the session with `/me` this often instead of every 60 s.
+    pub fn with_me_check_interval(mut self, d: Duration) -> Candor {
+        self.me_check = d;
+        self
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mark_visible(&self, pid: &str) {
+        self.seen().visible.insert(pid.to_string());
+    }
+
+    fn was_visible(&self, pid: &str) -> bool {
+        self.seen().visible.contains(pid)
+    }
+
+    /// `POST /login`; the cookie lands in the jar.
+    async fn post_login(&self) -> Result<(), ApiError> {
+        let (Some(user), Some(cred)) = (&self.username, &self.password) else {
+            return Ok(());
+        };
+        let password = cred
+            .resolve()
+            .await
+            .map_err(|e| ApiError::Config(format!("password: {e}")))?;
+        let body = serde_json::json!({"username": user, "password": password.expose_secret()});
+        let reply = self
+            .http
+            .send(&Request::write(Method::POST, "/login", Some(body)))
+            .await?;
+        match reply.status {
+            200..=299 => Ok(()),
+            401 => Err(ApiError::Auth(format!(
+                "wrong username or password for user `{user}` (server: {})",
+                server_words(&reply)
+            ))),
+            400 => Err(ApiError::Auth(format!(
+                "the dashboard refused the login request as incomplete (server: {})",
+                server_words(&reply)
+            ))),
+            _ => Err(map_error(&reply)),
+        }
+    }
+
+    async fn get_me(&self) -> Result<Option<wire::Me>, ApiError> {
+        let reply = self.http.send(&Request::get("/me")).await?;
+        match reply.status {
+            200 => Ok(Some(reply.json()?)),
+            401 => Ok(None),
+            _ => Err(map_error(&reply)),
+        }
+    }
+
+    fn user_of(me: wire::Me) -> User {
+        User {
+            id: me.id,
+            name: me.name,
+            roles: Vec::new(),
+        }
+    }
+
+    /// Make sure the jar holds a live session: confirmed by `/me` at most `me_check` ago,
+    /// else `/me` now and, on 401, one login. Returns the session generation.
+    async fn ensure_session(&self) -> Result<u64, ApiError> {
+        if self.username.is_none() {
+            return Ok(0);
+        }
+        let mut s = self.session.lock().await;
+        if s.logged_in && s.checked.is_some_and(|t| t.elapsed() < self.me_check) {
+            return Ok(s.generation);
+        }
+        match self.get_me().await? {
+            Some(me) => {
+                s.user = Some(Self::user_of(me));
+            }
+            None => {
+                tracing::info!("Candor session not valid (GET /me 401); logging in");
+                self.post_login().await?;
+                s.generation += 1;
+            }
+        }
+        s.logged_in = true;
+        s.checked = Some(Instant::now());
+        Ok(s.generation)
+    }
+
+    /// After a sign of an expired cookie (a 403 on a pipeline that was visible, a 401, a
+    /// visible pipeline missing from the list): `GET /me`; on 401 log in once. Returns whether
+    /// the request should be replayed (a new session exists since `generation`).
+    async fn revalidate(&self, generation: u64) -> Result<bool, ApiError> {
+        if self.username.is_none() {
+            return Ok(false);
+        }
+        let mut s = self.session.lock().await;
+        if s.generation != generation {
+            return Ok(true);
+        }
+        if let Some(me) = self.get_me().await? {
+            s.user = Some(Self::user_of(me));
+            s.checked = Some(Instant::now());
+            return Ok(false);
+        }
+        tracing::info!("Candor cookie expired (GET /me 401); logging in again");
+        self.post_login().await?;
+        s.generation += 1;
+        s.logged_in = true;
+        s.checked = Some(Instant::now());
+        Ok(true)
+    }
+
+    /// Send on the dashboard with the session; re-login and replay once per §2.1. `pid`: the
+    /// pipeline the route is about (a 403 on a pipeline visible before is suspicious).
+    async fn send(&self, req: &Request, pid: Option<&str>) -> Result<Reply, ApiError> {
+        let generation = self.ensure_session().await?;
+        let reply = self.http.send(req).await?;
+        let suspicious = reply.status == 401
+            || (reply.status == 403 && pid.is_some_and(|p| self.was_visible(p)));
+        let reply = if suspicious && self.revalidate(generation).await? {
+            let again = self.http.send(req).await?;
+            if again.status == 401 {
+                return Err(ApiError::Auth(
+                    "the dashboard refused the session again right after a fresh login".into(),
+                ));
+            }
+            again
+        } else {
+            reply
+        };
+        if reply.is_success()
+            && let Some(p) = pid
+        {
+            self.mark_visible(p);
+        }
+        Ok(reply)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        req: Request,
+        pid: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let reply = self.send(&req, pid).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        reply.json()
+    }
+
+    /// `GET /api/pipelines`; when a pipeline seen before is missing, the cookie may have
+    /// expired: confirm with `/me`, log in once and read again.
+    async fn pipelines(&self) -> Result<Vec<wire::PipelineEntry>, ApiError> {
+        let generation = self.ensure_session().await?;
+        let req = Request::get("/api/pipelines");
+        let reply = self.http.send(&req).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        let mut rows: Vec<wire::PipelineEntry> = reply.json()?;
+        let missing = {
+            let seen = self.seen();
+            seen.visible
+                .iter()
+                .any(|v| !rows.iter().any(|r| &r.id == v))
+        };
+        if missing && self.revalidate(generation).await? {
+            let reply = self.http.send(&req).await?;
+            if !reply.is_success() {
+                return Err(map_error(&reply));
+            }
+            rows = reply.json()?;
+        }
+        let mut seen = self.seen();
+        for r in &rows {
+            seen.visible.insert(r.id.clone());
+        }
+        Ok(rows)
+    }
+
+    async fn detail(&self, pid: &str) -> Result<wire::PipelineDetail, ApiError> {
+        let d: wire::PipelineDetail = self
+            .get_json(
+                Request::get(format!("/api/pipelines/{}", seg(pid))),
+                Some(pid),
+            )
+            .await?;
+        self.remember_runs(pid, &d);
+        Ok(d)
+    }
+
+    /// `POST /logout` (always 200); the next request logs in again.
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        let reply = self
+            .http
+            .send(&Request::write(Method::POST, "/logout", None))
+            .await?;
+        let mut s = self.session.lock().await;
+        s.logged_in = false;
+        s.checked = None;
+        if reply.is_success() {
+            Ok(())
+        } else {
+            Err(map_error(&reply))
+        }
+    }
+
+    /// The user of the session (`GET /me`), logging in if needed.
+    pub async fn me(&self) -> Result<User, ApiError> {
+        if self.username.is_none() {
+            return Ok(User {
+                id: String::new(),
+                name: "anonymous (public pipelines only)".into(),
+                roles: Vec::new(),
+            });
+        }
+        let generation = self.ensure_session().await?;
+        if let Some(me) = self.get_me().await? {
+            return Ok(Self::user_of(me));
+        }
+        if self.revalidate(generation).await?
+            && let Some(me) = self.get_me().await?
+        {
+            return Ok(Self::user_of(me));
+        }
+        Err(ApiError::Auth(
+            "the dashboard does not accept the session right after a login (GET /me 401)".into(),
+        ))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let whole = ListSupport {
+            paged: false,
+            server_filter: false,
+            sort_fields: &[],
+        };
+        Capabilities {
+            lists: vec![
+                (Resource::Projects, whole.clone()),
+                (Resource::Developers, whole),
+            ],
+            builds: BuildSupport {
+                list: true,
+                launch: self.username.is_some(),
+                skip_steps: false,
+                kill: false,
+                redeploy: false,
+                logs: true,
+                live_logs: self.runner.is_some(),
+                report_statuses: Vec::new(),
+                asset_kinds: Vec::new(),
+            },
+            releases: Default::default(),
+            missing: vec![(Resource::Secrets, "Candor has no secret API".to_string())],
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for Candor {
+    fn kind(&self) -> Kind {
+        Kind::Candor
+    }
+
+    async fn login(&self) -> Result<Session, ApiError> {
+        let user = self.me().await?;
+        Ok(Session {
+            user,
+            caps: self.capabilities(),
+        })
+    }
+
+    async fn projects(&self, q: &ListQuery) -> Result<Page<Project>, ApiError> {
+        let items: Vec<Project> = if q.page > 1 {
+            Vec::new()
+        } else {
+            self.pipelines()
+                .await?
+                .into_iter()
+                .map(runs::project)
+                .collect()
+        };
+        let n = items.len() as u32;
+        Ok(Page {
+            items,
+            page: q.page.max(1),
+            per_page: n.max(1),
+            total: Some(u64::from(n)),
+            has_more: false,
+        })
+    }
+
+    /// The assignees of the visible pipelines (names only; Candor has no user list), and the
+    /// session's own user.
+    async fn developers(&self, q: &ListQuery) -> Result<Page<Developer>, ApiError> {
+        if q.page > 1 {
+            return Ok(Page {
+                items: Vec::new(),
+                page: q.page,
+                per_page: 1,
+                total: None,
+                has_more: false,
+            });
+        }
+        let rows = self.pipelines().await?;
+        let details = futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
+        let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (row, d) in rows.iter().zip(details) {
+            match d {
+                Ok(d) => {
+                    for a in d.assignees {
+                        by_name.entry(a).or_default().push(row.name.clone());
+                    }
+                }
+                Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let me = self.me().await.ok().filter(|_| self.username.is_some());
+        if let Some(me) = &me {
+            by_name.entry(me.name.clone()).or_default();
+        }
+        let items: Vec<Developer> = by_name
+            .into_iter()
+            .map(|(name, pipelines)| Developer {
+                id: match &me {
+                    Some(m) if m.name == name && !m.id.is_empty() => m.id.clone(),
+                    _ => name.clone(),
+                },
+                username: name,
+                email: None,
+                roles: pipelines,
+            })
+            .collect();
+        let n = items.len() as u32;
+        Ok(Page {
+            items,
+            page: 1,
+            per_page: n.max(1),
+            total: Some(u64::from(n)),
+            has_more: false,
+        })
+    }
+
+    async fn builds(&self, scope: &BuildScope) -> Result<Vec<Build>, ApiError> {
+        self.list_builds(scope).await
+    }
+
+    async fn launch_options(&self, project_id: &str) -> Result<LaunchOptions, ApiError> {
+        self.options_for(project_id).await
+    }
+
+    async fn launch(&self, req: &LaunchRequest) -> Result<Build, ApiError> {
+        self.trigger(req).await
+    }
+
+    async fn tail_log(
+        &self,
+        build: &Build,
+        follow: bool,
+        sink: tokio::sync::mpsc::UnboundedSender<LogEvent>,
+    ) -> Result<(), ApiError> {
+        self.tail(build, follow, sink).await
+    }
+}
+
+/// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
+pub(crate) fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The server's words: the `<pre>` of an Express HTML page, else the text body.
+fn server_words(reply: &Reply) -> String {
+    let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(2000)]);
+    if let Some(start) = text.find("<pre>")
+        && let Some(end) = text[start..].find("</pre>")
+    {
+        let inner = &text[start + 5..start + end];
+        let inner = inner
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        return inner.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    reply.snippet()
+}
+
+/// Whether a 404 is Express's "no such route" page (`Cannot GET /path`).
+fn is_route_miss(reply: &Reply) -> bool {
+    reply.status == 404 && server_words(reply).starts_with("Cannot ")
+}
+
+/// Any non-success reply as an `ApiError` with the server's words.
+fn map_error(reply: &Reply) -> ApiError {
+    let words = server_words(reply);
+    let message = format!("HTTP {}: {words}", reply.status);
+    match reply.status {
+        401 => ApiError::Auth(message),
+        403 => ApiError::Forbidden(message),
+        404 => ApiError::NotFound(message),
+        429 => ApiError::RateLimited,
+        s @ 400..=499 => ApiError::Rejected { status: s, message },
+        s => ApiError::Server { status: s, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn express_pages_give_their_words() {
+        let r = Reply {
+            status: 404,
+            content_type: "text/html; charset=utf-8".into(),
+            body: b"<!DOCTYPE html>\n<html><body>\n<pre>Cannot GET /api/x</pre>\n</body></html>"
+                .to_vec(),
+        };
+        assert!(is_route_miss(&r));
+        assert_eq!(
+            map_error(&r),
+            ApiError::NotFound("HTTP 404: Cannot GET /api/x".into())
+        );
+        let r = Reply {
+            status: 403,
+            content_type: "text/plain".into(),
+            body: b"Forbidden".to_vec(),
+        };
+        assert!(!is_route_miss(&r));
+        assert_eq!(
+            map_error(&r),
+            ApiError::Forbidden("HTTP 403: Forbidden".into())
+        );
+    }
+}

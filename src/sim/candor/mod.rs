@@ -1,0 +1,377 @@
+//! Candor simulator (`shared/api/candor.md`, §9 decisions): the dashboard at `/candor` and its
+//! one runner at `/candor-runner`. The dashboard runs its pipelines through the runner's own
+//! engine (in process), exactly as in §7: a trigger makes a run id, sets the running flag and
+//! starts a runner run; the run record appears when the runner's timeline ends.
+//!
+//! Routing is by hand (one catch-all per mount) so that Express's behaviours are exact: route
+//! misses answer the `Cannot GET /path` page, bodies are Express's status phrases, and the log
+//! and archive routes carry no `Content-Type`.
+//!
+//! Extra control route (never faulted, never used by a client): `GET`/`PUT
+//! /__sim/candor/options` with `{"trigger_auth": "cookie" | "token", "wiki_routes": bool}`;
+//! `POST /__sim/reset` restores the defaults.
+
+mod dashboard;
+mod runner;
+pub mod runner_engine;
+pub mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::{Value, json};
+
+use super::{Backend, Core, FaultSet};
+
+pub use state::{DELETED_LOG_PIPELINE, RUNNER_TOKEN};
+
+/// Route prefix of the dashboard.
+pub const PREFIX: &str = "/candor";
+/// Route prefix of the runner.
+pub const RUNNER_PREFIX: &str = "/candor-runner";
+/// Fault scope of both.
+const KIND: &str = "candor";
+
+pub struct Candor {
+    core: Arc<Core>,
+    state: Mutex<state::State>,
+}
+
+impl Candor {
+    pub fn new(core: Arc<Core>) -> Self {
+        let st = Self::fresh(&core);
+        Candor {
+            core,
+            state: Mutex::new(st),
+        }
+    }
+
+    fn fresh(core: &Core) -> state::State {
+        let start = core.clock.start_ns();
+        let mut st = state::State::new(core.seed, start, core.demo);
+        // Align the demo's trigger grid on the simulator start.
+        let now = core.clock.now_ns();
+        let done = (now - start).max(0) / state::DEMO_TRIGGER_EVERY_NS;
+        st.next_demo = start + (done + 1) * state::DEMO_TRIGGER_EVERY_NS;
+        st
+    }
+
+    fn lock(&self) -> MutexGuard<'_, state::State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn faults(&self) -> FaultSet {
+        self.core.faults_for(KIND)
+    }
+
+    fn roll(&self, rate: Option<f64>) -> bool {
+        rate.is_some_and(|r| r > 0.0 && self.core.fault_draw() < r)
+    }
+
+    /// The state with every time-driven change applied up to now.
+    fn current(&self) -> (MutexGuard<'_, state::State>, i64) {
+        let now = self.core.clock.now_ns();
+        let down = self.faults().runner_down.unwrap_or(false);
+        let mut st = self.lock();
+        st.advance(now, down);
+        (st, now)
+    }
+}
+
+impl Backend for Candor {
+    fn reset(&self) {
+        let fresh = Self::fresh(&self.core);
+        *self.lock() = fresh;
+    }
+}
+
+/// Both mounts with the fault layer, plus the options control route (not faulted).
+pub fn router(c: Arc<Candor>) -> Router {
+    let faulted = Router::new()
+        .route(PREFIX, any(dashboard::handle))
+        .route(&format!("{PREFIX}/"), any(dashboard::handle))
+        .route(&format!("{PREFIX}/{{*rest}}"), any(dashboard::handle))
+        .route(RUNNER_PREFIX, any(runner::handle))
+        .route(&format!("{RUNNER_PREFIX}/"), any(runner::handle))
+        .route(&format!("{RUNNER_PREFIX}/{{*rest}}"), any(runner::handle))
+        .layer(axum::middleware::from_fn_with_state(c.clone(), faults))
+        .with_state(c.clone());
+    let control = Router::new()
+        .route("/__sim/candor/options", get(get_options).put(put_options))
+        .with_state(c);
+    faulted.merge(control)
+}
+
+fn options_json(o: &state::Options) -> Value {
+    json!({
+        "trigger_auth": if o.trigger_auth_token_only { "token" } else { "cookie" },
+        "wiki_routes": o.wiki_routes,
+    })
+}
+
+async fn get_options(State(c): State<Arc<Candor>>) -> Response {
+    json_response(StatusCode::OK, &options_json(&c.lock().options))
+}
+
+async fn put_options(State(c): State<Arc<Candor>>, body: Bytes) -> Response {
+    let Ok(Value::Object(v)) = serde_json::from_slice::<Value>(&body) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "expected {\"trigger_auth\": \"cookie\"|\"token\", \"wiki_routes\": bool}"}),
+        );
+    };
+    let mut st = c.lock();
+    let mut o = st.options.clone();
+    for (k, v) in &v {
+        match (k.as_str(), v) {
+            ("trigger_auth", Value::String(s)) if s == "token" || s == "cookie" => {
+                o.trigger_auth_token_only = s == "token";
+            }
+            ("wiki_routes", Value::Bool(b)) => o.wiki_routes = *b,
+            _ => {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": format!("bad option `{k}`: {v}")}),
+                );
+            }
+        }
+    }
+    st.options = o;
+    json_response(StatusCode::OK, &options_json(&st.options))
+}
+
+/// Marks a `POST /run` whose connection is to be dropped once the run has started.
+#[derive(Clone, Copy)]
+struct ResetAfterStart;
+
+/// A body that fails before its first byte: the client sees the connection close.
+fn reset_body() -> Body {
+    Body::from_stream(futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset",
+        ))
+    }))
+}
+
+fn is_run_route(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.trim_end_matches('/') == format!("{RUNNER_PREFIX}/run")
+}
+
+fn is_dashboard_log(path: &str) -> bool {
+    path.starts_with(&format!("{PREFIX}/api/runs/")) && path.ends_with("/log")
+}
+
+/// The fault table of §9: like the shared layer, with Candor's forms (the log route's 200
+/// sentinel, `/run` exempt from hangs and still started on a reset).
+async fn faults(State(c): State<Arc<Candor>>, mut req: Request, next: Next) -> Response {
+    let f = c.faults();
+    let path = req.uri().path().to_string();
+    let run = is_run_route(req.method(), &path);
+    if c.roll(f.reset_rate) {
+        if run {
+            req.extensions_mut().insert(ResetAfterStart);
+            return next.run(req).await;
+        }
+        let _ = axum::body::to_bytes(req.into_body(), 16 << 20).await;
+        return Response::new(reset_body());
+    }
+    if !run && c.roll(f.hang_rate) {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    let mut delay = f.latency.unwrap_or_default();
+    if let Some(j) = f.jitter.filter(|j| !j.is_zero()) {
+        delay += j.mul_f64(c.core.fault_draw());
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if c.roll(f.rate_limit) {
+        let mut r = text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        if let Ok(v) = HeaderValue::from_str(&f.retry_after.unwrap_or(2).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    if c.roll(f.error_rate) {
+        if is_dashboard_log(&path) {
+            return raw(StatusCode::OK, dashboard::LOG_ERROR.as_bytes().to_vec());
+        }
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    }
+    let malformed = c.roll(f.malformed_rate);
+    let resp = next.run(req).await;
+    if !malformed || !resp.status().is_success() {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if !is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    };
+    let cut = if bytes.len() > 1 {
+        (1 + (c.core.fault_draw() * (bytes.len() - 1) as f64) as usize).min(bytes.len() - 1)
+    } else {
+        0
+    };
+    let body = bytes.slice(..cut);
+    parts.headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from_str(&body.len().to_string()).unwrap_or(HeaderValue::from_static("0")),
+    );
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Express's `res.sendStatus`/`res.send(text)`: `text/plain; charset=utf-8`.
+pub(crate) fn text(status: StatusCode, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Express's phrase for a status (`sendStatus`).
+pub(crate) fn phrase(status: StatusCode) -> Response {
+    text(status, status.canonical_reason().unwrap_or(""))
+}
+
+pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+/// A piped body with no `Content-Type` at all (dashboard log and archive replies).
+pub(crate) fn raw(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r
+}
+
+/// Express's 404 page for a route nobody registered.
+pub(crate) fn route_miss(method: &Method, path: &str) -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        &format!("Cannot {} {}", method.as_str(), escape(path)),
+    )
+}
+
+/// Express's default HTML error page with `message` in a `<pre>`.
+pub(crate) fn html(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>{message}</pre>\n</body>\n</html>\n"
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `%XX` decoding of one path segment or query value (invalid escapes kept as they are).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Everything a handler needs of a request, read at once.
+pub(crate) struct Req {
+    pub method: Method,
+    /// Path as the app sees it (mount prefix removed), still percent-encoded.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: axum::http::HeaderMap,
+    pub body: Bytes,
+    pub reset_after_start: bool,
+}
+
+impl Req {
+    async fn read(req: Request, prefix: &str) -> Req {
+        let reset_after_start = req.extensions().get::<ResetAfterStart>().is_some();
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, 32 << 20)
+            .await
+            .unwrap_or_default();
+        let p = parts.uri.path();
+        let p = p.strip_prefix(prefix).unwrap_or(p);
+        Req {
+            method: parts.method,
+            path: if p.is_empty() {
+                "/".into()
+            } else {
+                p.to_string()
+            },
+            query: parts.uri.query().map(str::to_string),
+            headers: parts.headers,
+            body,
+            reset_after_start,
+        }
+    }
+
+    pub fn segments(&self) -> Vec<&str> {
+        self.path.trim_start_matches('/').split('/').collect()
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+    }
+
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query
+            .as_deref()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
