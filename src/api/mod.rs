@@ -205,6 +205,33 @@ pub trait Backend: Send + Sync {
         Err(self.no_builds())
     }
 
+    /// Files archived by a finished build (Candor).
+    async fn archives(&self, _build: &Build) -> Result<Vec<String>, ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Download one archived file to `path`, reporting `(bytes so far, total)` on `progress`.
+    async fn download_archive(
+        &self,
+        _build: &Build,
+        _file: &str,
+        _path: &std::path::Path,
+        _progress: tokio::sync::mpsc::UnboundedSender<(u64, Option<u64>)>,
+    ) -> Result<u64, ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Run a plan directly on a runner; the returned build's log `tail_log` follows. Never
+    /// retried automatically.
+    async fn run_plan(&self, _plan: &str) -> Result<Build, ApiError> {
+        Err(self.no_builds())
+    }
+
+    /// Whether the runner answers its health check.
+    async fn runner_health(&self) -> Result<bool, ApiError> {
+        Err(self.no_builds())
+    }
+
     fn no_builds(&self) -> ApiError {
         ApiError::Unsupported(format!(
             "{} runs no builds shipdeck can see",

@@ -69,6 +69,8 @@ pub enum Action {
     CutRelease,
     /// Declare an asset of the selected build (nullplatform).
     CreateAsset,
+    /// List the selected build's archived files to download one (Candor).
+    Archives,
     SwitchProfile(String),
     SetTheme(String),
     /// First-run screen: start the built-in demo.
@@ -105,6 +107,25 @@ pub enum Action {
     CacheLoaded {
         epoch: u64,
         cache: Box<ListCache>,
+    },
+    ArchivesLoaded {
+        epoch: u64,
+        build: Box<Build>,
+        result: Result<Vec<String>, ApiError>,
+    },
+    DownloadProgress {
+        file: String,
+        done: u64,
+        total: Option<u64>,
+    },
+    Downloaded {
+        file: String,
+        path: std::path::PathBuf,
+        result: Result<u64, ApiError>,
+    },
+    RunnerHealth {
+        epoch: u64,
+        result: Result<bool, ApiError>,
     },
     EnvironmentsLoaded {
         epoch: u64,
@@ -250,6 +271,19 @@ pub enum Effect {
         environment: String,
         page: u32,
         per_page: u32,
+    },
+    ListArchives {
+        epoch: u64,
+        build: Box<Build>,
+    },
+    /// Download an archived file (a read: no confirmation, allowed read-only).
+    Download {
+        build: Box<Build>,
+        file: String,
+        path: std::path::PathBuf,
+    },
+    RunnerHealth {
+        epoch: u64,
     },
     /// Tell the operator even when they look elsewhere: terminal bell and OSC 9.
     Notify(String),

@@ -89,6 +89,15 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 audit,
             }))
         }
+        Effect::ListArchives { epoch, build } => Action::ArchivesLoaded {
+            epoch: *epoch,
+            build: build.clone(),
+            result: backend.archives(build).await,
+        },
+        Effect::RunnerHealth { epoch } => Action::RunnerHealth {
+            epoch: *epoch,
+            result: backend.runner_health().await,
+        },
         Effect::FetchEnvironments { epoch } => Action::EnvironmentsLoaded {
             epoch: *epoch,
             result: backend.environments().await,
@@ -108,6 +117,7 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 .await,
         },
         Effect::TailLog { .. }
+        | Effect::Download { .. }
         | Effect::FetchOverview { .. }
         | Effect::LoadCache { .. }
         | Effect::SaveCache { .. }
@@ -141,6 +151,12 @@ async fn mutate(b: &dyn Backend, op: &Mutation) -> Result<Outcome, ApiError> {
             Outcome::Done
         }
         Mutation::Rollback { request, .. } => Outcome::Deployment(b.rollback(request).await?),
+        Mutation::RunPlan { path } => {
+            let plan = tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| ApiError::Config(format!("cannot read the plan {path}: {e}")))?;
+            Outcome::Build(b.run_plan(&plan).await?)
+        }
         Mutation::ReportStatus { build, status } => {
             Outcome::Build(b.report_build_status(build, status).await?)
         }

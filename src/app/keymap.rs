@@ -232,6 +232,8 @@ impl Default for Keymap {
             b("deploy", &[Key::ch('D')], Action::DeployCandidate, "releases: deploy a chosen candidate here", List, true),
             b("rollback", &[Key::ch('R')], Action::Rollback, "roll back: this environment (Releases) or re-run the selected build (Builds)", List, true),
             b("set_status", &[Key::ch('T')], Action::SetStatus, "report a status: of a deployment (Releases) or of a build (Builds, nullplatform)", List, false),
+            b("archives", &[Key::ch('a')], Action::Archives, "archived files of the selected build: download one (Candor)", List, false),
+            b("log_archives", &[Key::ch('a')], Action::Archives, "archived files of this build: download one (Candor)", Log, false),
             b("asset", &[Key::ch('A')], Action::CreateAsset, "declare an asset of the selected build and see where to push it (nullplatform)", List, false),
             b("cut", &[Key::ch('C')], Action::CutRelease, "releases: cut a release candidate from a commit", List, true),
             b("search", &[Key::ch('/')], Action::StartFilter, "search the log", Log, true),

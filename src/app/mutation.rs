@@ -36,6 +36,10 @@ pub enum Mutation {
         request: RollbackRequest,
         from: Option<String>,
     },
+    /// Run a plan file directly on the runner (Candor).
+    RunPlan {
+        path: String,
+    },
     /// Report the status of a build run elsewhere (nullplatform).
     ReportStatus {
         build: Build,
@@ -61,6 +65,7 @@ impl Mutation {
             Mutation::SetStatus { .. } => "set_status",
             Mutation::Rollback { .. } => "rollback",
             Mutation::ReportStatus { .. } => "report_status",
+            Mutation::RunPlan { .. } => "run_plan",
             Mutation::CreateAsset { .. } => "create_asset",
         }
     }
@@ -77,6 +82,7 @@ impl Mutation {
                 format!("{} {}", build.project, short(&build.id))
             }
             Mutation::CreateRelease { request } => request.project.clone(),
+            Mutation::RunPlan { path } => format!("runner ← {path}"),
             Mutation::Deploy { request, .. } => {
                 format!("{}/{}", request.project, request.environment)
             }
@@ -101,6 +107,7 @@ impl Mutation {
             }
             Mutation::Kill { build } => format!("{} (was {})", build.id, build.status.label()),
             Mutation::Redeploy { build } => format!("re-run {}", build.id),
+            Mutation::RunPlan { path } => format!("plan {path}"),
             Mutation::CreateRelease { request } => format!(
                 "{} from {}@{}{}",
                 request.candidate,

@@ -22,6 +22,7 @@ enum JobKey {
     List(Resource),
     LaunchOptions,
     Overview,
+    Download,
     Environments,
     Deployments(u64),
     Log,
@@ -237,6 +238,38 @@ impl Runner {
                     })
                 });
             }
+            Effect::Download { build, file, path } => {
+                let Some(b) = self.backend.clone() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                self.spawn(JobKey::Download, async move {
+                    let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+                    let fwd_tx = tx.clone();
+                    let name = file.clone();
+                    // Progress at most ten times a second: a fast download must not flood the UI.
+                    let forward = tokio::spawn(async move {
+                        let mut last =
+                            std::time::Instant::now() - std::time::Duration::from_secs(1);
+                        while let Some((done, total)) = prx.recv().await {
+                            if last.elapsed() >= std::time::Duration::from_millis(100) {
+                                last = std::time::Instant::now();
+                                let _ = fwd_tx.send(Action::DownloadProgress {
+                                    file: name.clone(),
+                                    done,
+                                    total,
+                                });
+                            }
+                        }
+                    });
+                    if let Some(dir) = path.parent() {
+                        let _ = tokio::fs::create_dir_all(dir).await;
+                    }
+                    let result = b.download_archive(&build, &file, &path, ptx).await;
+                    let _ = forward.await;
+                    Some(Action::Downloaded { file, path, result })
+                });
+            }
             Effect::StopLog => {
                 if let Some(job) = self.jobs.remove(&JobKey::Log) {
                     job.abort();
@@ -249,6 +282,8 @@ impl Runner {
             | Effect::FetchBuilds { .. }
             | Effect::LaunchOptions { .. }
             | Effect::FetchEnvironments { .. }
+            | Effect::ListArchives { .. }
+            | Effect::RunnerHealth { .. }
             | Effect::FetchDeployments { .. }
             | Effect::Mutate { .. } => {
                 let Some(b) = self.backend.clone() else {
@@ -260,6 +295,9 @@ impl Runner {
                     Effect::FetchBuilds { .. } => JobKey::List(Resource::Builds),
                     Effect::LaunchOptions { .. } => JobKey::LaunchOptions,
                     Effect::FetchEnvironments { .. } => JobKey::Environments,
+                    Effect::ListArchives { .. } | Effect::RunnerHealth { .. } => {
+                        JobKey::Write(self.next_write())
+                    }
                     // One pipeline read per request id; the app never asks twice for one env.
                     Effect::FetchDeployments { req, .. } => JobKey::Deployments(*req),
                     // Writes are never coalesced or aborted by a newer request.

@@ -190,6 +190,8 @@ pub enum FormPurpose {
     ReportStatus { build: Box<Build> },
     /// Declare an asset of a build (nullplatform): fields `kind`, `name`, `url`.
     Asset { build: Box<Build> },
+    /// Download an archived file (Candor): field `path`. A read, not a change.
+    Download { build: Box<Build>, file: String },
 }
 
 impl FormPurpose {
@@ -286,6 +288,9 @@ impl FormPurpose {
                     url: opt("url"),
                 }
             }
+            FormPurpose::Download { .. } => {
+                return Err("a download is not a change on the server".into());
+            }
             FormPurpose::SetStatus { environment } => {
                 let status = get("status");
                 if !statuses.contains(&status) {
@@ -354,6 +359,13 @@ pub enum Overlay {
         scroll: u16,
     },
     Confirm(Box<Confirm>),
+    /// Pick one of a list (archived files); Enter chooses.
+    Pick {
+        title: String,
+        items: Vec<String>,
+        selected: usize,
+        build: Box<Build>,
+    },
     /// Something to read (e.g. where to push an asset); any key closes it.
     Message {
         title: String,

@@ -120,6 +120,65 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
                 prefill(&mut s.lists.secrets, secrets);
             }
         }
+        Action::ArchivesLoaded {
+            epoch,
+            build,
+            result,
+        } => {
+            if epoch == s.epoch {
+                match result {
+                    Ok(files) if files.is_empty() => toast(
+                        s,
+                        Level::Info,
+                        format!("{} archived no files", short_id(&build.id)),
+                    ),
+                    Ok(items) => {
+                        s.overlay = Overlay::Pick {
+                            title: format!("files of {} {}", build.project, short_id(&build.id)),
+                            items,
+                            selected: 0,
+                            build,
+                        }
+                    }
+                    Err(e) => toast(
+                        s,
+                        Level::Error,
+                        format!("cannot list the archived files: {e}"),
+                    ),
+                }
+            }
+        }
+        Action::DownloadProgress { file, done, total } => {
+            let of = total
+                .map(|t| format!(" of {}", bytes(t)))
+                .unwrap_or_default();
+            toast(
+                s,
+                Level::Info,
+                format!("downloading {file}: {}{of}", bytes(done)),
+            );
+        }
+        Action::Downloaded { file, path, result } => match result {
+            Ok(n) => toast(
+                s,
+                Level::Info,
+                format!("{file}: {} saved to {}", bytes(n), path.display()),
+            ),
+            Err(e) => toast(s, Level::Error, format!("download of {file} failed: {e}")),
+        },
+        Action::RunnerHealth { epoch, result } => {
+            if epoch == s.epoch {
+                match result {
+                    Ok(true) => toast(s, Level::Info, "runner: healthy"),
+                    Ok(false) => toast(
+                        s,
+                        Level::Warn,
+                        "runner: not healthy (its health check failed)",
+                    ),
+                    Err(e) => toast(s, Level::Error, format!("runner: {e}")),
+                }
+            }
+        }
         Action::EnvironmentsLoaded { epoch, result } => {
             if epoch == s.epoch {
                 super::releases::environments_loaded(s, result, &mut fx);
@@ -209,6 +268,7 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         Action::SetStatus if s.pane == Resource::Builds => build_form(s, false),
         Action::CreateAsset if s.pane == Resource::Builds => build_form(s, true),
         Action::CreateAsset => {}
+        Action::Archives => ask_archives(s, &mut fx),
         Action::PrevEnv
         | Action::NextEnv
         | Action::NextProject
@@ -484,6 +544,36 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         },
         Overlay::Message { .. } => Overlay::None,
+        Overlay::Pick {
+            title,
+            items,
+            selected,
+            build,
+        } => match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => Overlay::None,
+            KeyCode::Char('j') | KeyCode::Down => Overlay::Pick {
+                selected: (selected + 1).min(items.len().saturating_sub(1)),
+                title,
+                items,
+                build,
+            },
+            KeyCode::Char('k') | KeyCode::Up => Overlay::Pick {
+                selected: selected.saturating_sub(1),
+                title,
+                items,
+                build,
+            },
+            KeyCode::Enter => match items.get(selected) {
+                Some(file) => download_form(s, build, file.clone()),
+                None => Overlay::None,
+            },
+            _ => Overlay::Pick {
+                title,
+                items,
+                selected,
+                build,
+            },
+        },
         Overlay::Help { scroll } => match key.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Overlay::None,
             KeyCode::Char('j') | KeyCode::Down => Overlay::Help {
@@ -502,6 +592,11 @@ fn input(s: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Overlay::None
             }
             FormResult::Submit(op) => confirm_for(s, *op),
+            FormResult::Download(build, file, path) => {
+                toast(s, Level::Info, format!("downloading {file}…"));
+                fx.push(Effect::Download { build, file, path });
+                Overlay::None
+            }
         },
         Overlay::None => Overlay::None,
     };
@@ -644,6 +739,14 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
             ],
             protected(&request.environment).then(|| request.environment.clone()),
         ),
+        Mutation::RunPlan { path } => (
+            "run a plan on the runner",
+            vec![
+                format!("Run the plan in {path} directly on the runner"),
+                "It starts at once; its log opens and follows it.".to_string(),
+            ],
+            None,
+        ),
         Mutation::ReportStatus { build, status } => (
             "report build status",
             vec![
@@ -768,6 +871,11 @@ fn mutated(s: &mut State, op: Mutation, result: Result<Outcome, ApiError>, fx: &
             },
             Outcome::Build(build),
         ) => launched(s, project, build, fx),
+        (Mutation::RunPlan { .. }, Outcome::Build(build)) => {
+            s.pane = Resource::Builds;
+            s.detail = None;
+            open_log(s, build, fx);
+        }
         (Mutation::CreateAsset { build, kind, .. }, Outcome::Targets(targets)) => {
             let mut lines = vec![format!(
                 "{kind} asset of {} declared; push it to:",
@@ -806,6 +914,8 @@ enum FormResult {
     Open(Box<LaunchForm>),
     Cancel,
     Submit(Box<Mutation>),
+    /// Not a change: an archived file to fetch to a path.
+    Download(Box<Build>, String, std::path::PathBuf),
 }
 
 /// Keys in the launch form: Tab moves between the checklist, the skip text and the fields.
@@ -859,6 +969,18 @@ fn launch_key(mut form: LaunchForm, key: KeyEvent) -> FormResult {
 
 /// Check the form and turn it into a request (or say what is missing).
 fn submit_form(mut form: LaunchForm) -> FormResult {
+    if let super::state::FormPurpose::Download { build, file } = &form.purpose {
+        let path = form
+            .fields
+            .first()
+            .map(|(_, i)| i.lines().join("").trim().to_string())
+            .unwrap_or_default();
+        if path.is_empty() {
+            form.error = Some("where to save it?".into());
+            return FormResult::Open(Box::new(form));
+        }
+        return FormResult::Download(build.clone(), file.clone(), std::path::PathBuf::from(path));
+    }
     let typed = skip_list(&form.input.lines().join(""));
     let unknown: Vec<&String> = typed
         .iter()
@@ -1137,6 +1259,64 @@ fn build_form(s: &mut State, asset: bool) {
     });
 }
 
+/// "1.2 MB"
+fn bytes(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+fn ask_archives(s: &mut State, fx: &mut Vec<Effect>) {
+    if !s.caps().is_some_and(|c| c.builds.archives) {
+        toast(s, Level::Warn, "this backend keeps no archived files");
+        return;
+    }
+    let build = match &s.log {
+        Some(l) => Some(l.build.clone()),
+        None if s.pane == Resource::Builds => s.lists.builds.selected_row().cloned(),
+        None => None,
+    };
+    match build {
+        Some(b) => fx.push(Effect::ListArchives {
+            epoch: s.epoch,
+            build: Box::new(b),
+        }),
+        None => toast(s, Level::Info, "select a build to see its archived files"),
+    }
+}
+
+/// Where to save an archived file (default: the save directory).
+fn download_form(s: &State, build: Box<Build>, file: String) -> Overlay {
+    let default = s
+        .save_dir
+        .join(crate::domain::file_name_safe(&file))
+        .display()
+        .to_string();
+    let mut input = TextArea::new(vec![default.clone()]);
+    input.move_cursor(ratatui_textarea::CursorMove::End);
+    let field = crate::domain::LaunchField {
+        name: "path".into(),
+        label: "save to".into(),
+        required: true,
+        default: Some(default),
+        key_values: false,
+    };
+    Overlay::Launch(LaunchForm {
+        project_id: build.id.clone(),
+        project: build.project.clone(),
+        purpose: super::state::FormPurpose::Download { build, file },
+        statuses: Vec::new(),
+        steps: Vec::new(),
+        cursor: 0,
+        input: TextArea::default(),
+        fields: vec![(field, input)],
+        focus: 2,
+        error: None,
+    })
+}
+
 fn ask_redeploy(s: &mut State) {
     if !s.caps().is_some_and(|c| c.builds.redeploy) {
         toast(
@@ -1381,6 +1561,25 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
         "releases" | "deployments" | "environments" => show_pane(s, Resource::Releases, fx),
         "audit" => show_pane(s, Resource::Audit, fx),
         "overview" => show_pane(s, Resource::Overview, fx),
+        "run" | "runner" if !s.caps().is_some_and(|c| c.builds.direct_runs) => toast(
+            s,
+            Level::Warn,
+            "this profile has no runner (Candor with runner_url) to run plans on",
+        ),
+        "run" if arg.is_empty() => toast(
+            s,
+            Level::Info,
+            "run <plan file>: the plan (JSON) to run on the runner",
+        ),
+        "run" => {
+            s.overlay = confirm_for(
+                s,
+                Mutation::RunPlan {
+                    path: arg.to_string(),
+                },
+            )
+        }
+        "runner" => fx.push(Effect::RunnerHealth { epoch: s.epoch }),
         "profiles" => s.overlay = palette("profile "),
         "profile" if arg.is_empty() => s.overlay = palette("profile "),
         "profile" => switch_profile(s, arg, fx),

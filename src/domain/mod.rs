@@ -342,6 +342,10 @@ pub struct BuildSupport {
     pub report_statuses: Vec<String>,
     /// Kinds of asset a build may declare (nullplatform); empty: none.
     pub asset_kinds: Vec<String>,
+    /// Finished builds keep files that can be listed and downloaded (Candor).
+    pub archives: bool,
+    /// A plan can be run directly on a runner, its log followed (Candor with `runner_url`).
+    pub direct_runs: bool,
 }
 
 /// A logged-in session: who, and what they may do.

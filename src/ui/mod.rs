@@ -72,6 +72,12 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         Overlay::Confirm(c) => popups::confirm(f, body, t, c),
         Overlay::Launch(form) => popups::launch(f, body, t, form),
         Overlay::Message { title, lines } => popups::message(f, body, t, title, lines),
+        Overlay::Pick {
+            title,
+            items,
+            selected,
+            ..
+        } => popups::pick(f, body, t, title, items, *selected),
         Overlay::Filter { .. } | Overlay::None => {}
     }
 }

@@ -363,3 +363,39 @@ pub fn message(f: &mut Frame, body: Rect, t: &Theme, title: &str, lines: &[Strin
         area,
     );
 }
+
+/// Choose one of a list.
+pub fn pick(f: &mut Frame, body: Rect, t: &Theme, title: &str, items: &[String], selected: usize) {
+    let w = items
+        .iter()
+        .map(|l| l.chars().count() as u16 + 8)
+        .max()
+        .unwrap_or(30)
+        .clamp(40, 100);
+    let h = (items.len() as u16 + 2)
+        .min(body.height.saturating_sub(2))
+        .max(3);
+    let area = centered(body, w, h);
+    f.render_widget(Clear, area);
+    let visible = h.saturating_sub(2) as usize;
+    let start = selected.saturating_sub(visible.saturating_sub(1));
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(visible)
+        .map(|(i, it)| {
+            let style = if i == selected {
+                t.selection()
+            } else {
+                Style::new()
+            };
+            Line::styled(format!(" {}", clean(it)), style)
+        })
+        .collect();
+    let blk = popup_block(title, t).title_bottom(Line::styled(
+        " ↑↓ choose · ⏎ download · esc close ",
+        t.dim(),
+    ));
+    f.render_widget(Paragraph::new(lines).block(blk), area);
+}

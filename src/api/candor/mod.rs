@@ -450,6 +450,8 @@ impl Candor {
                 live_logs: self.runner.is_some(),
                 report_statuses: Vec::new(),
                 asset_kinds: Vec::new(),
+                archives: true,
+                direct_runs: self.runner.is_some(),
             },
             releases: Default::default(),
             missing: vec![(Resource::Secrets, "Candor has no secret API".to_string())],
@@ -461,6 +463,32 @@ impl Candor {
 impl Backend for Candor {
     fn kind(&self) -> Kind {
         Kind::Candor
+    }
+
+    async fn archives(&self, build: &Build) -> Result<Vec<String>, ApiError> {
+        self.archived_files(build).await
+    }
+
+    async fn download_archive(
+        &self,
+        build: &Build,
+        file: &str,
+        path: &std::path::Path,
+        progress: tokio::sync::mpsc::UnboundedSender<(u64, Option<u64>)>,
+    ) -> Result<u64, ApiError> {
+        Candor::download_archive(self, build, file, path, move |done, total| {
+            let _ = progress.send((done, total));
+        })
+        .await
+    }
+
+    async fn run_plan(&self, plan: &str) -> Result<Build, ApiError> {
+        let id = self.runner_run(plan).await?;
+        Ok(self.runner_build(&id))
+    }
+
+    async fn runner_health(&self) -> Result<bool, ApiError> {
+        Candor::runner_health(self).await
     }
 
     async fn login(&self) -> Result<Session, ApiError> {

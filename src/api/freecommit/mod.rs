@@ -423,6 +423,8 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             live_logs: true,
             report_statuses: Vec::new(),
             asset_kinds: Vec::new(),
+            archives: false,
+            direct_runs: false,
         },
         releases: Default::default(),
         missing: vec![(

@@ -380,6 +380,8 @@ fn capabilities(build_reads: bool) -> Capabilities {
                 .map(String::from)
                 .to_vec(),
             asset_kinds: ["docker-image", "lambda"].map(String::from).to_vec(),
+            archives: false,
+            direct_runs: false,
         },
         releases: Default::default(),
         missing,

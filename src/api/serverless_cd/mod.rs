@@ -526,6 +526,8 @@ fn capabilities() -> Capabilities {
             live_logs: true,
             report_statuses: Vec::new(),
             asset_kinds: Vec::new(),
+            archives: false,
+            direct_runs: false,
         },
         releases: Default::default(),
         missing: vec![(
