@@ -866,6 +866,8 @@ fn with_log(lines: &[&[u8]]) -> State {
         live_logs: true,
         report_statuses: Vec::new(),
         asset_kinds: Vec::new(),
+        archives: false,
+        direct_runs: false,
     };
     s.cache_dir = std::env::temp_dir().join(format!("shipdeck-test-{}", std::process::id()));
     let fx = update(&mut s, Action::ShowPane(Resource::Builds), 30);

@@ -226,7 +226,10 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     "promote" | "deploy" | "rollback" | "cut" => {
                         s.pane == crate::domain::Resource::Releases
                     }
-                    "sort" => s.pane != crate::domain::Resource::Builds,
+                    "sort" => s
+                        .caps()
+                        .and_then(|c| c.list(s.pane))
+                        .is_some_and(|l| !l.sort_fields.is_empty()),
                     "next_pane" => s.log.is_none(),
                     _ => true,
                 }

@@ -122,7 +122,7 @@ pub fn pipeline(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         let name = format!(
             " {}{}{} ",
             clean(&env.name),
-            if protected { " 🔒" } else { "" },
+            if protected { " (protected)" } else { "" },
             arrow
         );
         let border = if selected { t.border_focus } else { t.border };

@@ -82,6 +82,20 @@ async fn shoot(dir: &Path) -> anyhow::Result<()> {
     s.toast = None;
     shots.push(("log", frame(&s, &themes)?));
 
+    // Release promotion: the Aviator demo profile's pipeline and history.
+    let av_profile = cfg
+        .profiles
+        .iter()
+        .find(|p| p.name == "demo-aviator")
+        .expect("demo-aviator");
+    let av = api::connect(av_profile)?;
+    let av: &dyn Backend = av.as_ref();
+    act(&mut s, av, Action::SwitchProfile("demo-aviator".into())).await;
+    act(&mut s, av, Action::ShowPane(Resource::Releases)).await;
+    act(&mut s, av, Action::NextEnv).await;
+    s.toast = None;
+    shots.push(("releases", frame(&s, &themes)?));
+
     for (name, buf) in shots {
         let path = dir.join(format!("{name}.png"));
         xtask::buffer_to_png(&buf, &path, 1.0)?;
