@@ -77,6 +77,8 @@ fn state() -> (State, u64) {
                 live_logs: true,
                 report_statuses: Vec::new(),
                 asset_kinds: Vec::new(),
+                archives: false,
+                direct_runs: false,
             },
             releases: Default::default(),
             missing: vec![],

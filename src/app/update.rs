@@ -1119,16 +1119,12 @@ fn start_launch(s: &mut State, fx: &mut Vec<Effect>) {
         );
         return;
     };
-    let skip = s.caps().is_some_and(|c| c.builds.skip_steps);
-    if skip {
-        fx.push(Effect::LaunchOptions {
-            epoch: s.epoch,
-            project_id,
-            project,
-        });
-    } else {
-        launch_form(s, project_id, project, Ok(LaunchOptions::default()));
-    }
+    // Always ask: besides steps to skip, backends have fields (commit, branch, ref, params).
+    fx.push(Effect::LaunchOptions {
+        epoch: s.epoch,
+        project_id,
+        project,
+    });
 }
 
 fn launched(s: &mut State, project: String, build: Build, fx: &mut Vec<Effect>) {

@@ -471,9 +471,9 @@ impl Columns for Secret {
     fn widths(_width: u16) -> Vec<Constraint> {
         vec![
             Constraint::Fill(3),
-            Constraint::Length(9),
+            Constraint::Length(11),
             Constraint::Fill(2),
-            Constraint::Length(10),
+            Constraint::Fill(2),
         ]
     }
     fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {

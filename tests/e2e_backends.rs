@@ -1,0 +1,529 @@
+//! End-to-end tests of the real binary in a pseudo-terminal against each non-Free-Commit
+//! backend: the simulator (manual clock) behind a recording proxy, a config pointing at the
+//! proxy, then log in, list, open a log where the backend has logs, and one change through its
+//! confirmation ("n" sends nothing, "y" sends exactly one request). No fixed sleeps: the
+//! emulated screen (vt100) is polled with a deadline.
+
+mod common;
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+/// The dashboard in a pseudo-terminal, its screen emulated by vt100.
+struct Tui {
+    child: Box<dyn Child + Send + Sync>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    _master: Box<dyn MasterPty + Send>,
+    _home: tempfile::TempDir,
+}
+
+impl Tui {
+    /// Run with HOME and the XDG directories at `home`.
+    fn spawn_in(home: tempfile::TempDir, args: &[&str], cols: u16, rows: u16) -> Tui {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shipdeck"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        for var in [
+            "XDG_CONFIG_HOME",
+            "XDG_CACHE_HOME",
+            "XDG_STATE_HOME",
+            "XDG_DATA_HOME",
+            "HOME",
+        ] {
+            cmd.env(var, home.path());
+        }
+        cmd.env_remove("SHIPDECK_CONFIG");
+        cmd.env_remove("SHIPDECK_PROFILE");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            rows.try_into().unwrap(),
+            cols.try_into().unwrap(),
+            0,
+        )));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let feed = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pty.master.take_writer().unwrap();
+        Tui {
+            child,
+            parser,
+            writer,
+            _master: pty.master,
+            _home: home,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Poll the screen until `pred` holds; fail with the screen after the deadline.
+    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_for(&self, needle: &str) {
+        self.wait(needle, |s| s.contains(needle));
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.exit_code();
+            }
+            if start.elapsed() > limit {
+                panic!("still running after {limit:?}; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// `q`, a clean exit, and the terminal restored.
+    fn quit(&mut self) {
+        self.send("q");
+        assert_eq!(self.wait_exit(Duration::from_secs(5)), 0);
+        assert!(
+            !self.parser.lock().unwrap().screen().alternate_screen(),
+            "terminal restored"
+        );
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The simulator on a manual clock behind a recording proxy, and the dashboard pointed at it.
+struct Rig {
+    _rt: tokio::runtime::Runtime,
+    _sim: shipdeck::sim::SimHandle,
+    proxy: Box<dyn Recorder>,
+    tui: Tui,
+}
+
+/// What the tests ask of a recording proxy.
+trait Recorder {
+    fn url(&self, prefix: &str) -> String;
+    /// How many requests were exactly `METHOD path`.
+    fn calls(&self, method_and_path: &str) -> usize;
+    fn paths(&self) -> Vec<String>;
+}
+
+impl Recorder for common::Proxy {
+    fn url(&self, prefix: &str) -> String {
+        common::Proxy::url(self, prefix)
+    }
+    fn calls(&self, method_and_path: &str) -> usize {
+        common::Proxy::calls(self, method_and_path)
+    }
+    fn paths(&self) -> Vec<String> {
+        common::Proxy::paths(self)
+    }
+}
+
+impl Rig {
+    /// Start the simulator and proxy, write the 0600 config `config(proxy)`, run the binary.
+    fn start(config: impl FnOnce(&dyn Recorder) -> String) -> Rig {
+        Rig::start_behind(false, config)
+    }
+
+    /// `cookies`: behind [`CookieProxy`] (Candor logs in with a session cookie, which
+    /// `common::Proxy` does not pass back), else behind `common::Proxy`.
+    fn start_behind(cookies: bool, config: impl FnOnce(&dyn Recorder) -> String) -> Rig {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sim = rt.block_on(common::start_sim(""));
+        let proxy: Box<dyn Recorder> = if cookies {
+            Box::new(rt.block_on(CookieProxy::start(&sim)))
+        } else {
+            Box::new(rt.block_on(common::start_proxy(&sim)))
+        };
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join("config.toml");
+        std::fs::write(&path, config(proxy.as_ref())).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let config = path.to_string_lossy().into_owned();
+        let tui = Tui::spawn_in(home, &["--config", &config], 120, 36);
+        Rig {
+            _rt: rt,
+            _sim: sim,
+            proxy,
+            tui,
+        }
+    }
+
+    /// `METHOD` requests to any path starting with `prefix` (ids in paths, such as trigger
+    /// tokens, are not known up front; `Proxy::calls` wants the exact path).
+    fn calls_under(&self, method: &str, prefix: &str) -> usize {
+        self.proxy
+            .paths()
+            .iter()
+            .filter(|p| p.starts_with(prefix))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|p| self.proxy.calls(&format!("{method} {p}")))
+            .sum()
+    }
+}
+
+/// A recording reverse proxy like `common::Proxy` that also passes every response header
+/// back (`Set-Cookie` above all), for Candor's cookie login.
+struct CookieProxy {
+    root: String,
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+struct CookieProxyState {
+    client: reqwest::Client,
+    target: String,
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl CookieProxy {
+    async fn start(sim: &shipdeck::sim::SimHandle) -> CookieProxy {
+        shipdeck::api::http::install_crypto_provider();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let st = Arc::new(CookieProxyState {
+            client: reqwest::Client::new(),
+            target: sim.url(""),
+            calls: calls.clone(),
+        });
+        let app = axum::Router::new().fallback(forward).with_state(st);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        CookieProxy {
+            root: format!("http://{addr}"),
+            calls,
+        }
+    }
+}
+
+impl Recorder for CookieProxy {
+    fn url(&self, prefix: &str) -> String {
+        format!("{}/{}", self.root, prefix.trim_start_matches('/'))
+    }
+    fn calls(&self, method_and_path: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, p)| format!("{m} {p}") == method_and_path)
+            .count()
+    }
+    fn paths(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+}
+
+async fn forward(
+    axum::extract::State(st): axum::extract::State<Arc<CookieProxyState>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::header;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    st.calls
+        .lock()
+        .unwrap()
+        .push((parts.method.to_string(), parts.uri.path().to_string()));
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut rb = st
+        .client
+        .request(parts.method.clone(), format!("{}{pq}", st.target));
+    for (n, v) in &parts.headers {
+        if n != header::HOST && n != header::CONTENT_LENGTH {
+            rb = rb.header(n, v);
+        }
+    }
+    let resp = match rb.body(bytes).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut out =
+                axum::response::Response::new(axum::body::Body::from(format!("proxy: {e}")));
+            *out.status_mut() = axum::http::StatusCode::BAD_GATEWAY;
+            return out;
+        }
+    };
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.unwrap_or_default();
+    let mut out = axum::response::Response::new(axum::body::Body::from(body));
+    *out.status_mut() = status;
+    for (n, v) in &headers {
+        let hop = [
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::CONNECTION,
+        ];
+        if !hop.contains(n) {
+            out.headers_mut().append(n.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// One profile named `name` as TOML, `refresh_secs = 1` so the panes notice changes quickly.
+fn config(name: &str, body: &str) -> String {
+    format!("default_profile = \"{name}\"\nrefresh_secs = 1\n\n[profiles.{name}]\n{body}")
+}
+
+#[test]
+fn aviator_list_releases_and_promote() {
+    let mut r = Rig::start(|p| {
+        let projects: String = shipdeck::sim::aviator::CATALOG
+            .iter()
+            .map(|c| {
+                let envs: Vec<&str> = c.environments.iter().map(|e| e.name).collect();
+                format!("  {{ name = {:?}, environments = {envs:?} }},\n", c.name)
+            })
+            .collect();
+        config(
+            "av",
+            &format!(
+                "kind = \"aviator\"\nurl = \"{}\"\ntoken = \"{}\"\nprotected_environments = [\"production\"]\nprojects = [\n{projects}]\n",
+                p.url("aviator"),
+                shipdeck::sim::aviator::TOKEN_ALICE
+            ),
+        )
+    });
+    let t = &mut r.tui;
+    t.wait_for("● online");
+    t.wait("the release projects", |s| {
+        s.contains("payments-api") && s.contains("web-frontend")
+    });
+    // Aviator has no builds: no logs to open. Its pipeline instead.
+    t.send("5");
+    t.wait_for("Deployments to staging");
+    t.wait("the pipeline", |s| {
+        s.contains("canary →") && s.contains("production")
+    });
+    t.wait_for("2025.12.28-rc1");
+    let deploys = |r: &Rig| {
+        r.proxy
+            .calls("POST /aviator/api/releases/payments-api/environments/canary/deployments")
+    };
+    // staging → canary: "n" sends nothing.
+    r.tui.send("P");
+    r.tui
+        .wait_for("Deploy 2025.12.28-rc1 to canary of payments-api");
+    r.tui.send("n");
+    r.tui.wait_for("cancelled: nothing was sent");
+    assert_eq!(deploys(&r), 0, "{:?}", r.proxy.paths());
+    // "y" sends exactly one.
+    r.tui.send("P");
+    r.tui
+        .wait_for("Deploy 2025.12.28-rc1 to canary of payments-api");
+    r.tui.send("y");
+    r.tui.wait_for("following");
+    assert_eq!(deploys(&r), 1, "{:?}", r.proxy.paths());
+    r.tui.quit();
+    assert_eq!(deploys(&r), 1, "no second request: {:?}", r.proxy.paths());
+}
+
+#[test]
+fn serverless_cd_list_log_and_redeploy() {
+    let mut r = Rig::start(|p| {
+        config(
+            "scd",
+            &format!(
+                "kind = \"serverless-cd\"\nurl = \"{}\"\nroute_prefix = \"{}\"\ntoken = \"{}\"\n",
+                p.url("serverless-cd"),
+                shipdeck::sim::serverless_cd::ROUTE_PREFIX,
+                shipdeck::sim::serverless_cd::DEMO_TOKEN
+            ),
+        )
+    });
+    let t = &mut r.tui;
+    t.wait_for("● online");
+    t.wait("the applications", |s| {
+        s.contains("shop-api") && s.contains("legacy-cron")
+    });
+    // The queue is empty on a manual clock: Enter on shop-api shows its history.
+    t.send("4");
+    t.wait_for("no builds");
+    t.send("1");
+    t.wait_for("Projects · 13");
+    t.send("g\r");
+    t.wait_for("Builds of shop-api · 37");
+    // The newest task's log.
+    t.send("g\r");
+    t.wait_for("✔ shop-api deployed (fc.");
+    t.wait_for("notification sent (task success)");
+    t.send("\x1b");
+    t.wait_for("Builds of shop-api");
+    // Redeploy (Serverless-cd's rollback) of the newest task: "n" sends nothing, "y" one.
+    let redeploys = |r: &Rig| {
+        r.proxy
+            .calls("POST /serverless-cd/api/flow/dispatch/redeploy")
+    };
+    r.tui.send("R");
+    r.tui.wait_for("of shop-api again, as it was");
+    r.tui.send("n");
+    r.tui.wait_for("cancelled: nothing was sent");
+    assert_eq!(redeploys(&r), 0, "{:?}", r.proxy.paths());
+    r.tui.send("R");
+    r.tui.wait_for("of shop-api again, as it was");
+    r.tui.send("y");
+    r.tui.wait("the new run's toast", |s| {
+        s.contains(": run ") && s.contains(" queued")
+    });
+    assert_eq!(redeploys(&r), 1, "{:?}", r.proxy.paths());
+    r.tui.quit();
+    assert_eq!(redeploys(&r), 1, "{:?}", r.proxy.paths());
+}
+
+#[test]
+fn nullplatform_list_builds_and_report_a_status() {
+    let mut r = Rig::start(|p| {
+        config(
+            "np",
+            &format!(
+                "kind = \"nullplatform\"\nurl = \"{}\"\napi_key = \"np-demo-key\"\n",
+                p.url("nullplatform")
+            ),
+        )
+    });
+    let t = &mut r.tui;
+    t.wait_for("● online");
+    t.wait("the applications", |s| {
+        s.contains("payments") && s.contains("checkout")
+    });
+    // nullplatform has no build logs: the queue is what there is to see.
+    t.send("4");
+    t.wait("the queue", |s| {
+        s.contains("Builds · queued and running · 5") && s.contains("auth-service")
+    });
+    // Report the newest queued build as failed (an external CI's report): "n" sends nothing,
+    // "y" exactly one `PATCH /build/{id}`.
+    let reports = |r: &Rig| r.calls_under("PATCH", "/nullplatform/build/");
+    for answer in ["n", "y"] {
+        r.tui.send("gT");
+        r.tui.wait_for("status (in_progress|failed|successful)");
+        // The field holds the first status; replace it.
+        r.tui.send(&"\x7f".repeat("in_progress".len()));
+        r.tui.send("failed\r");
+        r.tui.wait_for("Report build 5140 of billing as failed");
+        r.tui.send(answer);
+        if answer == "n" {
+            r.tui.wait_for("cancelled: nothing was sent");
+            assert_eq!(reports(&r), 0, "{:?}", r.proxy.paths());
+        }
+    }
+    r.tui.wait_for("build 5140 reported failed");
+    assert_eq!(reports(&r), 1, "{:?}", r.proxy.paths());
+    assert_eq!(r.proxy.calls("PATCH /nullplatform/build/5140"), 1);
+    r.tui.quit();
+    assert_eq!(reports(&r), 1, "{:?}", r.proxy.paths());
+}
+
+#[test]
+fn candor_list_log_and_trigger() {
+    let mut r = Rig::start_behind(true, |p| {
+        config(
+            "cd",
+            &format!(
+                "kind = \"candor\"\nurl = \"{}\"\nusername = \"demouser\"\npassword = \"demouser\"\nrunner_url = \"{}\"\nrunner_token = \"{}\"\n",
+                p.url("candor"),
+                p.url("candor-runner"),
+                shipdeck::sim::candor::RUNNER_TOKEN
+            ),
+        )
+    });
+    let t = &mut r.tui;
+    t.wait_for("● online");
+    t.wait("the pipelines", |s| {
+        s.contains("lint") && s.contains("stage 2/3 failed")
+    });
+    // The queue is empty on a manual clock: Enter on lint shows its runs, Enter opens a log.
+    t.send("4");
+    t.wait_for("no builds");
+    t.send("1");
+    t.wait_for("Projects · 7");
+    t.send("g\r");
+    t.wait_for("Builds of lint · 5");
+    t.send("g\r");
+    t.wait_for("$ npm run lint");
+    t.wait_for("Process exited with status code 0");
+    t.send("\x1b");
+    t.wait_for("Builds of lint");
+    // Trigger web-build (demouser is one of its assignees): "n" sends nothing, "y" one.
+    t.send("1");
+    t.wait_for("Projects · 7");
+    t.send("gj");
+    let triggers = |r: &Rig| r.calls_under("POST", "/candor/trigger/");
+    for answer in ["n", "y"] {
+        r.tui.send("L");
+        // The trigger form asks for parameters (none needed here).
+        r.tui.wait_for("launch web-build");
+        r.tui.send("\r");
+        r.tui.wait_for("Start a build of web-build");
+        r.tui.send(answer);
+        if answer == "n" {
+            r.tui.wait_for("cancelled: nothing was sent");
+            assert_eq!(triggers(&r), 0, "{:?}", r.proxy.paths());
+        }
+    }
+    r.tui.wait("the new run's toast", |s| {
+        s.contains(": run ") && s.contains(" queued")
+    });
+    assert_eq!(triggers(&r), 1, "{:?}", r.proxy.paths());
+    r.tui.quit();
+    assert_eq!(triggers(&r), 1, "{:?}", r.proxy.paths());
+}
