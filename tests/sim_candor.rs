@@ -865,8 +865,17 @@ async fn hangs_spare_the_held_run_and_demo_mode_triggers_every_45s() {
             .json(&plan)
             .send(),
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    advance(&h, 30.0).await;
+    // Move the clock until the held run ends (the request may arrive after the first step;
+    // every later step then finishes it). Polls with a deadline; no fixed wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !run.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/run was not answered"
+        );
+        advance(&h, 30.0).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let resp = tokio::time::timeout(Duration::from_secs(5), run)
         .await
         .expect("/run is exempt from hang_rate")

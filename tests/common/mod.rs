@@ -3,6 +3,8 @@
 //! (the simulator itself does not count logins).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod pty;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
