@@ -7,6 +7,7 @@ pub mod freecommit;
 pub mod http;
 pub mod nullplatform;
 pub mod serverless_cd;
+pub mod token;
 
 use crate::config::Profile;
 use crate::domain::{

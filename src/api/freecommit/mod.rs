@@ -20,23 +20,16 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 const ROLE_DEVELOPER: &str = "ROLE_DEVELOPER";
-/// Log in again this long before the token's `exp` (contract: re-login policy).
-const EXPIRY_MARGIN_SECS: i64 = 60;
-
-struct Token {
-    value: SecretString,
-    exp: Option<i64>,
-    claims_roles: Vec<String>,
-}
+/// A login's token; it also keeps the roles of the JWT's claims.
+type Token = super::token::Token<Vec<String>>;
 
 pub struct FreeCommit {
     http: Http,
     username: String,
     password: Credential,
-    token: Mutex<Option<Token>>,
+    token: super::token::TokenSlot<Vec<String>>,
     /// Live-log poll interval (1 s, like the web UI); also paces the hand-over's retries.
     poll_interval: Duration,
 }
@@ -55,7 +48,7 @@ impl FreeCommit {
             http: Http::new(profile)?,
             username,
             password,
-            token: Mutex::new(None),
+            token: Default::default(),
             poll_interval: logs::DEFAULT_POLL_INTERVAL,
         })
     }
@@ -66,7 +59,7 @@ impl FreeCommit {
             http,
             username: username.to_string(),
             password,
-            token: Mutex::new(None),
+            token: Default::default(),
             poll_interval: logs::DEFAULT_POLL_INTERVAL,
         }
     }
@@ -123,51 +116,16 @@ impl FreeCommit {
         Ok(Token {
             value: SecretString::from(tr.access_token),
             exp,
-            claims_roles: claims.map(|c| c.roles).unwrap_or_default(),
+            extra: claims.map(|c| c.roles).unwrap_or_default(),
         })
     }
 
-    /// The current token, logging in when there is none or it is about to expire.
-    async fn bearer(&self) -> Result<SecretString, ApiError> {
-        let mut guard = self.token.lock().await;
-        let now = Utc::now().timestamp();
-        let fresh = guard
-            .as_ref()
-            .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
-        if !fresh {
-            *guard = Some(self.fetch_token().await?);
-        }
-        Ok(guard
-            .as_ref()
-            .map(|t| t.value.clone())
-            .expect("token set above"))
-    }
-
-    /// After a 401 with `stale`: log in again unless another request already did.
-    async fn renew(&self, stale: &SecretString) -> Result<SecretString, ApiError> {
-        let mut guard = self.token.lock().await;
-        let same = guard
-            .as_ref()
-            .is_none_or(|t| t.value.expose_secret() == stale.expose_secret());
-        if same {
-            tracing::info!("token rejected (401); logging in again");
-            *guard = Some(self.fetch_token().await?);
-        }
-        Ok(guard
-            .as_ref()
-            .map(|t| t.value.clone())
-            .expect("token set above"))
-    }
-
-    /// Send with the token; on 401 log in once and replay once.
+    /// Send with the token; on 401 log in once and replay once (`api::token`).
     async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
-        let token = self.bearer().await?;
-        let reply = self.http.send(&req.clone().bearer(&token)).await?;
-        if reply.status != 401 {
-            return Ok(reply);
-        }
-        let token = self.renew(&token).await?;
-        let reply = self.http.send(&req.bearer(&token)).await?;
+        let reply = self
+            .token
+            .send(&self.http, req, || self.fetch_token())
+            .await?;
         if reply.status == 401 {
             return Err(ApiError::Auth(
                 "the server rejected the session again right after a fresh login".into(),
@@ -248,9 +206,10 @@ impl Backend for FreeCommit {
         let mut roles = info.roles;
         if roles.is_empty() {
             // Older servers: fall back to the token's claims.
-            if let Some(t) = self.token.lock().await.as_ref() {
-                roles = t.claims_roles.clone();
-            }
+            roles = self
+                .token
+                .with(|t| t.map(|t| t.extra.clone()).unwrap_or_default())
+                .await;
         }
         let caps = capabilities(&roles, &info.username);
         Ok(Session {

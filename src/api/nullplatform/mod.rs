@@ -24,10 +24,7 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
-use tokio::sync::Mutex;
 
-/// Refresh this long before a known expiry (contract §2).
-const EXPIRY_MARGIN_SECS: i64 = 60;
 /// Parallel requests when a list needs one request per application.
 const FAN_OUT: usize = 4;
 
@@ -38,16 +35,13 @@ const NO_BUILD_READS: &str = "this nullplatform host does not serve build reads 
 const NO_LOGS: &str = "nullplatform keeps no build logs: they are kept by the external CI \
      (GitHub Actions, GitLab, Azure DevOps) that ran the build";
 
-struct Token {
-    value: SecretString,
-    /// Local-clock epoch seconds when it expires, when the login reply said.
-    exp: Option<i64>,
-}
+/// A login's token (expiry in local-clock epoch seconds, when the reply said).
+type Token = super::token::Token<()>;
 
 pub struct Nullplatform {
     http: Http,
     api_key: Credential,
-    token: Mutex<Option<Token>>,
+    token: super::token::TokenSlot<()>,
     /// Result of probing `GET /build` (`None`: not known yet).
     build_reads: std::sync::Mutex<Option<bool>>,
     /// Application names by id, from the last application list (names builds).
@@ -68,7 +62,7 @@ impl Nullplatform {
         Nullplatform {
             http,
             api_key,
-            token: Mutex::new(None),
+            token: Default::default(),
             build_reads: std::sync::Mutex::new(None),
             names: std::sync::Mutex::new(HashMap::new()),
         }
@@ -109,51 +103,17 @@ impl Nullplatform {
         Ok(Token {
             value: SecretString::from(lr.access_token),
             exp,
+            extra: (),
         })
-    }
-
-    /// The current token, logging in when there is none or it is about to expire.
-    async fn bearer(&self) -> Result<SecretString, ApiError> {
-        let mut guard = self.token.lock().await;
-        let now = Utc::now().timestamp();
-        let fresh = guard
-            .as_ref()
-            .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
-        if !fresh {
-            *guard = Some(self.fetch_token().await?);
-        }
-        Ok(guard
-            .as_ref()
-            .map(|t| t.value.clone())
-            .expect("token set above"))
-    }
-
-    /// After a 401 with `stale`: log in again unless another request already did.
-    async fn renew(&self, stale: &SecretString) -> Result<SecretString, ApiError> {
-        let mut guard = self.token.lock().await;
-        let same = guard
-            .as_ref()
-            .is_none_or(|t| t.value.expose_secret() == stale.expose_secret());
-        if same {
-            tracing::info!("nullplatform token rejected (401); logging in again");
-            *guard = Some(self.fetch_token().await?);
-        }
-        Ok(guard
-            .as_ref()
-            .map(|t| t.value.clone())
-            .expect("token set above"))
     }
 
     /// Send with the token; on 401 log in once and replay once (a 401 means the request was
     /// not processed, so replaying a POST is safe: contract §2).
     async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
-        let token = self.bearer().await?;
-        let reply = self.http.send(&req.clone().bearer(&token)).await?;
-        if reply.status != 401 {
-            return Ok(reply);
-        }
-        let token = self.renew(&token).await?;
-        let reply = self.http.send(&req.bearer(&token)).await?;
+        let reply = self
+            .token
+            .send(&self.http, req, || self.fetch_token())
+            .await?;
         if reply.status == 401 {
             return Err(ApiError::Auth(format!(
                 "the server rejected the session again right after a fresh login: {}",
