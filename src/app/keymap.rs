@@ -209,7 +209,7 @@ impl Default for Keymap {
             b("down", &[Key::ch('j'), Key::plain(K::Down)], Action::Down, "move down", Navigation, false),
             b("up", &[Key::ch('k'), Key::plain(K::Up)], Action::Up, "move up", Navigation, false),
             b("top", &[Key::ch('g'), Key::plain(K::Home)], Action::Top, "first row", Navigation, false),
-            b("bottom", &[Key::ch('G'), Key::plain(K::End)], Action::Bottom, "last loaded row (then the next page loads); in a log: follow", Navigation, false),
+            b("bottom", &[Key::ch('G'), Key::plain(K::End)], Action::Bottom, "last row (loads the next page); log: follow", Navigation, false),
             b("half_page_down", &[Key::ctrl('d')], Action::HalfPageDown, "half a page down", Navigation, false),
             b("half_page_up", &[Key::ctrl('u')], Action::HalfPageUp, "half a page up", Navigation, false),
             b("page_down", &[Key::plain(K::PageDown)], Action::PageDown, "page down", Navigation, false),

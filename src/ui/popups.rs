@@ -95,7 +95,7 @@ pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16) {
                     format!("  {:<12}", s.keymap.keys_of(b.name)),
                     Style::new().fg(t.text).add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(format!("{:<44}", b.help), t.dim()),
+                Span::styled(format!("{:<44}", ellipsis(b.help, 43)), t.dim()),
                 Span::styled(b.name, t.dim().add_modifier(Modifier::ITALIC)),
             ]));
         }
@@ -398,4 +398,15 @@ pub fn pick(f: &mut Frame, body: Rect, t: &Theme, title: &str, items: &[String],
         t.dim(),
     ));
     f.render_widget(Paragraph::new(lines).block(blk), area);
+}
+
+/// At most `max` characters, the last one `…` when cut.
+fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
 }
