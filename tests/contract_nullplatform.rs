@@ -279,6 +279,20 @@ async fn projects_map_applications_and_filter_by_name() {
         .unwrap();
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].name, "shipping");
+    // The dashboard's `/` filter reaches the same server filters.
+    let by_url = np
+        .projects(&q(Some("https://github.com/acme/platform")))
+        .await
+        .unwrap();
+    assert_eq!(by_url.items.len(), 3);
+    let by_path = np
+        .projects(&q(Some(
+            "repo:https://github.com/acme/platform path:services/shipping",
+        )))
+        .await
+        .unwrap();
+    assert_eq!(by_path.items.len(), 1);
+    assert_eq!(by_path.items[0].name, "shipping");
 }
 
 #[tokio::test]

@@ -422,8 +422,34 @@ impl Backend for Nullplatform {
     /// Active applications. A filter is first sent as the server's exact `name` filter; when
     /// nothing has that exact name, the active list is filtered locally (substring of name,
     /// slug, repository).
+    /// The `/` filter takes the API's filters too: a repository URL (or `repo:<url>`), with
+    /// `path:<app path>` and `status:<status>`; other text is a name.
     async fn projects(&self, q: &ListQuery) -> Result<Page<Project>, ApiError> {
         let filter = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+        if let Some(f) = filter {
+            let (mut repo, mut path, mut status) = (None, None, None);
+            for tok in f.split_whitespace() {
+                if let Some(v) = tok.strip_prefix("repo:") {
+                    repo = Some(v);
+                } else if let Some(v) = tok.strip_prefix("path:") {
+                    path = Some(v);
+                } else if let Some(v) = tok.strip_prefix("status:") {
+                    status = Some(v);
+                } else if tok.contains("://") || tok.starts_with("git@") {
+                    repo = Some(tok);
+                }
+            }
+            if let Some(r) = repo {
+                let rows = self
+                    .applications_by_repository(r, path, status.unwrap_or("active"))
+                    .await?;
+                return Ok(whole(rows, q));
+            }
+            if let Some(st) = status {
+                let apps = self.applications(None, Some(st)).await?;
+                return Ok(whole(apps.into_iter().map(project).collect(), q));
+            }
+        }
         let Some(f) = filter else {
             let apps = self.applications(None, Some("active")).await?;
             return Ok(whole(apps.into_iter().map(project).collect(), q));
