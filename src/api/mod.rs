@@ -5,6 +5,7 @@ pub mod aviator;
 pub mod candor;
 pub mod freecommit;
 pub mod http;
+pub mod ids;
 pub mod nullplatform;
 pub mod serverless_cd;
 pub mod token;

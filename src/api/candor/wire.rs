@@ -1,23 +1,8 @@
 //! Candor's JSON exactly as the dashboard and runner send it (`api/candor.md` §5). Optional
 //! keys are absent, not null; both are accepted. Ids may be numbers or strings.
 
+use crate::api::ids::id_string;
 use serde::{Deserialize, Deserializer};
-
-/// An id that may arrive as a number or a string; kept as an opaque string.
-pub fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(i64),
-        F(f64),
-        S(String),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::N(n) => n.to_string(),
-        Id::F(f) => f.to_string(),
-        Id::S(s) => s,
-    })
-}
 
 /// Epoch milliseconds, integer or float (JavaScript numbers).
 pub fn epoch_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {

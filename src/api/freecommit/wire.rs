@@ -1,21 +1,8 @@
 //! Free Commit's JSON exactly as the server sends it (`api/freecommit.md` §5–§6). Lenient where
 //! the contract says types vary: ids may come as numbers or strings, absent = null.
 
-use serde::{Deserialize, Deserializer};
-
-/// An id that may arrive as a number or a string; kept as an opaque string.
-pub fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(i64),
-        S(String),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::N(n) => n.to_string(),
-        Id::S(s) => s,
-    })
-}
+use crate::api::ids::{id_string, opt_id_string};
+use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 pub struct TokenReply {
@@ -96,20 +83,6 @@ pub struct SecretRow {
     pub secret_env: Option<String>,
     #[serde(default)]
     pub secret_scope: Option<String>,
-}
-
-/// An optional id that may arrive as a number, a string or `null`.
-pub fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(i64),
-        S(String),
-    }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::N(n) => n.to_string(),
-        Id::S(s) => s,
-    }))
 }
 
 /// `GET /developer/projects/{id}` (only what builds need) and the rows of `/developer/projects`.

@@ -2,34 +2,8 @@
 //! ids as numbers or strings, absent = null, unknown keys ignored. Parameter values are held
 //! in a type whose `Debug` never shows them.
 
-use serde::{Deserialize, Deserializer};
-
-/// An id that may arrive as a number or a string; kept as an opaque string.
-pub fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(i64),
-        S(String),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::N(n) => n.to_string(),
-        Id::S(s) => s,
-    })
-}
-
-pub fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(i64),
-        S(String),
-    }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::N(n) => n.to_string(),
-        Id::S(s) => s,
-    }))
-}
+use crate::api::ids::{id_string, opt_id_string};
+use serde::Deserialize;
 
 #[derive(Deserialize)]
 pub struct LoginReply {

@@ -1,36 +1,10 @@
 //! Serverless-cd JSON as the server sends it (`api/serverless-cd.md` §3, §5). Lenient: ids may
 //! be numbers or strings, absent = null, unknown keys ignored. Secret values are never kept.
 
+use crate::api::ids::{id_string, opt_id_string};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
-
-/// An id that may arrive as a number or a string.
-fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(serde_json::Number),
-        S(String),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::N(n) => n.to_string(),
-        Id::S(s) => s,
-    })
-}
-
-fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        N(serde_json::Number),
-        S(String),
-    }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::N(n) => n.to_string(),
-        Id::S(s) => s,
-    }))
-}
 
 /// Epoch milliseconds as an integer, a float or a numeric string.
 fn opt_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
