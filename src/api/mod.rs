@@ -9,6 +9,7 @@ pub mod ids;
 pub mod nullplatform;
 pub mod serverless_cd;
 pub mod token;
+pub mod tolerant;
 
 use crate::config::Profile;
 use crate::domain::{
