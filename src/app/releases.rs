@@ -195,12 +195,9 @@ pub fn deployments_loaded(
     match result {
         Ok(page) => {
             entry.error = None;
-            entry.latest = page.items.first().cloned();
-            entry.current = page
-                .items
-                .iter()
-                .find(|d| d.status == BuildStatus::Succeeded)
-                .cloned();
+            let (latest, current) = crate::domain::environment_runs(&page.items);
+            entry.latest = latest.cloned();
+            entry.current = current.cloned();
             for d in &page.items {
                 s.releases.remember(&d.candidate);
             }

@@ -1,5 +1,6 @@
 //! One-shot build commands: `get builds`, `logs`, `launch`, `kill`.
 
+use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::{self, ApiError, Backend};
 use crate::app::mutation::Mutation;
@@ -17,11 +18,11 @@ pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backen
     let profile = match cfg.pick_profile(cli.profile.as_deref()) {
         Ok(Some(p)) => p.clone(),
         Ok(None) => {
-            eprintln!("shipdeck: the config defines no profiles");
+            err!("shipdeck: the config defines no profiles");
             return Err(EXIT_USAGE);
         }
         Err(e) => {
-            eprintln!("shipdeck: {e}");
+            err!("shipdeck: {e}");
             return Err(EXIT_USAGE);
         }
     };
@@ -185,7 +186,7 @@ pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
     let build = match find_build(b.as_ref(), wanted).await {
         Ok(x) if x.run_id.is_some() => x,
         Ok(x) => {
-            eprintln!(
+            err!(
                 "shipdeck: build {} has already finished; nothing to kill",
                 x.id
             );
@@ -201,15 +202,15 @@ pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
     );
     if !yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("shipdeck: refusing without --yes (no terminal to ask): {question}");
+            err!("shipdeck: refusing without --yes (no terminal to ask): {question}");
             return EXIT_REFUSED;
         }
-        eprint!("{question} [y/N] ");
+        ask!("{question} [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("shipdeck: not killed; nothing was sent");
+            err!("shipdeck: not killed; nothing was sent");
             return EXIT_REFUSED;
         }
     }
@@ -239,7 +240,7 @@ pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
     let tail = tokio::spawn(async move { backend.tail_log(&build, follow, tx).await });
     // Colours only for a terminal; plain text for pipes and files.
     let colour = std::io::stdout().is_terminal() && !super::no_color(cli);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = super::out::Batch::new();
     let mut printer = Printer {
         step: 0,
         only: args.step,
@@ -257,8 +258,8 @@ pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
                     printer.printed.push(0);
                 }
                 if printer.only.is_none_or(|n| n == printer.step) && printer.replay.is_none() {
-                    let _ = out.flush();
-                    eprintln!(
+                    out.flush();
+                    err!(
                         "── step {} {} {}",
                         printer.step,
                         status.symbol(),
@@ -278,9 +279,13 @@ pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
                     } else {
                         logtext::sanitize_to_string(line.as_bytes())
                     };
-                    if writeln!(out, "{text}").is_err() {
+                    if !out.line(&text) {
                         return EXIT_OK; // reader went away (e.g. `| head`)
                     }
+                }
+                // Each batch reaches a pipe as it arrives (`logs --follow | grep …`).
+                if !out.flush() {
+                    return EXIT_OK;
                 }
             }
             // The archived log repeats what the live tail printed: skip what was shown.
@@ -290,19 +295,19 @@ pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
             }
             LogEvent::StepStatus(_) => {}
             LogEvent::End { status } => {
-                let _ = out.flush();
+                out.flush();
                 if let Some(st) = status {
-                    eprintln!("── {} {}", st.symbol(), st.label());
+                    err!("── {} {}", st.symbol(), st.label());
                 }
             }
         }
     }
-    let _ = out.flush();
+    out.flush();
     match tail.await {
         Ok(Ok(())) => EXIT_OK,
         Ok(Err(e)) => report(&e),
         Err(e) => {
-            eprintln!("shipdeck: log tail failed: {e}");
+            err!("shipdeck: log tail failed: {e}");
             1
         }
     }

@@ -2,6 +2,7 @@
 //! read-only refusal, a question or `--yes`, the change itself, and an audit entry.
 
 use super::builds::{EXIT_REFUSED, session};
+use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::Backend;
 use crate::app::action::{Action, Effect};
@@ -17,12 +18,12 @@ fn confirm(question: &str, yes: bool, protected: Option<&str>) -> Result<(), i32
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        eprintln!("shipdeck: refusing without --yes (no terminal to ask): {question}");
+        err!("shipdeck: refusing without --yes (no terminal to ask): {question}");
         return Err(EXIT_REFUSED);
     }
     match protected {
-        Some(env) => eprint!("{question}\n{env} is protected: type its name to confirm: "),
-        None => eprint!("{question} [y/N] "),
+        Some(env) => ask!("{question}\n{env} is protected: type its name to confirm: "),
+        None => ask!("{question} [y/N] "),
     }
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -34,7 +35,7 @@ fn confirm(question: &str, yes: bool, protected: Option<&str>) -> Result<(), i32
     if ok {
         Ok(())
     } else {
-        eprintln!("shipdeck: not confirmed; nothing was sent");
+        err!("shipdeck: not confirmed; nothing was sent");
         Err(EXIT_REFUSED)
     }
 }
@@ -47,7 +48,7 @@ pub async fn apply(cli: &Cli, p: &Profile, b: &dyn Backend, user: &str, op: Muta
         } else {
             format!("profile {} is read-only", p.name)
         };
-        eprintln!(
+        err!(
             "shipdeck: refused: {why}; the {} of {} was not sent",
             op.verb().replace('_', " "),
             op.target()
@@ -67,14 +68,14 @@ pub async fn apply(cli: &Cli, p: &Profile, b: &dyn Backend, user: &str, op: Muta
     if let Some(path) = crate::config::dirs().map(|d| d.data_dir().join("audit.jsonl"))
         && let Err(e) = append_audit(&path, &audit)
     {
-        eprintln!(
+        err!(
             "shipdeck: warning: cannot append to {}: {e}",
             path.display()
         );
     }
     match result {
         Ok(_) => {
-            eprintln!("{} {}: ok", audit.action, audit.target);
+            err!("{} {}: ok", audit.action, audit.target);
             EXIT_OK
         }
         Err(e) => report(&e),
@@ -184,22 +185,38 @@ pub async fn get(
         .into_iter()
         .filter(|e| project.is_none_or(|p| p == e.project))
         .collect();
+    let mut all = Vec::new();
+    let mut rows = Vec::new();
+    for e in envs {
+        let page = match b.deployments(&e.project, &e.name, 1, 100).await {
+            Ok(page) => page.items,
+            Err(err) => return report(&err),
+        };
+        if deployments {
+            all.extend(page);
+        } else {
+            rows.push(EnvRow::new(e, &page));
+        }
+    }
     if !deployments {
-        super::get::print(&envs, json, &["PROJECT", "ENVIRONMENT", "ORDER"], |e| {
+        let header = ["PROJECT", "ENVIRONMENT", "ORDER", "RUNS", "SINCE", "LATEST"];
+        super::get::print(&rows, json, &header, |r| {
             vec![
-                e.project.clone(),
-                e.name.clone(),
-                (e.position + 1).to_string(),
+                r.project.clone(),
+                r.environment.clone(),
+                r.order.to_string(),
+                r.release.clone().unwrap_or_else(|| "—".into()),
+                r.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                format!(
+                    "{} {}",
+                    r.latest_release.as_deref().unwrap_or(""),
+                    r.status.as_deref().unwrap_or("")
+                )
+                .trim()
+                .to_string(),
             ]
         });
         return EXIT_OK;
-    }
-    let mut all = Vec::new();
-    for e in &envs {
-        match b.deployments(&e.project, &e.name, 1, 100).await {
-            Ok(page) => all.extend(page.items),
-            Err(err) => return report(&err),
-        }
     }
     super::get::print(
         &all,
@@ -226,4 +243,36 @@ pub async fn get(
         },
     );
     EXIT_OK
+}
+
+/// One environment as the Releases pane shows it: what it runs since when, and its newest
+/// deployment's state (which may be a newer candidate still in progress or one that failed).
+#[derive(serde::Serialize)]
+struct EnvRow {
+    project: String,
+    environment: String,
+    /// 1 = first in the pipeline.
+    order: usize,
+    /// The candidate it runs: its newest successful deployment.
+    release: Option<String>,
+    /// When that deployment finished (else started).
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The newest deployment, whatever its status, and that status in the backend's words.
+    latest_release: Option<String>,
+    status: Option<String>,
+}
+
+impl EnvRow {
+    fn new(e: crate::domain::Environment, newest_first: &[crate::domain::Deployment]) -> EnvRow {
+        let (latest, current) = crate::domain::environment_runs(newest_first);
+        EnvRow {
+            project: e.project,
+            environment: e.name,
+            order: e.position + 1,
+            release: current.map(|d| d.candidate.clone()),
+            since: current.and_then(|d| d.finished_at.or(d.started_at)),
+            latest_release: latest.map(|d| d.candidate.clone()),
+            status: latest.map(|d| d.raw_status.clone()),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `shipdeck get <list> [--json]`: every page of a list, de-duplicated, on stdout.
 
+use super::out::{err, out};
 use super::{Cli, EXIT_OK, EXIT_USAGE, GetWhat, report};
 use crate::api::{self, ApiError};
 use crate::config::Config;
@@ -16,11 +17,11 @@ pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
     let profile = match cfg.pick_profile(cli.profile.as_deref()) {
         Ok(Some(p)) => p,
         Ok(None) => {
-            eprintln!("shipdeck: the config defines no profiles");
+            err!("shipdeck: the config defines no profiles");
             return EXIT_USAGE;
         }
         Err(e) => {
-            eprintln!("shipdeck: {e}");
+            err!("shipdeck: {e}");
             return EXIT_USAGE;
         }
     };
@@ -123,8 +124,8 @@ pub(super) fn print<T: Serialize>(
 ) {
     if json {
         match serde_json::to_string_pretty(rows) {
-            Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("shipdeck: cannot encode JSON: {e}"),
+            Ok(s) => out!("{s}"),
+            Err(e) => err!("shipdeck: cannot encode JSON: {e}"),
         }
         return;
     }
@@ -153,9 +154,9 @@ pub(super) fn print<T: Serialize>(
             .trim_end()
             .to_string()
     };
-    println!("{}", line(header.iter().map(|h| h.to_string()).collect()));
+    out!("{}", line(header.iter().map(|h| h.to_string()).collect()));
     for row in table {
-        println!("{}", line(row));
+        out!("{}", line(row));
     }
-    eprintln!("{} row(s)", rows.len());
+    err!("{} row(s)", rows.len());
 }

@@ -5,12 +5,14 @@
 mod builds;
 mod changes;
 mod get;
+pub(crate) mod out;
 mod profiles;
 
 use crate::api::ApiError;
 use crate::app::Keymap;
 use crate::config::{self, Config};
 use clap::{CommandFactory, Parser, Subcommand};
+use out::{err, out};
 use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;
@@ -167,21 +169,21 @@ pub fn config_path(cli: &Cli) -> Option<PathBuf> {
 /// Load the config for a command that needs one; problems are printed, the exit code returned.
 pub fn load_config(cli: &Cli) -> Result<Config, i32> {
     let Some(path) = config_path(cli) else {
-        eprintln!("shipdeck: no config directory on this system; pass --config PATH");
+        err!("shipdeck: no config directory on this system; pass --config PATH");
         return Err(EXIT_USAGE);
     };
     match Config::load(&path) {
         Ok(Some(c)) => Ok(c),
         Ok(None) => {
-            eprintln!(
+            err!(
                 "shipdeck: no config file at {}; create one (see README) or try `shipdeck demo`",
                 path.display()
             );
             Err(EXIT_USAGE)
         }
         Err(e) => {
-            eprintln!("{e}");
-            eprintln!("shipdeck: {} problem(s) in the config", e.problems.len());
+            err!("{e}");
+            err!("shipdeck: {} problem(s) in the config", e.problems.len());
             Err(EXIT_USAGE)
         }
     }
@@ -189,7 +191,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, i32> {
 
 /// Report an API error on stderr and give its exit code.
 pub fn report(e: &ApiError) -> i32 {
-    eprintln!("shipdeck: {e}");
+    err!("shipdeck: {e}");
     e.exit_code()
 }
 
@@ -204,7 +206,7 @@ fn keymap(cfg: &Config) -> Result<Keymap, i32> {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     for p in problems {
-        eprintln!("{path}: {p}");
+        err!("{path}: {p}");
     }
     Err(EXIT_USAGE)
 }
@@ -314,15 +316,15 @@ async fn dashboard(cli: &Cli) -> i32 {
         Some(Ok(Some(c))) => c,
         Some(Ok(None)) | None => Config::empty(path.clone()),
         Some(Err(e)) => {
-            eprintln!("{e}");
-            eprintln!("shipdeck: fix the config (shipdeck config check), or try `shipdeck demo`");
+            err!("{e}");
+            err!("shipdeck: fix the config (shipdeck config check), or try `shipdeck demo`");
             return EXIT_USAGE;
         }
     };
     let profile = match cfg.pick_profile(cli.profile.as_deref()) {
         Ok(p) => p.map(|p| p.name.clone()),
         Err(e) => {
-            eprintln!("shipdeck: {e}");
+            err!("shipdeck: {e}");
             return EXIT_USAGE;
         }
     };
@@ -365,7 +367,7 @@ async fn run_tui(
     match crate::tui::run(opts).await {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("shipdeck: terminal error: {e}");
+            err!("shipdeck: terminal error: {e}");
             EXIT_API
         }
     }
@@ -375,14 +377,14 @@ async fn demo(cli: &Cli) -> i32 {
     let (handle, cfg) = match crate::demo::start_sim().await {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("shipdeck: cannot start the simulator: {e}");
+            err!("shipdeck: cannot start the simulator: {e}");
             return EXIT_API;
         }
     };
     let profile = match cfg.pick_profile(cli.profile.as_deref()) {
         Ok(p) => p.map(|p| p.name.clone()),
         Err(e) => {
-            eprintln!("shipdeck: {e}");
+            err!("shipdeck: {e}");
             return EXIT_USAGE;
         }
     };
@@ -395,7 +397,7 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     let faults = match faults.map(str::parse::<crate::sim::Faults>).transpose() {
         Ok(f) => f.unwrap_or_default(),
         Err(e) => {
-            eprintln!("shipdeck: --faults: {e}");
+            err!("shipdeck: --faults: {e}");
             return EXIT_USAGE;
         }
     };
@@ -409,24 +411,24 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     let handle = match crate::sim::start(opts).await {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("shipdeck: cannot start the simulator: {e}");
+            err!("shipdeck: cannot start the simulator: {e}");
             return EXIT_API;
         }
     };
-    println!("shipdeck simulator listening on http://{}", handle.addr);
-    println!("  Free Commit  {}", handle.url("freecommit"));
-    println!("  Aviator      {}", handle.url("aviator"));
-    println!("  Serverless-cd {}", handle.url("serverless-cd"));
-    println!("  nullplatform {}", handle.url("nullplatform"));
-    println!(
+    out!("shipdeck simulator listening on http://{}", handle.addr);
+    out!("  Free Commit  {}", handle.url("freecommit"));
+    out!("  Aviator      {}", handle.url("aviator"));
+    out!("  Serverless-cd {}", handle.url("serverless-cd"));
+    out!("  nullplatform {}", handle.url("nullplatform"));
+    out!(
         "  Candor       {} (runner {})",
         handle.url("candor"),
         handle.url("candor-runner")
     );
-    println!();
-    println!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
-    println!("{}", crate::demo::printable_config(&handle));
-    println!("# Ctrl-c stops the simulator.");
+    out!("");
+    out!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
+    out!("{}", crate::demo::printable_config(&handle));
+    out!("# Ctrl-c stops the simulator.");
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     EXIT_OK
@@ -434,17 +436,17 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
 
 fn config_check(cli: &Cli) -> i32 {
     let Some(path) = config_path(cli) else {
-        eprintln!("shipdeck: no config directory on this system; pass --config PATH");
+        err!("shipdeck: no config directory on this system; pass --config PATH");
         return EXIT_USAGE;
     };
     match Config::load(&path) {
         Ok(None) => {
-            eprintln!("shipdeck: no config file at {}", path.display());
+            err!("shipdeck: no config file at {}", path.display());
             EXIT_USAGE
         }
         Err(e) => {
-            println!("{e}");
-            println!("{} problem(s) in {}", e.problems.len(), path.display());
+            out!("{e}");
+            out!("{} problem(s) in {}", e.problems.len(), path.display());
             EXIT_USAGE
         }
         Ok(Some(cfg)) => {
@@ -461,7 +463,7 @@ fn config_check(cli: &Cli) -> i32 {
                     if let Some(config::Credential::Env(var)) = cred
                         && std::env::var_os(var).is_none_or(|v| v.is_empty())
                     {
-                        println!(
+                        out!(
                             "{}:{}: warning: profile `{}`: {field}_env names {var}, which is not set in this shell",
                             path.display(),
                             p.line,
@@ -470,7 +472,7 @@ fn config_check(cli: &Cli) -> i32 {
                     }
                 }
             }
-            println!("{}: ok, {} profile(s)", path.display(), cfg.profiles.len());
+            out!("{}: ok, {} profile(s)", path.display(), cfg.profiles.len());
             EXIT_OK
         }
     }

@@ -1,6 +1,7 @@
 //! `shipdeck profiles`: every profile, where its credential comes from, and whether it logs in.
 
 use super::EXIT_OK;
+use super::out::out;
 use crate::api;
 use crate::config::Config;
 use std::time::Duration;
@@ -37,7 +38,7 @@ pub async fn run(cfg: &Config) -> i32 {
             " "
         };
         let ro = if p.read_only { " read-only" } else { "" };
-        println!(
+        out!(
             "{mark} {:<24} {:<14} {}  (secret: {cred}{ro})\n    {}",
             p.name,
             p.kind.as_str(),

@@ -9,7 +9,7 @@ pub use build::{
 use chrono::{DateTime, Utc};
 pub use release::{
     DeployRequest, Deployment, Environment, ReleaseRequest, ReleaseSupport, RollbackRequest,
-    StatusRequest, split_candidate,
+    StatusRequest, runs as environment_runs, split_candidate,
 };
 use serde::{Deserialize, Serialize};
 

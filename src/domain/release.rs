@@ -110,3 +110,16 @@ mod tests {
         assert_eq!(split_candidate("2.4.0-rc0"), None);
     }
 }
+
+/// What an environment runs, read from its deployments newest first: the newest deployment
+/// whatever its status (`latest`), and the newest successful one (`current`, what it runs).
+/// One rule for the Releases pane and `get environments`.
+pub fn runs<'a>(
+    newest_first: &'a [Deployment],
+) -> (Option<&'a Deployment>, Option<&'a Deployment>) {
+    let latest = newest_first.first();
+    let current = newest_first
+        .iter()
+        .find(|d| d.status == super::BuildStatus::Succeeded);
+    (latest, current)
+}

@@ -1,0 +1,101 @@
+//! The one way the one-shot commands write. Each line reaches a pipe as soon as it is complete
+//! (`shipdeck logs --follow | grep …` shows lines as they arrive), a reader that goes away
+//! (`| head`, `| true`) ends the output quietly instead of a panic, and a closed stderr never
+//! panics either. Use through the `out!` and `err!` macros (format arguments, nothing else).
+
+use std::fmt::Arguments;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the reader of stdout has gone: nothing more will be written, and the command ends
+/// with exit 0 as far as its output is concerned.
+pub fn closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
+/// Write a whole line to stdout and flush it. Returns false once the reader has gone.
+pub fn line(args: Arguments<'_>) -> bool {
+    if closed() {
+        return false;
+    }
+    let mut o = io::stdout().lock();
+    let ok = o
+        .write_fmt(args)
+        .and_then(|()| o.write_all(b"\n"))
+        .and_then(|()| o.flush());
+    if ok.is_err() {
+        CLOSED.store(true, Ordering::Relaxed);
+    }
+    ok.is_ok()
+}
+
+/// Write a line to stderr; failures (a closed stderr) are ignored.
+pub fn err_line(args: Arguments<'_>) {
+    let mut e = io::stderr().lock();
+    let _ = e.write_fmt(args).and_then(|()| e.write_all(b"\n"));
+}
+
+/// Write to stderr without a newline (a question waiting for an answer on the same line).
+pub fn err_prompt(args: Arguments<'_>) {
+    let mut e = io::stderr().lock();
+    let _ = e.write_fmt(args).and_then(|()| e.flush());
+}
+
+/// A buffered stdout for many lines (a log): `flush` at the end of each batch so a follower sees
+/// every batch at once without a syscall per line. Errors mark stdout closed.
+pub struct Batch {
+    w: io::BufWriter<io::StdoutLock<'static>>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch {
+            w: io::BufWriter::new(io::stdout().lock()),
+        }
+    }
+
+    /// One line; false once the reader has gone.
+    pub fn line(&mut self, text: &str) -> bool {
+        if closed() {
+            return false;
+        }
+        let ok = self
+            .w
+            .write_all(text.as_bytes())
+            .and_then(|()| self.w.write_all(b"\n"));
+        if ok.is_err() {
+            CLOSED.store(true, Ordering::Relaxed);
+        }
+        ok.is_ok()
+    }
+
+    /// Push what is buffered to the reader; false once the reader has gone.
+    pub fn flush(&mut self) -> bool {
+        if closed() {
+            return false;
+        }
+        if self.w.flush().is_err() {
+            CLOSED.store(true, Ordering::Relaxed);
+        }
+        !closed()
+    }
+}
+
+/// `out!("…", args)`: a line on stdout (see [`line`]; once the reader has gone, nothing).
+macro_rules! out {
+    ($($t:tt)*) => {{ $crate::cli::out::line(format_args!($($t)*)); }};
+}
+
+/// `err!("…", args)`: a line on stderr that never panics.
+macro_rules! err {
+    ($($t:tt)*) => { $crate::cli::out::err_line(format_args!($($t)*)) };
+}
+
+/// `ask!("…", args)`: a question on stderr, answer expected on the same line.
+macro_rules! ask {
+    ($($t:tt)*) => { $crate::cli::out::err_prompt(format_args!($($t)*)) };
+}
+
+pub(crate) use {ask, err, out};
