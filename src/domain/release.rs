@@ -97,6 +97,17 @@ pub fn split_candidate(v: &str) -> Option<(&str, u32)> {
     (at > 0 && n > 0).then(|| (&v[..at], n))
 }
 
+/// What an environment runs, read from its deployments newest first: the newest deployment
+/// whatever its status (`latest`), and the newest successful one (`current`, what it runs).
+/// One rule for the Releases pane and `get environments`.
+pub fn runs(newest_first: &[Deployment]) -> (Option<&Deployment>, Option<&Deployment>) {
+    let latest = newest_first.first();
+    let current = newest_first
+        .iter()
+        .find(|d| d.status == super::BuildStatus::Succeeded);
+    (latest, current)
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_candidate;
@@ -109,17 +120,4 @@ mod tests {
         assert_eq!(split_candidate("-rc1"), None);
         assert_eq!(split_candidate("2.4.0-rc0"), None);
     }
-}
-
-/// What an environment runs, read from its deployments newest first: the newest deployment
-/// whatever its status (`latest`), and the newest successful one (`current`, what it runs).
-/// One rule for the Releases pane and `get environments`.
-pub fn runs<'a>(
-    newest_first: &'a [Deployment],
-) -> (Option<&'a Deployment>, Option<&'a Deployment>) {
-    let latest = newest_first.first();
-    let current = newest_first
-        .iter()
-        .find(|d| d.status == super::BuildStatus::Succeeded);
-    (latest, current)
 }
