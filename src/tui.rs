@@ -3,7 +3,7 @@
 
 use crate::app::action::{Action, Effect, ProfileInfo};
 use crate::app::runner::Runner;
-use crate::app::state::{Overlay, Screen, State};
+use crate::app::state::{Screen, State};
 use crate::app::{Keymap, update};
 use crate::config::Config;
 use crate::ui::{self, Themes};
@@ -42,6 +42,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
         .map(ProfileInfo::from_profile)
         .collect();
     let mut state = State::new(profiles, opts.keymap);
+    state.instance = std::process::id();
     state.cli_read_only = opts.read_only;
     state.config_theme = opts.config.theme.clone();
     state.theme_override = if opts.no_color {
@@ -175,26 +176,10 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     result
 }
 
+/// Terminal events become actions: keys through the router (only visible layers see them).
 fn action_for(state: &State, ev: Event) -> Option<Action> {
     match ev {
-        Event::Key(k) if k.kind != KeyEventKind::Release => {
-            let captured =
-                state.screen == Screen::FirstRun || !matches!(state.overlay, Overlay::None);
-            if captured {
-                // Ctrl-c still quits from anywhere.
-                match state.keymap.action_for(&k, state.key_context()) {
-                    Some(Action::Quit)
-                        if k.modifiers
-                            .contains(crossterm::event::KeyModifiers::CONTROL) =>
-                    {
-                        Some(Action::Quit)
-                    }
-                    _ => Some(Action::Input(k)),
-                }
-            } else {
-                state.keymap.action_for(&k, state.key_context())
-            }
-        }
+        Event::Key(k) if k.kind != KeyEventKind::Release => crate::app::router::route(state, &k),
         Event::Resize(cols, rows) => Some(Action::Resize { cols, rows }),
         _ => None,
     }

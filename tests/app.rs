@@ -977,11 +977,21 @@ fn kill_asks_first_and_no_sends_nothing() {
         [Effect::Mutate { op: shipdeck::app::action::Mutation::Kill { build }, profile, user, .. }]
             if build.project == "billing-api" && profile == "ci" && user == "admin"
     ));
-    // Read-only: the same confirmed kill is refused in `update`, no effect at all.
+    // Read-only: the same confirmed kill is refused in `update`: nothing is sent, and the
+    // refused attempt is recorded in the audit trail (its only effect: the audit file line).
     s.cli_read_only = true;
     update(&mut s, Action::Kill, 10);
-    assert!(update(&mut s, key('y'), 10).is_empty());
+    let fx = update(&mut s, key('y'), 10);
+    assert!(
+        matches!(&fx[..], [Effect::Audit(a)] if a.result.starts_with("refused") && a.action == "kill"),
+        "{fx:?}"
+    );
     assert!(s.toast.as_ref().unwrap().text.starts_with("refused"));
+    assert!(
+        s.audit
+            .last()
+            .is_some_and(|a| a.result.starts_with("refused: --read-only"))
+    );
 }
 
 proptest::proptest! {
@@ -1300,4 +1310,122 @@ fn a_promotion_is_followed_until_it_settles_then_notifies() {
     let after = answer(&mut s, epoch, &fx, "canary", vec![settled]);
     assert!(after.iter().any(|e| matches!(e, Effect::Notify(t) if t.contains("2026.03.02-rc2") && t.contains("success"))), "{after:?}");
     assert!(s.releases.watch.is_none());
+}
+
+// ---------------------------------------------------------------- key router (issue 14)
+
+#[test]
+fn a_hidden_log_gets_no_keys_and_help_in_a_log_lists_its_keys() {
+    use shipdeck::app::keymap::Ctx;
+    let mut s = sized(with_log(&[b"alice was here\n", b"bob\n"]), 100, 40);
+    assert!(s.log_visible());
+    // `?` inside the log lists the log's keys.
+    update(&mut s, key('?'), 60);
+    assert!(
+        matches!(s.overlay, Overlay::Help { ctx: Ctx::Log, .. }),
+        "{:?}",
+        s.overlay
+    );
+    let screen = render(&s, 100, 40);
+    assert!(screen.contains("Log viewer"), "{screen}");
+    assert!(screen.contains("save the whole log"), "{screen}");
+    update(&mut s, special(KeyCode::Esc), 60);
+    assert!(matches!(s.overlay, Overlay::None));
+
+    // Another pane hides the log: from then on its keys go to that pane.
+    update(&mut s, key('3'), 60);
+    assert_eq!(s.pane, Resource::Secrets);
+    assert!(s.log.is_some() && !s.log_visible());
+    for c in "/alice".chars() {
+        update(&mut s, key(c), 60);
+    }
+    update(&mut s, special(KeyCode::Enter), 60);
+    assert_eq!(
+        s.log.as_ref().unwrap().search,
+        "",
+        "the hidden log was searched"
+    );
+    assert_eq!(s.lists.secrets.filter, "alice");
+    let fx = update(&mut s, key('s'), 60);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::SaveLog { .. })),
+        "the hidden log was saved: {fx:?}"
+    );
+    update(&mut s, key('x'), 60);
+    assert!(
+        matches!(s.overlay, Overlay::None),
+        "x on Secrets opened {:?}",
+        s.overlay
+    );
+
+    // Back on the Builds tab, the log is on screen again and takes its keys.
+    update(&mut s, key('4'), 60);
+    assert!(s.log_visible());
+    let fx = update(&mut s, key('s'), 60);
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::SaveLog { .. })),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_protected_rollback_can_be_forced_and_tab_types_nothing() {
+    let (mut s, _) = online(5, true);
+    s.profiles[0].protected_environments = vec!["production".into()];
+    let op = Mutation::Rollback {
+        request: RollbackRequest {
+            project: "web".into(),
+            environment: "production".into(),
+            force: false,
+        },
+        from: Some("2026.03.02-rc2".into()),
+    };
+    s.overlay = shipdeck::app::overlays::confirm::confirm_for(&s, op);
+    // `f` is text in the name field; Ctrl-f turns force on; Tab types nothing.
+    update(&mut s, key('f'), 10);
+    update(
+        &mut s,
+        Action::Input(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL)),
+        10,
+    );
+    update(&mut s, special(KeyCode::Tab), 10);
+    for c in "production".chars() {
+        update(&mut s, key(c), 10);
+    }
+    let fx = update(&mut s, special(KeyCode::Enter), 10);
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::Mutate { op: Mutation::Rollback { request, .. }, .. }]
+                if request.force && request.environment == "production"
+        ),
+        "{fx:?} / {:?}",
+        s.overlay
+    );
+}
+
+#[test]
+fn popup_keys_are_rebindable_by_name_and_listed_in_the_footer() {
+    let (km, problems) = Keymap::with_overrides(&[shipdeck::config::KeyOverride {
+        action: "confirm_yes".into(),
+        key: "o".into(),
+        line: 1,
+    }]);
+    assert!(problems.is_empty(), "{problems:?}");
+    let (mut s, _) = online(5, true);
+    s.keymap = km;
+    s.overlay = shipdeck::app::overlays::confirm::confirm_for(
+        &s,
+        Mutation::Kill {
+            build: build(BuildStatus::Running),
+        },
+    );
+    let screen = render(&sized(s.clone(), 100, 30), 100, 30);
+    assert!(screen.contains(" o yes"), "{screen}");
+    assert!(
+        update(&mut s, key('y'), 10).is_empty(),
+        "y is no longer yes"
+    );
+    let fx = update(&mut s, key('o'), 10);
+    assert!(matches!(&fx[..], [Effect::Mutate { .. }]), "{fx:?}");
 }

@@ -71,6 +71,21 @@ pub enum Action {
     CreateAsset,
     /// List the selected build's archived files to download one (Candor).
     Archives,
+    // Popups (confirm, form, palette, filter, picker, help): their own keys, by name.
+    /// Yes / submit / run / apply / choose.
+    Accept,
+    /// No / close; nothing is sent.
+    Cancel,
+    NextField,
+    PrevField,
+    /// A form's checklist: skip / keep the step under the cursor.
+    ToggleItem,
+    /// Clear the text field with the focus (Ctrl-U).
+    ClearLine,
+    /// Palette: complete the chosen command.
+    Complete,
+    /// Rollback confirmation: force on/off.
+    ToggleForce,
     SwitchProfile(String),
     SetTheme(String),
     /// First-run screen: start the built-in demo.
@@ -138,6 +153,17 @@ pub enum Action {
     },
     /// A change on the server finished (or failed), with its audit entry. Boxed: it is large.
     Mutated(Box<Mutated>),
+    /// A log was saved to a file (lines written), or could not be.
+    LogSaved {
+        path: std::path::PathBuf,
+        result: Result<u64, String>,
+    },
+    /// A search through the spilled (on-disk) part of a log found its first match there.
+    SpillSearched {
+        req: u64,
+        needle: String,
+        first: Option<u64>,
+    },
     /// A batch of sanitised log events for the log view `req`.
     LogIngest {
         epoch: u64,
@@ -230,7 +256,7 @@ pub enum Effect {
         project_id: String,
         project: String,
     },
-    /// Change something on the server. Only `update::mutate` emits it, after the operator
+    /// Change something on the server. Only `gate::send` emits it, after the operator
     /// confirmed and the read-only gate passed; `profile`/`user` stamp the audit entry.
     Mutate {
         epoch: u64,
@@ -291,6 +317,20 @@ pub enum Effect {
     Copy(String),
     /// Start the in-process simulator and offer its profiles (first-run screen).
     StartDemo,
+    /// Write a log to a file off the UI thread (answered with `LogSaved`).
+    SaveLog {
+        path: std::path::PathBuf,
+        snapshot: crate::logtext::LogSnapshot,
+    },
+    /// Search the on-disk part of the log `req` (answered with `SpillSearched`).
+    SearchSpill {
+        req: u64,
+        needle: String,
+        snapshot: crate::logtext::LogSnapshot,
+    },
+    /// Append a line to the audit file (a refused attempt; sent changes are audited by the
+    /// task that sends them).
+    Audit(Box<AuditEntry>),
 }
 
 impl Effect {

@@ -117,6 +117,9 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 .await,
         },
         Effect::TailLog { .. }
+        | Effect::SaveLog { .. }
+        | Effect::SearchSpill { .. }
+        | Effect::Audit(_)
         | Effect::Download { .. }
         | Effect::FetchOverview { .. }
         | Effect::LoadCache { .. }
@@ -128,6 +131,37 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
             return None;
         }
     })
+}
+
+/// File work of the log viewer, run off the UI thread (blocking I/O: call it from
+/// `spawn_blocking`). `None` for other effects.
+pub fn file_work(effect: &Effect) -> Option<Action> {
+    match effect {
+        Effect::SaveLog { path, snapshot } => {
+            let result = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| snapshot.save_to(path))
+                .map_err(|e| e.to_string());
+            Some(Action::LogSaved {
+                path: path.clone(),
+                result,
+            })
+        }
+        Effect::SearchSpill {
+            req,
+            needle,
+            snapshot,
+        } => Some(Action::SpillSearched {
+            req: *req,
+            needle: needle.clone(),
+            first: snapshot
+                .first_spilled(|l| l.contains(needle.as_str()))
+                .ok()
+                .flatten(),
+        }),
+        _ => None,
+    }
 }
 
 async fn mutate(b: &dyn Backend, op: &Mutation) -> Result<Outcome, ApiError> {

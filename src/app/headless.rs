@@ -39,6 +39,9 @@ pub async fn settle(state: &mut State, backend: &dyn Backend, mut effects: Vec<E
                     result: Ok(super::action::Listing::Overview(page)),
                 }]
             }
+            Effect::SaveLog { .. } | Effect::SearchSpill { .. } => {
+                exec::file_work(&effect).into_iter().collect()
+            }
             other => exec::call(backend, other).await.into_iter().collect(),
         };
         for action in actions {

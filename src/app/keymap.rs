@@ -139,22 +139,57 @@ impl Key {
     }
 }
 
-/// Where a binding applies and which help section shows it.
+/// Which help section shows a binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
     Global,
     Navigation,
     List,
     Log,
+    /// Keys of a popup (confirm, form, palette, filter, picker, help, first run).
+    Popup,
 }
 
-/// Where a binding is active: everywhere, in list panes, or in the log viewer. The same key
-/// may mean different things in different contexts (`s`: sort a list, save a log).
+/// The layer a binding belongs to. The router asks only the layers that are visible, top
+/// first: an overlay (one of the popup contexts) → the log viewer → the pane (`List`) →
+/// everywhere (`Any`). The same key may mean different things in different layers (`s`: sort
+/// a list, save a log; `y`: yes in a confirmation, copy in a log).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ctx {
     Any,
     List,
     Log,
+    Confirm,
+    Form,
+    Palette,
+    Filter,
+    Picker,
+    Help,
+    FirstRun,
+}
+
+impl Ctx {
+    /// How help titles the layer.
+    pub fn title(self) -> &'static str {
+        match self {
+            Ctx::Any => "Everywhere",
+            Ctx::List => "This pane",
+            Ctx::Log => "Log viewer",
+            Ctx::Confirm => "Confirmation",
+            Ctx::Form => "Form",
+            Ctx::Palette => "Command palette",
+            Ctx::Filter => "Filter / search",
+            Ctx::Picker => "Picker",
+            Ctx::Help => "Help",
+            Ctx::FirstRun => "Welcome",
+        }
+    }
+
+    /// Layers below which global keys still work (a popup is modal: only its own keys and
+    /// Ctrl-c reach anything).
+    pub fn falls_through(self) -> bool {
+        matches!(self, Ctx::List | Ctx::Log)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +203,8 @@ pub struct Binding {
     /// Shown in the footer.
     pub footer: bool,
     pub ctx: Ctx,
+    /// The few words the footer shows (empty: the name).
+    pub short: &'static str,
 }
 
 #[derive(Clone, Debug)]
@@ -186,7 +223,7 @@ fn b(
     let ctx = match group {
         Group::List => Ctx::List,
         Group::Log => Ctx::Log,
-        Group::Global | Group::Navigation => Ctx::Any,
+        Group::Global | Group::Navigation | Group::Popup => Ctx::Any,
     };
     Binding {
         name,
@@ -196,6 +233,57 @@ fn b(
         group,
         footer,
         ctx,
+        short: short_help(name),
+    }
+}
+
+/// A popup's binding (footer hint always shown while the popup is open).
+fn p(
+    name: &'static str,
+    ctx: Ctx,
+    keys: &[Key],
+    action: Action,
+    short: &'static str,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        name,
+        keys: keys.to_vec(),
+        action,
+        help,
+        group: Group::Popup,
+        footer: !short.is_empty(),
+        ctx,
+        short,
+    }
+}
+
+/// The footer's words for the list and log keys.
+fn short_help(name: &str) -> &'static str {
+    match name {
+        "launch" => "launch",
+        "promote" => "promote",
+        "deploy" => "deploy",
+        "rollback" => "roll back",
+        "cut" => "cut rc",
+        "kill" | "kill_log" => "kill",
+        "search" => "search",
+        "follow" => "follow",
+        "wrap" => "wrap",
+        "first_error" => "error",
+        "steps" => "steps",
+        "copy" => "copy",
+        "save" => "save",
+        "open" => "open",
+        "next_pane" => "pane",
+        "filter" => "filter",
+        "sort" => "sort",
+        "refresh" => "refresh",
+        "palette" => "cmd",
+        "help" => "help",
+        "quit" => "quit",
+        "back" => "back",
+        _ => "",
     }
 }
 
@@ -205,17 +293,20 @@ impl Default for Keymap {
     fn default() -> Keymap {
         use Group::*;
         use KeyCode as K;
-        let bindings = vec![
-            b("down", &[Key::ch('j'), Key::plain(K::Down)], Action::Down, "move down", Navigation, false),
-            b("up", &[Key::ch('k'), Key::plain(K::Up)], Action::Up, "move up", Navigation, false),
+        let enter = Key::plain(K::Enter);
+        let esc = Key::plain(K::Esc);
+        let (down, up) = (Key::plain(K::Down), Key::plain(K::Up));
+        let mut bindings = vec![
+            b("down", &[Key::ch('j'), down], Action::Down, "move down", Navigation, false),
+            b("up", &[Key::ch('k'), up], Action::Up, "move up", Navigation, false),
             b("top", &[Key::ch('g'), Key::plain(K::Home)], Action::Top, "first row", Navigation, false),
             b("bottom", &[Key::ch('G'), Key::plain(K::End)], Action::Bottom, "last row (loads the next page); log: follow", Navigation, false),
             b("half_page_down", &[Key::ctrl('d')], Action::HalfPageDown, "half a page down", Navigation, false),
             b("half_page_up", &[Key::ctrl('u')], Action::HalfPageUp, "half a page up", Navigation, false),
             b("page_down", &[Key::plain(K::PageDown)], Action::PageDown, "page down", Navigation, false),
             b("page_up", &[Key::plain(K::PageUp)], Action::PageUp, "page up", Navigation, false),
-            b("open", &[Key::plain(K::Enter)], Action::Open, "open: project → its builds → a build's log", Navigation, true),
-            b("back", &[Key::plain(K::Esc)], Action::Back, "back one level / clear the filter", Navigation, false),
+            b("open", &[enter], Action::Open, "open: project → its builds → a build's log", Navigation, true),
+            b("back", &[esc], Action::Back, "back one level / clear the filter", Navigation, false),
             b("next_pane", &[Key::plain(K::Tab)], Action::NextPane, "next pane", Navigation, true),
             b("prev_pane", &[Key::plain(K::BackTab)], Action::PrevPane, "previous pane", Navigation, false),
             b("filter", &[Key::ch('/')], Action::StartFilter, "filter the list", List, true),
@@ -264,6 +355,37 @@ impl Default for Keymap {
             b("help", &[Key::ch('?')], Action::Help, "help for this pane", Global, true),
             b("quit", &[Key::ch('q')], Action::Quit, "quit (Ctrl-c quits from anywhere)", Global, true),
         ];
+        bindings.extend([
+            p("confirm_yes", Ctx::Confirm, &[Key::ch('y'), Key::ch('Y'), enter], Action::Accept, "yes", "send the change (a protected environment: ⏎ after typing its name)"),
+            p("confirm_no", Ctx::Confirm, &[Key::ch('n'), Key::ch('N'), esc, Key::ch('q')], Action::Cancel, "no", "send nothing"),
+            p("confirm_force", Ctx::Confirm, &[Key::ch('f'), Key::ctrl('f')], Action::ToggleForce, "force", "rollback: force on/off (Ctrl-f while typing a name)"),
+            p("form_submit", Ctx::Form, &[enter], Action::Accept, "continue", "check the answers and go on to the confirmation"),
+            p("form_cancel", Ctx::Form, &[esc], Action::Cancel, "cancel", "close the form; nothing is sent"),
+            p("form_next", Ctx::Form, &[Key::plain(K::Tab)], Action::NextField, "next", "next field"),
+            p("form_prev", Ctx::Form, &[Key::plain(K::BackTab)], Action::PrevField, "prev", "previous field"),
+            p("form_toggle", Ctx::Form, &[Key::ch(' '), Key::ch('x')], Action::ToggleItem, "skip", "step list: skip / keep the step"),
+            p("form_clear", Ctx::Form, &[Key::ctrl('u')], Action::ClearLine, "clear", "clear the field"),
+            p("form_down", Ctx::Form, &[Key::ch('j'), down], Action::Down, "", "step list: next step"),
+            p("form_up", Ctx::Form, &[Key::ch('k'), up], Action::Up, "", "step list: previous step"),
+            p("palette_run", Ctx::Palette, &[enter], Action::Accept, "run", "run the command"),
+            p("palette_close", Ctx::Palette, &[esc], Action::Cancel, "close", "close the palette"),
+            p("palette_complete", Ctx::Palette, &[Key::plain(K::Tab)], Action::Complete, "complete", "complete the chosen command"),
+            p("palette_down", Ctx::Palette, &[down], Action::Down, "", "next suggestion"),
+            p("palette_up", Ctx::Palette, &[up], Action::Up, "", "previous suggestion"),
+            p("palette_clear", Ctx::Palette, &[Key::ctrl('u')], Action::ClearLine, "", "clear the line"),
+            p("filter_apply", Ctx::Filter, &[enter], Action::Accept, "apply", "apply (lists ask the server) / search the log"),
+            p("filter_cancel", Ctx::Filter, &[esc], Action::Cancel, "cancel", "back to the filter before typing"),
+            p("filter_clear", Ctx::Filter, &[Key::ctrl('u')], Action::ClearLine, "clear", "clear the line"),
+            p("pick_choose", Ctx::Picker, &[enter], Action::Accept, "choose", "choose this item"),
+            p("pick_close", Ctx::Picker, &[esc, Key::ch('q')], Action::Cancel, "close", "close; nothing is done"),
+            p("pick_down", Ctx::Picker, &[Key::ch('j'), down], Action::Down, "", "next item"),
+            p("pick_up", Ctx::Picker, &[Key::ch('k'), up], Action::Up, "", "previous item"),
+            p("help_close", Ctx::Help, &[esc, Key::ch('?'), Key::ch('q')], Action::Cancel, "close", "close help"),
+            p("help_down", Ctx::Help, &[Key::ch('j'), down], Action::Down, "", "scroll down"),
+            p("help_up", Ctx::Help, &[Key::ch('k'), up], Action::Up, "", "scroll up"),
+            p("demo", Ctx::FirstRun, &[Key::ch('d')], Action::StartDemo, "demo", "start the built-in demo"),
+            p("leave", Ctx::FirstRun, &[Key::ch('q'), esc], Action::Quit, "quit", "leave shipdeck"),
+        ]);
         Keymap { bindings }
     }
 }
@@ -292,24 +414,42 @@ impl Keymap {
         (km, problems)
     }
 
-    /// The action bound to this key event in a context. Ctrl-c always quits and cannot be
-    /// rebound; context bindings win over global ones.
+    /// The action bound to this key event in a context, or in the layers below it that are
+    /// visible too (the log viewer and a pane fall through to the global keys; popups do not).
+    /// Ctrl-c always quits and cannot be rebound.
     pub fn action_for(&self, ev: &KeyEvent, ctx: Ctx) -> Option<Action> {
         if Key::ctrl('c').matches(ev) {
             return Some(Action::Quit);
         }
-        let hit = |want: Ctx| {
-            self.bindings
-                .iter()
-                .find(|b| b.ctx == want && b.keys.iter().any(|k| k.matches(ev)))
-                .map(|b| b.action.clone())
-        };
-        if ctx != Ctx::Any
-            && let Some(a) = hit(ctx)
+        self.lookup(ev, ctx, false).or_else(|| {
+            if ctx.falls_through() {
+                self.lookup(ev, Ctx::Any, false)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The binding of one layer for a key. `typing`: a text field has the focus, so plain
+    /// characters are text, not commands (only named keys and Ctrl/Alt chords are looked up).
+    pub fn lookup(&self, ev: &KeyEvent, ctx: Ctx, typing: bool) -> Option<Action> {
+        if typing
+            && matches!(ev.code, KeyCode::Char(_))
+            && !ev
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         {
-            return Some(a);
+            return None;
         }
-        hit(Ctx::Any)
+        self.bindings
+            .iter()
+            .find(|b| b.ctx == ctx && b.keys.iter().any(|k| k.matches(ev)))
+            .map(|b| b.action.clone())
+    }
+
+    /// Bindings of a layer, in table order (help and footer are made from these).
+    pub fn of(&self, ctx: Ctx) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| b.ctx == ctx)
     }
 
     /// Label of the keys bound to an action name (`"j/↓"`).

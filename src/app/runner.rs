@@ -277,6 +277,19 @@ impl Runner {
             }
             // Terminal output is the event loop's business (see `tui`).
             Effect::Copy(_) | Effect::Notify(_) => {}
+            Effect::SaveLog { .. } | Effect::SearchSpill { .. } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Some(a) = exec::file_work(&effect) {
+                        let _ = tx.send(a);
+                    }
+                });
+            }
+            Effect::Audit(entry) => {
+                if let Some(path) = self.audit_file.clone() {
+                    tokio::spawn(async move { append_audit(&path, &entry).await });
+                }
+            }
             Effect::Login { .. }
             | Effect::FetchList { .. }
             | Effect::FetchBuilds { .. }

@@ -2,7 +2,7 @@
 
 use super::action::ProfileInfo;
 use super::keymap::{Ctx, Keymap};
-use super::logview::LogView;
+use super::panes::logview::LogView;
 use crate::domain::{
     Build, BuildScope, Capabilities, Developer, Kind, Project, Resource, Row, Secret, Session, Sort,
 };
@@ -51,10 +51,18 @@ pub struct Toast {
     pub until: Millis,
 }
 
-/// One server-paginated list and where the user is in it.
+/// One server-paginated list: its rows and where the user is in it ([`ListMeta`], reached
+/// through `Deref` so `l.selected` reads as before).
 #[derive(Clone, Debug)]
 pub struct ListPane<T> {
     pub rows: Vec<T>,
+    pub meta: ListMeta,
+}
+
+/// Everything about a list that does not depend on its row type: what the app's list logic
+/// works on for any pane without knowing the rows.
+#[derive(Clone, Debug)]
+pub struct ListMeta {
     /// Indices of `rows` that pass the local filter (all rows when filtering is server-side).
     pub visible: Vec<usize>,
     pub total: Option<u64>,
@@ -81,6 +89,19 @@ pub struct ListPane<T> {
     pub failures: u32,
 }
 
+impl<T> std::ops::Deref for ListPane<T> {
+    type Target = ListMeta;
+    fn deref(&self) -> &ListMeta {
+        &self.meta
+    }
+}
+
+impl<T> std::ops::DerefMut for ListPane<T> {
+    fn deref_mut(&mut self) -> &mut ListMeta {
+        &mut self.meta
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadKind {
     /// Replace the rows (first load, refresh, new filter or sort).
@@ -93,6 +114,14 @@ impl<T> Default for ListPane<T> {
     fn default() -> Self {
         ListPane {
             rows: Vec::new(),
+            meta: ListMeta::default(),
+        }
+    }
+}
+
+impl Default for ListMeta {
+    fn default() -> Self {
+        ListMeta {
             visible: Vec::new(),
             total: None,
             has_more: false,
@@ -144,7 +173,69 @@ impl<T: Row> ListPane<T> {
     }
 }
 
-/// The three lists, one per resource.
+/// A list pane whatever its row type: what the app's list logic needs.
+pub trait AnyList {
+    fn meta(&self) -> &ListMeta;
+    fn meta_mut(&mut self) -> &mut ListMeta;
+    fn refilter(&mut self);
+    fn selected_id(&self) -> Option<String>;
+    fn is_empty(&self) -> bool;
+}
+
+impl<T: Row> AnyList for ListPane<T> {
+    fn meta(&self) -> &ListMeta {
+        &self.meta
+    }
+    fn meta_mut(&mut self) -> &mut ListMeta {
+        &mut self.meta
+    }
+    fn refilter(&mut self) {
+        ListPane::refilter(self)
+    }
+    fn selected_id(&self) -> Option<String> {
+        self.selected_row().map(|r| r.id().to_string())
+    }
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl Lists {
+    /// The list of a pane.
+    pub fn get(&self, r: Resource) -> &dyn AnyList {
+        match r {
+            Resource::Projects => &self.projects,
+            Resource::Developers => &self.developers,
+            Resource::Secrets => &self.secrets,
+            Resource::Builds => &self.builds,
+            Resource::Releases => &self.releases,
+            Resource::Audit => &self.audit,
+            Resource::Overview => &self.overview,
+        }
+    }
+
+    pub fn get_mut(&mut self, r: Resource) -> &mut dyn AnyList {
+        match r {
+            Resource::Projects => &mut self.projects,
+            Resource::Developers => &mut self.developers,
+            Resource::Secrets => &mut self.secrets,
+            Resource::Builds => &mut self.builds,
+            Resource::Releases => &mut self.releases,
+            Resource::Audit => &mut self.audit,
+            Resource::Overview => &mut self.overview,
+        }
+    }
+
+    pub fn meta(&self, r: Resource) -> &ListMeta {
+        self.get(r).meta()
+    }
+
+    pub fn meta_mut(&mut self, r: Resource) -> &mut ListMeta {
+        self.get_mut(r).meta_mut()
+    }
+}
+
+/// The lists, one per pane.
 #[derive(Clone, Debug, Default)]
 pub struct Lists {
     pub projects: ListPane<Project>,
@@ -357,6 +448,8 @@ pub enum Overlay {
     },
     Help {
         scroll: u16,
+        /// The layer whose keys it lists (the one under it).
+        ctx: Ctx,
     },
     Confirm(Box<Confirm>),
     /// Pick one of a list (archived files); Enter chooses.
@@ -433,6 +526,9 @@ pub struct State {
     /// Where `s` in a log saves it.
     pub save_dir: PathBuf,
     pub next_req: u64,
+    /// Names this process's temporary files (the process id, passed in: `update` reads no
+    /// system state).
+    pub instance: u32,
     /// Something visible changed since the last frame.
     pub dirty: bool,
     pub quit: bool,
@@ -475,9 +571,23 @@ impl State {
             cache_dir: std::env::temp_dir().join("shipdeck"),
             save_dir: std::env::temp_dir().join("shipdeck").join("logs"),
             next_req: 1,
+            instance: 0,
             dirty: true,
             quit: false,
         }
+    }
+
+    /// A fresh request id (results carry it back; a newer one supersedes an older one).
+    pub fn take_req(&mut self) -> u64 {
+        let r = self.next_req;
+        self.next_req += 1;
+        r
+    }
+
+    /// The log viewer is on screen: it lives over the Builds pane, and another pane hides it
+    /// (a hidden log gets no keys; `4` shows it again).
+    pub fn log_visible(&self) -> bool {
+        self.log.is_some() && self.pane == Resource::Builds
     }
 
     pub fn profile(&self) -> Option<&ProfileInfo> {
@@ -543,13 +653,9 @@ impl State {
         crumbs
     }
 
-    /// Which key bindings apply now.
+    /// The layer that gets keys now (see `app::router`): help and the footer describe it.
     pub fn key_context(&self) -> Ctx {
-        if self.log.is_some() {
-            Ctx::Log
-        } else {
-            Ctx::List
-        }
+        super::router::top(self).ctx()
     }
 
     /// Whether something in the Builds pane is queued or running (refresh often, tick the
@@ -574,7 +680,7 @@ impl State {
         }
         if self.conn == Conn::Connecting || self.any_loading() {
             // Spinner frames while waiting.
-            at(self.now + super::update::SPINNER_MS);
+            at(self.now + super::lists::SPINNER_MS);
         }
         if self.conn == Conn::Online && self.screen == Screen::Dashboard {
             let (loaded_at, retry_at, loading) = self.pane_timing(self.pane);
@@ -588,7 +694,7 @@ impl State {
             if let Some(w) = super::releases::next_deadline(self) {
                 at(w);
             }
-            if self.pane == Resource::Builds && self.log.is_none() && self.builds_active() {
+            if self.pane == Resource::Builds && !self.log_visible() && self.builds_active() {
                 // The duration column of running builds moves every second.
                 at(self.now + 1000 - self.now % 1000);
             }
@@ -608,28 +714,21 @@ impl State {
     }
 
     fn any_loading(&self) -> bool {
-        self.lists.projects.loading.is_some()
-            || self.lists.developers.loading.is_some()
-            || self.lists.secrets.loading.is_some()
-            || self.lists.builds.loading.is_some()
-            || self.lists.releases.loading.is_some()
+        [
+            Resource::Projects,
+            Resource::Developers,
+            Resource::Secrets,
+            Resource::Builds,
+            Resource::Releases,
+        ]
+        .into_iter()
+        .any(|r| self.lists.meta(r).loading.is_some())
     }
 
     fn pane_timing(&self, r: Resource) -> (Option<Millis>, Option<Millis>, bool) {
-        match r {
-            Resource::Projects => timing(&self.lists.projects),
-            Resource::Developers => timing(&self.lists.developers),
-            Resource::Secrets => timing(&self.lists.secrets),
-            Resource::Builds => timing(&self.lists.builds),
-            Resource::Releases => timing(&self.lists.releases),
-            Resource::Audit => timing(&self.lists.audit),
-            Resource::Overview => timing(&self.lists.overview),
-        }
+        let l = self.lists.meta(r);
+        (l.loaded_at, l.retry_at, l.loading.is_some())
     }
-}
-
-fn timing<T>(l: &ListPane<T>) -> (Option<Millis>, Option<Millis>, bool) {
-    (l.loaded_at, l.retry_at, l.loading.is_some())
 }
 
 fn find<T: Row>(rows: &[T], id: &str) -> Option<String> {
@@ -639,9 +738,10 @@ fn find<T: Row>(rows: &[T], id: &str) -> Option<String> {
 }
 
 /// Run ids are UUIDs: the first 8 characters are enough on screen.
+/// Cut on a character boundary: an id is server-supplied text and may hold any character.
 pub fn short_id(id: &str) -> &str {
-    if id.len() > 12 && id.contains('-') {
-        &id[..8]
+    if id.chars().count() > 12 && id.contains('-') {
+        id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
     } else {
         id
     }

@@ -6,6 +6,7 @@ use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::Backend;
 use crate::app::action::{Action, Effect};
+use crate::app::gate;
 use crate::app::mutation::{Mutation, append_audit};
 use crate::config::{Config, Profile};
 use crate::domain::{BuildStatus, DeployRequest, RollbackRequest};
@@ -42,17 +43,10 @@ fn confirm(question: &str, yes: bool, protected: Option<&str>) -> Result<(), i32
 
 /// Run one change through the read-only gate, execute it, append the audit entry.
 pub async fn apply(cli: &Cli, p: &Profile, b: &dyn Backend, user: &str, op: Mutation) -> i32 {
-    if cli.read_only || p.read_only {
-        let why = if cli.read_only {
-            "--read-only is set".to_string()
-        } else {
-            format!("profile {} is read-only", p.name)
-        };
-        err!(
-            "shipdeck: refused: {why}; the {} of {} was not sent",
-            op.verb().replace('_', " "),
-            op.target()
-        );
+    if let Some(why) = gate::refusal(cli.read_only, &p.name, p.read_only) {
+        err!("shipdeck: {}", gate::refused_message(&why, &op));
+        let audit = gate::refused_audit(chrono::Utc::now(), &p.name, user, &why, &op);
+        append_audit_file(&audit);
         return EXIT_REFUSED;
     }
     let effect = Effect::Mutate {
@@ -65,20 +59,25 @@ pub async fn apply(cli: &Cli, p: &Profile, b: &dyn Backend, user: &str, op: Muta
         return EXIT_USAGE;
     };
     let crate::app::action::Mutated { result, audit, .. } = *done;
-    if let Some(path) = crate::config::dirs().map(|d| d.data_dir().join("audit.jsonl"))
-        && let Err(e) = append_audit(&path, &audit)
-    {
-        err!(
-            "shipdeck: warning: cannot append to {}: {e}",
-            path.display()
-        );
-    }
+    append_audit_file(&audit);
     match result {
         Ok(_) => {
             err!("{} {}: ok", audit.action, audit.target);
             EXIT_OK
         }
         Err(e) => report(&e),
+    }
+}
+
+/// The audit trail keeps every attempt from the command line too, refused ones included.
+fn append_audit_file(audit: &crate::app::mutation::AuditEntry) {
+    if let Some(path) = crate::config::dirs().map(|d| d.data_dir().join("audit.jsonl"))
+        && let Err(e) = append_audit(&path, audit)
+    {
+        err!(
+            "shipdeck: warning: cannot append to {}: {e}",
+            path.display()
+        );
     }
 }
 

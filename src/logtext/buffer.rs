@@ -311,29 +311,18 @@ impl LogBuffer {
 
     /// Write every line (plain text, `\n`-terminated) to `path`.
     pub fn save_to(&self, path: &Path) -> io::Result<()> {
-        if path == self.spill.path {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "cannot save a log onto its own spill file",
-            ));
+        self.snapshot().save_to(path).map(|_| ())
+    }
+
+    /// What saving or searching the whole log needs, taken at once so the work can run off
+    /// the UI thread: the spill file is append-only, so its first `spill_len` bytes stay valid.
+    pub fn snapshot(&self) -> LogSnapshot {
+        LogSnapshot {
+            spill_path: self.spill.path.clone(),
+            spill_len: self.spill.disk_len,
+            pending: self.spill.pending.clone(),
+            mem: self.mem.iter().map(|l| l.plain().to_string()).collect(),
         }
-        let mut out = BufWriter::with_capacity(256 * 1024, File::create(path)?);
-        if self.spill.disk_len > 0 {
-            let mut f = File::open(&self.spill.path)?;
-            let n = io::copy(&mut (&mut f).take(self.spill.disk_len), &mut out)?;
-            if n != self.spill.disk_len {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "spill file shorter than expected",
-                ));
-            }
-        }
-        out.write_all(&self.spill.pending)?;
-        for l in &self.mem {
-            out.write_all(l.plain().as_bytes())?;
-            out.write_all(b"\n")?;
-        }
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
     }
 
     /// Find the nearest line containing `needle` (case-sensitive), starting
@@ -542,3 +531,85 @@ impl<'a> Iterator for AllText<'a> {
 
 #[cfg(test)]
 mod tests;
+
+/// A point-in-time copy of a [`LogBuffer`]'s content for work off the UI thread (saving,
+/// searching the spilled part): the spill file's path and valid length, the unwritten batch,
+/// and the plain text of the lines in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogSnapshot {
+    pub spill_path: PathBuf,
+    pub spill_len: u64,
+    pub pending: Vec<u8>,
+    pub mem: Vec<String>,
+}
+
+impl LogSnapshot {
+    /// Write every line to `path`; returns the number of lines written.
+    pub fn save_to(&self, path: &Path) -> io::Result<u64> {
+        if path == self.spill_path {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot save a log onto its own spill file",
+            ));
+        }
+        let mut out = BufWriter::with_capacity(256 * 1024, File::create(path)?);
+        let mut lines = 0u64;
+        if self.spill_len > 0 {
+            let mut f = File::open(&self.spill_path)?;
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut left = self.spill_len;
+            while left > 0 {
+                let want = left.min(buf.len() as u64) as usize;
+                let n = f.read(&mut buf[..want])?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "spill file shorter than expected",
+                    ));
+                }
+                lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+                out.write_all(&buf[..n])?;
+                left -= n as u64;
+            }
+        }
+        lines += memchr::memchr_iter(b'\n', &self.pending).count() as u64;
+        out.write_all(&self.pending)?;
+        for l in &self.mem {
+            out.write_all(l.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        lines += self.mem.len() as u64;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(lines)
+    }
+
+    /// The first spilled line (number from 0) that `matches`, reading the spill file as a
+    /// stream; lines in memory are not searched (the UI searches those itself).
+    pub fn first_spilled(&self, matches: impl Fn(&str) -> bool) -> io::Result<Option<u64>> {
+        use std::io::BufRead;
+        let mut n = 0u64;
+        if self.spill_len > 0 {
+            let f = File::open(&self.spill_path)?;
+            let mut r = io::BufReader::new(f.take(self.spill_len));
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if r.read_until(b'\n', &mut line)? == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&line);
+                if matches(text.trim_end_matches('\n')) {
+                    return Ok(Some(n));
+                }
+                n += 1;
+            }
+        }
+        for l in self.pending.split(|b| *b == b'\n') {
+            if matches(&String::from_utf8_lossy(l)) {
+                return Ok(Some(n));
+            }
+            n += 1;
+        }
+        Ok(None)
+    }
+}

@@ -21,6 +21,6 @@ pub mod buffer;
 mod line;
 pub mod sanitize;
 
-pub use buffer::{LogBuffer, StepMarker, StepStatus};
+pub use buffer::{LogBuffer, LogSnapshot, StepMarker, StepStatus};
 pub use line::{LogLine, StyleRun};
 pub use sanitize::{Sanitizer, sanitize_keep_sgr, sanitize_to_string};

@@ -32,7 +32,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
 }
 
 pub fn spinner(now: u64) -> &'static str {
-    SPINNER[(now / crate::app::update::SPINNER_MS) as usize % SPINNER.len()]
+    SPINNER[(now / crate::app::lists::SPINNER_MS) as usize % SPINNER.len()]
 }
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
@@ -68,7 +68,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     draw_footer(f, footer, s, t);
     match &s.overlay {
         Overlay::Palette { input, selected } => popups::palette(f, body, s, t, input, *selected),
-        Overlay::Help { scroll } => popups::help(f, body, s, t, *scroll),
+        Overlay::Help { scroll, ctx } => popups::help(f, body, s, t, *scroll, *ctx),
         Overlay::Confirm(c) => popups::confirm(f, body, t, c),
         Overlay::Launch(form) => popups::launch(f, body, t, form),
         Overlay::Message { title, lines } => popups::message(f, body, t, title, lines),
@@ -205,11 +205,16 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let hints: Vec<(String, &str)> = if s.screen == Screen::FirstRun {
         vec![("d".into(), "demo"), ("q".into(), "quit")]
     } else {
+        // The visible layer's keys; a pane or the log also shows the global ones.
         let ctx = s.key_context();
         s.keymap
             .bindings
             .iter()
-            .filter(|b| b.footer && (b.ctx == ctx || b.ctx == crate::app::keymap::Ctx::Any))
+            .filter(|b| {
+                b.footer
+                    && (b.ctx == ctx
+                        || (ctx.falls_through() && b.ctx == crate::app::keymap::Ctx::Any))
+            })
             .filter(|b| {
                 // Launch/kill only where they apply.
                 let builds = s.caps().map(|c| c.builds.clone()).unwrap_or_default();
@@ -230,11 +235,11 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                         .caps()
                         .and_then(|c| c.list(s.pane))
                         .is_some_and(|l| !l.sort_fields.is_empty()),
-                    "next_pane" => s.log.is_none(),
+                    "next_pane" => !s.log_visible(),
                     _ => true,
                 }
             })
-            .map(|b| (s.keymap.keys_of(b.name), short_help(b.name)))
+            .map(|b| (s.keymap.keys_of(b.name), b.short))
             .collect()
     };
     for (k, h) in hints {
@@ -245,31 +250,4 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         spans.push(Span::styled(format!(" {h}"), t.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn short_help(name: &str) -> &'static str {
-    match name {
-        "launch" => "launch",
-        "promote" => "promote",
-        "deploy" => "deploy",
-        "rollback" => "roll back",
-        "cut" => "cut rc",
-        "kill" => "kill",
-        "search" => "search",
-        "follow" => "follow",
-        "wrap" => "wrap",
-        "first_error" => "error",
-        "steps" => "steps",
-        "copy" => "copy",
-        "save" => "save",
-        "open" => "open",
-        "next_pane" => "pane",
-        "filter" => "filter",
-        "sort" => "sort",
-        "refresh" => "refresh",
-        "palette" => "cmd",
-        "help" => "help",
-        "quit" => "quit",
-        _ => "",
-    }
 }

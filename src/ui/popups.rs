@@ -1,9 +1,9 @@
 //! Overlays: the command palette, help generated from the keymap, and the first-run screen.
 
 use super::{Theme, clean};
-use crate::app::keymap::Group;
+use crate::app::keymap::{Ctx, Group};
+use crate::app::overlays::palette::candidates as palette_candidates;
 use crate::app::state::{Confirm, LaunchForm, State};
-use crate::app::update::palette_candidates;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -76,20 +76,38 @@ pub fn palette(f: &mut Frame, body: Rect, s: &State, t: &Theme, input: &TextArea
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16) {
+pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16, ctx: Ctx) {
     let area = centered(body, 76, body.height.saturating_sub(2).max(10));
     f.render_widget(Clear, area);
     let mut lines: Vec<Line> = Vec::new();
-    for (group, title) in [
-        (Group::Navigation, "Move".to_string()),
-        (Group::List, format!("{} pane", s.pane.title())),
-        (Group::Global, "Everywhere".to_string()),
-    ] {
+    // The layer under help, then what it falls through to: a pane or the log viewer also has
+    // the movement and global keys; a popup has only its own.
+    let own = match ctx {
+        Ctx::List => format!("{} pane", s.pane.title()),
+        other => other.title().to_string(),
+    };
+    let layer: Vec<_> = s.keymap.of(ctx).collect();
+    let sections: Vec<(String, Vec<&crate::app::keymap::Binding>)> = if ctx.falls_through() {
+        let of_group = |g: Group| {
+            s.keymap
+                .of(Ctx::Any)
+                .filter(|b| b.group == g)
+                .collect::<Vec<_>>()
+        };
+        vec![
+            ("Move".to_string(), of_group(Group::Navigation)),
+            (own, layer),
+            ("Everywhere".to_string(), of_group(Group::Global)),
+        ]
+    } else {
+        vec![(own, layer)]
+    };
+    for (title, bindings) in sections {
         lines.push(Line::styled(
             title,
             Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
         ));
-        for b in s.keymap.bindings.iter().filter(|b| b.group == group) {
+        for b in bindings {
             lines.push(Line::from(vec![
                 Span::styled(
                     format!("  {:<12}", s.keymap.keys_of(b.name)),

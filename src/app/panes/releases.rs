@@ -2,9 +2,9 @@
 //! selected environment's deployment history, and the promotion actions. After a deploy or a
 //! rollback the pane follows the environment until the deployment settles, then notifies.
 
-use super::action::{Action, Effect, Mutation};
-use super::state::{FormPurpose, LaunchForm, Level, Millis, Overlay, State, Toast};
 use crate::api::ApiError;
+use crate::app::action::{Action, Effect, Mutation};
+use crate::app::state::{FormPurpose, LaunchForm, Level, Millis, Overlay, State};
 use crate::domain::{BuildStatus, Deployment, Environment, LaunchField, Page, Resource};
 use ratatui_textarea::TextArea;
 use std::collections::HashMap;
@@ -100,19 +100,10 @@ impl Releases {
     }
 }
 
-fn toast(s: &mut State, level: Level, text: impl Into<String>) {
-    s.toast = Some(Toast {
-        level,
-        text: text.into(),
-        until: s.now + if level == Level::Error { 10_000 } else { 5_000 },
-    });
-    s.dirty = true;
-}
+use crate::app::messages::toast;
 
 fn next_req(s: &mut State) -> u64 {
-    let r = s.next_req;
-    s.next_req += 1;
-    r
+    s.take_req()
 }
 
 /// Entering the pane: environments first, then the pipeline and the history.
@@ -123,7 +114,7 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
     }
     refresh_pipeline(s, fx);
     if s.lists.releases.loaded_at.is_none() && s.lists.releases.loading.is_none() {
-        super::update::reload(s, Resource::Releases, fx);
+        crate::app::lists::reload(s, Resource::Releases, fx);
     }
 }
 
@@ -169,7 +160,7 @@ pub fn environments_loaded(
             s.releases.loaded = true;
             s.releases.error = None;
             refresh_pipeline(s, fx);
-            super::update::reload(s, Resource::Releases, fx);
+            crate::app::lists::reload(s, Resource::Releases, fx);
         }
         Err(e) => {
             s.releases.error = Some(e.to_string());
@@ -242,7 +233,7 @@ fn check_watch(s: &mut State, key: &(String, String), fx: &mut Vec<Effect>) {
         toast(s, level, text.clone());
         fx.push(Effect::Notify(text));
         s.releases.watch = None;
-        super::update::reload(s, Resource::Releases, fx);
+        crate::app::lists::reload(s, Resource::Releases, fx);
     }
 }
 
@@ -267,7 +258,7 @@ pub fn next_deadline(s: &State) -> Option<Millis> {
 /// The selected environment changed: the history follows it.
 fn reselect(s: &mut State, fx: &mut Vec<Effect>) {
     s.lists.releases = Default::default();
-    super::update::reload(s, Resource::Releases, fx);
+    crate::app::lists::reload(s, Resource::Releases, fx);
 }
 
 /// Keys of the Releases pane. Returns false when the action is not one of its own.
@@ -351,7 +342,7 @@ fn promote(s: &mut State) {
         },
         from,
     };
-    s.overlay = super::update::confirm_for(s, op);
+    s.overlay = crate::app::overlays::confirm::confirm_for(s, op);
 }
 
 fn rollback(s: &mut State) {
@@ -374,7 +365,7 @@ fn rollback(s: &mut State) {
         },
         from,
     };
-    s.overlay = super::update::confirm_for(s, op);
+    s.overlay = crate::app::overlays::confirm::confirm_for(s, op);
 }
 
 fn field(name: &str, label: &str, default: Option<String>) -> (LaunchField, TextArea<'static>) {
@@ -559,5 +550,5 @@ pub fn changed(s: &mut State, op: Mutation, fx: &mut Vec<Effect>) {
         }
         _ => {}
     }
-    super::update::reload(s, Resource::Releases, fx);
+    crate::app::lists::reload(s, Resource::Releases, fx);
 }

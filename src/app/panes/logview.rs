@@ -3,7 +3,7 @@
 //! goes to a spill file, so save and search still cover the whole log. (That spill file is the
 //! one piece of I/O reachable from `update`: it is part of the buffer as a data structure.)
 
-use super::action::LogItem;
+use crate::app::action::LogItem;
 use crate::domain::{Build, BuildStatus, StepStatus};
 use crate::logtext::LogBuffer;
 use std::path::PathBuf;
@@ -258,8 +258,8 @@ impl LogView {
             .collect();
     }
 
-    /// Next/previous match from the cursor (`inclusive`: the cursor line counts). Covers the
-    /// spilled part too; a match there is reported but cannot be shown.
+    /// Next/previous match from the cursor (`inclusive`: the cursor line counts), among the
+    /// lines in memory: `update` reads no file (the on-disk part is searched by an effect).
     pub fn find(&mut self, forward: bool, inclusive: bool) -> Option<u64> {
         if self.search.is_empty() {
             return None;
@@ -270,31 +270,39 @@ impl LogView {
             (false, true) => self.cursor,
             (false, false) => self.cursor.checked_sub(1)?,
         };
-        let hit = self.buf.search(&self.search, from, forward)?;
-        if hit >= self.first_in_memory() {
-            self.follow = false;
-            self.cursor = hit;
-            self.clamp();
-        }
+        let needle = self.search.clone();
+        let hit = self.first_in_mem(from, forward, |t| t.contains(needle.as_str()))?;
+        self.follow = false;
+        self.cursor = hit;
+        self.clamp();
         Some(hit)
     }
 
     /// First line that looks like an error (case-insensitive `error`, `fatal`, `failed`).
     pub fn jump_to_error(&mut self) -> Option<u64> {
-        let hit = self
-            .buf
-            .search_by(0, true, |t| {
-                let l = t.to_ascii_lowercase();
-                l.contains("error") || l.contains("fatal") || l.contains("failed")
-            })
-            .ok()
-            .flatten()?;
-        if hit >= self.first_in_memory() {
-            self.follow = false;
-            self.cursor = hit;
-            self.clamp();
-        }
+        let hit = self.first_in_mem(0, true, |t| {
+            let l = t.to_ascii_lowercase();
+            l.contains("error") || l.contains("fatal") || l.contains("failed")
+        })?;
+        self.follow = false;
+        self.cursor = hit;
+        self.clamp();
         Some(hit)
+    }
+
+    /// The nearest line in memory from `from` (inclusive) whose text matches.
+    fn first_in_mem(&self, from: u64, forward: bool, hit: impl Fn(&str) -> bool) -> Option<u64> {
+        let mut lines = self.buf.iter_mem();
+        if forward {
+            lines
+                .find(|(n, l)| *n >= from && hit(l.plain()))
+                .map(|(n, _)| n)
+        } else {
+            lines
+                .rev()
+                .find(|(n, l)| *n <= from && hit(l.plain()))
+                .map(|(n, _)| n)
+        }
     }
 
     /// Jump to the next (or previous) step's first line.

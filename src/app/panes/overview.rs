@@ -130,7 +130,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                             profile,
                             kind,
                             what,
-                            format!("{} {}", x.project, super::state::short_id(&x.id)),
+                            format!("{} {}", x.project, crate::app::state::short_id(&x.id)),
                             x.raw_status.clone(),
                             Resource::Builds,
                             x.started_at.or(x.queued_at),

@@ -1,0 +1,137 @@
+//! The log viewer's keys (over the Builds pane): move, follow, search, steps, copy, save.
+//! Saving and searching the on-disk part are effects: `update` stays pure.
+
+use super::logview::LogView;
+use crate::app::action::{Action, Effect};
+use crate::app::messages::toast;
+use crate::app::state::{Level, State, short_id};
+use crate::domain::Build;
+
+pub fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
+    let req = s.take_req();
+    let follow = !build.status.is_terminal();
+    let file = format!("log-{}-{req}.spill", s.instance);
+    let view = LogView::new(
+        build.clone(),
+        req,
+        s.log_capacity,
+        s.cache_dir.join(file),
+        s.page_rows + 1,
+    );
+    s.log = Some(view);
+    fx.push(Effect::TailLog {
+        epoch: s.epoch,
+        req,
+        build,
+        follow,
+    });
+}
+
+/// Keys while the log viewer is open. Returns false for actions it leaves to the rest.
+pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+    let page = s.page_rows.max(1) as i64;
+    let Some(log) = s.log.as_mut() else {
+        return false;
+    };
+    match a {
+        Action::Up => log.move_by(-1),
+        Action::Down => log.move_by(1),
+        Action::PageUp => log.move_by(-page),
+        Action::PageDown => log.move_by(page),
+        Action::HalfPageUp => log.move_by(-page / 2),
+        Action::HalfPageDown => log.move_by(page / 2),
+        Action::Top => log.to_top(),
+        Action::Bottom => log.to_bottom_and_follow(),
+        Action::ToggleFollow => {
+            if log.follow {
+                log.follow = false;
+            } else {
+                log.to_bottom_and_follow();
+            }
+        }
+        Action::ToggleWrap => log.wrap = !log.wrap,
+        Action::ToggleLineNumbers => log.numbers = !log.numbers,
+        Action::ScrollLeft => log.hscroll = log.hscroll.saturating_sub(8),
+        Action::ScrollRight => log.hscroll += 8,
+        Action::ToggleSteps => log.steps_open = !log.steps_open,
+        Action::ToggleMark => {
+            log.mark = if log.mark.is_some() {
+                None
+            } else {
+                Some(log.cursor)
+            }
+        }
+        Action::NextMatch | Action::PrevMatch => {
+            let forward = matches!(a, Action::NextMatch);
+            if log.search.is_empty() {
+                toast(s, Level::Info, "search first with /");
+            } else if log.find(forward, false).is_none() {
+                toast(s, Level::Info, "no more matches");
+            }
+        }
+        Action::ToggleMatchFilter => {
+            if log.search.is_empty() {
+                toast(
+                    s,
+                    Level::Info,
+                    "search first with /, then F shows only matching lines",
+                );
+            } else {
+                log.only_matches = !log.only_matches;
+                if log.only_matches {
+                    log.recompute_matches();
+                    log.only_matches = true;
+                }
+            }
+        }
+        Action::JumpToError => match log.jump_to_error() {
+            Some(n) if n < log.first_in_memory() => toast(
+                s,
+                Level::Info,
+                format!("first error at line {} (on disk)", n + 1),
+            ),
+            Some(_) => {}
+            None => toast(s, Level::Info, "no error line in this log"),
+        },
+        Action::NextStep | Action::PrevStep => {
+            if log.jump_step(matches!(a, Action::NextStep)).is_none() {
+                toast(s, Level::Info, "no further step");
+            }
+        }
+        Action::Copy => {
+            let text = log.selection_text();
+            let n = text.lines().count().max(1);
+            log.mark = None;
+            fx.push(Effect::Copy(text));
+            toast(
+                s,
+                Level::Info,
+                format!("copied {n} line(s) to the clipboard"),
+            );
+        }
+        Action::SaveLog => save_log(s, fx),
+        Action::Back => {
+            s.log = None;
+            fx.push(Effect::StopLog);
+        }
+        // The same keys as in lists: search, kill, help, palette, quit…
+        _ => return false,
+    }
+    s.dirty = true;
+    true
+}
+
+/// Save the whole log (spilled part included) in the data directory, and say where.
+fn save_log(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(log) = &s.log else { return };
+    let dir = &s.save_dir;
+    let name = crate::domain::file_name_safe(&format!(
+        "{}-{}.log",
+        log.build.project,
+        short_id(&log.build.id)
+    ));
+    let path = dir.join(name);
+    let snapshot = log.buf.snapshot();
+    fx.push(Effect::SaveLog { path, snapshot });
+    toast(s, Level::Info, "saving the log…");
+}

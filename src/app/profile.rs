@@ -1,0 +1,100 @@
+//! The connection to the active profile: switching profile (a new epoch, so every answer for
+//! the old one is dropped), the login result, and `r` when offline or refused.
+
+use super::action::Effect;
+use super::lists::{backoff, load};
+use super::messages::toast;
+use super::panes::show_pane;
+use super::state::{Conn, Level, LoadKind, Overlay, State};
+use crate::api::ApiError;
+use crate::domain::Resource;
+
+pub fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
+    let Some(idx) = s.profiles.iter().position(|p| p.name == name) else {
+        let names: Vec<&str> = s.profiles.iter().map(|p| p.name.as_str()).collect();
+        toast(
+            s,
+            Level::Error,
+            format!("no profile `{name}`; profiles: {}", names.join(", ")),
+        );
+        return;
+    };
+    // Changes in flight are not aborted (the runner lets them finish and audits them); only
+    // their answers for the old epoch are dropped. The runner logs the old backend out.
+    s.epoch += 1;
+    s.active = Some(idx);
+    s.session = None;
+    s.conn = Conn::Connecting;
+    s.lists = Default::default();
+    s.releases = Default::default();
+    s.log = None;
+    s.open_after_login = None;
+    s.detail = None;
+    s.overlay = Overlay::None;
+    s.pane = Resource::Projects;
+    // Paint what this profile showed last time while the login is under way.
+    fx.push(Effect::LoadCache {
+        epoch: s.epoch,
+        profile: name.to_string(),
+    });
+    fx.push(Effect::Connect {
+        epoch: s.epoch,
+        profile: name.to_string(),
+    });
+    s.dirty = true;
+}
+
+pub fn logged_in(
+    s: &mut State,
+    result: Result<crate::domain::Session, ApiError>,
+    fx: &mut Vec<Effect>,
+) {
+    match result {
+        Ok(session) => {
+            s.session = Some(session);
+            s.conn = Conn::Online;
+            let panes = s.panes();
+            if panes.is_empty() {
+                let why = s
+                    .caps()
+                    .map(|c| c.why_not(Resource::Projects))
+                    .unwrap_or_default();
+                s.conn = Conn::Unavailable(why);
+            } else {
+                if !panes.contains(&s.pane) {
+                    s.pane = panes[0];
+                }
+                match s.open_after_login.take() {
+                    Some(p) if panes.contains(&p) => show_pane(s, p, fx),
+                    _ => load(s, s.pane, LoadKind::Reload, fx),
+                }
+            }
+        }
+        Err(e @ ApiError::Auth(_)) => s.conn = Conn::AuthFailed(e.to_string()),
+        Err(e @ (ApiError::Unsupported(_) | ApiError::Config(_) | ApiError::Forbidden(_))) => {
+            s.conn = Conn::Unavailable(e.to_string())
+        }
+        Err(e) => {
+            let attempt = match &s.conn {
+                Conn::Offline { attempt, .. } => attempt + 1,
+                _ => 1,
+            };
+            s.conn = Conn::Offline {
+                reason: e.to_string(),
+                retry_at: s.now + backoff(attempt),
+                attempt,
+            };
+        }
+    }
+}
+
+pub fn refresh(s: &mut State, fx: &mut Vec<Effect>) {
+    match &s.conn {
+        Conn::AuthFailed(_) | Conn::Offline { .. } if s.session.is_none() => {
+            if let Some(p) = s.profile().map(|p| p.name.clone()) {
+                switch_profile(s, &p, fx);
+            }
+        }
+        _ => load(s, s.pane, LoadKind::Reload, fx),
+    }
+}
