@@ -173,6 +173,12 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
         }
     };
     ratatui::restore();
+    // Changes in flight finish and are audited before shipdeck leaves (and the session ends).
+    let pending = runner.writes_pending();
+    if pending > 0 {
+        eprintln!("shipdeck: waiting for {pending} change(s) to be answered…");
+    }
+    runner.finish(Duration::from_secs(30)).await;
     result
 }
 

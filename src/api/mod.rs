@@ -152,6 +152,12 @@ pub trait Backend: Send + Sync {
         Err(self.no_builds())
     }
 
+    /// End the server-side session, if the backend keeps one (Candor: a session row per
+    /// login). Idempotent; callers bound it in time and only log a failure.
+    async fn logout(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     /// Release projects' environments in promotion order.
     async fn environments(&self) -> Result<Vec<Environment>, ApiError> {
         Err(self.no_releases())

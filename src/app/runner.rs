@@ -1,6 +1,7 @@
 //! Executes effects on tokio and reports back as actions. Keeps at most one job per kind: a
 //! newer fetch of a list aborts the older one (single-job coalescing), and switching profile
-//! aborts everything of the previous one.
+//! aborts every read of the previous one. Writes are never aborted: a profile switch or quit
+//! lets an in-flight change finish, and its audit line is always written ([`Runner::finish`]).
 
 use super::action::{Action, Effect, ListCache, ProfileInfo};
 use super::exec;
@@ -26,7 +27,8 @@ enum JobKey {
     Environments,
     Deployments(u64),
     Log,
-    Write(u64),
+    /// One-off reads (archive list, runner health): aborted with their profile.
+    Read(u64),
     Demo,
 }
 
@@ -35,6 +37,8 @@ pub struct Runner {
     tx: UnboundedSender<Action>,
     backend: Option<Arc<dyn Backend>>,
     jobs: HashMap<JobKey, AbortHandle>,
+    /// Changes in flight (and their audit lines): never aborted, awaited on quit.
+    writes_in_flight: Vec<tokio::task::JoinHandle<()>>,
     /// The in-process simulator started from the first-run screen, kept alive with the runner.
     sim: Arc<Mutex<Option<crate::sim::SimHandle>>>,
     writes: u64,
@@ -52,6 +56,7 @@ impl Runner {
             tx,
             backend: None,
             jobs: HashMap::new(),
+            writes_in_flight: Vec::new(),
             sim: Arc::new(Mutex::new(None)),
             writes: 0,
             audit_file: None,
@@ -104,6 +109,10 @@ impl Runner {
             Effect::Connect { epoch, profile } => {
                 for (_, job) in self.jobs.drain() {
                     job.abort();
+                }
+                // The old profile's session ends (Candor keeps a server-side row per login).
+                if let Some(old) = self.backend.take() {
+                    tokio::spawn(async move { logout(old.as_ref()).await });
                 }
                 let made = {
                     let cfg = self.config.lock().expect("config lock");
@@ -309,21 +318,17 @@ impl Runner {
                     Effect::LaunchOptions { .. } => JobKey::LaunchOptions,
                     Effect::FetchEnvironments { .. } => JobKey::Environments,
                     Effect::ListArchives { .. } | Effect::RunnerHealth { .. } => {
-                        JobKey::Write(self.next_write())
+                        JobKey::Read(self.next_write())
                     }
                     // One pipeline read per request id; the app never asks twice for one env.
                     Effect::FetchDeployments { req, .. } => JobKey::Deployments(*req),
-                    // Writes are never coalesced or aborted by a newer request.
-                    _ => JobKey::Write(self.next_write()),
-                };
-                let audit = self.audit_file.clone();
-                self.spawn(key, async move {
-                    let action = exec::call(b.as_ref(), &effect).await;
-                    if let (Some(Action::Mutated(done)), Some(path)) = (&action, audit) {
-                        append_audit(&path, &done.audit).await;
+                    Effect::Mutate { .. } => {
+                        self.write(b, effect);
+                        return;
                     }
-                    action
-                });
+                    _ => JobKey::Read(self.next_write()),
+                };
+                self.spawn(key, async move { exec::call(b.as_ref(), &effect).await });
             }
             Effect::StartDemo => {
                 let config = self.config.clone();
@@ -342,6 +347,60 @@ impl Runner {
                 });
             }
         }
+    }
+}
+
+impl Runner {
+    /// A change: never coalesced, never aborted (not by a newer request, a profile switch or
+    /// quit); its audit line is appended before its answer is reported.
+    fn write(&mut self, b: Arc<dyn Backend>, effect: Effect) {
+        let tx = self.tx.clone();
+        let audit = self.audit_file.clone();
+        self.writes_in_flight.retain(|h| !h.is_finished());
+        self.writes_in_flight.push(tokio::spawn(async move {
+            let action = exec::call(b.as_ref(), &effect).await;
+            if let (Some(Action::Mutated(done)), Some(path)) = (&action, audit) {
+                append_audit(&path, &done.audit).await;
+            }
+            if let Some(a) = action {
+                let _ = tx.send(a);
+            }
+        }));
+    }
+
+    /// Changes sent and not answered yet.
+    pub fn writes_pending(&self) -> usize {
+        self.writes_in_flight
+            .iter()
+            .filter(|h| !h.is_finished())
+            .count()
+    }
+
+    /// On quit: let changes in flight finish (each bounded by its request timeout, all by
+    /// `limit`), then end the session. Reads are simply dropped.
+    pub async fn finish(mut self, limit: std::time::Duration) {
+        for (_, job) in self.jobs.drain() {
+            job.abort();
+        }
+        let writes = std::mem::take(&mut self.writes_in_flight);
+        if tokio::time::timeout(limit, futures::future::join_all(writes))
+            .await
+            .is_err()
+        {
+            tracing::warn!("quit with a change still unanswered after {limit:?}");
+        }
+        if let Some(b) = self.backend.take() {
+            logout(b.as_ref()).await;
+        }
+    }
+}
+
+/// End a backend's session, bounded; a failure is only logged.
+async fn logout(b: &dyn Backend) {
+    match tokio::time::timeout(std::time::Duration::from_secs(3), b.logout()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "logout failed"),
+        Err(_) => tracing::debug!("logout unanswered within 3 s"),
     }
 }
 

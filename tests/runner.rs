@@ -1,0 +1,86 @@
+//! The task runner (issue 14 item 4): a change in flight is never aborted. A profile switch
+//! during a kill lets the kill reach the server, and its audit line is written.
+
+mod common;
+
+use common::{advance, client, set_faults, start_proxy, start_sim};
+use serde_json::json;
+use shipdeck::api::Backend;
+use shipdeck::app::action::{Action, Effect, Mutation};
+use shipdeck::app::runner::Runner;
+use shipdeck::config::Config;
+use shipdeck::domain::{BuildScope, LaunchRequest};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn a_profile_switch_during_a_kill_keeps_the_request_and_its_audit_line() {
+    let sim = start_sim("").await;
+    let proxy = start_proxy(&sim).await;
+    let fc = client(&sim.url("freecommit"), "admin", "admin");
+    fc.launch(&LaunchRequest {
+        project_id: "1".into(),
+        skip_steps: Vec::new(),
+        params: Vec::new(),
+    })
+    .await
+    .expect("launch");
+    advance(&sim, 5.0).await;
+    let build = fc
+        .builds(&BuildScope::Active)
+        .await
+        .expect("active")
+        .remove(0);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = proxy.url("freecommit");
+    let text = format!(
+        "[profiles.a]\nkind = \"freecommit\"\nurl = \"{url}\"\nusername = \"admin\"\npassword = \"admin\"\n\n\
+         [profiles.b]\nkind = \"freecommit\"\nurl = \"{url}\"\nusername = \"alice\"\npassword = \"alice\"\n"
+    );
+    let cfg = Config::parse(&text, &dir.path().join("config.toml"), true).expect("config");
+    let audit = dir.path().join("audit.jsonl");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(cfg, tx).with_audit_file(Some(audit.clone()));
+    runner.run(Effect::Connect {
+        epoch: 1,
+        profile: "a".into(),
+    });
+    let logged_in = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an answer");
+    assert!(
+        matches!(logged_in, Some(Action::LoggedIn { result: Ok(_), .. })),
+        "{logged_in:?}"
+    );
+
+    // Every answer now takes a while: the switch comes while the kill is on its way.
+    set_faults(&sim, json!({"latency": "400ms"})).await;
+    runner.run(Effect::Mutate {
+        epoch: 1,
+        op: Mutation::Kill { build },
+        profile: "a".into(),
+        user: "admin".into(),
+    });
+    runner.run(Effect::Connect {
+        epoch: 2,
+        profile: "b".into(),
+    });
+    assert_eq!(runner.writes_pending(), 1, "the kill is still in flight");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let line = std::fs::read_to_string(&audit).unwrap_or_default();
+        if line.contains("\"kill\"") {
+            assert_eq!(proxy.count_containing("/kill/"), 1, "{:?}", proxy.paths());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no audit line; requests: {:?}",
+            proxy.paths()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The answer for the old profile still comes back (the app drops it by its epoch).
+    runner.finish(Duration::from_secs(5)).await;
+}
