@@ -21,43 +21,50 @@ pub async fn start_sim() -> std::io::Result<(SimHandle, Config)> {
 /// The demo profiles for a running simulator.
 pub fn demo_config(handle: &SimHandle) -> Config {
     let mut cfg = Config::empty(None);
-    let url = |prefix: &str| url::Url::parse(&handle.url(prefix)).expect("simulator URL");
-    let mut fc = Profile::new("demo-freecommit", Kind::Freecommit, url("freecommit"));
+    // `http://127.0.0.1:<port>/<prefix>` always parses; were it not to, no demo profile.
+    let url = |prefix: &str| url::Url::parse(&handle.url(prefix)).ok();
+    let (Some(fc_url), Some(av_url), Some(scd_url), Some(np_url), Some(cd_url), Some(runner_url)) = (
+        url("freecommit"),
+        url("aviator"),
+        url("serverless-cd"),
+        url("nullplatform"),
+        url("candor"),
+        url("candor-runner"),
+    ) else {
+        return cfg;
+    };
+    let mut fc = Profile::new("demo-freecommit", Kind::Freecommit, fc_url.clone());
     fc.username = Some("admin".into());
     fc.password = Some(Credential::Inline(SecretString::from("admin")));
     cfg.profiles.push(fc);
     // A second Free Commit account, read-only, to show profile switching and the badge.
-    let mut alice = Profile::new("demo-freecommit-alice", Kind::Freecommit, url("freecommit"));
+    let mut alice = Profile::new("demo-freecommit-alice", Kind::Freecommit, fc_url);
     alice.username = Some("alice".into());
     alice.password = Some(Credential::Inline(SecretString::from("alice")));
     alice.read_only = true;
     alice.theme = Some("red-prod".into());
     cfg.profiles.push(alice);
-    let mut av = Profile::new("demo-aviator", Kind::Aviator, url("aviator"));
+    let mut av = Profile::new("demo-aviator", Kind::Aviator, av_url);
     av.token = Some(Credential::Inline(SecretString::from(
         crate::sim::aviator::TOKEN_ALICE,
     )));
     av.projects = aviator_projects();
     av.protected_environments = vec!["production".into()];
     cfg.profiles.push(av);
-    let mut scd = Profile::new(
-        "demo-serverless-cd",
-        Kind::ServerlessCd,
-        url("serverless-cd"),
-    );
+    let mut scd = Profile::new("demo-serverless-cd", Kind::ServerlessCd, scd_url);
     scd.token = Some(Credential::Inline(SecretString::from(
         crate::sim::serverless_cd::DEMO_TOKEN,
     )));
     scd.route_prefix = Some(crate::sim::serverless_cd::ROUTE_PREFIX.into());
     cfg.profiles.push(scd);
-    let mut np = Profile::new("demo-nullplatform", Kind::Nullplatform, url("nullplatform"));
+    let mut np = Profile::new("demo-nullplatform", Kind::Nullplatform, np_url);
     np.api_key = Some(Credential::Inline(SecretString::from("np-demo-key")));
     cfg.profiles.push(np);
     // Candor: the dashboard's demo user, and its one runner for ad-hoc runs.
-    let mut candor = Profile::new("demo-candor", Kind::Candor, url("candor"));
+    let mut candor = Profile::new("demo-candor", Kind::Candor, cd_url);
     candor.username = Some("demouser".into());
     candor.password = Some(Credential::Inline(SecretString::from("demouser")));
-    candor.runner_url = Some(url("candor-runner"));
+    candor.runner_url = Some(runner_url);
     candor.runner_token = Some(Credential::Inline(SecretString::from(
         crate::sim::candor::RUNNER_TOKEN,
     )));

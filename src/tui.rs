@@ -89,7 +89,9 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {
         for effect in update(state, a, now()) {
             match effect {
-                Effect::Copy(_) | Effect::Notify(_) => out.borrow_mut().push(effect),
+                Effect::Copy(_) | Effect::Notify(_) | Effect::Suspend => {
+                    out.borrow_mut().push(effect)
+                }
                 other => runner.run(other),
             }
         }
@@ -121,6 +123,11 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
             let _ = match effect {
                 Effect::Copy(text) => osc52(w, &text),
                 Effect::Notify(text) => notify(w, &text),
+                Effect::Suspend => {
+                    suspend(&mut terminal)?;
+                    state.dirty = true;
+                    Ok(())
+                }
                 _ => Ok(()),
             };
         }
@@ -198,6 +205,19 @@ fn draw(terminal: &mut DefaultTerminal, state: &State, themes: &Themes) -> std::
     terminal.draw(|f| ui::draw(f, state, theme))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
+}
+
+/// Ctrl-Z: give the terminal back, stop (SIGTSTP, so the shell's job control takes over), and
+/// on `fg` take the terminal again and redraw everything.
+fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+    ratatui::restore();
+    // SAFETY: raising a signal on our own process has no memory-safety preconditions.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    terminal.clear()
 }
 
 /// Put text on the clipboard of the terminal the user sits at, also over SSH: OSC 52. Inside

@@ -45,13 +45,10 @@ impl<X> TokenSlot<X> {
         let fresh = guard
             .as_ref()
             .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
-        if !fresh {
-            *guard = Some(login().await?);
+        match guard.as_ref() {
+            Some(t) if fresh => Ok(t.value.clone()),
+            _ => Ok(guard.insert(login().await?).value.clone()),
         }
-        Ok(guard
-            .as_ref()
-            .map(|t| t.value.clone())
-            .expect("token set above"))
     }
 
     /// After a 401 with `stale`: log in again unless another request already did.
@@ -68,14 +65,13 @@ impl<X> TokenSlot<X> {
         let same = guard
             .as_ref()
             .is_none_or(|t| t.value.expose_secret() == stale.expose_secret());
-        if same {
-            tracing::info!("token rejected (401); logging in again");
-            *guard = Some(login().await?);
+        match guard.as_ref() {
+            Some(t) if !same => Ok(t.value.clone()),
+            _ => {
+                tracing::info!("token rejected (401); logging in again");
+                Ok(guard.insert(login().await?).value.clone())
+            }
         }
-        Ok(guard
-            .as_ref()
-            .map(|t| t.value.clone())
-            .expect("token set above"))
     }
 
     /// Read what the last login kept.

@@ -15,6 +15,8 @@ use crossterm::event::KeyEvent;
 #[derive(Clone, Debug)]
 pub enum Action {
     Quit,
+    /// Ctrl-Z: stop like any terminal program; `fg` comes back to the same screen.
+    Suspend,
     Up,
     Down,
     Top,
@@ -315,6 +317,8 @@ pub enum Effect {
     Notify(String),
     /// Put text on the system clipboard (OSC 52, works over SSH and in tmux).
     Copy(String),
+    /// Give the terminal back and stop the process (SIGTSTP); the event loop does it.
+    Suspend,
     /// Start the in-process simulator and offer its profiles (first-run screen).
     StartDemo,
     /// Write a log to a file off the UI thread (answered with `LogSaved`).

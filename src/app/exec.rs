@@ -126,6 +126,7 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
         | Effect::SaveCache { .. }
         | Effect::StopLog
         | Effect::Copy(_)
+        | Effect::Suspend
         | Effect::Notify(_)
         | Effect::StartDemo => {
             return None;

@@ -52,10 +52,14 @@ pub fn top(s: &State) -> Layer {
     }
 }
 
-/// The action for a key, asked of the visible layers only. Ctrl-c quits from anywhere.
+/// The action for a key, asked of the visible layers only. Ctrl-c quits and Ctrl-z suspends
+/// from anywhere.
 pub fn route(s: &State, ev: &KeyEvent) -> Option<Action> {
     if Key::parse("ctrl-c").is_ok_and(|k| k.matches(ev)) {
         return Some(Action::Quit);
+    }
+    if Key::parse("ctrl-z").is_ok_and(|k| k.matches(ev)) {
+        return Some(Action::Suspend);
     }
     match top(s) {
         Layer::FirstRun => s.keymap.lookup(ev, Ctx::FirstRun, false),

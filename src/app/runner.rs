@@ -115,7 +115,7 @@ impl Runner {
                     tokio::spawn(async move { logout(old.as_ref()).await });
                 }
                 let made = {
-                    let cfg = self.config.lock().expect("config lock");
+                    let cfg = self.config.lock().unwrap_or_else(|e| e.into_inner());
                     match cfg.profile(&profile) {
                         Some(p) => api::connect(p),
                         None => Err(ApiError::Config(format!("no profile `{profile}`"))),
@@ -190,8 +190,12 @@ impl Runner {
                 });
             }
             Effect::FetchOverview { epoch, req } => {
-                let profiles: Vec<crate::config::Profile> =
-                    self.config.lock().expect("config lock").profiles.clone();
+                let profiles: Vec<crate::config::Profile> = self
+                    .config
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .profiles
+                    .clone();
                 // Reuse each profile's backend (and its token) between overview refreshes.
                 let backends: Vec<(String, Connected)> = profiles
                     .iter()
@@ -285,7 +289,7 @@ impl Runner {
                 }
             }
             // Terminal output is the event loop's business (see `tui`).
-            Effect::Copy(_) | Effect::Notify(_) => {}
+            Effect::Copy(_) | Effect::Notify(_) | Effect::Suspend => {}
             Effect::SaveLog { .. } | Effect::SearchSpill { .. } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -341,8 +345,8 @@ impl Runner {
                         .map(ProfileInfo::from_profile)
                         .collect();
                     let open = demo_cfg.profiles.first()?.name.clone();
-                    *config.lock().expect("config lock") = demo_cfg;
-                    *sim.lock().expect("sim lock") = Some(handle);
+                    *config.lock().unwrap_or_else(|e| e.into_inner()) = demo_cfg;
+                    *sim.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
                     Some(Action::DemoReady { profiles, open })
                 });
             }

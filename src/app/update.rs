@@ -32,6 +32,7 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             lists::prefetch(s, &mut fx);
         }
         Action::Quit => s.quit = true,
+        Action::Suspend => fx.push(Effect::Suspend),
         Action::StartDemo => {
             fx.push(Effect::StartDemo);
             toast(s, Level::Info, "starting the built-in simulator…");

@@ -97,16 +97,17 @@ impl Spill {
     }
 
     fn try_write(&mut self) -> io::Result<()> {
-        if self.file.is_none() {
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&self.path)?;
-            self.file = Some(f);
-        }
-        let f = self.file.as_mut().expect("opened above");
+        let f = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&self.path)?,
+            ),
+        };
         // Seek explicitly: a previous failed write may have left garbage
         // after `disk_len`, which this overwrites.
         f.seek(SeekFrom::Start(self.disk_len))?;
@@ -125,10 +126,10 @@ impl Spill {
         out.clear();
         if a < self.disk_len {
             let end = b.min(self.disk_len);
-            if reader.is_none() {
-                *reader = Some(File::open(&self.path)?);
-            }
-            let f = reader.as_mut().expect("opened above");
+            let f = match reader {
+                Some(f) => f,
+                None => reader.insert(File::open(&self.path)?),
+            };
             f.seek(SeekFrom::Start(a))?;
             f.take(end - a).read_to_end(out)?;
             if (out.len() as u64) != end - a {
@@ -208,7 +209,9 @@ impl LogBuffer {
         let n = self.len();
         self.mem.push_back(line);
         while self.mem.len() > self.capacity {
-            let old = self.mem.pop_front().expect("len > capacity >= 0");
+            let Some(old) = self.mem.pop_front() else {
+                break;
+            };
             self.spill.append(self.spilled, old.plain());
             self.spilled += 1;
         }
@@ -518,7 +521,7 @@ impl<'a> Iterator for AllText<'a> {
                 }
             }
         }
-        let block = self.block.as_ref().expect("loaded above");
+        let block = self.block.as_ref()?;
         let line = block.line((n % SPILL_BLOCK_LINES) as usize);
         Some(Ok(Cow::Owned(String::from_utf8_lossy(line).into_owned())))
     }

@@ -65,6 +65,30 @@ pub struct Theme {
     pub badge_fg: Color,
 }
 
+/// What `get` draws with if even `dark` were missing: the terminal's own colours, emphasis by
+/// modifiers (the `mono` look).
+static FALLBACK: Theme = Theme {
+    name: String::new(),
+    mono: true,
+    accent: Color::Reset,
+    text: Color::Reset,
+    dim: Color::Reset,
+    border: Color::Reset,
+    border_focus: Color::Reset,
+    selection_bg: Color::Reset,
+    selection_fg: Color::Reset,
+    header_bg: Color::Reset,
+    header_fg: Color::Reset,
+    ok: Color::Reset,
+    fail: Color::Reset,
+    running: Color::Reset,
+    queued: Color::Reset,
+    cancelled: Color::Reset,
+    warn: Color::Reset,
+    error: Color::Reset,
+    badge_fg: Color::Reset,
+};
+
 fn color(field: &str, v: &str) -> Result<Color, String> {
     Color::from_str(v).map_err(|_| {
         format!(
@@ -148,14 +172,11 @@ pub struct Themes {
 
 impl Themes {
     pub fn builtin() -> Themes {
+        // Built-in themes are valid (a unit test parses each); one that were not would be left
+        // out and `get` falls back to the plain default.
         let themes = BUILT_IN
             .iter()
-            .map(|(n, t)| {
-                (
-                    n.to_string(),
-                    Theme::parse(n, t).expect("built-in themes are valid (tested)"),
-                )
-            })
+            .filter_map(|(n, t)| Some((n.to_string(), Theme::parse(n, t).ok()?)))
             .collect();
         Themes {
             themes,
@@ -203,7 +224,7 @@ impl Themes {
         self.themes
             .get(name)
             .or_else(|| self.themes.get("dark"))
-            .expect("dark is built in")
+            .unwrap_or(&FALLBACK)
     }
 }
 
