@@ -1,0 +1,203 @@
+//! The lists of the panes: rows plus where the user is in them ([`ListMeta`]), one per pane.
+
+use super::Millis;
+use crate::domain::{Build, Developer, Project, Resource, Row, Secret, Sort};
+
+/// One server-paginated list: its rows and where the user is in it ([`ListMeta`], reached
+/// through `Deref` so `l.selected` reads as before).
+#[derive(Clone, Debug)]
+pub struct ListPane<T> {
+    pub rows: Vec<T>,
+    pub meta: ListMeta,
+}
+
+/// Everything about a list that does not depend on its row type: what the app's list logic
+/// works on for any pane without knowing the rows.
+#[derive(Clone, Debug)]
+pub struct ListMeta {
+    /// Indices of `rows` that pass the local filter (all rows when filtering is server-side).
+    pub visible: Vec<usize>,
+    pub total: Option<u64>,
+    /// Rows per page of the last request; the next page number is derived from it.
+    pub has_more: bool,
+    /// The request in flight and whether it replaces the rows (refresh) or appends (next page).
+    pub loading: Option<(u64, LoadKind)>,
+    pub error: Option<String>,
+    /// Rows on screen are older than the last failed attempt.
+    pub stale: bool,
+    /// Position in `visible`.
+    pub selected: usize,
+    pub offset: usize,
+    /// The filter applied (server-side when the backend filters, else on loaded rows).
+    pub filter: String,
+    /// The filter the rows on screen were fetched with (what Esc returns to).
+    pub applied_filter: String,
+    pub server_filter: bool,
+    /// Pages of `PER_PAGE` rows covered by `rows` (the next page to ask for is `pages + 1`).
+    pub pages: u32,
+    pub sort: Option<Sort>,
+    pub loaded_at: Option<Millis>,
+    pub retry_at: Option<Millis>,
+    pub failures: u32,
+}
+
+impl<T> std::ops::Deref for ListPane<T> {
+    type Target = ListMeta;
+    fn deref(&self) -> &ListMeta {
+        &self.meta
+    }
+}
+
+impl<T> std::ops::DerefMut for ListPane<T> {
+    fn deref_mut(&mut self) -> &mut ListMeta {
+        &mut self.meta
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadKind {
+    /// Replace the rows (first load, refresh, new filter or sort).
+    Reload,
+    /// Append the next page.
+    More,
+}
+
+impl<T> Default for ListPane<T> {
+    fn default() -> Self {
+        ListPane {
+            rows: Vec::new(),
+            meta: ListMeta::default(),
+        }
+    }
+}
+
+impl Default for ListMeta {
+    fn default() -> Self {
+        ListMeta {
+            visible: Vec::new(),
+            total: None,
+            has_more: false,
+            loading: None,
+            error: None,
+            stale: false,
+            selected: 0,
+            offset: 0,
+            filter: String::new(),
+            applied_filter: String::new(),
+            server_filter: true,
+            pages: 0,
+            sort: None,
+            loaded_at: None,
+            retry_at: None,
+            failures: 0,
+        }
+    }
+}
+
+impl<T: Row> ListPane<T> {
+    pub fn selected_row(&self) -> Option<&T> {
+        self.visible
+            .get(self.selected)
+            .and_then(|&i| self.rows.get(i))
+    }
+
+    /// Recompute `visible` after rows or the filter changed, keeping the selection on the same
+    /// row when it is still there.
+    pub fn refilter(&mut self) {
+        let keep = self.selected_row().map(|r| r.id().to_string());
+        let needle = self.filter.to_lowercase();
+        self.visible = if self.server_filter || needle.is_empty() {
+            (0..self.rows.len()).collect()
+        } else {
+            self.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.haystack().to_lowercase().contains(&needle))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if let Some(id) = keep
+            && let Some(pos) = self.visible.iter().position(|&i| self.rows[i].id() == id)
+        {
+            self.selected = pos;
+        }
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+    }
+}
+
+/// A list pane whatever its row type: what the app's list logic needs.
+pub trait AnyList {
+    fn meta(&self) -> &ListMeta;
+    fn meta_mut(&mut self) -> &mut ListMeta;
+    fn refilter(&mut self);
+    fn selected_id(&self) -> Option<String>;
+    fn is_empty(&self) -> bool;
+}
+
+impl<T: Row> AnyList for ListPane<T> {
+    fn meta(&self) -> &ListMeta {
+        &self.meta
+    }
+    fn meta_mut(&mut self) -> &mut ListMeta {
+        &mut self.meta
+    }
+    fn refilter(&mut self) {
+        ListPane::refilter(self)
+    }
+    fn selected_id(&self) -> Option<String> {
+        self.selected_row().map(|r| r.id().to_string())
+    }
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl Lists {
+    /// The list of a pane.
+    pub fn get(&self, r: Resource) -> &dyn AnyList {
+        match r {
+            Resource::Projects => &self.projects,
+            Resource::Developers => &self.developers,
+            Resource::Secrets => &self.secrets,
+            Resource::Builds => &self.builds,
+            Resource::Releases => &self.releases,
+            Resource::Audit => &self.audit,
+            Resource::Overview => &self.overview,
+        }
+    }
+
+    pub fn get_mut(&mut self, r: Resource) -> &mut dyn AnyList {
+        match r {
+            Resource::Projects => &mut self.projects,
+            Resource::Developers => &mut self.developers,
+            Resource::Secrets => &mut self.secrets,
+            Resource::Builds => &mut self.builds,
+            Resource::Releases => &mut self.releases,
+            Resource::Audit => &mut self.audit,
+            Resource::Overview => &mut self.overview,
+        }
+    }
+
+    pub fn meta(&self, r: Resource) -> &ListMeta {
+        self.get(r).meta()
+    }
+
+    pub fn meta_mut(&mut self, r: Resource) -> &mut ListMeta {
+        self.get_mut(r).meta_mut()
+    }
+}
+
+/// The lists, one per pane.
+#[derive(Clone, Debug, Default)]
+pub struct Lists {
+    pub projects: ListPane<Project>,
+    pub developers: ListPane<Developer>,
+    pub secrets: ListPane<Secret>,
+    pub builds: ListPane<Build>,
+    /// Deployment history of the selected environment (Releases pane).
+    pub releases: ListPane<crate::domain::Deployment>,
+    /// The audit trail, newest first (Audit pane).
+    pub audit: ListPane<crate::app::mutation::AuditEntry>,
+    /// What needs a look across every profile (Overview pane).
+    pub overview: ListPane<crate::app::overview::OverviewItem>,
+}

@@ -1,0 +1,368 @@
+//! Everything the dashboard shows, as plain data. `update` is the only writer; `ui` only reads.
+
+mod forms;
+mod lists;
+
+pub use forms::{Confirm, FormPurpose, LaunchForm};
+pub use lists::{AnyList, ListMeta, ListPane, Lists, LoadKind};
+
+use super::action::ProfileInfo;
+use super::keymap::{Ctx, Keymap};
+use super::panes::logview::LogView;
+use crate::domain::{Build, BuildScope, Capabilities, Kind, Resource, Row, Session};
+use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
+use std::path::PathBuf;
+
+/// Rows per server page. Free Commit's default; small enough that the first answer is quick.
+pub const PER_PAGE: u32 = 20;
+/// A refresh reloads every loaded page in one request, up to this many rows.
+pub const MAX_REFRESH_ROWS: u32 = 500;
+
+/// Milliseconds on the app's monotonic clock (passed in, never read inside `update`).
+pub type Millis = u64;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Conn {
+    /// No profile selected (first-run screen).
+    Idle,
+    Connecting,
+    Online,
+    /// The network failed; retrying at `retry_at`.
+    Offline {
+        reason: String,
+        retry_at: Millis,
+        attempt: u32,
+    },
+    /// Credentials rejected: no retry loop, the user must act.
+    AuthFailed(String),
+    /// The kind cannot be used (not built yet, or this account may see nothing).
+    Unavailable(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A message in the footer, gone at `until`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    pub level: Level,
+    pub text: String,
+    pub until: Millis,
+}
+
+/// A text input overlay.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    None,
+    Palette {
+        input: TextArea<'static>,
+        selected: usize,
+    },
+    Filter {
+        input: TextArea<'static>,
+    },
+    Help {
+        scroll: u16,
+        /// The layer whose keys it lists (the one under it).
+        ctx: Ctx,
+    },
+    Confirm(Box<Confirm>),
+    /// Pick one of a list (archived files); Enter chooses.
+    Pick {
+        title: String,
+        items: Vec<String>,
+        selected: usize,
+        build: Box<Build>,
+    },
+    /// Something to read (e.g. where to push an asset); any key closes it.
+    Message {
+        title: String,
+        lines: Vec<String>,
+    },
+    Launch(LaunchForm),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// No config file: explain it and offer the demo.
+    FirstRun,
+    Dashboard,
+}
+
+/// Detail view of one row (Enter), closed by Esc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail {
+    pub resource: Resource,
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub screen: Screen,
+    pub profiles: Vec<ProfileInfo>,
+    pub active: Option<usize>,
+    /// Bumped on every profile switch: results carrying an older epoch are dropped.
+    pub epoch: u64,
+    pub conn: Conn,
+    pub session: Option<Session>,
+    pub pane: Resource,
+    pub lists: Lists,
+    pub detail: Option<Detail>,
+    pub overlay: Overlay,
+    pub toast: Option<Toast>,
+    pub keymap: Keymap,
+    /// `--read-only` on the command line (a profile can also be read-only).
+    pub cli_read_only: bool,
+    /// Theme chosen by `--theme`/config/`:theme` (a profile's own theme wins over the config's).
+    pub theme_override: Option<String>,
+    pub config_theme: Option<String>,
+    pub theme_names: Vec<String>,
+    pub refresh_ms: Millis,
+    pub now: Millis,
+    /// Wall-clock time for "3 min ago" columns; set by the event loop, fixed in tests.
+    pub wall: DateTime<Utc>,
+    /// Body rows available to lists, from the last resize (paging and prefetch use it).
+    pub page_rows: usize,
+    pub config_path: Option<String>,
+    /// Which builds the Builds pane shows (the queue, or one project's history).
+    pub builds_scope: BuildScope,
+    /// The open log viewer, if any (over the Builds pane).
+    pub log: Option<LogView>,
+    /// The Releases pane's pipeline: environments, their state, the selection, a watch.
+    pub releases: super::releases::Releases,
+    /// After a switch from the Overview: the pane to open once logged in.
+    pub open_after_login: Option<Resource>,
+    /// Lines a log keeps in memory before spilling to disk.
+    pub log_capacity: usize,
+    /// This session's audit trail (newest last), plus earlier entries read at start.
+    pub audit: Vec<super::mutation::AuditEntry>,
+    /// Where log spill files go.
+    pub cache_dir: PathBuf,
+    /// Where `s` in a log saves it.
+    pub save_dir: PathBuf,
+    pub next_req: u64,
+    /// Names this process's temporary files (the process id, passed in: `update` reads no
+    /// system state).
+    pub instance: u32,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(profiles: Vec<ProfileInfo>, keymap: Keymap) -> State {
+        State {
+            screen: if profiles.is_empty() {
+                Screen::FirstRun
+            } else {
+                Screen::Dashboard
+            },
+            profiles,
+            active: None,
+            epoch: 0,
+            conn: Conn::Idle,
+            session: None,
+            pane: Resource::Projects,
+            lists: Lists::default(),
+            detail: None,
+            overlay: Overlay::None,
+            toast: None,
+            keymap,
+            cli_read_only: false,
+            theme_override: None,
+            config_theme: None,
+            theme_names: Vec::new(),
+            refresh_ms: crate::config::DEFAULT_REFRESH_SECS * 1000,
+            now: 0,
+            wall: DateTime::<Utc>::UNIX_EPOCH,
+            page_rows: 20,
+            config_path: None,
+            builds_scope: BuildScope::Active,
+            log: None,
+            releases: Default::default(),
+            open_after_login: None,
+            log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
+            audit: Vec::new(),
+            cache_dir: std::env::temp_dir().join("shipdeck"),
+            save_dir: std::env::temp_dir().join("shipdeck").join("logs"),
+            next_req: 1,
+            instance: 0,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// A fresh request id (results carry it back; a newer one supersedes an older one).
+    pub fn take_req(&mut self) -> u64 {
+        let r = self.next_req;
+        self.next_req += 1;
+        r
+    }
+
+    /// The log viewer is on screen: it lives over the Builds pane, and another pane hides it
+    /// (a hidden log gets no keys; `4` shows it again).
+    pub fn log_visible(&self) -> bool {
+        self.log.is_some() && self.pane == Resource::Builds
+    }
+
+    pub fn profile(&self) -> Option<&ProfileInfo> {
+        self.active.and_then(|i| self.profiles.get(i))
+    }
+
+    pub fn kind(&self) -> Option<Kind> {
+        self.profile().map(|p| p.kind)
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.cli_read_only || self.profile().is_some_and(|p| p.read_only)
+    }
+
+    pub fn caps(&self) -> Option<&Capabilities> {
+        self.session.as_ref().map(|s| &s.caps)
+    }
+
+    /// The theme to draw with: `:theme`/`--theme`, else the profile's, else the config's.
+    pub fn theme_name(&self) -> &str {
+        self.theme_override
+            .as_deref()
+            .or(self.profile().and_then(|p| p.theme.as_deref()))
+            .or(self.config_theme.as_deref())
+            .unwrap_or("dark")
+    }
+
+    /// Panes offered right now, in tab order.
+    pub fn panes(&self) -> Vec<Resource> {
+        match self.caps() {
+            Some(c) => Resource::ALL
+                .into_iter()
+                .filter(|r| c.list(*r).is_some())
+                .collect(),
+            None => Resource::ALL.to_vec(),
+        }
+    }
+
+    pub fn breadcrumbs(&self) -> Vec<String> {
+        let mut crumbs = Vec::new();
+        if self.pane == Resource::Builds
+            && let BuildScope::Project { name, .. } = &self.builds_scope
+        {
+            crumbs.push("Projects".to_string());
+            crumbs.push(name.clone());
+        }
+        crumbs.push(self.pane.title().to_string());
+        if let Some(d) = &self.detail {
+            let name = match d.resource {
+                Resource::Projects => find(&self.lists.projects.rows, &d.id),
+                Resource::Developers => find(&self.lists.developers.rows, &d.id),
+                Resource::Secrets => find(&self.lists.secrets.rows, &d.id),
+                Resource::Builds => find(&self.lists.builds.rows, &d.id),
+                Resource::Releases => find(&self.lists.releases.rows, &d.id),
+                Resource::Audit => find(&self.lists.audit.rows, &d.id),
+                Resource::Overview => find(&self.lists.overview.rows, &d.id),
+            };
+            crumbs.push(name.unwrap_or_else(|| d.id.clone()));
+        }
+        if let Some(l) = &self.log {
+            crumbs.push(format!("log {}", short_id(&l.build.id)));
+        }
+        crumbs
+    }
+
+    /// The layer that gets keys now (see `app::router`): help and the footer describe it.
+    pub fn key_context(&self) -> Ctx {
+        super::router::top(self).ctx()
+    }
+
+    /// Whether something in the Builds pane is queued or running (refresh often, tick the
+    /// duration column every second).
+    pub fn builds_active(&self) -> bool {
+        self.lists
+            .builds
+            .rows
+            .iter()
+            .any(|b| !b.status.is_terminal() && b.status != crate::domain::BuildStatus::Unknown)
+    }
+
+    /// The next moment `update` needs a `Tick`, if any. Nothing ticks when nothing happens.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let mut next: Option<Millis> = None;
+        let mut at = |t: Millis| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(t) = &self.toast {
+            at(t.until);
+        }
+        if let Conn::Offline { retry_at, .. } = self.conn {
+            at(retry_at);
+        }
+        if self.conn == Conn::Connecting || self.any_loading() {
+            // Spinner frames while waiting.
+            at(self.now + super::lists::SPINNER_MS);
+        }
+        if self.conn == Conn::Online && self.screen == Screen::Dashboard {
+            let (loaded_at, retry_at, loading) = self.pane_timing(self.pane);
+            if let Some(r) = retry_at {
+                at(r);
+            } else if let Some(l) = loaded_at
+                && !loading
+            {
+                at(l + self.refresh_interval());
+            }
+            if let Some(w) = super::releases::next_deadline(self) {
+                at(w);
+            }
+            if self.pane == Resource::Builds && !self.log_visible() && self.builds_active() {
+                // The duration column of running builds moves every second.
+                at(self.now + 1000 - self.now % 1000);
+            }
+        }
+        next
+    }
+
+    /// Polling interval of the pane on screen: often while builds run, rarely when idle.
+    pub fn refresh_interval(&self) -> Millis {
+        if self.pane != Resource::Builds {
+            self.refresh_ms
+        } else if self.builds_active() {
+            (self.refresh_ms / 2).clamp(1_000, 2_000)
+        } else {
+            self.refresh_ms * 3
+        }
+    }
+
+    fn any_loading(&self) -> bool {
+        [
+            Resource::Projects,
+            Resource::Developers,
+            Resource::Secrets,
+            Resource::Builds,
+            Resource::Releases,
+        ]
+        .into_iter()
+        .any(|r| self.lists.meta(r).loading.is_some())
+    }
+
+    fn pane_timing(&self, r: Resource) -> (Option<Millis>, Option<Millis>, bool) {
+        let l = self.lists.meta(r);
+        (l.loaded_at, l.retry_at, l.loading.is_some())
+    }
+}
+
+fn find<T: Row>(rows: &[T], id: &str) -> Option<String> {
+    rows.iter()
+        .find(|r| r.id() == id)
+        .map(|r| r.display_name().to_string())
+}
+
+/// Run ids are UUIDs: the first 8 characters are enough on screen.
+/// Cut on a character boundary: an id is server-supplied text and may hold any character.
+pub fn short_id(id: &str) -> &str {
+    if id.chars().count() > 12 && id.contains('-') {
+        id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
+    } else {
+        id
+    }
+}
