@@ -1432,3 +1432,46 @@ fn popup_keys_are_rebindable_by_name_and_listed_in_the_footer() {
     let fx = update(&mut s, key('o'), 10);
     assert!(matches!(&fx[..], [Effect::Mutate { .. }]), "{fx:?}");
 }
+
+// ---------------------------------------------------------------- act on what you see (issue 10)
+
+#[test]
+fn the_selection_follows_its_item_across_a_refresh_that_reorders() {
+    let (mut s, epoch) = online(5, true);
+    // Select the third row, then a refresh comes back re-sorted with a new row on top.
+    update(&mut s, Action::Down, 20);
+    update(&mut s, Action::Down, 20);
+    let chosen = s.lists.projects.selected_row().unwrap().id.clone();
+    let req = fetch_req(&update(&mut s, Action::Refresh, 30), Resource::Projects, 1, 20);
+    let mut rows = projects_page(1, 5, 6).items;
+    rows.reverse();
+    rows.insert(0, project(99));
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(page(rows, 1, 20, 6))),
+        },
+        40,
+    );
+    assert_eq!(s.lists.projects.selected_row().unwrap().id, chosen);
+    // The item leaves the list: the selection stays in place and the app says so.
+    let req = fetch_req(&update(&mut s, Action::Refresh, 50), Resource::Projects, 1, 20);
+    let without: Vec<Project> = projects_page(1, 5, 5)
+        .items
+        .into_iter()
+        .filter(|p| p.id != chosen)
+        .collect();
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(page(without, 1, 20, 4))),
+        },
+        60,
+    );
+    let toast = s.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(toast.contains("no longer in the list"), "{toast}");
+}

@@ -6,6 +6,7 @@ use super::action::{Effect, ListCache, Listing};
 use super::messages::toast;
 use super::state::{
     Conn, Level, ListMeta, ListPane, LoadKind, MAX_REFRESH_ROWS, Millis, PER_PAGE, Screen, State,
+    short_id,
 };
 use crate::api::ApiError;
 use crate::domain::{ListQuery, Page, Resource, Row, Sort};
@@ -163,6 +164,18 @@ pub fn list_loaded(
         Applied::Changed => {
             s.conn = Conn::Online;
             s.dirty = true;
+            if let Some(id) = s.lists.meta_mut(res).gone.take()
+                && res == s.pane
+            {
+                toast(
+                    s,
+                    Level::Info,
+                    format!(
+                        "{} is no longer in the list; the selection moved",
+                        short_id(&id)
+                    ),
+                );
+            }
             if matches!(
                 res,
                 Resource::Projects | Resource::Developers | Resource::Secrets
@@ -252,7 +265,11 @@ fn apply<T: Row>(
     } else {
         Some(l.rows.len() as u64)
     };
+    let keep = l.selected_id.clone();
     l.refilter();
+    if keep.is_some() && l.selected_id != keep {
+        l.gone = keep;
+    }
     if changed {
         Applied::Changed
     } else {
@@ -357,6 +374,7 @@ pub fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
             l.offset = l.selected + 1 - rows;
         }
     }
+    s.lists.get_mut(s.pane).sync_selection();
     prefetch(s, fx);
 }
 

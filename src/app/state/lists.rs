@@ -27,6 +27,12 @@ pub struct ListMeta {
     pub stale: bool,
     /// Position in `visible`.
     pub selected: usize,
+    /// The item the user chose: the selection follows it across refreshes, re-sorts, new
+    /// pages and filter changes (an index alone would land on another build).
+    pub selected_id: Option<String>,
+    /// The chosen item left the list (it finished, was deleted, or no longer matches): said
+    /// once, then the selection stays at the same position.
+    pub gone: Option<String>,
     pub offset: usize,
     /// The filter applied (server-side when the backend filters, else on loaded rows).
     pub filter: String,
@@ -81,6 +87,8 @@ impl Default for ListMeta {
             error: None,
             stale: false,
             selected: 0,
+            selected_id: None,
+            gone: None,
             offset: 0,
             filter: String::new(),
             applied_filter: String::new(),
@@ -104,7 +112,11 @@ impl<T: Row> ListPane<T> {
     /// Recompute `visible` after rows or the filter changed, keeping the selection on the same
     /// row when it is still there.
     pub fn refilter(&mut self) {
-        let keep = self.selected_row().map(|r| r.id().to_string());
+        let keep = self
+            .meta
+            .selected_id
+            .clone()
+            .or_else(|| self.selected_row().map(|r| r.id().to_string()));
         let needle = self.filter.to_lowercase();
         self.visible = if self.server_filter || needle.is_empty() {
             (0..self.rows.len()).collect()
@@ -122,6 +134,12 @@ impl<T: Row> ListPane<T> {
             self.selected = pos;
         }
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+        self.sync_selection();
+    }
+
+    /// The user moved: the item under the cursor is now the one to follow.
+    pub fn sync_selection(&mut self) {
+        self.meta.selected_id = self.selected_row().map(|r| r.id().to_string());
     }
 }
 
@@ -130,6 +148,7 @@ pub trait AnyList {
     fn meta(&self) -> &ListMeta;
     fn meta_mut(&mut self) -> &mut ListMeta;
     fn refilter(&mut self);
+    fn sync_selection(&mut self);
     fn selected_id(&self) -> Option<String>;
     fn is_empty(&self) -> bool;
 }
@@ -143,6 +162,9 @@ impl<T: Row> AnyList for ListPane<T> {
     }
     fn refilter(&mut self) {
         ListPane::refilter(self)
+    }
+    fn sync_selection(&mut self) {
+        ListPane::sync_selection(self)
     }
     fn selected_id(&self) -> Option<String> {
         self.selected_row().map(|r| r.id().to_string())
