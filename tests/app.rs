@@ -1442,7 +1442,12 @@ fn the_selection_follows_its_item_across_a_refresh_that_reorders() {
     update(&mut s, Action::Down, 20);
     update(&mut s, Action::Down, 20);
     let chosen = s.lists.projects.selected_row().unwrap().id.clone();
-    let req = fetch_req(&update(&mut s, Action::Refresh, 30), Resource::Projects, 1, 20);
+    let req = fetch_req(
+        &update(&mut s, Action::Refresh, 30),
+        Resource::Projects,
+        1,
+        20,
+    );
     let mut rows = projects_page(1, 5, 6).items;
     rows.reverse();
     rows.insert(0, project(99));
@@ -1457,7 +1462,12 @@ fn the_selection_follows_its_item_across_a_refresh_that_reorders() {
     );
     assert_eq!(s.lists.projects.selected_row().unwrap().id, chosen);
     // The item leaves the list: the selection stays in place and the app says so.
-    let req = fetch_req(&update(&mut s, Action::Refresh, 50), Resource::Projects, 1, 20);
+    let req = fetch_req(
+        &update(&mut s, Action::Refresh, 50),
+        Resource::Projects,
+        1,
+        20,
+    );
     let without: Vec<Project> = projects_page(1, 5, 5)
         .items
         .into_iter()
@@ -1474,4 +1484,30 @@ fn the_selection_follows_its_item_across_a_refresh_that_reorders() {
     );
     let toast = s.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
     assert!(toast.contains("no longer in the list"), "{toast}");
+}
+
+#[test]
+fn a_kill_is_checked_again_when_it_is_sent() {
+    let mut s = with_log(&[b"x\n"]);
+    update(&mut s, Action::Back, 10);
+    s.lists.builds.rows[0].status = BuildStatus::Queued;
+    update(&mut s, Action::Kill, 10);
+    // A refresh while the question is open: the queued run has started.
+    s.lists.builds.rows[0].status = BuildStatus::Running;
+    assert!(update(&mut s, key('y'), 10).is_empty(), "asked again first");
+    match &s.overlay {
+        Overlay::Confirm(c) => assert!(c.lines[1].contains("running now"), "{:?}", c.lines),
+        other => panic!("{other:?}"),
+    }
+    let fx = update(&mut s, key('y'), 10);
+    assert!(
+        matches!(&fx[..], [Effect::Mutate { op: Mutation::Kill { build }, .. }] if build.status == BuildStatus::Running),
+        "{fx:?}"
+    );
+    // A run that finished meanwhile: nothing is sent.
+    update(&mut s, Action::Kill, 10);
+    s.lists.builds.rows[0].status = BuildStatus::Succeeded;
+    assert!(update(&mut s, key('y'), 10).is_empty());
+    assert!(matches!(s.overlay, Overlay::None));
+    assert!(s.toast.as_ref().unwrap().text.contains("meanwhile"));
 }

@@ -8,6 +8,49 @@ use crate::app::messages::{CANCELLED, toast};
 use crate::app::state::{Confirm, Level, Overlay, State, short_id};
 use ratatui_textarea::TextArea;
 
+/// What a confirmed change becomes when checked against the latest state at send time.
+enum Recheck {
+    Send(Mutation),
+    /// The target changed since the question: ask again, saying what changed.
+    Ask(Mutation, String),
+    /// Nothing left to do; nothing is sent.
+    Moot(String),
+}
+
+/// The operator confirmed what they saw; the state may have moved since (a refresh): a kill
+/// of a run that meanwhile started or finished is asked again or not sent.
+fn recheck(s: &State, op: Mutation) -> Recheck {
+    let Mutation::Kill { build } = &op else {
+        return Recheck::Send(op);
+    };
+    let latest = s
+        .lists
+        .builds
+        .rows
+        .iter()
+        .chain(s.log.as_ref().map(|l| &l.build))
+        .filter(|b| b.id == build.id || (b.run_id.is_some() && b.run_id == build.run_id))
+        .find(|b| b.status != build.status);
+    match latest {
+        None => Recheck::Send(op),
+        Some(now) if now.status.is_terminal() => Recheck::Moot(format!(
+            "{} of {} has {} meanwhile; nothing was sent",
+            short_id(&build.id),
+            build.project,
+            now.status.label()
+        )),
+        Some(now) => Recheck::Ask(
+            Mutation::Kill { build: now.clone() },
+            format!(
+                "It was {} when you asked and is {} now: y kills the {} run.",
+                build.status.label(),
+                now.status.label(),
+                now.status.label()
+            ),
+        ),
+    }
+}
+
 /// Keys in a confirmation.
 pub fn handle(s: &mut State, mut c: Confirm, a: Action, fx: &mut Vec<Effect>) -> Overlay {
     match a {
@@ -25,7 +68,17 @@ pub fn handle(s: &mut State, mut c: Confirm, a: Action, fx: &mut Vec<Effect>) ->
                     return Overlay::Confirm(Box::new(c));
                 }
             }
-            gate::send(s, c.pending, fx);
+            match recheck(s, c.pending) {
+                Recheck::Send(op) => gate::send(s, op, fx),
+                Recheck::Ask(op, why) => {
+                    let mut again = confirm_for(s, op);
+                    if let Overlay::Confirm(c) = &mut again {
+                        c.lines.insert(1, why);
+                    }
+                    return again;
+                }
+                Recheck::Moot(why) => toast(s, Level::Info, why),
+            }
             opened(s)
         }
         // Rollback: force is a choice made here, explained in the dialog.
@@ -183,11 +236,23 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
             "roll back",
             vec![
                 format!("Roll back {} of {}", request.environment, request.project),
-                format!(
-                    "{}: {} → the release that ran before it (active deployments are cancelled)",
-                    request.environment,
-                    from.as_deref().unwrap_or("current")
-                ),
+                match crate::app::releases::previous(
+                    s,
+                    &request.project,
+                    &request.environment,
+                    from.as_deref(),
+                ) {
+                    Some(to) => format!(
+                        "{}: {} → {to} (active deployments are cancelled)",
+                        request.environment,
+                        from.as_deref().unwrap_or("current"),
+                    ),
+                    None => format!(
+                        "{}: {} → the release before it (not in the history on screen)",
+                        request.environment,
+                        from.as_deref().unwrap_or("current"),
+                    ),
+                },
                 if request.force {
                     "force: ON — also if the environment is frozen (f to turn off)".to_string()
                 } else {

@@ -334,6 +334,14 @@ fn promote(s: &mut State) {
         .env_state(&project, &next)
         .and_then(|e| e.current.clone())
         .map(|d| d.candidate);
+    // Nothing would change: say so, ask nothing, send nothing.
+    if from.as_deref() == Some(candidate.as_str()) {
+        return toast(
+            s,
+            Level::Info,
+            format!("{next} already runs {candidate}: nothing to promote"),
+        );
+    }
     let op = Mutation::Deploy {
         request: crate::domain::DeployRequest {
             project,
@@ -343,6 +351,26 @@ fn promote(s: &mut State) {
         from,
     };
     s.overlay = crate::app::overlays::confirm::confirm_for(s, op);
+}
+
+/// What a rollback of `env` goes back to: the newest successful deployment in its history that
+/// is not what it runs now (the history on screen is the selected environment's).
+pub fn previous(s: &State, project: &str, env: &str, current: Option<&str>) -> Option<String> {
+    if s.releases
+        .selected()
+        .as_ref()
+        .map(|(p, e)| (p.as_str(), e.as_str()))
+        != Some((project, env))
+    {
+        return None;
+    }
+    s.lists
+        .releases
+        .rows
+        .iter()
+        .filter(|d| d.status == BuildStatus::Succeeded)
+        .map(|d| d.candidate.clone())
+        .find(|c| Some(c.as_str()) != current)
 }
 
 fn rollback(s: &mut State) {
