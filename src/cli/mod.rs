@@ -61,6 +61,10 @@ pub enum Command {
         /// Seed of the simulator's random choices
         #[arg(long, default_value_t = 1)]
         sim_rng: u64,
+        /// Which real Serverless-cd server to imitate: nov (Nov 2022, the published page's
+        /// shapes) or jan (Jan 2023: environments, envName, code-500 errors)
+        #[arg(long, default_value = "nov", value_parser = clap::builder::PossibleValuesParser::new(crate::sim::serverless_cd::Era::NAMES))]
+        serverless_cd_era: String,
     },
     /// Print a list: projects, developers, secrets or builds (secret values are never printed)
     Get {
@@ -222,7 +226,8 @@ pub async fn main(cli: Cli) -> i32 {
             port,
             faults,
             sim_rng,
-        }) => simulate(*port, faults.as_deref(), *sim_rng).await,
+            serverless_cd_era,
+        }) => simulate(*port, faults.as_deref(), *sim_rng, serverless_cd_era).await,
         Some(Command::Get {
             resource: GetWhat::Builds,
             json,
@@ -391,11 +396,18 @@ async fn demo(cli: &Cli) -> i32 {
     code
 }
 
-async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
+async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 {
     let faults = match faults.map(str::parse::<crate::sim::Faults>).transpose() {
         Ok(f) => f.unwrap_or_default(),
         Err(e) => {
             eprintln!("shipdeck: --faults: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let serverless_cd_era = match era.parse::<crate::sim::serverless_cd::Era>() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("shipdeck: --serverless-cd-era: {e}");
             return EXIT_USAGE;
         }
     };
@@ -405,6 +417,7 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
         clock: crate::sim::ClockMode::Real,
         demo: false,
         faults,
+        serverless_cd_era,
     };
     let handle = match crate::sim::start(opts).await {
         Ok(h) => h,
@@ -416,7 +429,11 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     println!("shipdeck simulator listening on http://{}", handle.addr);
     println!("  Free Commit  {}", handle.url("freecommit"));
     println!("  Aviator      {}", handle.url("aviator"));
-    println!("  Serverless-cd {}", handle.url("serverless-cd"));
+    println!(
+        "  Serverless-cd {} (era {})",
+        handle.url("serverless-cd"),
+        handle.serverless_cd_era.describe()
+    );
     println!("  nullplatform {}", handle.url("nullplatform"));
     println!(
         "  Candor       {} (runner {})",
