@@ -220,7 +220,14 @@ fn page_text(reply: &Reply) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&");
-    let first: String = first.trim().chars().take(200).collect();
+    // `Error: boom` → `boom` (the JavaScript class name says nothing to people).
+    let first = first.trim();
+    let first: String = first
+        .strip_prefix("Error: ")
+        .unwrap_or(first)
+        .chars()
+        .take(200)
+        .collect();
     if first.is_empty() {
         reply.snippet()
     } else {

@@ -19,8 +19,8 @@ pub(super) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 const FINAL_FETCH_TRIES: usize = 3;
 /// Backoff after a failed poll grows up to this many poll intervals.
 const MAX_BACKOFF_FACTOR: u32 = 8;
-/// Polls that wait for an ended step's log to be uploaded before saying it has none.
-const UPLOAD_WAIT_POLLS: u32 = 5;
+/// How long an ended step's log may take to be uploaded before the tail says it has none.
+const UPLOAD_WAIT: Duration = Duration::from_secs(15);
 
 /// Prefix of the lines shipdeck itself writes into a log view (never server content).
 pub const NOTE_PREFIX: &str = "shipdeck: ";
@@ -74,8 +74,8 @@ struct Cursor {
     announced: Option<StepStatus>,
     /// The "log appears when the step ends" note was shown for the current step.
     noted: bool,
-    /// Polls that found the current (ended) step's log not uploaded yet.
-    missing: u32,
+    /// When the current (ended) step's log was first found not uploaded yet.
+    missing_since: Option<tokio::time::Instant>,
     /// The task was seen pending or running by this tail: a missing log may still come.
     saw_active: bool,
 }
@@ -234,8 +234,14 @@ impl ServerlessCd {
                                         }
                                     }
                                     // Not uploaded yet: the worker writes the status first.
-                                    Err(_) if wait && cur.missing < UPLOAD_WAIT_POLLS => {
-                                        cur.missing += 1;
+                                    Err(_)
+                                        if wait
+                                            && cur
+                                                .missing_since
+                                                .get_or_insert_with(tokio::time::Instant::now)
+                                                .elapsed()
+                                                < UPLOAD_WAIT =>
+                                    {
                                         return Ok(None);
                                     }
                                     Err(m) if raw != "cancelled" => {
