@@ -209,7 +209,11 @@ async fn rig(era: Era) -> Rig {
 impl Rig {
     /// Another client through the same proxy (a cold cache, other settings).
     fn client(&self) -> ServerlessCd {
-        client_at(&format!("{}/serverless-cd", self.cap.root), DEMO_TOKEN, None)
+        client_at(
+            &format!("{}/serverless-cd", self.cap.root),
+            DEMO_TOKEN,
+            None,
+        )
     }
 
     async fn app_id(&self, name: &str) -> String {
@@ -257,7 +261,10 @@ impl Rig {
             .json()
             .await
             .unwrap();
-        v["data"].as_str().unwrap_or_else(|| panic!("{v}")).to_string()
+        v["data"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string()
     }
 
     async fn raw_task(&self, task: &str) -> Value {
@@ -480,7 +487,9 @@ async fn unknown_and_expired_tokens_are_auth_errors() {
     let r = rig_opts(Era::Jan, token, false, Duration::from_secs(1)).await;
     let e = r.c.login().await.unwrap_err();
     assert_auth(&e, "no answer within 1s to the first request", token);
-    let ApiError::Auth(m) = &e else { unreachable!() };
+    let ApiError::Auth(m) = &e else {
+        unreachable!()
+    };
     assert!(
         m.contains("token is probably wrong") && m.contains("server is down"),
         "{m}"
@@ -827,8 +836,22 @@ async fn task_pages_with_totals_and_the_whole_history() {
         let p = r.c.tasks_page(&app, 1, 500).await.unwrap();
         assert_eq!((p.per_page, p.items.len()), (100, 37));
         let c = r.client().with_page_size(1000);
-        assert_eq!(c.builds(&BuildScope::Project { id: app.clone(), name: "shop-api".into() }).await.unwrap().len(), 37);
-        let last = r.cap.hits().into_iter().rfind(|h| h.path.ends_with("task/list")).unwrap();
+        assert_eq!(
+            c.builds(&BuildScope::Project {
+                id: app.clone(),
+                name: "shop-api".into()
+            })
+            .await
+            .unwrap()
+            .len(),
+            37
+        );
+        let last = r
+            .cap
+            .hits()
+            .into_iter()
+            .rfind(|h| h.path.ends_with("task/list"))
+            .unwrap();
         assert!(last.query.contains("pageSize=100"), "{}", last.query);
 
         // The whole history, paged by 10: ⌈37/10⌉ = 4 requests; a running task on top.
@@ -904,7 +927,14 @@ async fn finished_task_detail_gives_every_step_and_its_log() {
         let names: Vec<&str> = secs.iter().map(|s| s.0.as_str()).collect();
         assert_eq!(
             names,
-            ["Set up task", "Checkout", "Install", "Test", "Deploy", "Notify"]
+            [
+                "Set up task",
+                "Checkout",
+                "Install",
+                "Test",
+                "Deploy",
+                "Notify"
+            ]
         );
         let counts = step_counts(&r.raw_task(&build.id).await);
         assert_eq!(counts[0], "0");
@@ -1004,10 +1034,7 @@ async fn following_a_task_fetches_each_log_once_its_step_ended() {
         for (i, s) in secs.iter().enumerate() {
             assert_eq!(s.1, StepStatus::Running, "{} seen running", s.0);
             assert_eq!(s.2, [StepStatus::Succeeded]);
-            let mut want = vec![format!(
-                "shipdeck: step {} is running; {RUNNING_NOTE}",
-                s.0
-            )];
+            let mut want = vec![format!("shipdeck: step {} is running; {RUNNING_NOTE}", s.0)];
             want.extend(text_lines(&r.raw_log(&build.id, &counts[i]).await));
             assert_eq!(s.3, want, "step {}: the note, then the whole log", s.0);
         }
@@ -1073,7 +1100,10 @@ async fn flaky_and_tolerant_step_statuses() {
                 break;
             }
         }
-        assert!(failed, "{era}: no failing task in three launches of the flaky app");
+        assert!(
+            failed,
+            "{era}: no failing task in three launches of the flaky app"
+        );
     }
 }
 
@@ -1168,7 +1198,10 @@ async fn an_empty_ref_becomes_the_trigger_branch_or_a_question() {
             .into_iter()
             .rfind(|h| h.method == "POST")
             .unwrap();
-        assert_eq!(post.body, Some(json!({"appId": app, "ref": "refs/heads/main"})));
+        assert_eq!(
+            post.body,
+            Some(json!({"appId": app, "ref": "refs/heads/main"}))
+        );
         assert!(b.message.as_deref().unwrap().contains("refs/heads/main"));
         // An application whose trigger names no branch.
         let v: Value = reqwest::Client::new()
@@ -1177,9 +1210,11 @@ async fn an_empty_ref_becomes_the_trigger_branch_or_a_question() {
                 r.sim.url("serverless-cd")
             ))
             .header("cd_token", DEMO_TOKEN)
-            .json(&json!({"repo": "no-branch", "owner": "acme", "repo_url": "u",
+            .json(
+                &json!({"repo": "no-branch", "owner": "acme", "repo_url": "u",
                 "provider_repo_id": "900", "provider": "github",
-                "trigger_spec": {"github": {"events": [{"eventName": "push"}]}}}))
+                "trigger_spec": {"github": {"events": [{"eventName": "push"}]}}}),
+            )
             .send()
             .await
             .unwrap()
@@ -1279,7 +1314,11 @@ async fn cancel_running_then_already_finished() {
         assert_eq!(final_status(&secs[0]), StepStatus::Succeeded);
         assert!(!secs[0].3.is_empty(), "Set up task ended: its log");
         assert_eq!(final_status(&secs[1]), StepStatus::Cancelled);
-        assert!(secs[1].3.is_empty(), "the cancelled step has no log: {:?}", secs[1]);
+        assert!(
+            secs[1].3.is_empty(),
+            "the cancelled step has no log: {:?}",
+            secs[1]
+        );
         assert!(
             secs[2..]
                 .iter()
@@ -1407,7 +1446,12 @@ async fn cut_logs_are_fetched_again_and_failed_polls_retried() {
         res.unwrap();
         for (i, s) in sections(&events).iter().enumerate() {
             let want = text_lines(&r.raw_log(&b.id, &counts[i]).await);
-            assert_eq!(s.3[s.3.len() - want.len()..], want[..], "{era}: step {}", s.0);
+            assert_eq!(
+                s.3[s.3.len() - want.len()..],
+                want[..],
+                "{era}: step {}",
+                s.0
+            );
         }
         assert_eq!(
             events.last(),

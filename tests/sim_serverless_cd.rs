@@ -390,9 +390,7 @@ async fn applications_have_each_eras_shape() {
             .await;
         assert_eq!(d["user_id"], "u-3d90b2");
         for q in ["?id=zzzzzzzzzzzzzzzz", ""] {
-            let r = t
-                .get_raw(&format!("/api/flow/application/detail{q}"))
-                .await;
+            let r = t.get_raw(&format!("/api/flow/application/detail{q}")).await;
             t.fails(r, Kind::Early, "暂无应用信息").await;
         }
     }
@@ -547,9 +545,7 @@ async fn old_tasks_have_no_logs() {
     for era in ERAS {
         let t = T::new(era).await;
         let app = t.app_named("shop-api").await;
-        let v = t
-            .tasks(app["id"].as_str().unwrap(), "&pageSize=100")
-            .await;
+        let v = t.tasks(app["id"].as_str().unwrap(), "&pageSize=100").await;
         let rows = v["result"].as_array().unwrap().clone();
         let now_ms = 1_767_261_600_000i64;
         let old: Vec<&Value> = rows
@@ -564,7 +560,11 @@ async fn old_tasks_have_no_logs() {
         // A recent finished task has its logs, the first step's id is "0".
         let c = counts(&rows[0]);
         assert_eq!(c[0], "0");
-        assert!(t.log(rows[0]["id"].as_str().unwrap(), &c[1]).await.ends_with('\n'));
+        assert!(
+            t.log(rows[0]["id"].as_str().unwrap(), &c[1])
+                .await
+                .ends_with('\n')
+        );
     }
 }
 
@@ -596,13 +596,23 @@ async fn steps_ids_times_and_logs_that_exist_once_a_step_ended() {
             .collect();
         assert_eq!(
             names,
-            ["Set up task", "Checkout", "Install", "Test", "Deploy", "Notify"]
+            [
+                "Set up task",
+                "Checkout",
+                "Install",
+                "Test",
+                "Deploy",
+                "Notify"
+            ]
         );
         let c = counts(&task);
         assert_eq!(c[0], "0");
         let nums: Vec<u64> = c[1..].iter().map(|s| s.parse().unwrap()).collect();
         assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "{c:?}");
-        assert_ne!(nums[0], 1, "opaque ids that continue across tasks, not 1..n");
+        assert_ne!(
+            nums[0], 1,
+            "opaque ids that continue across tasks, not 1..n"
+        );
         let listed = t.tasks(app_id, "").await;
         assert_eq!(listed["result"][0]["id"], id.as_str());
         let detail = t
@@ -674,7 +684,10 @@ async fn dispatch_validation_refs_and_commit_defaults() {
         let m = "/api/flow/dispatch/manual";
         let r = t.post_raw(m, json!({"ref": "refs/heads/main"})).await;
         t.fails(r, Kind::Early, "appId 必填").await;
-        for body in [json!({"appId": app_id}), json!({"appId": app_id, "ref": null})] {
+        for body in [
+            json!({"appId": app_id}),
+            json!({"appId": app_id, "ref": null}),
+        ] {
             let r = t.post_raw(m, body).await;
             t.fails(r, Kind::Early, "ref 必填").await;
         }
@@ -744,7 +757,14 @@ async fn cancel_redeploy_and_remove() {
             .collect();
         assert_eq!(
             st,
-            ["success", "cancelled", "pending", "pending", "pending", "pending"]
+            [
+                "success",
+                "cancelled",
+                "pending",
+                "pending",
+                "pending",
+                "pending"
+            ]
         );
         assert!(
             task["steps"]
@@ -754,7 +774,11 @@ async fn cancel_redeploy_and_remove() {
                 .all(|s| s.get("process_time").is_none()),
             "a cancel removes process_time: {task}"
         );
-        assert_eq!(t.log(&id, &c[0]).await, setup_log, "ended steps keep their log");
+        assert_eq!(
+            t.log(&id, &c[0]).await,
+            setup_log,
+            "ended steps keep their log"
+        );
         t.log_missing(&id, &c[1]).await;
         let detail = t
             .get(&format!("/api/flow/application/detail?id={app_id}"))
@@ -817,9 +841,7 @@ async fn cancel_redeploy_and_remove() {
         t.fails(r, Kind::Thrown, "没有查到部署信息").await;
         let r = t.get_raw("/api/flow/task/get").await;
         t.fails(r, Kind::Invalid, "TaskId is empty").await;
-        let r = t
-            .get_raw(&format!("/api/flow/task/log?taskId={id}"))
-            .await;
+        let r = t.get_raw(&format!("/api/flow/task/log?taskId={id}")).await;
         t.fails(r, Kind::Invalid, "StepCount is empty").await;
     }
 }
@@ -855,7 +877,9 @@ async fn flaky_and_tolerant_outcomes() {
             .collect();
         assert_eq!(
             st,
-            ["success", "success", "success", "failure", "skipped", "success"]
+            [
+                "success", "success", "success", "failure", "skipped", "success"
+            ]
         );
         assert_eq!(last["steps"][4]["process_time"], json!(0), "skipped: 0");
         let id = last["id"].as_str().unwrap();
@@ -1066,7 +1090,15 @@ async fn deterministic_from_the_seed_and_demo_activity() {
 async fn the_era_is_switched_by_a_control_route() {
     let mut t = T::new(Era::Nov).await;
     let era_url = t.sim.url("__sim/serverless-cd/era");
-    let v: Value = t.http.get(&era_url).send().await.unwrap().json().await.unwrap();
+    let v: Value = t
+        .http
+        .get(&era_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v, json!({"era": "nov"}));
     let path = "/api/flow/application/list";
     assert!(t.apps().await[0].get("environment").is_none());
@@ -1080,12 +1112,25 @@ async fn the_era_is_switched_by_a_control_route() {
     assert_eq!(r.status(), StatusCode::OK);
     t.era = Era::Jan;
     assert!(t.apps().await[0].get("environment").is_some());
-    let v: Value = t.raw(reqwest::Method::GET, path, None, None).await.json().await.unwrap();
+    let v: Value = t
+        .raw(reqwest::Method::GET, path, None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["message"], "need login");
     // A reset keeps the era; a bad value is refused.
     let r = t.http.post(t.sim.url("__sim/reset")).send().await.unwrap();
     assert!(r.status().is_success());
-    let v: Value = t.http.get(&era_url).send().await.unwrap().json().await.unwrap();
+    let v: Value = t
+        .http
+        .get(&era_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v, json!({"era": "jan"}));
     let r = t
         .http

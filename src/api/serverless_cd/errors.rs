@@ -372,7 +372,10 @@ mod tests {
                 message: "HTTP 500: TypeError: x is undefined".into()
             }
         );
-        assert!(is_web_page(&html(200, "<!doctype html><div id=root></div>")));
+        assert!(is_web_page(&html(
+            200,
+            "<!doctype html><div id=root></div>"
+        )));
         assert!(matches!(
             redirected(&Reply {
                 status: 302,

@@ -207,10 +207,12 @@ impl ServerlessCd {
         }
         let env = serde_json::from_slice::<wire::Envelope>(&reply.body).ok();
         if !reply.is_success() {
-            return Err(match env.filter(|e| e.message.is_some() || e.code.is_some()) {
-                Some(env) => classify(reply.status, env.code.as_ref(), env.message.as_deref()),
-                None => errors::page_error(reply),
-            });
+            return Err(
+                match env.filter(|e| e.message.is_some() || e.code.is_some()) {
+                    Some(env) => classify(reply.status, env.code.as_ref(), env.message.as_deref()),
+                    None => errors::page_error(reply),
+                },
+            );
         }
         let Some(env) = env else {
             if errors::is_web_page(reply) {

@@ -190,9 +190,7 @@ fn opt_id_string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
 }
 
 /// `environment`: each entry decoded on its own, an odd one left out (logged).
-fn env_map<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<BTreeMap<String, EnvData>>, D::Error> {
+fn env_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, EnvData>>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Object(m) => Some(
             m.into_iter()
@@ -310,7 +308,10 @@ mod tests {
                 "filter": "body.ref in [\"refs/heads/main\"]"}], "secret": "refs/heads/nope"}}});
         let a = decode_application(nov).unwrap();
         assert_eq!(a.env_name(), None);
-        assert_eq!(a.secret_names(), Some(&["A".to_string(), "B".to_string()][..]));
+        assert_eq!(
+            a.secret_names(),
+            Some(&["A".to_string(), "B".to_string()][..])
+        );
         assert_eq!(a.latest_task().unwrap().status.as_deref(), Some("success"));
         assert_eq!(a.default_ref(), Some("refs/heads/main"));
         let jan = json!({"id": 7, "repo_name": "shop", "environment": {

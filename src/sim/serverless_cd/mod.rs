@@ -148,7 +148,11 @@ impl FaultStyle for ScdStyle {
     fn error_response(&self, n: u64, _path: &str, _now_ns: i64) -> Response {
         match n % 3 {
             // Nov: HTTP 500 JSON without a code; Jan: HTTP 200 code 500.
-            0 => error_envelope(self.0.era(), StatusCode::INTERNAL_SERVER_ERROR, "SystemError"),
+            0 => error_envelope(
+                self.0.era(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SystemError",
+            ),
             1 => html(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &express_error_page("Internal Server Error"),

@@ -109,7 +109,9 @@ impl Fail {
     pub fn render(self, era: Era) -> Answer {
         let r = match (self, era) {
             (Fail::Hold, _) | (Fail::UnknownToken, Era::Jan) => return Answer::Hold,
-            (Fail::Invalid(m), Era::Nov) => error_envelope(era, StatusCode::UNPROCESSABLE_ENTITY, &m),
+            (Fail::Invalid(m), Era::Nov) => {
+                error_envelope(era, StatusCode::UNPROCESSABLE_ENTITY, &m)
+            }
             (Fail::Early(m), Era::Nov) => error_envelope(era, StatusCode::OK, &m),
             (Fail::Thrown(m), Era::Nov) => {
                 error_envelope(era, StatusCode::INTERNAL_SERVER_ERROR, &m)
@@ -118,10 +120,9 @@ impl Fail {
                 error_envelope(era, StatusCode::OK, &m)
             }
             (Fail::NoToken, Era::Nov) => to_login(),
-            (Fail::NoToken, Era::Jan) => json_response(
-                StatusCode::OK,
-                &json!({"code": 401, "message": NEED_LOGIN}),
-            ),
+            (Fail::NoToken, Era::Jan) => {
+                json_response(StatusCode::OK, &json!({"code": 401, "message": NEED_LOGIN}))
+            }
             (Fail::UnknownToken, Era::Nov) => html(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &express_error_page(TOKEN_UNKNOWN),

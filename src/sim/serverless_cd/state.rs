@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Era;
 use super::super::clock::{NS_PER_MS, NS_PER_SEC};
+use super::Era;
 
 pub const DEMO_TOKEN: &str = "SdDemoToken0123456789abcdefghijklmnopqrs";
 pub const EXPIRED_TOKEN: &str = "SdExpiredToken0123456789abcdefghijklmnop";
