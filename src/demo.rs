@@ -3,14 +3,20 @@
 
 use crate::config::{Config, Credential, Profile, ReleaseProject};
 use crate::domain::Kind;
+use crate::sim::serverless_cd::Era;
 use crate::sim::{ClockMode, SimHandle, SimOptions};
 use secrecy::SecretString;
+
+/// The Serverless-cd server era the demo imitates: Jan 2023 (per-environment applications,
+/// `envName`, code-500 errors), the newer of the two the client supports.
+pub const DEMO_SERVERLESS_CD_ERA: Era = Era::Jan;
 
 /// Start the simulator at real speed with background activity, and build the demo profiles.
 pub async fn start_sim() -> std::io::Result<(SimHandle, Config)> {
     let handle = crate::sim::start(SimOptions {
         clock: ClockMode::Real,
         demo: true,
+        serverless_cd_era: DEMO_SERVERLESS_CD_ERA,
         ..SimOptions::default()
     })
     .await?;
@@ -105,6 +111,7 @@ protected_environments = ["production"]
 projects = [
 {projects}]
 
+# Serverless-cd server era: {scd_era} (shipdeck simulate --serverless-cd-era nov|jan)
 [profiles.sim-serverless-cd]
 kind = "serverless-cd"
 url = "{scd}"
@@ -136,6 +143,7 @@ runner_token_env = "SHIPDECK_SIM_RUNNER_TOKEN"   # export SHIPDECK_SIM_RUNNER_TO
             ))
             .collect::<String>(),
         scd = handle.url("serverless-cd"),
+        scd_era = handle.serverless_cd_era.describe(),
         scd_prefix = crate::sim::serverless_cd::ROUTE_PREFIX,
         scd_token = crate::sim::serverless_cd::DEMO_TOKEN,
         np = handle.url("nullplatform"),

@@ -167,7 +167,30 @@ impl Http {
         ca_file: Option<&std::path::Path>,
         insecure: bool,
     ) -> Result<Http, ApiError> {
-        Http::build(base, timeout, ca_file, insecure, None)
+        Http::build(base, timeout, ca_file, insecure, None, true)
+    }
+
+    /// Like [`Http::new`], but a 3xx answer comes back as it is instead of being followed
+    /// (Serverless-cd answers a request without a usable token with a 302 to its login page).
+    pub fn new_without_redirects(profile: &Profile) -> Result<Http, ApiError> {
+        Http::build(
+            profile.url.as_str(),
+            Duration::from_secs(profile.timeout_secs),
+            profile.ca_file.as_deref(),
+            profile.insecure,
+            None,
+            false,
+        )
+    }
+
+    /// Like [`Http::with_base`], without following redirects.
+    pub fn with_base_without_redirects(
+        base: &str,
+        timeout: Duration,
+        ca_file: Option<&std::path::Path>,
+        insecure: bool,
+    ) -> Result<Http, ApiError> {
+        Http::build(base, timeout, ca_file, insecure, None, false)
     }
 
     /// Like `with_base`, with a cookie store: `Set-Cookie` answers are kept in `jar` and sent
@@ -179,7 +202,7 @@ impl Http {
         insecure: bool,
         jar: std::sync::Arc<reqwest::cookie::Jar>,
     ) -> Result<Http, ApiError> {
-        Http::build(base, timeout, ca_file, insecure, Some(jar))
+        Http::build(base, timeout, ca_file, insecure, Some(jar), true)
     }
 
     fn build(
@@ -188,12 +211,16 @@ impl Http {
         ca_file: Option<&std::path::Path>,
         insecure: bool,
         jar: Option<std::sync::Arc<reqwest::cookie::Jar>>,
+        follow_redirects: bool,
     ) -> Result<Http, ApiError> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .danger_accept_invalid_certs(insecure);
+        if !follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
         if let Some(jar) = jar {
             builder = builder.cookie_provider(jar);
         }

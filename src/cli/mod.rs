@@ -63,6 +63,10 @@ pub enum Command {
         /// Seed of the simulator's random choices
         #[arg(long, default_value_t = 1)]
         sim_rng: u64,
+        /// Which real Serverless-cd server to imitate: nov (Nov 2022, the published page's
+        /// shapes) or jan (Jan 2023: environments, envName, code-500 errors)
+        #[arg(long, default_value = "nov", value_parser = clap::builder::PossibleValuesParser::new(crate::sim::serverless_cd::Era::NAMES))]
+        serverless_cd_era: String,
     },
     /// Print a list: projects, developers, secrets or builds (secret values are never printed)
     Get {
@@ -224,7 +228,8 @@ pub async fn main(cli: Cli) -> i32 {
             port,
             faults,
             sim_rng,
-        }) => simulate(*port, faults.as_deref(), *sim_rng).await,
+            serverless_cd_era,
+        }) => simulate(*port, faults.as_deref(), *sim_rng, serverless_cd_era).await,
         Some(Command::Get {
             resource: GetWhat::Builds,
             json,
@@ -393,11 +398,18 @@ async fn demo(cli: &Cli) -> i32 {
     code
 }
 
-async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
+async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 {
     let faults = match faults.map(str::parse::<crate::sim::Faults>).transpose() {
         Ok(f) => f.unwrap_or_default(),
         Err(e) => {
             err!("shipdeck: --faults: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let serverless_cd_era = match era.parse::<crate::sim::serverless_cd::Era>() {
+        Ok(e) => e,
+        Err(e) => {
+            err!("shipdeck: --serverless-cd-era: {e}");
             return EXIT_USAGE;
         }
     };
@@ -407,6 +419,7 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
         clock: crate::sim::ClockMode::Real,
         demo: false,
         faults,
+        serverless_cd_era,
     };
     let handle = match crate::sim::start(opts).await {
         Ok(h) => h,
@@ -418,7 +431,11 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
     out!("shipdeck simulator listening on http://{}", handle.addr);
     out!("  Free Commit  {}", handle.url("freecommit"));
     out!("  Aviator      {}", handle.url("aviator"));
-    out!("  Serverless-cd {}", handle.url("serverless-cd"));
+    out!(
+        "  Serverless-cd {} (era {})",
+        handle.url("serverless-cd"),
+        handle.serverless_cd_era.describe()
+    );
     out!("  nullplatform {}", handle.url("nullplatform"));
     out!(
         "  Candor       {} (runner {})",

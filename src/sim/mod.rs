@@ -42,6 +42,8 @@ pub struct SimOptions {
     /// Background activity (e.g. a webhook-style launch every 25 s).
     pub demo: bool,
     pub faults: Faults,
+    /// Which real Serverless-cd server to behave like (`--serverless-cd-era`, default `nov`).
+    pub serverless_cd_era: serverless_cd::Era,
 }
 
 impl Default for SimOptions {
@@ -52,6 +54,7 @@ impl Default for SimOptions {
             clock: ClockMode::Manual,
             demo: false,
             faults: Faults::default(),
+            serverless_cd_era: serverless_cd::Era::default(),
         }
     }
 }
@@ -145,6 +148,8 @@ pub trait Backend: Send + Sync {
 /// A running simulator.
 pub struct SimHandle {
     pub addr: SocketAddr,
+    /// The Serverless-cd era the simulator started with.
+    pub serverless_cd_era: serverless_cd::Era,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -182,7 +187,10 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let core = Arc::new(Core::new(&opts));
     let fc = Arc::new(freecommit::FreeCommit::new(core.clone()));
     let av = Arc::new(aviator::Aviator::new(core.clone()));
-    let scd = Arc::new(serverless_cd::ServerlessCd::new(core.clone()));
+    let scd = Arc::new(serverless_cd::ServerlessCd::new(
+        core.clone(),
+        opts.serverless_cd_era,
+    ));
     let np = Arc::new(nullplatform::Nullplatform::new(core.clone()));
     let cd = Arc::new(candor::Candor::new(core.clone()));
     let backends: Vec<Arc<dyn Backend>> =
@@ -191,6 +199,7 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let app = axum::Router::new()
         .merge(freecommit::router(fc))
         .merge(aviator::router(av))
+        .merge(serverless_cd::control_router(scd.clone()))
         .merge(serverless_cd::router(scd))
         .merge(nullplatform::router(np))
         .merge(candor::router(cd))
@@ -214,6 +223,7 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     });
     Ok(SimHandle {
         addr,
+        serverless_cd_era: opts.serverless_cd_era,
         shutdown: tx,
         task,
     })

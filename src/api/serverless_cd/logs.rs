@@ -1,20 +1,26 @@
-//! Per-step logs (`api/serverless-cd.md` §7): `task/get` gives the steps and their status,
-//! `task/log?taskId=&stepCount=` the step's whole text so far. A running step is re-polled and
-//! only new complete lines are emitted; when the step ends one more fetch is final.
+//! Per-step logs (`api/serverless-cd.md` §7, §11 R9/R10): `task/get` gives the steps, their
+//! status and their opaque `stepCount`; `task/log?taskId=&stepCount=` a step's whole text. On
+//! the real servers a step's log exists only once the step has ended (the worker uploads it
+//! then, after writing the step's status), so following a task = polling `task/get` and
+//! fetching each step's log once that step has ended; a running step is shown as running with
+//! a note that its log appears when it ends.
 
-use super::{ServerlessCd, build_status, step_status, wire};
+use super::convert::{build_status, is_active, step_status};
+use super::{ServerlessCd, wire};
 use crate::api::ApiError;
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// How often the web UI's rhythm is matched: task and running-step log every 2 s.
+/// The web UI's rhythm: the task every 2 s.
 pub(super) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Fetches of a finished step's log while the reply looks cut (no final `\n`).
 const FINAL_FETCH_TRIES: usize = 3;
 /// Backoff after a failed poll grows up to this many poll intervals.
 const MAX_BACKOFF_FACTOR: u32 = 8;
+/// How long an ended step's log may take to be uploaded before the tail says it has none.
+const UPLOAD_WAIT: Duration = Duration::from_secs(15);
 
 /// Prefix of the lines shipdeck itself writes into a log view (never server content).
 pub const NOTE_PREFIX: &str = "shipdeck: ";
@@ -34,6 +40,10 @@ type Flow<T> = Result<T, Stop>;
 
 fn emit(sink: &UnboundedSender<LogEvent>, ev: LogEvent) -> Flow<()> {
     sink.send(ev).map_err(|_| Stop::Closed)
+}
+
+fn note(sink: &UnboundedSender<LogEvent>, text: String) -> Flow<()> {
+    emit(sink, LogEvent::Lines(vec![format!("{NOTE_PREFIX}{text}")]))
 }
 
 async fn guarded<T>(sink: &UnboundedSender<LogEvent>, fut: impl Future<Output = T>) -> Flow<T> {
@@ -56,46 +66,27 @@ fn transient(e: &ApiError) -> bool {
     )
 }
 
-/// The "log gone" reply (English and Chinese, §3).
-fn is_log_missing(msg: &str) -> bool {
-    msg.contains("no longer available") || msg.contains("expired") || msg.contains("已过期")
-}
-
-/// Where the tail is: the step being read and what of its text is shown.
+/// Where the tail is.
+#[derive(Default)]
 struct Cursor {
     step: usize,
-    /// Text of the current step already emitted (complete lines only, or everything once final).
-    shown: String,
     /// Status sent with the current step's `Step` event (or a later `StepStatus`).
     announced: Option<StepStatus>,
+    /// The "log appears when the step ends" note was shown for the current step.
+    noted: bool,
+    /// When the current (ended) step's log was first found not uploaded yet.
+    missing_since: Option<tokio::time::Instant>,
+    /// The task was seen pending or running by this tail: a missing log may still come.
+    saw_active: bool,
 }
 
-/// Lines of `text` (which ends with `\n` or is final), without the line breaks.
+/// Lines of `text`, without the line breaks (a final partial line included).
 fn lines_of(text: &str) -> Vec<String> {
-    let body = text.strip_suffix('\n').unwrap_or(text);
     if text.is_empty() {
         return Vec::new();
     }
+    let body = text.strip_suffix('\n').unwrap_or(text);
     body.split('\n').map(str::to_string).collect()
-}
-
-/// The new complete lines of a running step's whole text, or `None` when the reply is not an
-/// extension of what is shown (keep what is shown and poll again).
-fn new_complete<'a>(shown: &str, text: &'a str) -> Option<&'a str> {
-    let rest = text.strip_prefix(shown)?;
-    let end = rest.rfind('\n').map_or(0, |i| i + 1);
-    Some(&rest[..end])
-}
-
-/// What of a finished step's final text is not shown yet (by lines when the text was replaced).
-fn final_rest(shown: &str, text: &str) -> Vec<String> {
-    match text.strip_prefix(shown) {
-        Some(rest) => lines_of(rest),
-        None => {
-            let done = shown.matches('\n').count();
-            lines_of(text).into_iter().skip(done).collect()
-        }
-    }
 }
 
 impl ServerlessCd {
@@ -111,7 +102,7 @@ impl ServerlessCd {
         }
     }
 
-    /// The step's whole text, `Err(message)` when the server has none (yet or any more).
+    /// The step's whole text, `Err(message)` when the server has none (not yet, or any more).
     async fn step_log(
         &self,
         task_id: &str,
@@ -131,13 +122,13 @@ impl ServerlessCd {
                     _ => "a scalar",
                 }
             ))),
-            Err(ApiError::NotFound(m)) if is_log_missing(&m) => Ok(Err(m)),
+            Err(ApiError::NotFound(m)) => Ok(Err(m)),
             Err(e) => Err(e),
         }
     }
 
-    /// A finished step's final text: fetched again (up to 3 times) while it looks cut short,
-    /// keeping the longest answer.
+    /// An ended step's text: fetched again (up to 3 times) while it looks cut short, keeping
+    /// the longest answer.
     async fn final_log(
         &self,
         task_id: &str,
@@ -169,11 +160,7 @@ impl ServerlessCd {
     ) -> Flow<()> {
         let poll = self.poll_interval;
         let mut backoff = poll;
-        let mut cur = Cursor {
-            step: 0,
-            shown: String::new(),
-            announced: None,
-        };
+        let mut cur = Cursor::default();
         loop {
             let pass = async {
                 let task = guarded(sink, self.task(&build.id)).await??;
@@ -203,13 +190,10 @@ impl ServerlessCd {
         sink: &UnboundedSender<LogEvent>,
     ) -> Flow<Option<Option<BuildStatus>>> {
         let raw_task = task.status.as_deref().unwrap_or("");
-        let active = matches!(raw_task, "pending" | "running");
+        let active = is_active(Some(raw_task));
+        cur.saw_active |= active;
         while let Some(step) = task.steps.get(cur.step) {
             let name = step.run.clone().unwrap_or_default();
-            let count = step
-                .step_count
-                .clone()
-                .unwrap_or_else(|| (cur.step + 1).to_string());
             let raw = step.status.as_deref().unwrap_or("");
             let status = step_status(raw);
             match raw {
@@ -221,13 +205,12 @@ impl ServerlessCd {
                 }
                 "running" => {
                     self.announce(cur, &name, status, sink)?;
-                    // `Err`: not uploaded yet; poll again.
-                    if let Ok(text) = guarded(sink, self.step_log(&task.id, &count)).await??
-                        && let Some(new) = new_complete(&cur.shown, &text)
-                        && !new.is_empty()
-                    {
-                        emit(sink, LogEvent::Lines(lines_of(new)))?;
-                        cur.shown.push_str(new);
+                    if !cur.noted {
+                        note(
+                            sink,
+                            format!("step {name} is running; its log appears when the step ends"),
+                        )?;
+                        cur.noted = true;
                     }
                     if follow {
                         return Ok(None);
@@ -239,30 +222,42 @@ impl ServerlessCd {
                         self.announce(cur, &name, status, sink)?;
                     }
                     if raw != "skipped" {
-                        match guarded(sink, self.final_log(&task.id, &count)).await?? {
-                            Ok(text) => {
-                                let rest = final_rest(&cur.shown, &text);
-                                if !rest.is_empty() {
-                                    emit(sink, LogEvent::Lines(rest))?;
+                        let wait = follow && cur.saw_active && raw != "cancelled";
+                        match step.step_count.as_deref() {
+                            None => note(sink, format!("step {name} has no log id (stepCount)"))?,
+                            Some(count) => {
+                                match guarded(sink, self.final_log(&task.id, count)).await?? {
+                                    Ok(text) => {
+                                        let lines = lines_of(&text);
+                                        if !lines.is_empty() {
+                                            emit(sink, LogEvent::Lines(lines))?;
+                                        }
+                                    }
+                                    // Not uploaded yet: the worker writes the status first.
+                                    Err(_)
+                                        if wait
+                                            && cur
+                                                .missing_since
+                                                .get_or_insert_with(tokio::time::Instant::now)
+                                                .elapsed()
+                                                < UPLOAD_WAIT =>
+                                    {
+                                        return Ok(None);
+                                    }
+                                    Err(m) if raw != "cancelled" => {
+                                        note(sink, format!("no log for step {name}: {m}"))?;
+                                    }
+                                    Err(_) => {}
                                 }
                             }
-                            Err(m) if raw != "cancelled" => {
-                                emit(
-                                    sink,
-                                    LogEvent::Lines(vec![format!(
-                                        "{NOTE_PREFIX}no log for step {name}: {m}"
-                                    )]),
-                                )?;
-                            }
-                            Err(_) => {}
                         }
                     }
                     if raw == "error-with-continue" {
-                        emit(
+                        note(
                             sink,
-                            LogEvent::Lines(vec![format!(
-                                "{NOTE_PREFIX}⚠ step {name} failed; continue-on-error let the pipeline go on (error-with-continue)"
-                            )]),
+                            format!(
+                                "⚠ step {name} failed; continue-on-error let the pipeline go on (error-with-continue)"
+                            ),
                         )?;
                     }
                     if cur.announced != Some(status) {
@@ -281,7 +276,7 @@ impl ServerlessCd {
         Ok(None)
     }
 
-    /// The `Step` event of the current step, once.
+    /// The `Step` event of the current step, once; later a `StepStatus` when it changed.
     fn announce(
         &self,
         cur: &mut Cursor,
@@ -310,9 +305,11 @@ impl ServerlessCd {
     }
 
     fn next(&self, cur: &mut Cursor) {
-        cur.step += 1;
-        cur.shown.clear();
-        cur.announced = None;
+        *cur = Cursor {
+            step: cur.step + 1,
+            saw_active: cur.saw_active,
+            ..Cursor::default()
+        };
     }
 }
 
@@ -321,21 +318,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_complete_new_lines_of_an_extension() {
-        assert_eq!(new_complete("", "a\nb\npart"), Some("a\nb\n"));
-        assert_eq!(new_complete("a\n", "a\nb\npart"), Some("b\n"));
-        assert_eq!(new_complete("a\nb\n", "a\nb\npart"), Some(""));
-        assert_eq!(new_complete("a\nb\n", "a\n"), None);
-        assert_eq!(new_complete("x\n", "a\nb\n"), None);
-    }
-
-    #[test]
-    fn final_text_emits_the_rest_including_a_partial_line() {
-        assert_eq!(final_rest("a\n", "a\nb\nc"), ["b", "c"]);
-        assert_eq!(final_rest("a\n", "a\nb\n"), ["b"]);
-        assert!(final_rest("a\n", "a\n").is_empty());
-        // Replaced text: by line count.
-        assert_eq!(final_rest("x\n", "a\nb\n"), ["b"]);
+    fn lines_keep_a_final_partial_line() {
+        assert_eq!(lines_of("a\nb\nc"), ["a", "b", "c"]);
+        assert_eq!(lines_of("a\nb\n"), ["a", "b"]);
         assert!(lines_of("").is_empty());
         assert_eq!(lines_of("\n"), [""]);
     }

@@ -1,29 +1,41 @@
-//! Serverless-cd client (`api/serverless-cd.md`): the `cd_token` header on every request, the
-//! `{success, data}` envelope with its three error generations (no code / numeric / string
-//! code, all HTTP 200), applications → projects and secrets (names only), tasks → builds,
-//! manual dispatch, redeploy (the rollback), cancel, and per-step logs re-polled whole.
+//! Serverless-cd client (`api/serverless-cd.md`, §11 supersedes the rest): the `cd_token`
+//! header on every request, the `{success, data}` envelope and its error generations
+//! (`errors`), applications → projects and secrets (names only) in both server eras (Nov 2022
+//! top-level data, Jan 2023 `environment.<env>` data with `envName` on `task/list`), tasks →
+//! builds, manual dispatch (never with an empty ref), redeploy (the rollback), cancel (only
+//! of a task still running), and per-step logs fetched once each step has ended (`logs`).
 
+mod convert;
+mod errors;
 mod logs;
 mod wire;
+
+#[cfg(test)]
+mod props;
 
 use super::http::{Http, Reply, Request};
 use super::{ApiError, Backend};
 use crate::config::{Credential, Profile};
 use crate::domain::{
-    Build, BuildScope, BuildStatus, BuildSupport, Capabilities, Kind, LastBuild, LaunchField,
-    LaunchOptions, LaunchRequest, ListQuery, ListSupport, LogEvent, Page, Project, Resource,
-    Secret, Session, StepStatus, User,
+    Build, BuildScope, BuildStatus, BuildSupport, Capabilities, Kind, LaunchField, LaunchOptions,
+    LaunchRequest, ListQuery, ListSupport, LogEvent, Page, Project, Resource, Secret, Session,
+    User,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
+
+pub use convert::{build_status, dispatch_body, step_status};
+pub use errors::{AUTH_ADVICE, WEB_PAGE, classify};
+pub use logs::NOTE_PREFIX;
+
+use convert::{app_project, is_active, queued_build, task_build};
 
 /// The documented era's route prefix (§1).
 pub const DEFAULT_ROUTE_PREFIX: &str = "/api/flow";
@@ -31,15 +43,20 @@ pub const DEFAULT_ROUTE_PREFIX: &str = "/api/flow";
 const TOKEN_HEADER: &str = "cd_token";
 /// Tasks per `task/list` request when walking an application's history.
 const DEFAULT_PAGE_SIZE: u32 = 20;
+/// `pageSize` above this fails on the real servers (a storage limit, §11 R16).
+pub const MAX_PAGE_SIZE: u32 = 100;
 /// A history walk stops after this many pages.
 const MAX_PAGES: u32 = 50;
 
-/// What every auth failure tells the operator (§2).
-pub const AUTH_ADVICE: &str = "token unknown / expired — create a new one under settings → Tokens. \
-If the token is set and valid, a reverse proxy may be dropping the `cd_token` header \
-(nginx drops header names containing `_` unless `underscores_in_headers on`)";
-/// The application-level refusal (code 401 too, but not a token problem).
-const NO_PERMISSION: &str = "无权操作此应用";
+/// What shipdeck keeps of an application between calls.
+#[derive(Clone, Debug, Default)]
+struct AppInfo {
+    name: String,
+    /// Jan 2023: the environment `task/list` must name (§11 R2).
+    env: Option<String>,
+    /// `refs/heads/<branch>` of the trigger spec (§11 R12).
+    default_ref: Option<String>,
+}
 
 pub struct ServerlessCd {
     http: Http,
@@ -49,8 +66,10 @@ pub struct ServerlessCd {
     prefix: String,
     poll_interval: Duration,
     page_size: u32,
-    /// Whether any request has succeeded (a 404 `Cannot GET` before that = newer server).
+    /// Whether any request has succeeded (before that, a 404 `Cannot GET` = newer server and a
+    /// hang = an unknown token on a Jan 2023 server).
     answered: AtomicBool,
+    apps: std::sync::Mutex<HashMap<String, AppInfo>>,
 }
 
 impl ServerlessCd {
@@ -60,13 +79,14 @@ impl ServerlessCd {
             .clone()
             .ok_or_else(|| ApiError::Config("profile has no token (cd_token)".into()))?;
         Ok(ServerlessCd::with_http(
-            Http::new(profile)?,
+            Http::new_without_redirects(profile)?,
             token,
             profile.route_prefix.as_deref(),
         ))
     }
 
-    /// For tests: a client with a custom HTTP layer (e.g. fast retries).
+    /// For tests: a client with a custom HTTP layer (e.g. fast retries). Build it without
+    /// redirects (`Http::with_base_without_redirects`) so the Nov 2022 `302 → /login` shows.
     pub fn with_http(http: Http, token: Credential, route_prefix: Option<&str>) -> ServerlessCd {
         let prefix = route_prefix
             .map(|p| p.trim().trim_end_matches('/'))
@@ -85,18 +105,19 @@ impl ServerlessCd {
             poll_interval: logs::DEFAULT_POLL_INTERVAL,
             page_size: DEFAULT_PAGE_SIZE,
             answered: AtomicBool::new(false),
+            apps: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// For tests: poll running tasks and step logs at this interval instead of every 2 s.
+    /// For tests: poll running tasks at this interval instead of every 2 s.
     pub fn with_poll_interval(mut self, interval: Duration) -> ServerlessCd {
         self.poll_interval = interval.max(Duration::from_millis(1));
         self
     }
 
-    /// Tasks per `task/list` page when walking an application's history.
+    /// Tasks per `task/list` page when walking an application's history (1..=100).
     pub fn with_page_size(mut self, size: u32) -> ServerlessCd {
-        self.page_size = size.max(1);
+        self.page_size = size.clamp(1, MAX_PAGE_SIZE);
         self
     }
 
@@ -130,8 +151,17 @@ impl ServerlessCd {
         })?;
         v.set_sensitive(true);
         req.headers.push((HeaderName::from_static(TOKEN_HEADER), v));
-        let reply = self.http.send(&req).await?;
-        let out = self.interpret(&req, &reply);
+        let write = !req.idempotent;
+        let first = !self.answered.load(Ordering::Relaxed);
+        if first {
+            // A Jan 2023 server never answers an unknown token (§11 R5): one timeout says it,
+            // not four in a row.
+            req.idempotent = false;
+        }
+        let out = match self.http.send(&req).await {
+            Ok(reply) => self.interpret(&req, &reply),
+            Err(e) => Err(transport(e, write, first)),
+        };
         match &out {
             Ok(_) => self.answered.store(true, Ordering::Relaxed),
             Err(ApiError::Auth(_)) => *self.resolved.lock().await = None,
@@ -155,8 +185,11 @@ impl ServerlessCd {
     }
 
     fn interpret(&self, req: &Request, reply: &Reply) -> Result<Value, ApiError> {
+        if (300..400).contains(&reply.status) {
+            return Err(errors::redirected(reply));
+        }
         if reply.status == 404
-            && let Some(what) = express_cannot(reply)
+            && let Some(what) = errors::express_cannot(reply)
         {
             if !self.answered.load(Ordering::Relaxed) && self.prefix == DEFAULT_ROUTE_PREFIX {
                 return Err(ApiError::Unsupported(format!(
@@ -174,75 +207,112 @@ impl ServerlessCd {
         }
         let env = serde_json::from_slice::<wire::Envelope>(&reply.body).ok();
         if !reply.is_success() {
-            if let Some(env) = env.filter(|e| e.message.is_some() || e.code.is_some()) {
-                return Err(classify(env.code.as_ref(), env.message.as_deref()));
-            }
-            let text = html_text(reply);
-            return Err(match reply.status {
-                401 | 403 => {
-                    ApiError::Auth(format!("HTTP {}: {text} — {AUTH_ADVICE}", reply.status))
-                }
-                404 => ApiError::NotFound(format!("HTTP 404: {text}")),
-                s @ 400..=499 => ApiError::Rejected {
-                    status: s,
-                    message: text,
+            return Err(
+                match env.filter(|e| e.message.is_some() || e.code.is_some()) {
+                    Some(env) => classify(reply.status, env.code.as_ref(), env.message.as_deref()),
+                    None => errors::page_error(reply),
                 },
-                s => ApiError::Server {
-                    status: s,
-                    message: format!("HTTP {s}: {text}"),
-                },
-            });
+            );
         }
-        let env: wire::Envelope = match env {
-            Some(e) => e,
-            None => reply.json()?,
+        let Some(env) = env else {
+            if errors::is_web_page(reply) {
+                return Err(ApiError::Unsupported(WEB_PAGE.to_string()));
+            }
+            return Err(reply.json::<Value>().err().unwrap_or_else(|| {
+                ApiError::Decode("the answer is not a Serverless-cd envelope".into())
+            }));
         };
         if env.success == Some(true) {
             return Ok(env.data.unwrap_or(Value::Null));
         }
-        Err(classify(env.code.as_ref(), env.message.as_deref()))
+        Err(classify(
+            reply.status,
+            env.code.as_ref(),
+            env.message.as_deref(),
+        ))
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, ApiError> {
-        serde_json::from_value(v)
-            .map_err(|e| ApiError::Decode(format!("{what} is not the expected JSON ({e})")))
+    fn remember(&self, apps: &[wire::Application]) {
+        let mut cache = self.apps.lock().unwrap_or_else(|e| e.into_inner());
+        for a in apps {
+            cache.insert(
+                a.id.clone(),
+                AppInfo {
+                    name: a.name(),
+                    env: a.env_name().map(str::to_string),
+                    default_ref: a.default_ref().map(str::to_string),
+                },
+            );
+        }
+    }
+
+    fn cached(&self, id: &str) -> Option<AppInfo> {
+        self.apps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
     }
 
     async fn applications(&self) -> Result<Vec<wire::Application>, ApiError> {
-        let v = self.get("application/list", &[]).await?;
-        if v.is_null() {
-            return Ok(Vec::new());
-        }
-        Self::decode("application/list data", v)
+        let apps = wire::decode_applications(self.get("application/list", &[]).await?);
+        self.remember(&apps);
+        Ok(apps)
     }
 
     async fn application(&self, id: &str) -> Result<wire::Application, ApiError> {
         let v = self.get("application/detail", &[("id", id)]).await?;
-        Self::decode("application/detail data", v)
+        let app = wire::decode_application(v).map_err(ApiError::Decode)?;
+        self.remember(std::slice::from_ref(&app));
+        Ok(app)
+    }
+
+    /// What is known of an application, reading its detail when it is not cached yet.
+    async fn app_info(&self, id: &str) -> Result<AppInfo, ApiError> {
+        match self.cached(id) {
+            Some(i) => Ok(i),
+            None => {
+                self.application(id).await?;
+                Ok(self.cached(id).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Like `app_info`, but a failed read is logged and the id stands in for the name.
+    async fn app_info_or_id(&self, id: &str) -> AppInfo {
+        self.app_info(id).await.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "application detail unavailable");
+            AppInfo {
+                name: id.to_string(),
+                ..AppInfo::default()
+            }
+        })
     }
 
     async fn task(&self, id: &str) -> Result<wire::Task, ApiError> {
         let v = self.get("task/get", &[("taskId", id)]).await?;
-        Self::decode("task/get data", v)
+        wire::decode_task(v).map_err(ApiError::Decode)
     }
 
     async fn task_rows(
         &self,
         app_id: &str,
+        env: Option<&str>,
         page: u32,
         size: u32,
     ) -> Result<wire::TaskPage, ApiError> {
-        let (p, s) = (page.max(1).to_string(), size.max(1).to_string());
-        let v = self
-            .get(
-                "task/list",
-                &[("appId", app_id), ("currentPage", &p), ("pageSize", &s)],
-            )
-            .await?;
-        Self::decode("task/list data", v)
+        let p = page.max(1).to_string();
+        let s = size.clamp(1, MAX_PAGE_SIZE).to_string();
+        let mut query = vec![("appId", app_id), ("currentPage", &p), ("pageSize", &s)];
+        if let Some(env) = env {
+            query.push(("envName", env));
+        }
+        let v = self.get("task/list", &query).await?;
+        wire::decode_task_page(v).map_err(ApiError::Decode)
     }
 
-    /// One page of an application's tasks as the server orders them (`updated_time` desc).
+    /// One page of an application's tasks as the server orders them (`updated_time` desc);
+    /// `per_page` is at most 100 (§11 R16).
     pub async fn tasks_page(
         &self,
         app_id: &str,
@@ -250,12 +320,19 @@ impl ServerlessCd {
         per_page: u32,
     ) -> Result<Page<Build>, ApiError> {
         let page = page.max(1);
-        let per_page = per_page.max(1);
-        let rows = self.task_rows(app_id, page, per_page).await?;
+        let per_page = per_page.clamp(1, MAX_PAGE_SIZE);
+        let info = self.app_info_or_id(app_id).await;
+        let rows = self
+            .task_rows(app_id, info.env.as_deref(), page, per_page)
+            .await?;
         let items: Vec<Build> = rows
             .result
             .into_iter()
-            .map(|t| task_build(t, app_id))
+            .map(|t| {
+                let mut b = task_build(t, &info.name);
+                b.project_id.get_or_insert_with(|| app_id.to_string());
+                b
+            })
             .collect();
         let seen = u64::from(per_page) * u64::from(page - 1) + items.len() as u64;
         let has_more = items.len() as u32 == per_page && rows.total_count.is_none_or(|t| t > seen);
@@ -272,11 +349,12 @@ impl ServerlessCd {
     /// short page), de-duplicated by id because running tasks move between pages (§6).
     async fn app_tasks(&self, app_id: &str, name: &str) -> Result<Vec<Build>, ApiError> {
         let size = self.page_size;
+        let env = self.app_info_or_id(app_id).await.env;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         let mut page = 1;
         loop {
-            let rows = self.task_rows(app_id, page, size).await?;
+            let rows = self.task_rows(app_id, env.as_deref(), page, size).await?;
             let n = rows.result.len();
             for t in rows.result {
                 if seen.insert(t.id.clone()) {
@@ -304,13 +382,14 @@ impl ServerlessCd {
         let mut out = Vec::new();
         for app in apps {
             let busy = app
-                .latest_task
-                .as_ref()
+                .latest_task()
                 .is_some_and(|t| t.completed == Some(false) || is_active(t.status.as_deref()));
             if !busy {
                 continue;
             }
-            let rows = self.task_rows(&app.id, 1, self.page_size).await?;
+            let rows = self
+                .task_rows(&app.id, app.env_name(), 1, self.page_size)
+                .await?;
             let name = app.name();
             out.extend(
                 rows.result
@@ -334,36 +413,55 @@ impl ServerlessCd {
     }
 
     /// The new task of a dispatch, as a queued build (read back when possible).
-    async fn dispatched(&self, data: Value, app_id: Option<&str>) -> Result<Build, ApiError> {
-        let d: wire::Dispatched = Self::decode("dispatch data", data)?;
-        match self.task(&d.task_id).await {
-            Ok(t) => {
-                let mut b = task_build(t, app_id.unwrap_or_default());
-                if b.project_id.is_none() {
-                    b.project_id = app_id.map(str::to_string);
-                }
-                Ok(b)
-            }
+    async fn dispatched(
+        &self,
+        data: Value,
+        app_id: Option<&str>,
+        trigger: &str,
+    ) -> Result<Build, ApiError> {
+        let d = wire::decode_dispatched(data).map_err(ApiError::Decode)?;
+        let name = match app_id {
+            Some(id) => self.app_info_or_id(id).await.name,
+            None => String::new(),
+        };
+        let mut b = match self.task(&d.task_id).await {
+            Ok(t) => task_build(t, &name),
             Err(e) => {
                 // The dispatch happened: never report it as failed because the read-back did.
                 tracing::debug!(error = %e, "reading the new task back failed");
-                Ok(Build {
-                    id: d.task_id.clone(),
-                    run_id: Some(d.task_id.clone()),
-                    build_id: Some(d.task_id),
-                    project_id: app_id.map(str::to_string),
-                    project: app_id.unwrap_or_default().to_string(),
-                    status: BuildStatus::Queued,
-                    raw_status: "pending".into(),
-                    exit_code: None,
-                    message: None,
-                    queued_at: Some(Utc::now()),
-                    started_at: None,
-                    finished_at: None,
-                    trigger: None,
-                })
+                queued_build(d.task_id, app_id, &name)
             }
+        };
+        if b.project_id.is_none() {
+            b.project_id = app_id.map(str::to_string);
         }
+        b.trigger.get_or_insert_with(|| trigger.to_string());
+        Ok(b)
+    }
+}
+
+/// A transport failure, said for people: a write that may have reached the server has an
+/// unknown outcome (§11 R17); a first request that got no answer at all is most likely an
+/// unknown token on a Jan 2023 server (§11 R5).
+fn transport(e: ApiError, write: bool, first: bool) -> ApiError {
+    let sent_but = match &e {
+        ApiError::Timeout(s) => Some(format!("no answer within {s}s")),
+        ApiError::Network(m) if !m.starts_with("connection failed") => Some(m.clone()),
+        _ => None,
+    };
+    if write && let Some(what) = sent_but {
+        return ApiError::Network(format!(
+            "the request was sent but {what}: unknown outcome — check the task list before \
+             trying again (shipdeck does not retry it)"
+        ));
+    }
+    match e {
+        ApiError::Timeout(s) if first => ApiError::Auth(format!(
+            "no answer within {s}s to the first request: the token is probably wrong (a \
+             Serverless-cd server of Jan 2023 never answers an unknown token) or the server \
+             is down — {AUTH_ADVICE}"
+        )),
+        e => e,
     }
 }
 
@@ -391,29 +489,24 @@ impl Backend for ServerlessCd {
     }
 
     async fn projects(&self, _q: &ListQuery) -> Result<Page<Project>, ApiError> {
-        let items: Vec<Project> = self
-            .applications()
-            .await?
-            .into_iter()
-            .map(app_project)
-            .collect();
+        let items: Vec<Project> = self.applications().await?.iter().map(app_project).collect();
         Ok(whole(items))
     }
 
-    /// Names of every application's `secrets` (values are never read into memory).
+    /// Names of every application's `secrets` (values are never kept).
     async fn secrets(&self, _q: &ListQuery) -> Result<Page<Secret>, ApiError> {
         let mut items = Vec::new();
         for app in self.applications().await? {
-            let app = if app.secrets.is_some() {
+            let app = if app.secret_names().is_some() {
                 app
             } else {
                 self.application(&app.id).await?
             };
             let name = app.name();
-            for key in app.secrets.into_iter().flat_map(|m| m.into_keys()) {
+            for key in app.secret_names().unwrap_or_default() {
                 items.push(Secret {
                     id: format!("{}/{key}", app.id),
-                    name: key,
+                    name: key.clone(),
                     scope: "application".into(),
                     environment: Some(name.clone()),
                     value: None,
@@ -432,11 +525,12 @@ impl Backend for ServerlessCd {
 
     async fn launch_options(&self, project_id: &str) -> Result<LaunchOptions, ApiError> {
         let app = self.application(project_id).await?;
+        // The trigger's branch, else the ref last deployed; nothing invented.
         let default_ref = app
-            .latest_task
-            .and_then(|t| t.git_ref)
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "refs/heads/main".to_string());
+            .default_ref()
+            .map(str::to_string)
+            .or_else(|| app.latest_task().and_then(|t| t.git_ref.clone()))
+            .filter(|r| !r.is_empty());
         let field = |name: &str, label: &str, required, default, key_values| LaunchField {
             name: name.into(),
             label: label.into(),
@@ -451,7 +545,7 @@ impl Backend for ServerlessCd {
                     "ref",
                     "Git ref (refs/heads/…, refs/tags/…)",
                     true,
-                    Some(default_ref),
+                    default_ref,
                     false,
                 ),
                 field(
@@ -467,15 +561,38 @@ impl Backend for ServerlessCd {
         })
     }
 
-    /// `POST dispatch/manual` `{"appId", "ref", "commitId"?, "message"?, "inputs"?}`.
+    /// `POST dispatch/manual` `{"appId", "ref", "commitId"?, "message"?, "inputs"?}`; an empty
+    /// ref becomes the trigger's branch (§11 R12).
     async fn launch(&self, req: &LaunchRequest) -> Result<Build, ApiError> {
-        let body = dispatch_body(req)?;
+        let has_ref = req
+            .params
+            .iter()
+            .any(|(k, v)| k == "ref" && !v.trim().is_empty());
+        let default_ref = if has_ref {
+            None
+        } else {
+            self.app_info(&req.project_id).await?.default_ref
+        };
+        let body = dispatch_body(req, default_ref.as_deref())?;
         let data = self.post("dispatch/manual", body).await?;
-        self.dispatched(data, Some(&req.project_id)).await
+        self.dispatched(data, Some(&req.project_id), "manual").await
     }
 
-    /// `POST dispatch/cancel` `{"taskId"}`; a finished task is an error (`任务运行已经被停止`).
+    /// `POST dispatch/cancel` `{"taskId"}`, only for a task that is still pending or running:
+    /// the server cannot say "already stopped" reliably (§11 R13), so the status decides.
     async fn kill(&self, build: &Build) -> Result<(), ApiError> {
+        let task = self.task(&build.id).await?;
+        let raw = task.status.as_deref().unwrap_or("");
+        if !is_active(Some(raw)) {
+            return Err(ApiError::Rejected {
+                status: 0,
+                message: format!(
+                    "task {} has already finished ({}): nothing to cancel",
+                    build.id,
+                    if raw.is_empty() { "no status" } else { raw }
+                ),
+            });
+        }
         self.post("dispatch/cancel", json!({ "taskId": build.id }))
             .await
             .map(|_| ())
@@ -488,7 +605,10 @@ impl Backend for ServerlessCd {
             body["appId"] = json!(app);
         }
         let data = self.post("dispatch/redeploy", body).await?;
-        let mut b = self.dispatched(data, build.project_id.as_deref()).await?;
+        let trigger = format!("redeploy of {}", build.id);
+        let mut b = self
+            .dispatched(data, build.project_id.as_deref(), &trigger)
+            .await?;
         if b.project.is_empty() || Some(&b.project) == build.project_id.as_ref() {
             b.project = build.project.clone();
         }
@@ -548,343 +668,39 @@ fn whole<T>(items: Vec<T>) -> Page<T> {
     }
 }
 
-/// The dispatch body exactly as §4: `appId`, `ref`, then `commitId`, `message`, `inputs` when
-/// given.
-pub fn dispatch_body(req: &LaunchRequest) -> Result<Value, ApiError> {
-    let param = |name: &str| {
-        req.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
-    let mut body = json!({
-        "appId": req.project_id,
-        "ref": param("ref").unwrap_or_default(),
-    });
-    if let Some(c) = param("commit") {
-        body["commitId"] = json!(c);
-    }
-    if let Some(m) = param("message") {
-        body["message"] = json!(m);
-    }
-    if let Some(raw) = param("inputs") {
-        let mut inputs = serde_json::Map::new();
-        for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let Some((k, v)) = pair.split_once('=') else {
-                return Err(ApiError::Rejected {
-                    status: 0,
-                    message: format!("input `{pair}` is not KEY=value"),
-                });
-            };
-            let k = k.trim();
-            if k.is_empty() {
-                return Err(ApiError::Rejected {
-                    status: 0,
-                    message: format!("input `{pair}` has no key"),
-                });
-            }
-            inputs.insert(k.to_string(), json!(v.trim()));
-        }
-        if !inputs.is_empty() {
-            body["inputs"] = Value::Object(inputs);
-        }
-    }
-    Ok(body)
-}
-
-/// Unified status of a task (`api/README.md`).
-pub fn build_status(raw: &str) -> BuildStatus {
-    match raw {
-        "pending" => BuildStatus::Queued,
-        "running" => BuildStatus::Running,
-        "success" => BuildStatus::Succeeded,
-        "failure" => BuildStatus::Failed,
-        "cancelled" | "skipped" => BuildStatus::Cancelled,
-        _ => BuildStatus::Unknown,
-    }
-}
-
-/// Unified status of a step; `error-with-continue` passes (with a warning line in the log).
-pub fn step_status(raw: &str) -> StepStatus {
-    match raw {
-        "pending" => StepStatus::Queued,
-        "running" => StepStatus::Running,
-        "success" | "error-with-continue" => StepStatus::Succeeded,
-        "failure" => StepStatus::Failed,
-        "skipped" => StepStatus::Skipped,
-        "cancelled" => StepStatus::Cancelled,
-        _ => StepStatus::Unknown,
-    }
-}
-
-fn is_active(raw: Option<&str>) -> bool {
-    matches!(raw, Some("pending" | "running"))
-}
-
-fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms?)
-}
-
-fn app_project(app: wire::Application) -> Project {
-    let name = app.name();
-    let description = app
-        .description
-        .clone()
-        .filter(|d| !d.is_empty())
-        .or_else(|| {
-            app.owner
-                .as_ref()
-                .map(|o| format!("{o}/{name} ({})", app.provider.as_deref().unwrap_or("git")))
-        });
-    let last_build = app.latest_task.map(|t| {
-        let raw = t.status.unwrap_or_default();
-        LastBuild {
-            status: build_status(&raw),
-            raw,
-            exit_code: None,
-            message: None,
-            at: None,
-        }
-    });
-    Project {
-        id: app.id,
-        name,
-        description,
-        last_build,
-    }
-}
-
-fn task_build(t: wire::Task, project: &str) -> Build {
-    let raw = t.status.unwrap_or_default();
-    let status = build_status(&raw);
-    let trigger = match (&t.redelivery, &t.trigger_type) {
-        (Some(old), _) => Some(format!("redeploy of {old}")),
-        (None, Some(tt)) => Some(tt.clone()),
-        (None, None) => None,
-    };
-    // `<message> (<ref> @ <commit>)`, with whatever of it the task carries.
-    let mut place: Vec<String> = Vec::new();
-    if let Some(r) = t.git_ref.as_deref().filter(|r| !r.is_empty()) {
-        place.push(r.to_string());
-    }
-    if let Some(c) = t.commit.as_deref().filter(|c| !c.is_empty()) {
-        place.push(c.chars().take(7).collect());
-    }
-    let place = place.join(" @ ");
-    let message = match t.message.as_deref().filter(|m| !m.is_empty()) {
-        Some(m) if place.is_empty() => Some(m.to_string()),
-        Some(m) => Some(format!("{m} ({place})")),
-        None => (!place.is_empty()).then_some(place),
-    };
-    Build {
-        id: t.id.clone(),
-        run_id: Some(t.id.clone()),
-        build_id: Some(t.id),
-        project_id: t.app_id,
-        project: t
-            .repo_name
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| project.to_string()),
-        status,
-        raw_status: raw,
-        exit_code: None,
-        message,
-        queued_at: millis(t.created_time),
-        started_at: None,
-        finished_at: if status.is_terminal() {
-            millis(t.updated_time)
-        } else {
-            None
-        },
-        trigger,
-    }
-}
-
-fn is_auth_message(msg: &str) -> bool {
-    let lower = msg.to_ascii_lowercase();
-    msg.contains("token 不存在")
-        || msg.contains("token 已过期")
-        || lower.contains("need login")
-        || lower.contains("needlogin")
-        || msg.contains("未登录")
-        || msg.contains("请登录")
-}
-
-/// A failed envelope as an `ApiError`: by numeric or string `code`, else by the auth messages,
-/// else a server error; the server's `message` verbatim (§3).
-pub fn classify(code: Option<&Value>, message: Option<&str>) -> ApiError {
-    let msg = message.unwrap_or("").trim();
-    let shown = if msg.is_empty() {
-        "(no message)".to_string()
-    } else {
-        msg.to_string()
-    };
-    enum C {
-        Auth,
-        NotFound,
-        Input(u16),
-        Server(u16),
-        Limited,
-    }
-    let by_message = || {
-        if is_auth_message(msg) {
-            C::Auth
-        } else {
-            C::Server(500)
-        }
-    };
-    let class = match code {
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(401 | 403) => C::Auth,
-            Some(400 | 404) => C::NotFound,
-            Some(429) => C::Limited,
-            Some(c @ 402..=499) => C::Input(c as u16),
-            Some(c @ 500..=599) => C::Server(c as u16),
-            _ => by_message(),
-        },
-        Some(Value::String(s)) => match s.as_str() {
-            "NeedLogin" | "NoPermission" | "Forbidden" => C::Auth,
-            "NotFound" => C::NotFound,
-            "Invalid" | "ParamsInvalid" => C::Input(400),
-            "SystemError" => C::Server(500),
-            _ => by_message(),
-        },
-        _ => by_message(),
-    };
-    match class {
-        // A refusal on one application is not a token problem (same code 401).
-        C::Auth if msg == NO_PERMISSION => ApiError::Forbidden(shown),
-        C::Auth => ApiError::Auth(format!("{shown} — {AUTH_ADVICE}")),
-        C::NotFound => ApiError::NotFound(shown),
-        C::Input(status) => ApiError::Rejected {
-            status,
-            message: shown,
-        },
-        C::Server(status) => ApiError::Server {
-            status,
-            message: shown,
-        },
-        C::Limited => ApiError::RateLimited,
-    }
-}
-
-/// `Cannot GET /path` from Express's 404 page, if that is what this is.
-fn express_cannot(reply: &Reply) -> Option<String> {
-    let text = String::from_utf8_lossy(&reply.body);
-    let start = text.find("Cannot ")?;
-    let rest = &text[start..];
-    let end = rest.find(['<', '\n']).unwrap_or(rest.len());
-    Some(rest[..end].trim().to_string())
-}
-
-/// The `<pre>` text of an HTML error page, else the body's first bytes.
-fn html_text(reply: &Reply) -> String {
-    let text = String::from_utf8_lossy(&reply.body);
-    if let Some(a) = text.find("<pre>")
-        && let Some(b) = text[a..].find("</pre>")
-    {
-        return text[a + 5..a + b].trim().to_string();
-    }
-    if let Some(a) = text.find("<title>")
-        && let Some(b) = text[a..].find("</title>")
-    {
-        return text[a + 7..a + b].trim().to_string();
-    }
-    reply.snippet()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_and_messages_classify() {
-        assert!(matches!(
-            classify(Some(&json!(401)), Some("token 不存在")),
-            ApiError::Auth(m) if m.starts_with("token 不存在 — ") && m.contains("settings → Tokens")
-        ));
-        assert!(matches!(
-            classify(None, Some("token 已过期")),
-            ApiError::Auth(_)
-        ));
-        assert!(matches!(
-            classify(Some(&json!("NeedLogin")), Some("please log in")),
-            ApiError::Auth(m) if m.contains("underscores_in_headers")
-        ));
-        assert_eq!(
-            classify(Some(&json!(401)), Some("无权操作此应用")),
-            ApiError::Forbidden("无权操作此应用".into())
+    fn writes_that_may_have_arrived_have_an_unknown_outcome() {
+        let e = transport(ApiError::Timeout(15), true, false);
+        assert!(
+            matches!(&e, ApiError::Network(m) if m.contains("no answer within 15s") && m.contains("unknown outcome — check the task list")),
+            "{e:?}"
         );
-        assert_eq!(
-            classify(Some(&json!(400)), Some("没有查到部署信息")),
-            ApiError::NotFound("没有查到部署信息".into())
+        let e = transport(
+            ApiError::Network("the answer was cut off: reset".into()),
+            true,
+            true,
         );
-        assert_eq!(
-            classify(Some(&json!("NotFound")), Some("x")),
-            ApiError::NotFound("x".into())
-        );
-        assert_eq!(
-            classify(Some(&json!(424)), Some("任务运行已经被停止")),
-            ApiError::Rejected {
-                status: 424,
-                message: "任务运行已经被停止".into()
-            }
-        );
-        assert_eq!(
-            classify(Some(&json!("ParamsInvalid")), Some("ref 必填")),
-            ApiError::Rejected {
-                status: 400,
-                message: "ref 必填".into()
-            }
-        );
-        assert_eq!(
-            classify(Some(&json!("SystemError")), Some("boom")),
-            ApiError::Server {
-                status: 500,
-                message: "boom".into()
-            }
-        );
-        assert_eq!(
-            classify(None, Some("AppId is empty")),
-            ApiError::Server {
-                status: 500,
-                message: "AppId is empty".into()
-            }
-        );
+        assert!(matches!(&e, ApiError::Network(m) if m.contains("unknown outcome")));
+        // Never sent: said as it is.
+        let never = ApiError::Network("connection failed: refused".into());
+        assert_eq!(transport(never.clone(), true, true), never);
     }
 
     #[test]
-    fn statuses_map() {
-        assert_eq!(build_status("pending"), BuildStatus::Queued);
-        assert_eq!(build_status("skipped"), BuildStatus::Cancelled);
-        assert_eq!(build_status("weird"), BuildStatus::Unknown);
-        assert_eq!(step_status("error-with-continue"), StepStatus::Succeeded);
-        assert_eq!(step_status("skipped"), StepStatus::Skipped);
-        assert_eq!(step_status("cancelled"), StepStatus::Cancelled);
-    }
-
-    #[test]
-    fn dispatch_body_is_exact() {
-        let req = LaunchRequest {
-            project_id: "app1".into(),
-            skip_steps: vec![],
-            params: vec![
-                ("ref".into(), "refs/heads/main".into()),
-                ("commit".into(), "".into()),
-                ("message".into(), "hi".into()),
-                ("inputs".into(), "A=1, B = two".into()),
-            ],
-        };
-        assert_eq!(
-            dispatch_body(&req).unwrap(),
-            json!({"appId": "app1", "ref": "refs/heads/main", "message": "hi",
-                   "inputs": {"A": "1", "B": "two"}})
+    fn a_silent_first_request_is_a_token_problem_or_a_server_down() {
+        let e = transport(ApiError::Timeout(15), false, true);
+        assert!(
+            matches!(&e, ApiError::Auth(m) if m.contains("token is probably wrong") && m.contains("server is down")),
+            "{e:?}"
         );
-        let bad = LaunchRequest {
-            params: vec![("inputs".into(), "novalue".into())],
-            ..req
-        };
-        assert!(dispatch_body(&bad).is_err());
+        assert_eq!(e.exit_code(), 3);
+        assert_eq!(
+            transport(ApiError::Timeout(15), false, false),
+            ApiError::Timeout(15)
+        );
     }
 }

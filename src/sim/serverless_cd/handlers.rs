@@ -1,45 +1,35 @@
-//! Route dispatch and handlers (`serverless-cd.md` §4, §9).
+//! Route dispatch and handlers (`serverless-cd.md` §4, §9, §11). Handlers return a `Fail` for
+//! every refusal; `reply` renders it as the configured era does.
 
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::state::{Outcome, ScdState, TaskSpec, id16, ms, token_secret, uuid_v4};
-use super::{Ctx, ServerlessCd, cannot, error, json_response, ok};
-use crate::sim::clock::NS_PER_MS;
+use super::auth::authenticate;
+use super::reply::{Answer, Fail, index_page, ok};
+use super::state::{Outcome, ScdState, TaskSpec, uuid_v4};
+use super::{Ctx, Era, ServerlessCd};
 
-pub const NEED_LOGIN: &str = "need login";
-pub const TOKEN_UNKNOWN: &str = "token 不存在";
-pub const TOKEN_EXPIRED: &str = "token 已过期";
 pub const APP_NOT_FOUND: &str = "没有查到应用信息";
+/// `application/detail` of an unknown id (§11 R14).
+pub const NO_APP_DATA: &str = "暂无应用信息";
 pub const TASK_NOT_FOUND: &str = "没有查到部署信息";
 pub const NO_PERMISSION: &str = "无权操作此应用";
-pub const ALREADY_STOPPED: &str = "任务运行已经被停止";
-pub const ALREADY_BOUND: &str = "代码仓库已绑定，请勿重新绑定";
-pub const LOG_EXPIRED: &str = "The logs for this run have expired and are no longer available.";
+/// A missing object in the log store: not uploaded yet, or gone (§11 R9).
+pub const NO_SUCH_KEY: &str = "The specified key does not exist.";
+/// The storage limit behind `pageSize` (§11 R16).
+pub const PAGE_LIMIT: &str = "OTSParameterInvalid: the limit of a query must be between 1 and 100";
+/// What the Function Compute client says when a finished task is stopped (§11 R13).
+pub fn already_finished(task_id: &str) -> String {
+    format!(
+        "StatefulAsyncInvocationAlreadyCompleted: the stateful async invocation {task_id} has already completed"
+    )
+}
 
 const DEFAULT_PAGE: usize = 1;
 const DEFAULT_PAGE_SIZE: usize = 10;
+const MAX_PAGE_SIZE: usize = 100;
 
-fn required(field: &str) -> Response {
-    error(424, &format!("{field} 必填"))
-}
-
-/// A handled error, rendered as the HTTP-200 envelope.
-struct Fail(u16, String);
-
-impl Fail {
-    fn required(field: &str) -> Fail {
-        Fail(424, format!("{field} 必填"))
-    }
-}
-
-impl From<Fail> for Response {
-    fn from(f: Fail) -> Response {
-        error(f.0, &f.1)
-    }
-}
-
-pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Response {
+pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Answer {
     let path = ctx.path.strip_suffix('/').unwrap_or(&ctx.path);
     let route = if let Some(r) = path.strip_prefix("/api/tokens/") {
         Some(("tokens", r))
@@ -70,22 +60,25 @@ pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Response {
         ),
         None => false,
     };
+    // Unknown routes fall through to the web UI (§11 R8).
     let Some((area, r)) = route.filter(|_| known) else {
-        return cannot(&ctx.method, &ctx.path);
+        return Answer::Now(index_page());
     };
+    let era = scd.era();
     let mut st = scd.lock();
     st.advance(ctx.now);
     let user = match authenticate(scd, &mut st, ctx) {
         Ok(u) => u,
-        Err(f) => return f.into(),
+        Err(f) => return f.render(era),
     };
     let h = H {
         scd,
         st: &mut st,
         ctx,
         user: &user,
+        era,
     };
-    match (area, r) {
+    let res = match (area, r) {
         ("tokens", "create") => h.token_create(),
         ("tokens", "list") => h.token_list(),
         ("tokens", "update") => h.token_update(),
@@ -101,118 +94,128 @@ pub(super) fn dispatch(scd: &ServerlessCd, ctx: &Ctx) -> Response {
         (_, "dispatch/manual") => h.manual(),
         (_, "dispatch/redeploy") => h.redeploy(),
         _ => h.cancel(),
+    };
+    match res {
+        Ok(r) => Answer::Now(r),
+        Err(f) => f.render(era),
     }
 }
 
-/// The `cd_token` check (§2, §9 #1); `expire_tokens_at` expires every token issued before it.
-fn authenticate(scd: &ServerlessCd, st: &mut ScdState, ctx: &Ctx) -> Result<String, Fail> {
-    let Some(secret) = ctx.headers.get("cd_token").and_then(|v| v.to_str().ok()) else {
-        return Err(Fail(401, NEED_LOGIN.into()));
-    };
-    let cut = scd
-        .core
-        .faults_for("serverless-cd")
-        .expire_tokens_at
-        .map(|d| scd.core.clock.start_ns() + d.as_nanos() as i64);
-    let now = ctx.now;
-    let Some(tok) = st.tokens.iter_mut().find(|t| t.secret == secret) else {
-        return Err(Fail(401, TOKEN_UNKNOWN.into()));
-    };
-    let expired =
-        tok.expire.is_some_and(|e| now >= e) || cut.is_some_and(|c| now >= c && tok.created < c);
-    if expired {
-        return Err(Fail(401, TOKEN_EXPIRED.into()));
-    }
-    tok.active = Some(now);
-    Ok(tok.user.clone())
+pub(super) struct H<'a> {
+    pub scd: &'a ServerlessCd,
+    pub st: &'a mut ScdState,
+    pub ctx: &'a Ctx,
+    pub user: &'a str,
+    pub era: Era,
 }
 
-struct H<'a> {
-    scd: &'a ServerlessCd,
-    st: &'a mut ScdState,
-    ctx: &'a Ctx,
-    user: &'a str,
-}
+type Res = Result<Response, Fail>;
 
-/// `Number(x)`; falsy (0, NaN, absent) and — per §9 #13 — negative values give the default.
-fn page_param(v: Option<&str>, default: usize) -> usize {
+/// `currentPage`: `Number(x)`, anything ≤ 1 or not a number is page 1 (§11 R16).
+fn page_param(v: Option<&str>) -> usize {
     v.and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|f| f.is_finite() && *f >= 1.0)
         .map(|f| f.floor().min(1e12) as usize)
-        .unwrap_or(default)
+        .unwrap_or(DEFAULT_PAGE)
+}
+
+/// `pageSize`: 0, negative and non-numbers give the default; above 100 the storage refuses
+/// (§11 R16).
+fn size_param(v: Option<&str>) -> Result<usize, Fail> {
+    let size = v
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|f| f.is_finite() && *f >= 1.0)
+        .map(|f| f.floor().min(1e12) as usize)
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    if size > MAX_PAGE_SIZE {
+        return Err(Fail::Thrown(PAGE_LIMIT.into()));
+    }
+    Ok(size)
 }
 
 impl H<'_> {
-    fn now(&self) -> i64 {
+    pub fn now(&self) -> i64 {
         self.ctx.now
+    }
+
+    /// A dispatch-style required field (`ref 必填`).
+    pub fn required(field: &str) -> Fail {
+        Fail::Early(format!("{field} 必填"))
+    }
+
+    /// A task-route validation error (`AppId is empty`).
+    fn empty(field: &str) -> Fail {
+        Fail::Invalid(format!("{field} is empty"))
+    }
+
+    fn query(&self, name: &str) -> Option<String> {
+        self.ctx
+            .q(name)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
     }
 
     /// An application the caller may act on, by id.
     fn own_app(&self, id: Option<String>, field: &str) -> Result<usize, Fail> {
-        let Some(id) = id else {
-            return Err(Fail::required(field));
-        };
-        let Some(i) = self.st.app_index(&id) else {
-            return Err(Fail(400, APP_NOT_FOUND.into()));
-        };
+        let id = id.ok_or_else(|| H::required(field))?;
+        let i = self
+            .st
+            .app_index(&id)
+            .ok_or_else(|| Fail::Early(APP_NOT_FOUND.into()))?;
         if self.st.apps[i].user_id != self.user {
-            return Err(Fail(401, NO_PERMISSION.into()));
+            return Err(Fail::Early(NO_PERMISSION.into()));
         }
         Ok(i)
     }
 
-    /// A task the caller may see, by id.
-    fn own_task(&self, id: Option<String>) -> Result<usize, Fail> {
-        let Some(id) = id else {
-            return Err(Fail::required("taskId"));
-        };
-        let Some(i) = self.st.tasks.iter().position(|t| t.id == id) else {
-            return Err(Fail(400, TASK_NOT_FOUND.into()));
-        };
+    /// A task the caller may see, by id (the id's presence already checked).
+    fn own_task(&self, id: &str) -> Result<usize, Fail> {
+        let i = self
+            .st
+            .tasks
+            .iter()
+            .position(|t| t.id == id)
+            .ok_or_else(|| Fail::Thrown(TASK_NOT_FOUND.into()))?;
         if self.st.tasks[i].user_id != self.user {
-            return Err(Fail(401, NO_PERMISSION.into()));
+            return Err(Fail::Thrown(NO_PERMISSION.into()));
         }
         Ok(i)
     }
 
-    fn app_list(self) -> Response {
+    fn app_list(self) -> Res {
         let rows: Vec<Value> = (0..self.st.apps.len())
             .filter(|i| self.st.apps[*i].user_id == self.user)
-            .map(|i| self.st.app_json(i, self.now()))
+            .map(|i| self.st.app_json(i, self.now(), self.era))
             .collect();
-        ok(Value::Array(rows))
+        Ok(ok(self.era, Value::Array(rows)))
     }
 
-    fn app_detail(self) -> Response {
-        let id = self
-            .ctx
-            .q("id")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        match self.own_app(id, "id") {
-            Ok(i) => ok(self.st.app_json(i, self.now())),
-            Err(f) => f.into(),
-        }
+    /// No owner check on the real server (§11 R14).
+    fn app_detail(self) -> Res {
+        let i = self
+            .query("id")
+            .and_then(|id| self.st.app_index(&id))
+            .ok_or_else(|| Fail::Early(NO_APP_DATA.into()))?;
+        Ok(ok(self.era, self.st.app_json(i, self.now(), self.era)))
     }
 
-    fn app_create(self) -> Response {
+    fn app_create(self) -> Res {
         for f in ["repo", "owner", "repo_url", "provider_repo_id", "provider"] {
             if self.ctx.field(f).is_none() {
-                return required(f);
+                return Err(H::required(f));
             }
         }
-        let Some(spec) = self
+        let spec = self
             .ctx
             .body
             .get("trigger_spec")
             .filter(|v| v.is_object())
             .cloned()
-        else {
-            return required("trigger_spec");
-        };
+            .ok_or_else(|| H::required("trigger_spec"))?;
         let repo_id = self.ctx.field("provider_repo_id").unwrap_or_default();
         if self.st.apps.iter().any(|a| a.provider_repo_id == repo_id) {
-            return error(424, ALREADY_BOUND);
+            // The "already bound" branch is never reached: the request hangs (§11 R17).
+            return Err(Fail::Hold);
         }
         let secrets: Vec<(String, String)> = self
             .ctx
@@ -244,37 +247,31 @@ impl H<'_> {
         app.description = self.ctx.field("description");
         let id = app.id.clone();
         self.st.apps.push(app);
-        ok(json!({ "id": id }))
+        Ok(ok(self.era, json!({ "id": id })))
     }
 
-    fn app_delete(self) -> Response {
-        let id = self
-            .ctx
-            .q("appId")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        match self.own_app(id, "appId") {
-            Ok(i) => {
-                let app = self.st.apps.remove(i);
-                self.st.tasks.retain(|t| t.app_id != app.id);
-                ok(json!({}))
-            }
-            Err(f) => f.into(),
-        }
+    fn app_delete(self) -> Res {
+        let i = self.own_app(self.query("appId"), "appId")?;
+        let app = self.st.apps.remove(i);
+        self.st.tasks.retain(|t| t.app_id != app.id);
+        Ok(ok(self.era, json!({})))
     }
 
-    fn task_list(self) -> Response {
-        let Some(app_id) = self.ctx.q("appId").filter(|s| !s.is_empty()) else {
-            return required("appId");
+    fn task_list(self) -> Res {
+        let app_id = self.query("appId").ok_or_else(|| H::empty("AppId"))?;
+        let env = match self.era {
+            Era::Nov => None,
+            Era::Jan => Some(self.query("envName").ok_or_else(|| H::empty("envName"))?),
         };
-        let page = page_param(self.ctx.q("currentPage"), DEFAULT_PAGE);
-        let size = page_param(self.ctx.q("pageSize"), DEFAULT_PAGE_SIZE);
+        let page = page_param(self.ctx.q("currentPage"));
+        let size = size_param(self.ctx.q("pageSize"))?;
         let now = self.now();
         let mut rows: Vec<&super::state::Task> = self
             .st
             .tasks
             .iter()
             .filter(|t| t.app_id == app_id && t.user_id == self.user)
+            .filter(|t| env.as_ref().is_none_or(|e| *e == t.env))
             .collect();
         rows.sort_by(|a, b| {
             (b.updated(now), b.created, &b.id).cmp(&(a.updated(now), a.created, &a.id))
@@ -284,96 +281,87 @@ impl H<'_> {
             .into_iter()
             .skip(page.saturating_sub(1).saturating_mul(size))
             .take(size)
-            .map(|t| t.to_json(now))
+            .map(|t| t.to_json(now, self.era))
             .collect();
-        ok(json!({"result": result, "totalCount": total}))
+        // The storage SDK's hit count is a string (§11 R1).
+        Ok(ok(
+            self.era,
+            json!({"result": result, "totalCount": total.to_string()}),
+        ))
     }
 
-    fn task_get(self) -> Response {
-        let id = self
-            .ctx
-            .q("taskId")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        match self.own_task(id) {
-            Ok(i) => ok(self.st.tasks[i].to_json(self.now())),
-            Err(f) => f.into(),
-        }
+    fn task_get(self) -> Res {
+        let id = self.query("taskId").ok_or_else(|| H::empty("TaskId"))?;
+        let i = self.own_task(&id)?;
+        Ok(ok(self.era, self.st.tasks[i].to_json(self.now(), self.era)))
     }
 
-    fn task_log(self) -> Response {
-        let id = self
-            .ctx
-            .q("taskId")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        let Some(step) = self.ctx.q("stepCount").filter(|s| !s.is_empty()) else {
-            return if id.is_none() {
-                required("taskId")
-            } else {
-                required("stepCount")
-            };
-        };
-        let i = match self.own_task(id) {
-            Ok(i) => i,
-            Err(f) => return f.into(),
-        };
-        let text = step
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|n| self.st.tasks[i].log(n, self.now()));
-        let Some(mut text) = text else {
-            return error(400, LOG_EXPIRED);
-        };
+    /// The object `logs/<taskId>/step_<stepCount>.log`, read straight from the store.
+    fn task_log(self) -> Res {
+        let id = self.query("taskId").ok_or_else(|| H::empty("TaskId"))?;
+        let step = self
+            .query("stepCount")
+            .ok_or_else(|| H::empty("StepCount"))?;
+        let missing = || Fail::Thrown(NO_SUCH_KEY.into());
+        let task = self
+            .st
+            .task(&id)
+            .filter(|t| t.user_id == self.user)
+            .ok_or_else(missing)?;
+        let mut text = task
+            .step_index(&step)
+            .and_then(|n| task.log(n, self.now()))
+            .ok_or_else(missing)?;
         let rate = self.scd.core.faults_for("serverless-cd").truncate_rate;
         if rate.is_some_and(|r| r > 0.0 && self.scd.core.fault_draw() < r) {
             // A prefix ending mid-line.
             let b = text.as_bytes();
             let cuts: Vec<usize> = (1..b.len())
-                .filter(|p| text.is_char_boundary(*p) && b[p - 1] != b'\n')
+                .filter(|p| text.is_char_boundary(*p) && b.get(p - 1) != Some(&b'\n'))
                 .collect();
             if !cuts.is_empty() {
-                let at =
-                    cuts[(self.scd.core.fault_draw() * cuts.len() as f64) as usize % cuts.len()];
-                text.truncate(at);
+                let k = (self.scd.core.fault_draw() * cuts.len() as f64) as usize % cuts.len();
+                if let Some(at) = cuts.get(k) {
+                    text.truncate(*at);
+                }
             }
         }
-        ok(Value::String(text))
+        Ok(ok(self.era, Value::String(text)))
     }
 
-    fn task_remove(self) -> Response {
-        match self.own_task(self.ctx.field("taskId")) {
-            Ok(i) => {
-                self.st.tasks.remove(i);
-                json_response(axum::http::StatusCode::OK, &json!({"success": true}))
-            }
-            Err(f) => f.into(),
-        }
+    fn task_remove(self) -> Res {
+        let id = self.ctx.field("taskId").ok_or_else(|| H::empty("TaskId"))?;
+        let i = self.own_task(&id)?;
+        self.st.tasks.remove(i);
+        // Nov `{"success": true, "data": {}}`; Jan adds `code: 200` (§11 R15).
+        Ok(ok(self.era, json!({})))
     }
 
-    fn dispatched(&mut self, spec: TaskSpec) -> Response {
+    fn dispatched(&mut self, spec: TaskSpec) -> Res {
         let id = self.st.create_task(spec);
         let request_id = uuid_v4(&mut self.st.rng);
-        ok(json!({"x-fc-request-id": request_id, "taskId": id}))
+        Ok(ok(
+            self.era,
+            json!({"x-fc-request-id": request_id, "taskId": id}),
+        ))
     }
 
-    fn manual(mut self) -> Response {
-        let app = match self.own_app(self.ctx.field("appId"), "appId") {
-            Ok(i) => i,
-            Err(f) => return f.into(),
+    /// `ref: ""` is accepted and resolved to the default branch; only a missing or `null` ref
+    /// is refused (§11 R12).
+    fn manual(mut self) -> Res {
+        let app = self.own_app(self.ctx.field("appId"), "appId")?;
+        let git_ref = match self.ctx.body.get("ref") {
+            None | Some(Value::Null) => return Err(H::required("ref")),
+            Some(Value::String(s)) if s.is_empty() => self.st.apps[app].default_ref().name.clone(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
         };
-        let Some(git_ref) = self.ctx.field("ref") else {
-            return required("ref");
-        };
-        let Some(head) = self.st.apps[app]
+        let head = self.st.apps[app]
             .refs
             .iter()
             .find(|r| r.name == git_ref)
             .cloned()
-        else {
-            return error(400, &format!("ref {git_ref} not found"));
-        };
+            .ok_or_else(|| Fail::Thrown(format!("ref {git_ref} not found")))?;
         let commit = self.ctx.field("commitId").unwrap_or(head.commit);
         let message = self.ctx.field("message").unwrap_or(head.message);
         let inputs: Map<String, Value> = self
@@ -387,7 +375,6 @@ impl H<'_> {
         self.dispatched(TaskSpec {
             app,
             created: now,
-            trigger_type: "manual".into(),
             commit,
             git_ref,
             message,
@@ -396,19 +383,20 @@ impl H<'_> {
         })
     }
 
-    fn redeploy(mut self) -> Response {
-        let i = match self.own_task(self.ctx.field("taskId")) {
-            Ok(i) => i,
-            Err(f) => return f.into(),
-        };
+    fn redeploy(mut self) -> Res {
+        let id = self
+            .ctx
+            .field("taskId")
+            .ok_or_else(|| H::required("taskId"))?;
+        let i = self.own_task(&id)?;
         let old = &self.st.tasks[i];
-        let Some(app) = self.st.app_index(&old.app_id) else {
-            return error(400, APP_NOT_FOUND);
-        };
+        let app = self
+            .st
+            .app_index(&old.app_id)
+            .ok_or_else(|| Fail::Early(APP_NOT_FOUND.into()))?;
         let spec = TaskSpec {
             app,
             created: self.now(),
-            trigger_type: "redeploy".into(),
             commit: old.commit.clone(),
             git_ref: old.git_ref.clone(),
             message: old.message.clone(),
@@ -418,110 +406,39 @@ impl H<'_> {
         self.dispatched(spec)
     }
 
-    fn cancel(self) -> Response {
-        let i = match self.own_task(self.ctx.field("taskId")) {
-            Ok(i) => i,
-            Err(f) => return f.into(),
-        };
+    fn cancel(self) -> Res {
+        let id = self
+            .ctx
+            .field("taskId")
+            .ok_or_else(|| H::required("taskId"))?;
+        let i = self.own_task(&id)?;
         let now = self.now();
         let task = &mut self.st.tasks[i];
         if task.is_finished(now) {
-            return error(424, ALREADY_STOPPED);
+            // The server's own "already stopped" branch cannot match (§11 R13).
+            return Err(Fail::Thrown(already_finished(&task.id)));
         }
         task.cancelled_at = Some(now);
-        ok(json!({}))
-    }
-
-    fn token_create(self) -> Response {
-        let expiration = self
-            .ctx
-            .body
-            .get("expiration")
-            .and_then(Value::as_i64)
-            .unwrap_or(-1);
-        let description = self.ctx.field("description").unwrap_or_default();
-        let secret = token_secret(&mut self.st.rng);
-        let id = id16(&mut self.st.rng);
-        let now = self.now();
-        self.st.tokens.push(super::state::Token {
-            id,
-            secret: secret.clone(),
-            user: self.user.to_string(),
-            description,
-            created: now,
-            expire: (expiration >= 0).then(|| now + expiration * NS_PER_MS),
-            active: None,
-        });
-        ok(json!({ "cd_token": secret }))
-    }
-
-    fn token_list(self) -> Response {
-        let rows: Vec<Value> = self
-            .st
-            .tokens
-            .iter()
-            .filter(|t| t.user == self.user)
-            .map(|t| {
-                json!({
-                    "id": t.id,
-                    "description": t.description,
-                    "created_time": ms(t.created),
-                    "expire_time": t.expire.map_or(-1, ms),
-                    "active_time": t.active.map(ms),
-                })
-            })
-            .collect();
-        ok(Value::Array(rows))
-    }
-
-    fn token_update(self) -> Response {
-        let Some(id) = self.ctx.field("id") else {
-            return required("id");
-        };
-        let Some(expiration) = self.ctx.body.get("expiration").and_then(Value::as_i64) else {
-            return required("expiration");
-        };
-        let now = self.now();
-        let user = self.user;
-        match self
-            .st
-            .tokens
-            .iter_mut()
-            .find(|t| t.id == id && t.user == user)
-        {
-            Some(t) => {
-                t.expire = (expiration >= 0).then(|| now + expiration * NS_PER_MS);
-                ok(json!({}))
-            }
-            None => error(400, "token 不存在"),
-        }
-    }
-
-    fn token_delete(self) -> Response {
-        let Some(id) = self.ctx.field("id") else {
-            return required("id");
-        };
-        let user = self.user;
-        let before = self.st.tokens.len();
-        self.st.tokens.retain(|t| !(t.id == id && t.user == user));
-        if self.st.tokens.len() == before {
-            return error(400, "token 不存在");
-        }
-        ok(json!({}))
+        Ok(ok(self.era, json!({})))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::page_param;
+    use super::{page_param, size_param};
 
     #[test]
     fn page_params_follow_number_semantics() {
-        assert_eq!(page_param(None, 10), 10);
-        assert_eq!(page_param(Some("0"), 10), 10);
-        assert_eq!(page_param(Some("abc"), 10), 10);
-        assert_eq!(page_param(Some("-3"), 10), 10);
-        assert_eq!(page_param(Some("25"), 10), 25);
-        assert_eq!(page_param(Some("2.7"), 1), 2);
+        assert_eq!(page_param(None), 1);
+        assert_eq!(page_param(Some("0")), 1);
+        assert_eq!(page_param(Some("abc")), 1);
+        assert_eq!(page_param(Some("-3")), 1);
+        assert_eq!(page_param(Some("2.7")), 2);
+        assert_eq!(size_param(None).ok(), Some(10));
+        assert_eq!(size_param(Some("0")).ok(), Some(10));
+        assert_eq!(size_param(Some("x")).ok(), Some(10));
+        assert_eq!(size_param(Some("-5")).ok(), Some(10));
+        assert_eq!(size_param(Some("100")).ok(), Some(100));
+        assert!(size_param(Some("101")).is_err());
     }
 }

@@ -1,12 +1,14 @@
-//! Serverless-cd state: tokens, applications, tasks and their plans (`serverless-cd.md` §9).
+//! Serverless-cd state: tokens, applications, tasks and their plans (`serverless-cd.md` §9,
+//! as measured in §11).
 //!
-//! A task's whole future (step durations, log lines with their instants, outcome) is drawn
-//! from the PRNG when it is created; what a client observes at an instant is a pure function
-//! of that plan, the task's cancel instant and the simulated clock.
+//! A task's whole future (step durations, log lines, outcome) is drawn from the PRNG when it is
+//! created; what a client observes at an instant is a pure function of that plan, the task's
+//! cancel instant, the simulated clock and the era the JSON is rendered for.
 
 use serde_json::{Map, Value, json};
 
 use super::super::clock::{NS_PER_MS, NS_PER_SEC};
+use super::Era;
 
 pub const DEMO_TOKEN: &str = "SdDemoToken0123456789abcdefghijklmnopqrs";
 pub const EXPIRED_TOKEN: &str = "SdExpiredToken0123456789abcdefghijklmnop";
@@ -15,22 +17,33 @@ pub const OTHER_USER: &str = "u-3d90b2";
 
 /// Dispatch → `pending`, `running` this much later (§9 #7).
 pub const PENDING_NS: i64 = 3 * NS_PER_SEC;
-/// A step's log is readable this long after the step starts (§9 #8).
-pub const LOG_DELAY_NS: i64 = NS_PER_SEC;
+/// A step's log is uploaded this long after the step ends; the step's status is written first
+/// (§11 R9). The task's own status turns final once the last upload is done.
+pub const LOG_UPLOAD_NS: i64 = NS_PER_SEC;
 /// Two log lines per second.
 pub const LINE_EVERY_NS: i64 = 500 * NS_PER_MS;
 /// Demo: a webhook push task every 40 s (§9 #15).
 pub const DEMO_EVERY_NS: i64 = 40 * NS_PER_SEC;
 const DAY_NS: i64 = 86_400 * NS_PER_SEC;
 
-pub const STEP_NAMES: [&str; 5] = ["Checkout", "Install", "Test", "Deploy", "Notify"];
+/// The engine's own first step (`stepCount` `"0"`), then the pipeline's steps (§11 R10).
+pub const SETUP_STEP: &str = "Set up task";
+pub const STEP_NAMES: [&str; 6] = [
+    SETUP_STEP, "Checkout", "Install", "Test", "Deploy", "Notify",
+];
+/// Where the `stepCount` counter starts; it continues across tasks (§11 R10).
+const FIRST_STEP_COUNT: u64 = 101;
 pub const REFS: [&str; 3] = ["refs/heads/main", "refs/heads/develop", "refs/tags/v1.4.0"];
 /// The application with 37 tasks (4 pages of 10), three of them with expired logs.
 pub const BUSY_APP: usize = 0;
 /// Never deployed: no `latest_task`.
 pub const NEVER_DEPLOYED_APP: usize = 12;
-/// Owned by another user: hidden from lists, detail → no permission.
+/// Owned by another user: hidden from lists and refused on writes (detail shows it, §11 R14).
 pub const FOREIGN_APP: usize = 13;
+/// The one application whose (Jan 2023) environment is not called `default`.
+pub const PROD_ENV_APP: usize = 11;
+/// The environment every other application has.
+pub const DEFAULT_ENV: &str = "default";
 
 const APP_NAMES: [&str; 14] = [
     "shop-api",
@@ -116,6 +129,15 @@ pub struct App {
     pub refs: Vec<GitRef>,
     /// Tasks created so far (1-based index of the next one − 1).
     pub tasks_made: u64,
+    /// Its environment (rendered in the Jan 2023 era only).
+    pub env: String,
+}
+
+impl App {
+    /// The ref an empty `ref` dispatches: the trigger's branch (`refs/heads/main`).
+    pub fn default_ref(&self) -> &GitRef {
+        &self.refs[0]
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +162,8 @@ impl StepEnd {
 #[derive(Debug, Clone)]
 pub struct PlanStep {
     pub name: &'static str,
+    /// The opaque `stepCount` (`"0"` for `Set up task`).
+    pub count: String,
     /// Absolute simulated instants; `start == end` for a skipped step.
     pub start: i64,
     pub end: i64,
@@ -154,9 +178,8 @@ pub struct Task {
     pub app_id: String,
     pub user_id: String,
     pub owner: String,
-    pub repo_name: String,
+    pub env: String,
     pub created: i64,
-    pub trigger_type: String,
     pub commit: String,
     pub git_ref: String,
     pub message: String,
@@ -174,7 +197,7 @@ impl Task {
     }
 
     fn end(&self) -> i64 {
-        self.steps.last().map_or(self.run_start(), |s| s.end)
+        self.steps.last().map_or(self.run_start(), |s| s.end) + LOG_UPLOAD_NS
     }
 
     /// `pending`, `running`, `success`, `failure` or `cancelled`.
@@ -234,48 +257,58 @@ impl Task {
         }
     }
 
-    /// `process_time` in whole seconds, once the step has ended.
-    pub fn process_time(&self, i: usize, now: i64) -> Option<i64> {
+    /// `process_time`, a float with 2 decimals once the step has ended; `0` when skipped; gone
+    /// from every step once the task was cancelled (§11 R10).
+    pub fn process_time(&self, i: usize, now: i64) -> Option<f64> {
         let s = &self.steps[i];
-        let status = self.step_status(i, now);
-        if matches!(status, "pending" | "running") {
+        if self.cancelled_at.is_some() {
             return None;
         }
-        let stop = s.end.min(self.view_at(now));
-        Some(((stop - s.start).max(0) + NS_PER_SEC / 2) / NS_PER_SEC)
+        match self.step_status(i, now) {
+            "pending" | "running" => None,
+            "skipped" => Some(0.0),
+            _ => Some(((s.end - s.start).max(0) / (10 * NS_PER_MS)) as f64 / 100.0),
+        }
     }
 
-    /// The step's whole log text at `now`, `None` when there is none (yet, or any more).
+    /// Whether step `i` ran to its end (not skipped, not cut by a cancel) by `now`.
+    fn step_completed(&self, i: usize, now: i64) -> bool {
+        let s = &self.steps[i];
+        s.end_status != StepEnd::Skipped && self.view_at(now) >= s.end
+    }
+
+    /// The step's log at `now`: only once the step has ended and its log was uploaded; never
+    /// for a skipped step, a step cut by a cancel, or an old task (§11 R9).
     pub fn log(&self, i: usize, now: i64) -> Option<String> {
         let s = self.steps.get(i)?;
-        if self.logs_expired || s.end_status == StepEnd::Skipped && s.start == s.end {
-            return None;
-        }
-        let t = self.view_at(now);
-        if t < s.start + LOG_DELAY_NS {
+        if self.logs_expired || !self.step_completed(i, now) || now < s.end + LOG_UPLOAD_NS {
             return None;
         }
         let mut out = String::new();
-        for (at, line) in &s.lines {
-            if *at > t {
-                break;
-            }
+        for (_, line) in &s.lines {
             out.push_str(line);
             out.push('\n');
         }
         Some(out)
     }
 
-    pub fn to_json(&self, now: i64) -> Value {
+    /// The step with this `stepCount`.
+    pub fn step_index(&self, count: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.count == count)
+    }
+
+    /// The task as `task/get` and `task/list` show it: no `trigger_type`, no `repo_name`;
+    /// `env_name` from Jan 2023 (§11 R11).
+    pub fn to_json(&self, now: i64, era: Era) -> Value {
         let steps: Vec<Value> = (0..self.steps.len())
             .map(|i| {
                 let mut step = json!({
                     "run": self.steps[i].name,
-                    "stepCount": (i + 1).to_string(),
+                    "stepCount": self.steps[i].count,
                     "status": self.step_status(i, now),
                 });
                 if let Some(p) = self.process_time(i, now) {
-                    step["process_time"] = json!(p);
+                    step["process_time"] = if p == 0.0 { json!(0) } else { json!(p) };
                 }
                 step
             })
@@ -297,12 +330,13 @@ impl Task {
             "commit": self.commit,
             "ref": self.git_ref,
             "branch": branch,
-            "repo_name": self.repo_name,
             "owner": self.owner,
-            "trigger_type": self.trigger_type,
         });
         if let Some(r) = &self.redelivery {
             v["redelivery"] = json!(r);
+        }
+        if era == Era::Jan {
+            v["env_name"] = json!(self.env);
         }
         v
     }
@@ -320,6 +354,8 @@ pub struct ScdState {
     pub tokens: Vec<Token>,
     pub demo: bool,
     pub next_demo: i64,
+    /// The next opaque `stepCount` (continues across tasks).
+    pub next_step_count: u64,
 }
 
 pub fn id16(rng: &mut fastrand::Rng) -> String {
@@ -360,7 +396,6 @@ pub fn token_secret(rng: &mut fastrand::Rng) -> String {
 pub struct TaskSpec {
     pub app: usize,
     pub created: i64,
-    pub trigger_type: String,
     pub commit: String,
     pub git_ref: String,
     pub message: String,
@@ -396,6 +431,7 @@ impl ScdState {
             ],
             demo,
             next_demo: start + DEMO_EVERY_NS,
+            next_step_count: FIRST_STEP_COUNT,
         };
         for (i, name) in APP_NAMES.iter().enumerate() {
             let app = st.fixture_app(i, name, start);
@@ -420,7 +456,6 @@ impl ScdState {
                 let spec = TaskSpec {
                     app: i,
                     created,
-                    trigger_type: if j % 5 == 4 { "manual" } else { "github" }.into(),
                     commit: hex(&mut st.rng, 40),
                     git_ref: REFS[r].into(),
                     message: MESSAGES[st.rng.usize(..MESSAGES.len())].into(),
@@ -428,8 +463,11 @@ impl ScdState {
                     inputs: Map::new(),
                 };
                 let id = st.create_task(spec);
-                if i == BUSY_APP && j < 3 {
-                    st.task_mut(&id).expect("just created").logs_expired = true;
+                if i == BUSY_APP
+                    && j < 3
+                    && let Some(t) = st.task_mut(&id)
+                {
+                    t.logs_expired = true;
                 }
             }
         }
@@ -458,7 +496,7 @@ impl ScdState {
             .collect();
         secrets.sort();
         let created = start - (60 + self.rng.i64(0..30)) * DAY_NS;
-        self.new_app(
+        let mut app = self.new_app(
             owner,
             name,
             &(584_120_377 + i as u64 * 7).to_string(),
@@ -467,7 +505,11 @@ impl ScdState {
             secrets,
             outcome,
             None,
-        )
+        );
+        if i == PROD_ENV_APP {
+            app.env = "prod".into();
+        }
+        app
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -513,6 +555,7 @@ impl ScdState {
             outcome,
             refs,
             tasks_made: 0,
+            env: DEFAULT_ENV.into(),
         }
     }
 
@@ -535,12 +578,13 @@ impl ScdState {
         app.updated = app.updated.max(spec.created);
         let n = app.tasks_made;
         let outcome = app.outcome;
-        let (app_id, user, owner, repo, repo_url) = (
+        let (app_id, user, owner, repo, repo_url, env) = (
             app.id.clone(),
             app.user_id.clone(),
             app.owner.clone(),
             app.repo_name.clone(),
             app.repo_url.clone(),
+            app.env.clone(),
         );
         let test_fails = outcome == Outcome::Flaky && n % 3 == 0;
         let ctx = LineCtx {
@@ -556,9 +600,16 @@ impl ScdState {
         let mut t = spec.created + PENDING_NS;
         let mut steps = Vec::new();
         for name in STEP_NAMES {
+            let count = if name == SETUP_STEP {
+                "0".to_string()
+            } else {
+                self.next_step_count += 1;
+                (self.next_step_count - 1).to_string()
+            };
             if name == "Deploy" && test_fails {
                 steps.push(PlanStep {
                     name,
+                    count,
                     start: t,
                     end: t,
                     lines: Vec::new(),
@@ -566,9 +617,14 @@ impl ScdState {
                 });
                 continue;
             }
-            let dur = self.rng.i64(3..=15);
-            let count = (dur * 2) as usize;
-            let texts = step_lines(&mut self.rng, name, count, &ctx);
+            // Durations to the 10 ms: `process_time` is a float (§11 R10).
+            let dur = if name == SETUP_STEP {
+                self.rng.i64(100..=300) * 10 * NS_PER_MS
+            } else {
+                self.rng.i64(300..=1500) * 10 * NS_PER_MS
+            };
+            let n_lines = (dur / LINE_EVERY_NS).max(1) as usize;
+            let texts = step_lines(&mut self.rng, name, n_lines, &ctx);
             let lines = texts
                 .into_iter()
                 .enumerate()
@@ -581,12 +637,13 @@ impl ScdState {
             };
             steps.push(PlanStep {
                 name,
+                count,
                 start: t,
-                end: t + dur * NS_PER_SEC,
+                end: t + dur,
                 lines,
                 end_status,
             });
-            t += dur * NS_PER_SEC;
+            t += dur;
         }
         let id = id16(&mut self.rng);
         self.tasks.push(Task {
@@ -594,9 +651,8 @@ impl ScdState {
             app_id,
             user_id: user,
             owner,
-            repo_name: repo,
+            env,
             created: spec.created,
-            trigger_type: spec.trigger_type,
             commit: spec.commit,
             git_ref: spec.git_ref,
             message: spec.message,
@@ -626,7 +682,6 @@ impl ScdState {
             let spec = TaskSpec {
                 app,
                 created: at,
-                trigger_type: "github".into(),
                 commit: hex(&mut self.rng, 40),
                 git_ref: head.name,
                 message: MESSAGES[self.rng.usize(..MESSAGES.len())].into(),
@@ -637,8 +692,9 @@ impl ScdState {
         }
     }
 
-    /// The application as `application/list` and `detail` show it.
-    pub fn app_json(&self, i: usize, now: i64) -> Value {
+    /// The application as `application/list` and `detail` show it: its data at the top level
+    /// (Nov 2022) or under `environment.<env>` (Jan 2023, §11 R3); `webhook_secret` never.
+    pub fn app_json(&self, i: usize, now: i64, era: Era) -> Value {
         let a = &self.apps[i];
         let secrets: Map<String, Value> = a
             .secrets
@@ -655,19 +711,21 @@ impl ScdState {
             "provider_repo_id": a.provider_repo_id,
             "user_id": a.user_id,
             "provider": "github",
-            "secrets": secrets,
-            "trigger_spec": a.trigger_spec,
         });
         if let Some(d) = &a.description {
             v["description"] = json!(d);
         }
+        let mut data = json!({
+            "secrets": secrets,
+            "trigger_spec": a.trigger_spec,
+        });
         let latest = self
             .tasks
             .iter()
             .filter(|t| t.app_id == a.id)
             .max_by_key(|t| (t.created, t.id.clone()));
         if let Some(t) = latest {
-            v["latest_task"] = json!({
+            data["latest_task"] = json!({
                 "taskId": t.id,
                 "commit": t.commit,
                 "message": t.message,
@@ -675,6 +733,18 @@ impl ScdState {
                 "completed": t.is_finished(now),
                 "status": t.status(now),
             });
+        }
+        match era {
+            Era::Nov => {
+                if let (Some(out), Value::Object(d)) = (v.as_object_mut(), data) {
+                    out.extend(d);
+                }
+            }
+            Era::Jan => {
+                data["type"] = json!("testing");
+                data["cd_pipeline_yaml"] = json!("serverless-pipeline.yaml");
+                v["environment"] = json!({ a.env.clone(): data });
+            }
         }
         v
     }
@@ -706,10 +776,15 @@ type Filler = Box<dyn Fn(&mut fastrand::Rng, usize) -> String>;
 
 /// `count` lines of one step (the last few are the step's verdict).
 fn step_lines(rng: &mut fastrand::Rng, name: &str, count: usize, c: &LineCtx) -> Vec<String> {
-    let short = &c.commit[..c.commit.len().min(7)];
+    let short: String = c.commit.chars().take(7).collect();
     let mut head: Vec<String> = Vec::new();
     let mut tail: Vec<String> = Vec::new();
     let filler: Filler = match name {
+        SETUP_STEP => {
+            head.push("[INFO] Preparing the task environment".into());
+            tail.push("[INFO] Loaded serverless-pipeline.yaml".into());
+            Box::new(|rng, k| format!("[DEBUG] runtime check {k}: ok ({} ms)", rng.usize(1..40)))
+        }
         "Checkout" => {
             head.push(format!(
                 "[INFO] @serverless-cd/checkout: cloning {}",
