@@ -430,7 +430,7 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 
     println!("  Free Commit  {}", handle.url("freecommit"));
     println!("  Aviator      {}", handle.url("aviator"));
     println!(
-        "  Serverless-cd {} (era {})",
+        "  Serverless-cd {} · era {}",
         handle.url("serverless-cd"),
         handle.serverless_cd_era.describe()
     );
