@@ -111,7 +111,7 @@ protected_environments = ["production"]
 projects = [
 {projects}]
 
-# Serverless-cd server era: {scd_era} (shipdeck simulate --serverless-cd-era nov|jan)
+# Serverless-cd server era: {scd_era} (choose with shipdeck simulate --serverless-cd-era nov|jan)
 [profiles.sim-serverless-cd]
 kind = "serverless-cd"
 url = "{scd}"

@@ -432,7 +432,7 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 
     out!("  Free Commit  {}", handle.url("freecommit"));
     out!("  Aviator      {}", handle.url("aviator"));
     out!(
-        "  Serverless-cd {} (era {})",
+        "  Serverless-cd {} · era {}",
         handle.url("serverless-cd"),
         handle.serverless_cd_era.describe()
     );

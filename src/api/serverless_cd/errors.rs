@@ -86,9 +86,14 @@ pub fn classify(http_status: u16, code: Option<&Value>, message: Option<&str>) -
     } else {
         msg.to_string()
     };
+    // A numeric code may come as a string too (`"500"`).
+    let numeric = code
+        .and_then(crate::api::tolerant::number)
+        .filter(|f| f.fract() == 0.0 && f.abs() < 1e9)
+        .map(|f| f as i64);
     // A 4xx that came with the answer (HTTP first, then a numeric code), else 400.
     let input_status = || {
-        let code = code.and_then(Value::as_u64).unwrap_or(0);
+        let code = numeric.and_then(|c| u64::try_from(c).ok()).unwrap_or(0);
         [u64::from(http_status), code]
             .into_iter()
             .find(|c| (400..500).contains(c))
@@ -96,7 +101,7 @@ pub fn classify(http_status: u16, code: Option<&Value>, message: Option<&str>) -
             .unwrap_or(400)
     };
     let by_code = match code {
-        Some(Value::Number(n)) => match n.as_i64() {
+        _ if numeric.is_some() => match numeric {
             Some(401 | 403) => Some(Said::Auth),
             Some(400 | 404) => Some(Said::NotFound),
             Some(429) => return ApiError::RateLimited,
@@ -127,8 +132,7 @@ pub fn classify(http_status: u16, code: Option<&Value>, message: Option<&str>) -
             message: shown,
         },
         None => ApiError::Server {
-            status: code
-                .and_then(Value::as_u64)
+            status: numeric
                 .filter(|c| (500..600).contains(c))
                 .and_then(|c| u16::try_from(c).ok())
                 .or(Some(http_status).filter(|s| *s >= 500))
@@ -317,6 +321,10 @@ mod tests {
                 message: "AppId is empty".into()
             }
         );
+        assert!(matches!(
+            classify(200, Some(&json!("401")), Some("nope")),
+            ApiError::Auth(_)
+        ));
         assert_eq!(
             classify(200, None, Some("AppId is empty")),
             ApiError::Rejected {

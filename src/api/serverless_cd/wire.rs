@@ -6,7 +6,7 @@
 //!
 //! The `decode_*` functions take the envelope's `data` as a `serde_json::Value`.
 
-use crate::api::ids::{id_string, opt_id_string};
+use crate::api::ids::id_string;
 use crate::api::tolerant::{self, opt_bool, opt_i64, opt_string, opt_u64, or_default};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -66,7 +66,7 @@ pub struct Application {
     pub description: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub provider: Option<String>,
-    #[serde(default, deserialize_with = "opt_id_string_lenient")]
+    #[serde(default, deserialize_with = "opt_string")]
     pub user_id: Option<String>,
     /// Nov 2022: the data at the top level.
     #[serde(flatten)]
@@ -132,7 +132,7 @@ pub struct Step {
 pub struct Task {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
-    #[serde(default, deserialize_with = "opt_id_string_lenient")]
+    #[serde(default, deserialize_with = "opt_string")]
     pub app_id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
@@ -154,7 +154,7 @@ pub struct Task {
     /// Newer servers only (§11 R11).
     #[serde(default, deserialize_with = "opt_string")]
     pub trigger_type: Option<String>,
-    #[serde(default, deserialize_with = "opt_id_string_lenient")]
+    #[serde(default, deserialize_with = "opt_string")]
     pub redelivery: Option<String>,
     // `env_name` (Jan 2023 on) is not read: the application's environment is used.
 }
@@ -174,19 +174,6 @@ pub struct TaskPage {
 pub struct Dispatched {
     #[serde(rename = "taskId", deserialize_with = "id_string")]
     pub task_id: String,
-}
-
-/// An optional id that is dropped (and logged) rather than failing its row when it is neither a
-/// number nor a string.
-fn opt_id_string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::Null => None,
-        other => opt_id_string(other).unwrap_or_else(|e| {
-            tracing::warn!(target: "shipdeck::decode", "odd id ignored: {e}");
-            None
-        }),
-    })
 }
 
 /// `environment`: each entry decoded on its own, an odd one left out (logged).

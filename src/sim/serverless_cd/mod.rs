@@ -60,11 +60,11 @@ impl Era {
         }
     }
 
-    /// For people: `nov (Nov 2022 server)`.
+    /// For people: `nov — the Nov 2022 server, …`.
     pub fn describe(self) -> &'static str {
         match self {
-            Era::Nov => "nov (the Nov 2022 server: shapes of the published page)",
-            Era::Jan => "jan (the Jan 2023 server: environments, envName, code 500 errors)",
+            Era::Nov => "nov — the Nov 2022 server, shapes of the published page",
+            Era::Jan => "jan — the Jan 2023 server, environments, envName, code-500 errors",
         }
     }
 }
