@@ -303,23 +303,37 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
             "POST /aviator/api/releases/payments-api/environments/{env}/deployments"
         ))
     };
-    // staging → canary: cancel sends nothing, yes sends one request.
+    // Every environment runs 2025.12.28-rc1: a promotion would change nothing, so it asks
+    // nothing and sends nothing.
     r.tui.send("P");
+    r.tui
+        .wait_for("canary already runs 2025.12.28-rc1: nothing to promote");
+    assert_eq!(deploys(&r, "canary"), 0);
+    // A chosen candidate on canary: cancel sends nothing, yes sends one request.
+    let deploy = |r: &mut Rig, candidate: &str| {
+        r.tui.send("D");
+        r.tui.wait_for("candidate");
+        r.tui.send("\x15"); // Ctrl-U clears the field
+        r.tui.send(&format!("{candidate}\r"));
+    };
+    r.tui.send("l");
+    r.tui.wait_for("Deployments to canary");
+    deploy(&mut r, "2025.12.25-rc2");
     r.tui.wait_for("canary: ");
     r.tui.send("n");
     r.tui.wait_for("cancelled: nothing was sent");
     assert_eq!(deploys(&r, "canary"), 0);
-    r.tui.send("P");
+    deploy(&mut r, "2025.12.25-rc2");
     r.tui.wait_for("canary: ");
     r.tui.send("y");
     r.tui.wait_for("following");
     assert_eq!(deploys(&r, "canary"), 1, "{:?}", r.proxy.paths());
     // The deployment settles as the clock moves; the pane notices and says so.
     r.advance_until("success", 3.0);
-    // canary → production is protected: a wrong name sends nothing.
+    // production is protected: a wrong name sends nothing.
     r.tui.send("l");
-    r.tui.wait_for("Deployments to canary");
-    r.tui.send("P");
+    r.tui.wait_for("Deployments to production");
+    deploy(&mut r, "2025.12.25-rc2");
     r.tui.wait_for("production is protected");
     r.tui.send("prod\r");
     r.tui.wait_for("type `production` exactly");
@@ -339,7 +353,9 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
     r.tui.wait_for("Deployments to staging");
     r.tui
         .wait("the pipeline", |s| s.matches("success").count() >= 3);
-    r.tui.send("P");
+    r.tui.send("l");
+    r.tui.wait_for("Deployments to canary");
+    deploy(&mut r, "2025.12.25-rc1");
     r.tui.wait_for("canary: ");
     r.tui.send("y");
     r.tui.wait_for("refused: profile rel-ro is read-only");

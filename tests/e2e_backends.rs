@@ -235,17 +235,29 @@ fn aviator_list_releases_and_promote() {
         r.proxy
             .calls("POST /aviator/api/releases/payments-api/environments/canary/deployments")
     };
-    // staging → canary: "n" sends nothing.
+    // staging → canary, where canary already runs the same candidate: nothing would change,
+    // so nothing is asked and nothing is sent.
     r.tui.send("P");
     r.tui
-        .wait_for("Deploy 2025.12.28-rc1 to canary of payments-api");
+        .wait_for("canary already runs 2025.12.28-rc1: nothing to promote");
+    assert_eq!(deploys(&r), 0, "{:?}", r.proxy.paths());
+    // A chosen older candidate on canary: "n" sends nothing.
+    r.tui.send("l");
+    r.tui.wait_for("Deployments to canary");
+    let deploy = |r: &mut Rig| {
+        r.tui.send("D");
+        r.tui.wait_for("candidate");
+        r.tui.send("\x15"); // Ctrl-U clears the field
+        r.tui.send("2025.12.25-rc2\r");
+        r.tui
+            .wait_for("Deploy 2025.12.25-rc2 to canary of payments-api");
+    };
+    deploy(&mut r);
     r.tui.send("n");
     r.tui.wait_for("cancelled: nothing was sent");
     assert_eq!(deploys(&r), 0, "{:?}", r.proxy.paths());
     // "y" sends exactly one.
-    r.tui.send("P");
-    r.tui
-        .wait_for("Deploy 2025.12.28-rc1 to canary of payments-api");
+    deploy(&mut r);
     r.tui.send("y");
     r.tui.wait_for("following");
     assert_eq!(deploys(&r), 1, "{:?}", r.proxy.paths());

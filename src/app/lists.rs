@@ -164,8 +164,10 @@ pub fn list_loaded(
         Applied::Changed => {
             s.conn = Conn::Online;
             s.dirty = true;
+            // Said only when nothing else is being said (a kill's "killed" explains it better).
             if let Some(id) = s.lists.meta_mut(res).gone.take()
                 && res == s.pane
+                && s.toast.is_none()
             {
                 toast(
                     s,

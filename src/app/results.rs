@@ -282,6 +282,8 @@ fn launched(s: &mut State, project: String, build: Build, fx: &mut Vec<Effect>) 
     };
     // The new run appears at once; the next refresh confirms it.
     if shows && !s.lists.builds.rows.iter().any(|b| b.id == build.id) {
+        // The new run is what the operator will look at next: select it.
+        s.lists.builds.selected_id = Some(build.id.clone());
         s.lists.builds.rows.insert(0, build);
         s.lists.builds.refilter();
     }

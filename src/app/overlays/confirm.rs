@@ -11,8 +11,9 @@ use ratatui_textarea::TextArea;
 /// What a confirmed change becomes when checked against the latest state at send time.
 enum Recheck {
     Send(Mutation),
-    /// The target changed since the question: ask again, saying what changed.
-    Ask(Mutation, String),
+    /// The same target, changed since the question in a way that does not change the intent:
+    /// sent as it is now, and said.
+    SendChanged(Mutation, String),
     /// Nothing left to do; nothing is sent.
     Moot(String),
 }
@@ -29,7 +30,7 @@ fn recheck(s: &State, op: Mutation) -> Recheck {
         .rows
         .iter()
         .chain(s.log.as_ref().map(|l| &l.build))
-        .filter(|b| b.id == build.id || (b.run_id.is_some() && b.run_id == build.run_id))
+        .filter(|b| b.id == build.id)
         .find(|b| b.status != build.status);
     match latest {
         None => Recheck::Send(op),
@@ -39,10 +40,13 @@ fn recheck(s: &State, op: Mutation) -> Recheck {
             build.project,
             now.status.label()
         )),
-        Some(now) => Recheck::Ask(
+        // Still the same run, only further along (queued → running): kill it as it is now
+        // (the backend kills a running run another way than a queued one).
+        Some(now) => Recheck::SendChanged(
             Mutation::Kill { build: now.clone() },
             format!(
-                "It was {} when you asked and is {} now: y kills the {} run.",
+                "{} was {} when you asked and is {} now: killing the {} run",
+                short_id(&build.id),
                 build.status.label(),
                 now.status.label(),
                 now.status.label()
@@ -70,12 +74,9 @@ pub fn handle(s: &mut State, mut c: Confirm, a: Action, fx: &mut Vec<Effect>) ->
             }
             match recheck(s, c.pending) {
                 Recheck::Send(op) => gate::send(s, op, fx),
-                Recheck::Ask(op, why) => {
-                    let mut again = confirm_for(s, op);
-                    if let Overlay::Confirm(c) = &mut again {
-                        c.lines.insert(1, why);
-                    }
-                    return again;
+                Recheck::SendChanged(op, why) => {
+                    gate::send(s, op, fx);
+                    toast(s, Level::Info, why);
                 }
                 Recheck::Moot(why) => toast(s, Level::Info, why),
             }
