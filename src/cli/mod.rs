@@ -414,7 +414,9 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64) -> i32 {
         }
     };
     println!("shipdeck simulator listening on http://{}", handle.addr);
-    println!("  Free Commit  {}", handle.url("freecommit"));
+    for mount in crate::sim::freecommit::MOUNTS {
+        println!("  Free Commit  {}", handle.url(mount));
+    }
     println!("  Aviator      {}", handle.url("aviator"));
     println!("  Serverless-cd {}", handle.url("serverless-cd"));
     println!("  nullplatform {}", handle.url("nullplatform"));
