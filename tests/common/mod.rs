@@ -3,6 +3,7 @@
 //! (the simulator itself does not count logins).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod mutate;
 pub mod pty;
 
 use axum::body::Body;

@@ -13,7 +13,6 @@ use crate::domain::{
     StatusRequest, User, split_candidate,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -195,16 +194,8 @@ pub fn status_of(raw: &str) -> BuildStatus {
     }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-}
+/// Timestamps: RFC 3339 with or without fraction and offset, or a bare date-time (§11).
+use super::tolerant::datetime as parse_time;
 
 fn deployment(w: wire::Deployment, project: &str, env: &str) -> Result<Deployment, ApiError> {
     let id = match &w.id {

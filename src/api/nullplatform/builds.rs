@@ -130,11 +130,7 @@ fn to_build(w: wire::Build, project: &str) -> Build {
     }
 }
 
-fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
-}
+use crate::api::tolerant::datetime as parse_time;
 
 /// The fields `POST /build` needs besides the application (contract §5).
 pub(super) fn launch_options() -> LaunchOptions {
