@@ -5,6 +5,8 @@
 mod wire;
 
 use super::http::{Http, Reply, Request};
+/// Timestamps: RFC 3339 with or without fraction and offset, or a bare date-time (§11).
+use super::tolerant::datetime as parse_time;
 use super::{ApiError, Backend};
 use crate::config::{Credential, Profile, ReleaseProject};
 use crate::domain::{
@@ -193,9 +195,6 @@ pub fn status_of(raw: &str) -> BuildStatus {
         _ => BuildStatus::Unknown,
     }
 }
-
-/// Timestamps: RFC 3339 with or without fraction and offset, or a bare date-time (§11).
-use super::tolerant::datetime as parse_time;
 
 fn deployment(w: wire::Deployment, project: &str, env: &str) -> Result<Deployment, ApiError> {
     let id = match &w.id {
