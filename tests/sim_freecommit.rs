@@ -1474,3 +1474,79 @@ async fn simulate_prints_both_free_commit_mounts() {
     }
     t.sim.shutdown().await;
 }
+
+/// §11 F4 (keep): the pagination parameters the web frontend sends (`mode=exclude`,
+/// `orderBy`/`sortBy`, `per_page=100000`), the final 404 of an archived-log walk, 403 for a
+/// missing role and the empty 401.
+#[tokio::test]
+async fn what_the_frontend_relies_on_is_kept() {
+    let t = T::new().await;
+    let tok = t.login("alice").await;
+    let (s, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/project?page=1&per_page=100000&orderBy=DESC&sortBy=project_id&mode=exclude",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 47);
+    let ids: Vec<i64> = data
+        .iter()
+        .map(|r| r["project_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "DESC by project_id");
+    assert_eq!(
+        (
+            v["current_page"].as_i64(),
+            v["last_page"].as_i64(),
+            v["total"].as_i64()
+        ),
+        (Some(1), Some(1), Some(47))
+    );
+    let (_, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/developer?page=1&per_page=100000&orderBy=ASC&sortBy=user_username&mode=exclude",
+        )
+        .await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["user_username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 20);
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+
+    // The archived walk ends in 404 LOG_NOT_FOUND.
+    let mut step = "-1".to_string();
+    let mut last = None;
+    for _ in 0..20 {
+        let (s, v) = t.get(&tok, &format!("/developer/logs/5/{step}")).await;
+        if s == StatusCode::NOT_FOUND {
+            last = Some(v);
+            break;
+        }
+        assert_eq!(s, StatusCode::OK);
+        step = v["step"].as_str().unwrap().to_string();
+    }
+    assert_eq!(last.unwrap()["message"], "LOG_NOT_FOUND");
+
+    let ops = t.login("opsonly").await;
+    let (s, v) = t.get(&ops, "/developer/paginations/project").await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("Forbidden"))
+    );
+    let r = t
+        .http
+        .get(format!("{}/developer/projects", t.base))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.bytes().await.unwrap().is_empty());
+    t.sim.shutdown().await;
+}
