@@ -12,9 +12,12 @@ use serde_json::Value;
 
 const CLEANUP_STEP: &str = "@cleanup";
 
+/// One page: its rows and the server's `total` (when it sent a readable one).
+pub type PageRows<T> = (Vec<T>, Option<u64>);
+
 /// A pagination envelope (§6): its rows and `total`. Anything but a JSON object is a `Decode`
 /// error (it is not a page); odd rows inside are dropped.
-pub(super) fn envelope<R: DeserializeOwned>(v: Value) -> Result<(Vec<R>, Option<u64>), ApiError> {
+pub(super) fn envelope<R: DeserializeOwned>(v: Value) -> Result<PageRows<R>, ApiError> {
     if !v.is_object() {
         return Err(ApiError::Decode(
             "a page of the list is not the expected JSON object".into(),
@@ -63,19 +66,19 @@ pub(super) fn secret(r: wire::SecretRow) -> Secret {
 }
 
 /// `GET /developer/paginations/project`: projects and the page's `total`.
-pub fn projects_page(v: Value) -> Result<(Vec<Project>, Option<u64>), ApiError> {
+pub fn projects_page(v: Value) -> Result<PageRows<Project>, ApiError> {
     let (rows, total) = envelope(v)?;
     Ok((rows.into_iter().map(project).collect(), total))
 }
 
 /// `GET /developer/paginations/developer`.
-pub fn developers_page(v: Value) -> Result<(Vec<Developer>, Option<u64>), ApiError> {
+pub fn developers_page(v: Value) -> Result<PageRows<Developer>, ApiError> {
     let (rows, total) = envelope(v)?;
     Ok((rows.into_iter().map(developer).collect(), total))
 }
 
 /// `GET /developer/paginations/secret` (values are never part of a row).
-pub fn secrets_page(v: Value) -> Result<(Vec<Secret>, Option<u64>), ApiError> {
+pub fn secrets_page(v: Value) -> Result<PageRows<Secret>, ApiError> {
     let (rows, total) = envelope(v)?;
     Ok((rows.into_iter().map(secret).collect(), total))
 }

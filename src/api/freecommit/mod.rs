@@ -149,7 +149,7 @@ impl FreeCommit {
         q: &ListQuery,
         filter_keys: &[&str],
         sort_key: impl Fn(&str) -> Option<&'static str>,
-        decode: fn(serde_json::Value) -> Result<(Vec<T>, Option<u64>), ApiError>,
+        decode: fn(serde_json::Value) -> Result<decode::PageRows<T>, ApiError>,
     ) -> Result<Page<T>, ApiError> {
         let page = q.page.max(1);
         let per_page = if q.per_page == 0 { 20 } else { q.per_page };
@@ -215,7 +215,7 @@ impl Backend for FreeCommit {
         let caps = capabilities(&roles, &username);
         Ok(Session {
             user: User {
-                id: info.id,
+                id: info.id.unwrap_or_default(),
                 name: username,
                 roles,
             },

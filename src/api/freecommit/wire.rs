@@ -26,8 +26,8 @@ pub struct ErrorBody {
 
 #[derive(Debug, Deserialize)]
 pub struct UserInfo {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub username: Option<String>,
     #[serde(default, deserialize_with = "rows")]
