@@ -836,26 +836,44 @@ async fn rate_limits_retry_reads_only() {
     }
 }
 
+/// A body cut mid-document is a `Decode` error; an item missing `status` (the other
+/// malformed form) no longer fails the list (issue 9): the row is kept with an unknown status.
 #[tokio::test]
-async fn malformed_lists_are_decode_errors() {
+async fn malformed_lists_are_decode_errors_or_rows_of_unknown_status() {
     let sim = start_sim("").await;
     let av = client(&sim.url("aviator"), ALICE);
     av.login().await.unwrap();
     set_faults(&sim, json!({"aviator.malformed_rate": 1})).await;
-    for _ in 0..10 {
-        let e = av
-            .deployments("payments-api", "staging", 1, 10)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+    let (mut cut, mut statusless) = (0, 0);
+    for _ in 0..20 {
+        match av.deployments("payments-api", "staging", 1, 10).await {
+            Err(e) => {
+                assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+                cut += 1;
+            }
+            Ok(p) => {
+                assert_eq!(p.items.len(), 10, "every row kept");
+                let odd: Vec<_> = p.items.iter().filter(|d| d.raw_status.is_empty()).collect();
+                assert_eq!(odd.len(), 1, "{:?}", p.items);
+                assert_eq!(odd[0].status, BuildStatus::Unknown);
+                assert!(!odd[0].id.is_empty() && !odd[0].candidate.is_empty());
+                statusless += 1;
+            }
+        }
     }
+    assert!(
+        cut > 0 && statusless > 0,
+        "both forms seen: {cut} cut, {statusless} without status"
+    );
     let e = av
         .rollback(&rb("payments-api", "staging", false))
         .await
         .unwrap_err();
     assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
-    let e = av.login().await.unwrap_err();
-    assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+    match av.login().await {
+        Ok(_) => {}
+        Err(e) => assert!(matches!(e, ApiError::Decode(_)), "{e:?}"),
+    }
 }
 
 #[tokio::test]
@@ -901,4 +919,272 @@ async fn connect_picks_the_aviator_client_and_needs_a_token() {
     p.projects.clear();
     let e = Aviator::new(&p).unwrap().login().await.unwrap_err();
     assert!(matches!(e, ApiError::Config(_)), "{e:?}");
+}
+
+/// A stub Aviator whose every route answers with `reply` (status, content type, body);
+/// records each request's path and query.
+async fn stub(
+    reply: impl Fn(&str, &str) -> (u16, &'static str, String) + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::response::IntoResponse;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let reply = std::sync::Arc::new(reply);
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let reply = reply.clone();
+        let log = log.clone();
+        async move {
+            let path = req.uri().path().to_string();
+            let query = req.uri().query().unwrap_or("").to_string();
+            log.lock()
+                .unwrap()
+                .push(format!("{} {path}?{query}", req.method()));
+            let (status, ct, body) = reply(&path, &query);
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [(axum::http::header::CONTENT_TYPE, ct)],
+                body,
+            )
+                .into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// §11: the bodies of 401 and 403 are not documented: whatever text comes is shown (never an
+/// HTML page, never the token), or the status when there is none.
+#[tokio::test]
+async fn auth_refusals_of_any_shape_show_their_text_or_status() {
+    for (status, ct, body, want) in [
+        (401, "text/plain", "token revoked", "token revoked"),
+        (401, "application/json", "", "HTTP 401 Unauthorized"),
+        (
+            401,
+            "application/json",
+            r#"{"message":"Bad token"}"#,
+            "Bad token",
+        ),
+        (
+            401,
+            "text/html",
+            "<html><title>401</title></html>",
+            "HTTP 401 Unauthorized (an HTML page, probably from a gateway)",
+        ),
+    ] {
+        let (base, seen) = stub(move |_, _| (status, ct, body.to_string())).await;
+        let e = client(&base, ALICE).login().await.unwrap_err();
+        let ApiError::Auth(text) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(text.contains(&format!("({want})")), "{text}");
+        assert!(!text.contains("<html") && !text.contains(ALICE), "{text}");
+        assert_eq!(seen.lock().unwrap().len(), 1, "no retry");
+    }
+    for (ct, body, want) in [
+        ("text/plain", "Forbidden\n", "Forbidden"),
+        ("application/json", "", "HTTP 403 Forbidden"),
+        ("application/json", r#"{"error":"Forbidden"}"#, "Forbidden"),
+        (
+            "text/html",
+            "<!doctype html><p>denied</p>",
+            "HTTP 403 Forbidden (an HTML page, probably from a gateway)",
+        ),
+    ] {
+        let (base, _) = stub(move |_, _| (403, ct, body.to_string())).await;
+        let e = client(&base, ALICE)
+            .deploy(&dep("payments-api", "staging", "2026.01.01-rc1"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::Forbidden(format!(
+                "token lacks access to this project: payments-api ({want})"
+            ))
+        );
+    }
+}
+
+/// §11: the 400 for a bad page is not confirmed, so the client never sends one (page ≥ 1,
+/// 1 ≤ per_page ≤ 100), and a refused page past the first ends a history walk. Timestamps
+/// come as bare date-times here.
+#[tokio::test]
+async fn pages_are_always_valid_and_a_refused_later_page_ends_the_walk() {
+    let (base, seen) = stub(|_, query| {
+        let q: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let page: i64 = q.get("page").and_then(|v| v.parse().ok()).unwrap_or(-1);
+        let per: i64 = q.get("per_page").and_then(|v| v.parse().ok()).unwrap_or(-1);
+        if page < 1 || !(1..=100).contains(&per) || page > 1 {
+            return (
+                400,
+                "application/json",
+                r#"{"error":"Invalid pagination parameters"}"#.into(),
+            );
+        }
+        let rows: Vec<serde_json::Value> = (0..per)
+            .map(|i| {
+                json!({"id": 500 - i, "release_candidate_version": format!("2026.01.{:02}-rc1", 1 + i % 28),
+                       "status": "failure", "deploy_start_at": "2026-12-04 10:00:00",
+                       "deploy_end_at": "2026-12-04T10:05:00"})
+            })
+            .collect();
+        (200, "application/json", serde_json::Value::Array(rows).to_string())
+    })
+    .await;
+    let av = client(&base, ALICE);
+    for (page, per) in [(0, 0), (0, 1000), (1, 250), (1, 7)] {
+        let p = av
+            .deployments("payments-api", "staging", page, per)
+            .await
+            .unwrap();
+        assert!(
+            p.page >= 1 && (1..=100).contains(&p.per_page),
+            "{page}/{per}"
+        );
+        assert_eq!(p.items.len() as u32, p.per_page);
+        let d = &p.items[0];
+        assert_eq!(
+            d.started_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-12-04T10:00:00+00:00")
+        );
+        assert!(d.finished_at.is_some());
+    }
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|r| !r.contains("page=0") && !r.contains("per_page=1000")),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    // 100 failures on page 1; page 2 is refused: no current RC, not an error.
+    assert_eq!(av.current("payments-api", "staging").await.unwrap(), None);
+}
+
+/// §11: acceptance of `.rcN` is unconfirmed. The client sends versions exactly as given and
+/// reads both forms; a server that refuses the dotted form gets a hint, not a dead end.
+#[tokio::test]
+async fn dotted_candidates_are_sent_as_given_and_a_refusal_suggests_the_dash_form() {
+    let (base, seen) = stub(|path, _| {
+        if path.contains(".rc") {
+            (
+                400,
+                "application/json",
+                r#"{"error":"Invalid release candidate version"}"#.into(),
+            )
+        } else {
+            (201, "application/json", String::new())
+        }
+    })
+    .await;
+    let av = client(&base, ALICE);
+    let e = av
+        .create_release(&release("web-frontend", "2026.03.02.rc2"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ApiError::Rejected {
+            status: 400,
+            message: "Invalid release candidate version (this server may take only the -rcN \
+                      form: try `2026.03.02-rc2`)"
+                .into()
+        }
+    );
+    av.create_release(&release("web-frontend", "2026.03.02-rc2"))
+        .await
+        .unwrap();
+    let paths = seen.lock().unwrap().clone();
+    assert!(paths[0].contains("/releases/2026.03.02.rc2?"), "{paths:?}");
+    // The simulator takes both forms (web-frontend's history uses `.rcN`).
+    let sim = start_sim("").await;
+    let av = client(&sim.url("aviator"), ALICE);
+    av.create_release(&release("web-frontend", "2026.04.01.rc1"))
+        .await
+        .unwrap();
+    av.deploy(&dep("web-frontend", "dogfood", "2026.04.01.rc1"))
+        .await
+        .unwrap();
+    let d = newest(&av, "web-frontend", "dogfood").await;
+    assert_eq!(
+        (d.candidate.as_str(), d.release.as_deref()),
+        ("2026.04.01.rc1", Some("2026.04.01"))
+    );
+}
+
+fn fixture() -> &'static serde_json::Value {
+    static F: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        common::mutate::with_sim(async |sim| {
+            reqwest::Client::new()
+                .get(format!(
+                    "{}/api/releases/payments-api/environments/staging/deployments?per_page=100",
+                    sim.url("aviator")
+                ))
+                .bearer_auth(ALICE)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    })
+}
+
+mod tolerant_decoding {
+    use super::common::mutate::{mutations, text};
+    use super::*;
+    use proptest::prelude::*;
+    use shipdeck::api::aviator::{decode, status_of};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Issue 9: every valid deployment survives ids and numbers as strings, unknown
+        /// fields, statuses nobody documented and a garbage row.
+        #[test]
+        fn deployments_keep_every_valid_row(m in mutations()) {
+            let rows = fixture().as_array().unwrap();
+            prop_assert_eq!(rows.len(), 25);
+            let list = m.apply(rows, &["status"]);
+            let got = decode::deployments(
+                serde_json::Value::Array(list.list.clone()), "payments-api", "staging",
+            )
+            .unwrap();
+            prop_assert_eq!(got.len(), list.valid.len());
+            for (d, src) in got.iter().zip(&list.valid) {
+                prop_assert_eq!(Some(d.id.clone()), text(&src["id"]));
+                prop_assert_eq!(Some(d.candidate.clone()), text(&src["release_candidate_version"]));
+                let raw = text(&src["status"]).unwrap();
+                prop_assert_eq!(d.status, status_of(&raw));
+                if raw == m.word {
+                    prop_assert_eq!(d.status, BuildStatus::Unknown);
+                }
+                prop_assert_eq!(&d.raw_status, &raw);
+                prop_assert_eq!(d.from_candidate.clone(), text(&src["from_release_candidate_version"]));
+                prop_assert!(d.started_at.is_some());
+                prop_assert_eq!(d.finished_at.is_some(), !src["deploy_end_at"].is_null());
+                prop_assert_eq!(d.release.clone(), text(&src["release_version"]));
+            }
+            let one = m.apply_one(&rows[0], &["status"]);
+            let d = decode::created_deployment(one.clone(), "payments-api", "staging").unwrap();
+            prop_assert_eq!(Some(d.id), text(&one["id"]));
+        }
+    }
+
+    #[test]
+    fn a_list_that_is_not_an_array_is_a_decode_error() {
+        for v in [json!({"results": []}), json!("x"), json!(null)] {
+            let e = decode::deployments(v, "p", "e").unwrap_err();
+            assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+        }
+        let e = decode::created_deployment(json!([1]), "p", "e").unwrap_err();
+        assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+    }
 }

@@ -513,3 +513,191 @@ async fn connection_refused_is_a_network_error() {
     let err = fc.projects(&q(1, 20)).await.expect_err("nobody listens");
     assert!(matches!(err, ApiError::Network(_)), "{err:?}");
 }
+
+/// Raw JSON of the simulator's fixtures, as the server sends them (read once).
+struct Fixture {
+    pages: Vec<(&'static str, serde_json::Value)>,
+    history: serde_json::Value,
+    project: serde_json::Value,
+    queued: serde_json::Value,
+    running: serde_json::Value,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        common::mutate::with_sim(async |sim| {
+            let base = sim.url("freecommit");
+            let http = reqwest::Client::new();
+            let tok: serde_json::Value = http
+                .post(format!("{base}/auth/token"))
+                .json(&json!({"auth": {"username": "admin", "password": "admin"}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let tok = tok["access_token"].as_str().unwrap().to_string();
+            let get = async |path: &str| -> serde_json::Value {
+                http.get(format!("{base}{path}"))
+                    .bearer_auth(&tok)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap()
+            };
+            for p in [1, 2, 4] {
+                let r = http
+                    .post(format!("{base}/developer/builds/{p}"))
+                    .bearer_auth(&tok)
+                    .json(&json!({"build": {"ignore_steps": []}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+            }
+            advance(sim, 6.0).await;
+            let mut pages = Vec::new();
+            for route in ["project", "developer", "secret"] {
+                pages.push((
+                    route,
+                    get(&format!("/developer/paginations/{route}?per_page=100")).await,
+                ));
+            }
+            Fixture {
+                pages,
+                history: get("/developer/builds/by/project/1").await,
+                project: get("/developer/projects/1").await,
+                queued: get("/developer/builds/queueds").await,
+                running: get("/developer/builds/executeds").await,
+            }
+        })
+    })
+}
+
+/// The envelope with mutated top-level fields around a mutated `data` list.
+fn mutated_page(
+    m: &common::mutate::Mutations,
+    page: &serde_json::Value,
+    enums: &[&str],
+) -> (serde_json::Value, common::mutate::Mutated) {
+    let rows = page["data"].as_array().unwrap();
+    assert!(rows.len() >= 3, "fixture rows: {}", rows.len());
+    let list = m.apply(rows, enums);
+    let mut top = page.clone();
+    top.as_object_mut().unwrap().remove("data");
+    let mut top = m.apply_one(&top, &[]);
+    top["data"] = serde_json::Value::Array(list.list.clone());
+    (top, list)
+}
+
+mod tolerant_decoding {
+    use super::common::mutate::{int, mutations, strings, text};
+    use super::*;
+    use proptest::prelude::*;
+    use shipdeck::api::freecommit::decode;
+    use shipdeck::domain::BuildStatus;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Issue 9: every valid row of the three paginations survives numbers as strings,
+        /// unknown fields, undocumented role/scope values and a garbage row.
+        #[test]
+        fn pages_keep_every_valid_row(m in mutations()) {
+            let f = fixture();
+            for (route, page) in &f.pages {
+                match *route {
+                    "project" => {
+                        let (top, rows) = mutated_page(&m, page, &[]);
+                        let (got, total) = decode::projects_page(top.clone()).unwrap();
+                        prop_assert_eq!(total, int(&top["total"]).map(|t| t as u64));
+                        prop_assert_eq!(got.len(), rows.valid.len());
+                        for (p, src) in got.iter().zip(&rows.valid) {
+                            prop_assert_eq!(Some(p.id.clone()), text(&src["project_id"]));
+                            prop_assert_eq!(Some(p.name.clone()), text(&src["project_name"]));
+                            prop_assert_eq!(
+                                p.last_build.as_ref().and_then(|b| b.exit_code),
+                                int(&src["build_last_exit_code"])
+                            );
+                            prop_assert_eq!(
+                                p.last_build.as_ref().map(|b| b.at.is_some()),
+                                int(&src["build_last_exit_code"]).map(|_| true)
+                            );
+                        }
+                    }
+                    "developer" => {
+                        let (top, rows) = mutated_page(&m, page, &["user_role"]);
+                        let (got, _) = decode::developers_page(top).unwrap();
+                        prop_assert_eq!(got.len(), rows.valid.len());
+                        for (d, src) in got.iter().zip(&rows.valid) {
+                            prop_assert_eq!(Some(d.id.clone()), text(&src["developer_id"]));
+                            prop_assert_eq!(Some(d.username.clone()), text(&src["user_username"]));
+                            prop_assert_eq!(&d.roles, &text(&src["user_role"]).into_iter().collect::<Vec<_>>());
+                        }
+                    }
+                    _ => {
+                        let (top, rows) = mutated_page(&m, page, &["secret_scope"]);
+                        let (got, _) = decode::secrets_page(top).unwrap();
+                        prop_assert_eq!(got.len(), rows.valid.len());
+                        for (s, src) in got.iter().zip(&rows.valid) {
+                            prop_assert_eq!(Some(s.id.clone()), text(&src["secret_id"]));
+                            prop_assert_eq!(Some(s.name.clone()), text(&src["secret_name"]));
+                            prop_assert_eq!(Some(s.scope.clone()), text(&src["secret_scope"]));
+                            prop_assert!(s.value.is_none());
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Issue 9: queue, running list, a project's history and its skippable steps.
+        #[test]
+        fn builds_runs_and_steps_keep_every_valid_row(m in mutations()) {
+            let f = fixture();
+            for (list, running) in [(&f.queued, false), (&f.running, true)] {
+                let rows = m.apply(list.as_array().unwrap(), &[]);
+                prop_assert!(!rows.valid.is_empty());
+                let got = decode::runs(serde_json::Value::Array(rows.list.clone()), running);
+                prop_assert_eq!(got.len(), rows.valid.len());
+                for (b, src) in got.iter().zip(&rows.valid) {
+                    prop_assert_eq!(Some(b.id.clone()), text(&src["executor_id"]));
+                    prop_assert_eq!(Some(b.project.clone()), text(&src["project_name"]));
+                    let want = if running { BuildStatus::Running } else { BuildStatus::Queued };
+                    prop_assert_eq!(b.status, want);
+                    prop_assert_eq!(b.started_at.is_some(), running);
+                }
+            }
+            let rows = m.apply(f.history.as_array().unwrap(), &[]);
+            let got = decode::finished_builds(serde_json::Value::Array(rows.list.clone()), "billing-api");
+            prop_assert_eq!(got.len(), rows.valid.len());
+            for (b, src) in got.iter().zip(&rows.valid) {
+                prop_assert_eq!(Some(b.id.clone()), text(&src["id"]));
+                prop_assert_eq!(b.exit_code, int(&src["exit_code"]));
+                prop_assert_ne!(b.status, BuildStatus::Unknown);
+                prop_assert!(b.queued_at.is_some() && b.finished_at.is_some());
+            }
+            let project = m.apply_one(&f.project, &[]);
+            let want: Vec<String> = strings(&project["available_steps"])
+                .into_iter()
+                .filter(|s| s != "@cleanup")
+                .collect();
+            prop_assert_eq!(decode::skippable_steps(project).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn a_page_that_is_not_an_object_is_a_decode_error() {
+        for v in [json!([]), json!("x"), json!(null)] {
+            let e = decode::projects_page(v).unwrap_err();
+            assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+        }
+        // An envelope with odd `data` is an empty page, not an error.
+        let (rows, total) = decode::projects_page(json!({"total": "3", "data": "oops"})).unwrap();
+        assert!(rows.is_empty());
+        assert_eq!(total, Some(3));
+    }
+}

@@ -362,7 +362,8 @@ async fn build_history_and_active_builds() {
     let base = sim.url("nullplatform");
     let np = client(&base, "np-ci-key");
     np.login().await.unwrap();
-    let raw = raw_get(&base, "/build?application_id=1&limit=1000").await;
+    // §11 C1: the reads answer bare arrays.
+    let raw = raw_get(&base, "/build?application_id=1").await;
     let hist = np
         .builds(&BuildScope::Project {
             id: "1".into(),
@@ -370,9 +371,9 @@ async fn build_history_and_active_builds() {
         })
         .await
         .unwrap();
-    assert_eq!(hist.len() as u64, raw["paging"]["total"].as_u64().unwrap());
+    assert_eq!(hist.len(), raw.as_array().unwrap().len());
     assert!(hist.windows(2).all(|w| w[0].queued_at >= w[1].queued_at));
-    for (b, r) in hist.iter().zip(raw["results"].as_array().unwrap()) {
+    for (b, r) in hist.iter().zip(raw.as_array().unwrap()) {
         assert_eq!(b.id, r["id"].to_string());
         assert_eq!(b.project, "payments");
         assert_eq!(b.project_id.as_deref(), Some("1"));
@@ -390,18 +391,19 @@ async fn build_history_and_active_builds() {
         })
         .await
         .unwrap();
-    let total = raw_get(&base, "/build?application_id=2&limit=1").await["paging"]["total"]
-        .as_u64()
-        .unwrap();
+    let total = raw_get(&base, "/build?application_id=2")
+        .await
+        .as_array()
+        .unwrap()
+        .len();
     assert!(total > 105);
-    assert_eq!(busy.len() as u64, total);
+    assert_eq!(busy.len(), total);
+    let ids: std::collections::HashSet<&str> = busy.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids.len(), total, "no build twice across pages");
 
     let active = np.builds(&BuildScope::Active).await.unwrap();
-    let raw_active = raw_get(&base, "/build?status=pending,in_progress&limit=1000").await;
-    assert_eq!(
-        active.len() as u64,
-        raw_active["paging"]["total"].as_u64().unwrap()
-    );
+    let raw_active = raw_get(&base, "/build?status=pending,in_progress").await;
+    assert_eq!(active.len(), raw_active.as_array().unwrap().len());
     assert!(
         active
             .iter()
@@ -433,17 +435,6 @@ async fn launch_report_and_assets_follow_the_server_rules() {
     );
     assert_eq!(b.message.as_deref(), Some("Fix rounding"));
 
-    let e = np
-        .set_build_status(&b.id, ReportStatus::Successful)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e,
-        ApiError::Rejected {
-            status: 400,
-            message: "Build must have at least one asset to be set as successful".into()
-        }
-    );
     let run = np
         .set_build_status(&b.id, ReportStatus::InProgress)
         .await
@@ -507,17 +498,47 @@ async fn launch_report_and_assets_follow_the_server_rules() {
             message: "Invalid status transition from successful to failed".into()
         }
     );
-    assert!(matches!(
-        np.create_asset(&b.id, AssetKind::Lambda, None, None).await,
-        Err(ApiError::Rejected { status: 400, .. })
-    ));
-    // pending → failed directly.
+    // §11 C5: an asset after `successful` is accepted (the current GitHub action's order).
+    let late = np
+        .create_asset(&b.id, AssetKind::Lambda, None, None)
+        .await
+        .unwrap();
+    assert_eq!(late.build_id, b.id);
+    // pending → failed directly; a failed build takes no asset, in the server's words.
     let b2 = np.launch(&launch_req("3", "abcdef1")).await.unwrap();
     let f = np
         .set_build_status(&b2.id, ReportStatus::Failed)
         .await
         .unwrap();
     assert_eq!(f.status, BuildStatus::Failed);
+    assert_eq!(
+        np.create_asset(&b2.id, AssetKind::Lambda, None, None)
+            .await
+            .unwrap_err(),
+        ApiError::Rejected {
+            status: 400,
+            message: "Build is already failed".into()
+        }
+    );
+}
+
+/// §11 C5: `successful` straight after registering is accepted by the simulator (a current
+/// GitHub action reports it before creating the asset).
+#[tokio::test]
+async fn successful_before_an_asset_is_reported() {
+    let sim = start_sim("").await;
+    let np = client(&sim.url("nullplatform"), "np-ci-key");
+    let b = np.launch(&launch_req("1", SHA)).await.unwrap();
+    let done = np
+        .set_build_status(&b.id, ReportStatus::Successful)
+        .await
+        .unwrap();
+    assert_eq!(done.status, BuildStatus::Succeeded);
+    let a = np
+        .create_asset(&b.id, AssetKind::DockerImage, None, None)
+        .await
+        .unwrap();
+    assert_eq!(a.targets[0].provider, "aws-ecr");
 }
 
 #[tokio::test]
@@ -782,4 +803,430 @@ async fn resets_are_network_errors_and_a_reset_launch_says_to_re_read() {
         matches!(&e, ApiError::Network(m) if m.contains("may or may not have been registered")),
         "{e:?}"
     );
+}
+
+/// A stub CI API: `/login` always works; `routes` adds the rest. Returns its base URL.
+async fn stub(routes: axum::Router) -> String {
+    let app = axum::Router::new()
+        .route(
+            "/login",
+            axum::routing::post(|| async { axum::Json(json!({"access_token": "npat_stub"})) }),
+        )
+        .merge(routes);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+fn history(id: &str, name: &str) -> BuildScope {
+    BuildScope::Project {
+        id: id.into(),
+        name: name.into(),
+    }
+}
+
+/// §11 C1: build reads come as the CI API's bare array or as the public API's
+/// `{paging, results}` page; both are read, and a server that ignores `limit`/`offset`
+/// (the whole list on every page) yields each build once.
+#[tokio::test]
+async fn build_reads_accept_bare_arrays_and_envelopes() {
+    fn rows(n: usize) -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                json!({"id": 9000 + i, "application_id": 1, "status": "successful",
+                       "created_at": format!("2026-03-02T10:{:02}:{:02}Z", i / 60, i % 60)})
+            })
+            .collect()
+    }
+    let bare = stub(axum::Router::new().route(
+        "/build",
+        axum::routing::get(|| async { axum::Json(Value::Array(rows(150))) }),
+    ))
+    .await;
+    let paged = stub(axum::Router::new().route(
+        "/build",
+        axum::routing::get(
+            |axum::extract::Query(q): axum::extract::Query<
+                std::collections::HashMap<String, String>,
+            >| async move {
+                let off: usize = q.get("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let lim: usize = q.get("limit").and_then(|v| v.parse().ok()).unwrap_or(30);
+                let all = rows(150);
+                let page: Vec<Value> = all.into_iter().skip(off).take(lim).collect();
+                axum::Json(
+                    json!({"paging": {"offset": off, "limit": lim, "total": 150}, "results": page}),
+                )
+            },
+        ),
+    ))
+    .await;
+    for base in [bare, paged] {
+        let np = client(&base, "k");
+        let got = np.builds(&history("1", "payments")).await.unwrap();
+        assert_eq!(got.len(), 150, "{base}");
+        let ids: std::collections::HashSet<&str> = got.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids.len(), 150, "each build once");
+        assert!(
+            got.windows(2).all(|w| w[0].queued_at >= w[1].queued_at),
+            "newest first"
+        );
+        assert!(got.iter().all(|b| b.status == BuildStatus::Succeeded));
+    }
+    // The simulator answers bare arrays too.
+    let sim = start_sim("").await;
+    let raw = raw_get(&sim.url("nullplatform"), "/build").await;
+    assert!(raw.is_array(), "{raw}");
+    let np = client(&sim.url("nullplatform"), "np-ci-key");
+    let got = np.builds(&history("1", "payments")).await.unwrap();
+    let raw = raw_get(&sim.url("nullplatform"), "/build?application_id=1").await;
+    assert_eq!(got.len(), raw.as_array().unwrap().len());
+}
+
+/// §11 C2: the same client works on a bare host (`https://ci.nullplatform.com` style) and
+/// on a URL with a path prefix (the simulator's mount), with or without a trailing slash.
+#[tokio::test]
+async fn bare_host_and_prefixed_urls_work_alike() {
+    let sim = start_sim("").await;
+    let bare = common::start_proxy_to(&sim.url("nullplatform")).await;
+    let prefixed = start_proxy(&sim).await;
+    for (base, proxy, prefix) in [
+        (bare.root.clone(), &bare, ""),
+        (format!("{}/", bare.root), &bare, ""),
+        (prefixed.url("nullplatform"), &prefixed, "/nullplatform"),
+        (
+            format!("{}/", prefixed.url("nullplatform")),
+            &prefixed,
+            "/nullplatform",
+        ),
+    ] {
+        let np = client(&base, "np-ci-key");
+        let s = np.login().await.unwrap();
+        assert!(s.caps.builds.list, "{base}");
+        let apps = np.projects(&q(None)).await.unwrap();
+        assert_eq!(apps.items.len(), 20, "{base}");
+        let params = np.secrets(&q(Some("payments"))).await.unwrap();
+        assert!(!params.items.is_empty(), "{base}");
+        let hist = np.builds(&history("1", "payments")).await.unwrap();
+        assert!(!hist.is_empty(), "{base}");
+        let b = np.launch(&launch_req("1", SHA)).await.unwrap();
+        let a = np
+            .create_asset(&b.id, AssetKind::DockerImage, None, None)
+            .await
+            .unwrap();
+        assert_eq!(a.build_id, b.id);
+        let done = np
+            .set_build_status(&b.id, ReportStatus::Successful)
+            .await
+            .unwrap();
+        assert_eq!(done.status, BuildStatus::Succeeded);
+        // Routes were appended verbatim to the base: `/login` at the host's root for the
+        // bare URL, under the prefix for the prefixed one; never a doubled slash.
+        assert!(proxy.calls(&format!("POST {prefix}/login")) >= 1, "{base}");
+        assert!(proxy.calls(&format!("POST {prefix}/build")) >= 1, "{base}");
+        assert!(
+            proxy.paths().iter().all(|p| !p.contains("//")),
+            "{:?}",
+            proxy.paths()
+        );
+    }
+}
+
+/// §11 C3: the client never relies on the server filtering `GET /application` (GitLab sends
+/// no status, the Azure task sends upper-case names): the reply is filtered again.
+#[tokio::test]
+async fn application_filters_are_applied_to_the_reply_too() {
+    // A server that ignores every filter.
+    let base = stub(axum::Router::new().route(
+        "/application",
+        axum::routing::get(|| async {
+            axum::Json(json!([
+                {"id": 1, "name": "payments", "status": "active",
+                 "code_repository": {"url": "https://github.com/acme/payments"}},
+                {"id": 2, "name": "legacy", "status": "inactive",
+                 "repository_url": "https://github.com/acme/legacy"},
+                {"id": 3, "name": "billing", "status": "creating",
+                 "repository_url": "https://github.com/acme/payments"},
+                {"id": 4, "name": "mono-a", "status": "ACTIVE",
+                 "repository_url": "https://github.com/acme/mono.git",
+                 "repository_app_path": "apps/a"},
+                {"id": 5, "name": "mono-b", "status": "active",
+                 "repository_url": "https://github.com/acme/mono",
+                 "repository_app_path": "apps/b"},
+                {"id": 6, "name": "no-status"}
+            ]))
+        }),
+    ))
+    .await;
+    let np = client(&base, "k");
+    let ids = |p: &[shipdeck::domain::Project]| p.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    let active = np.projects(&q(None)).await.unwrap();
+    assert_eq!(
+        ids(&active.items),
+        ["1", "4", "5", "6"],
+        "active (any case) or unknown"
+    );
+    let by_repo = np
+        .applications_by_repository("https://github.com/acme/payments", None, "active")
+        .await
+        .unwrap();
+    assert_eq!(ids(&by_repo), ["1", "6"]);
+    let mono = np
+        .applications_by_repository("https://github.com/acme/mono/", Some("apps/b"), "active")
+        .await
+        .unwrap();
+    assert_eq!(ids(&mono), ["5", "6"]);
+    let inactive = np.projects(&q(Some("status:inactive"))).await.unwrap();
+    assert_eq!(ids(&inactive.items), ["2", "6"]);
+    let several = np
+        .projects(&q(Some("status:inactive,creating")))
+        .await
+        .unwrap();
+    assert_eq!(ids(&several.items), ["2", "3", "6"]);
+    // The exact-name lookup is not fooled by a server that returns everything.
+    let named = np.projects(&q(Some("mono-b"))).await.unwrap();
+    assert_eq!(ids(&named.items), ["5"]);
+}
+
+/// §11 C4: only `id`, `status` and `application_id` of the `POST /build` reply are relied on;
+/// what else the build shows comes from the request.
+#[tokio::test]
+async fn a_minimal_build_reply_is_enough() {
+    for reply in [
+        json!({"id": 77, "status": "in_progress", "application_id": 1}),
+        json!({"id": "77", "status": "in_progress", "application_id": "1", "extra": {"x": 1}}),
+        json!({"id": 77, "status": "in_progress"}),
+    ] {
+        let base = stub(axum::Router::new().route(
+            "/build",
+            axum::routing::post(move || {
+                let r = reply.clone();
+                async move { axum::Json(r) }
+            }),
+        ))
+        .await;
+        let np = client(&base, "k");
+        let b = np.launch(&launch_req("1", SHA)).await.unwrap();
+        assert_eq!(b.id, "77");
+        assert_eq!(b.build_id.as_deref(), Some("77"));
+        assert_eq!(
+            (b.status, b.raw_status.as_str()),
+            (BuildStatus::Running, "in_progress")
+        );
+        assert_eq!(b.project_id.as_deref(), Some("1"));
+        assert_eq!(
+            b.trigger.as_deref(),
+            Some("main@9f2c1e4"),
+            "from the request"
+        );
+        assert_eq!(
+            b.message.as_deref(),
+            Some("Fix rounding"),
+            "from the request"
+        );
+        assert!(b.queued_at.is_some());
+    }
+    // A reply without an id is not a registered build.
+    let base = stub(axum::Router::new().route(
+        "/build",
+        axum::routing::post(|| async { axum::Json(json!({"status": "pending"})) }),
+    ))
+    .await;
+    let e = client(&base, "k")
+        .launch(&launch_req("1", SHA))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+}
+
+/// §11 C7 and C5: refusals come back in the server's words (also `successful` without an
+/// asset, should the real server refuse it); a `405` with an empty body is reported by its
+/// status, not as a JSON error.
+#[tokio::test]
+async fn refusals_verbatim_and_empty_405_by_status() {
+    let base = stub(
+        axum::Router::new()
+            .route(
+                "/build/{id}",
+                axum::routing::patch(|| async {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        axum::Json(json!({"id": 400,
+                            "message": "Build must have at least one asset to be set as successful"})),
+                    )
+                }),
+            )
+            .route(
+                "/build/{id}/asset",
+                axum::routing::post(|| async { StatusCode::METHOD_NOT_ALLOWED }),
+            ),
+    )
+    .await;
+    let np = client(&base, "k");
+    assert_eq!(
+        np.set_build_status("5", ReportStatus::Successful)
+            .await
+            .unwrap_err(),
+        ApiError::Rejected {
+            status: 400,
+            message: "Build must have at least one asset to be set as successful".into()
+        }
+    );
+    let e = np
+        .create_asset("5", AssetKind::DockerImage, None, None)
+        .await
+        .unwrap_err();
+    match &e {
+        ApiError::Rejected {
+            status: 405,
+            message,
+        } => {
+            assert!(message.contains("405 Method Not Allowed"), "{message}");
+            assert!(
+                !message.contains("JSON") && !message.contains('{'),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The simulator's texts, verbatim.
+    let sim = start_sim("").await;
+    let np = client(&sim.url("nullplatform"), "np-ci-key");
+    let e = np.launch(&launch_req("1", "zzzzzzz")).await.unwrap_err();
+    assert_eq!(
+        e,
+        ApiError::Rejected {
+            status: 400,
+            message: "Field commit.id is required".into()
+        }
+    );
+}
+
+/// Raw JSON of the simulator's fixtures (read once).
+struct Fixture {
+    apps: Value,
+    params: Value,
+    builds: Value,
+    assets: Value,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        common::mutate::with_sim(async |sim| {
+            let base = sim.url("nullplatform");
+            Fixture {
+                apps: raw_get(&base, "/application").await,
+                params: raw_get(&base, "/application/1/parameter").await,
+                builds: raw_get(&base, "/build").await,
+                assets: raw_get(&base, "/asset").await,
+            }
+        })
+    })
+}
+
+mod tolerant_decoding {
+    use super::common::mutate::{mutations, text};
+    use super::*;
+    use proptest::prelude::*;
+    use shipdeck::api::nullplatform::{decode, status_of};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Issue 9: applications, parameters and builds keep every valid row through numbers
+        /// as strings, dropped/null/empty arrays, unknown fields, undocumented statuses and a
+        /// garbage row, in both list shapes.
+        #[test]
+        fn lists_keep_every_valid_row(m in mutations(), envelope in any::<bool>()) {
+            let f = fixture();
+            let shape = |list: Vec<Value>| {
+                if envelope {
+                    json!({"paging": {"offset": 0, "limit": "500", "total": list.len()}, "results": list})
+                } else {
+                    Value::Array(list)
+                }
+            };
+
+            let apps = m.apply(f.apps.as_array().unwrap(), &["status"]);
+            let got = decode::applications(shape(apps.list.clone())).unwrap();
+            prop_assert_eq!(got.len(), apps.valid.len());
+            prop_assert_eq!(got.len(), 24);
+            for (p, src) in got.iter().zip(&apps.valid) {
+                prop_assert_eq!(Some(p.id.clone()), text(&src["id"]));
+                prop_assert_eq!(Some(p.name.clone()), text(&src["name"]));
+                let status = text(&src["status"]).unwrap();
+                let desc = p.description.clone().unwrap_or_default();
+                prop_assert_eq!(status == "active", !desc.contains(&status));
+            }
+
+            let params = m.apply(f.params.as_array().unwrap(), &[]);
+            let got = decode::parameters(shape(params.list.clone()), "1", "payments").unwrap();
+            prop_assert_eq!(got.len(), params.valid.len());
+            for (s, src) in got.iter().zip(&params.valid) {
+                prop_assert_eq!(Some(s.name.clone()), text(&src["name"]));
+                let plain = src["secret"] == json!(false);
+                prop_assert_eq!(s.scope.as_str(), if plain { "plain" } else { "secret" });
+                if plain {
+                    prop_assert_eq!(s.value.clone(), text(&src["value"]));
+                } else {
+                    prop_assert!(s.value.is_none(), "a secret value left the decoder");
+                }
+            }
+
+            let builds = m.apply(f.builds.as_array().unwrap(), &["status"]);
+            let got = decode::builds(shape(builds.list.clone()), "payments").unwrap();
+            prop_assert_eq!(got.len(), builds.valid.len());
+            prop_assert_eq!(got.len(), 140);
+            for (b, src) in got.iter().zip(&builds.valid) {
+                prop_assert_eq!(Some(b.id.clone()), text(&src["id"]));
+                prop_assert_eq!(b.project_id.clone(), text(&src["application_id"]));
+                let raw = text(&src["status"]).unwrap();
+                prop_assert_eq!(&b.raw_status, &raw);
+                prop_assert_eq!(b.status, status_of(&raw));
+                if raw == m.word {
+                    prop_assert_eq!(b.status, BuildStatus::Unknown);
+                }
+                prop_assert!(b.queued_at.is_some());
+                prop_assert!(b.trigger.is_some());
+            }
+        }
+
+        /// Issue 9: an asset reply with its targets dropped, `null` or `[]`, providers and
+        /// types nobody documented, numbers as strings and unknown fields.
+        #[test]
+        fn assets_keep_what_they_carry(m in mutations()) {
+            let f = fixture();
+            for row in f.assets.as_array().unwrap().iter().take(20) {
+                let src = m.apply_one(row, &["type", "provider"]);
+                let a = decode::asset(src.clone(), "0").unwrap();
+                prop_assert_eq!(Some(a.id.clone()), text(&src["id"]));
+                prop_assert_eq!(Some(a.build_id.clone()), text(&src["build_id"]));
+                prop_assert_eq!(Some(a.kind.clone()), text(&src["type"]));
+                let targets: Vec<(String, String)> = src["targets"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .map(|x| (text(&x["provider"]).unwrap(), text(&x["url"]).unwrap()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let got: Vec<(String, String)> =
+                    a.targets.iter().map(|t| (t.provider.clone(), t.url.clone())).collect();
+                prop_assert_eq!(got, targets);
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_that_is_neither_shape_is_a_decode_error() {
+        for v in [json!("x"), json!({"id": 1}), json!(null), json!(3)] {
+            let e = decode::builds(v, "p").unwrap_err();
+            assert!(matches!(e, ApiError::Decode(_)), "{e:?}");
+        }
+        let e = decode::parameters(json!({"value": "hunter2"}), "1", "p").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
 }

@@ -826,3 +826,727 @@ async fn rate_limit_malformed_truncate() {
     assert!(serde_json::from_str::<Value>(&body).is_err());
     t.sim.shutdown().await;
 }
+
+impl T {
+    /// One admin write with a JSON body (`None` = no body).
+    async fn write(
+        &self,
+        tok: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(tok);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status();
+        let text = r.text().await.unwrap();
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn patch(&self, tok: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.write(tok, reqwest::Method::PATCH, path, Some(body))
+            .await
+    }
+
+    async fn post(&self, tok: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.write(tok, reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    async fn delete(&self, tok: &str, path: &str) -> (StatusCode, Value) {
+        self.write(tok, reqwest::Method::DELETE, path, None).await
+    }
+}
+
+fn ids(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
+}
+
+/// §11 F1: project create with exactly what the web frontend sends, one-field PATCHes that
+/// answer the whole entity, and delete.
+#[tokio::test]
+async fn admin_project_create_patch_delete() {
+    let t = T::new().await;
+    let admin = t.login("admin").await;
+    let alice = t.login("alice").await;
+    // The frontend: no developers_id / secrets_id, keep_number_build "", the executor from a
+    // <select> as a string, description "" when left blank.
+    let body = json!({"project": {
+        "name": "new-svc", "description": "", "repository": "git@github.com:acme/new-svc.git",
+        "keep_number_build": "", "branch": "main",
+        "spec_file_path": "/.free-commit/live/pipeline.yaml",
+        "allow_concurrent_execution": false, "executor_id": "1"
+    }});
+    let (s, _) = t.post(&alice, "/admin/projects", body.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "admin role needed");
+    let (s, p) = t.post(&admin, "/admin/projects", body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    assert_eq!(id, 48);
+    assert_eq!(p["name"], "new-svc");
+    assert_eq!(p["keep_number_build"], Value::Null);
+    assert_eq!(p["allow_concurrent_execution"], false);
+    assert_eq!(p["executor_id"], 1);
+    assert_eq!(p["repository_credential_id"], Value::Null);
+    assert!(ids(&p["developers_id"]).is_empty() && ids(&p["secrets_id"]).is_empty());
+    assert_eq!(
+        p["signature_key"].as_str().unwrap().len(),
+        32,
+        "ADMIN encoding"
+    );
+    let (_, all) = t.get(&alice, "/developer/projects").await;
+    assert_eq!(all.as_array().unwrap().len(), 48);
+    let (s, got) = t.get(&admin, &format!("/admin/projects/{id}")).await;
+    assert_eq!((s, &got), (StatusCode::OK, &p));
+
+    // Each PATCH changes one field and answers the whole entity.
+    let path = |f: &str| format!("/admin/projects/{id}/{f}");
+    let (s, v) = t
+        .patch(
+            &admin,
+            &path("name"),
+            json!({"project": {"name": "renamed"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["name"], "renamed");
+    assert_eq!(v["repository"], p["repository"]);
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        p.as_object().unwrap().len(),
+        "whole entity"
+    );
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("keep_number_build"),
+            json!({"project": {"keep_number_build": "5"}}),
+        )
+        .await;
+    assert_eq!(v["keep_number_build"], 5);
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("allow_concurrent_execution"),
+            json!({"project_allow_concurrent_execution": "true"}),
+        )
+        .await;
+    assert_eq!(
+        v["allow_concurrent_execution"], true,
+        "flat body reads the same"
+    );
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("developers"),
+            json!({"project": {"developers_id": [2, 5]}}),
+        )
+        .await;
+    assert_eq!(ids(&v["developers_id"]), vec![2, 5]);
+    let (_, d) = t.get(&admin, "/developer/developers/5").await;
+    assert!(ids(&d["projects_id"]).contains(&id));
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("secrets"),
+            json!({"project": {"secrets_id": [3]}}),
+        )
+        .await;
+    assert_eq!(ids(&v["secrets_id"]), vec![3]);
+    let (_, sec) = t.get(&admin, "/admin/secrets/3").await;
+    assert_eq!(
+        ids(&sec["projects_id"]),
+        vec![id],
+        "secret follows the project"
+    );
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("repository_credential"),
+            json!({"project": {"repository_credential_id": 2}}),
+        )
+        .await;
+    assert_eq!(v["repository_credential_id"], 2);
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("repository_credential"),
+            json!({"project": {"repository_credential_id": null}}),
+        )
+        .await;
+    assert_eq!(v["repository_credential_id"], Value::Null, "null unsets");
+    let (_, v) = t
+        .patch(
+            &admin,
+            &path("executor"),
+            json!({"project": {"executor_id": 2}}),
+        )
+        .await;
+    assert_eq!(v["executor_id"], 2);
+    let (s, v) = t.patch(&admin, &path("signature_key"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(v["signature_key"], p["signature_key"], "regenerated");
+
+    // Refusals in the backend's words.
+    let (s, v) = t
+        .patch(&admin, &path("name"), json!({"project": {"name": " "}}))
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("PROJECT_NAME_REQUIRED")
+        )
+    );
+    let (s, v) = t
+        .patch(
+            &admin,
+            &path("executor"),
+            json!({"project": {"executor_id": 99}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some("EXECUTOR_NOT_FOUND"))
+    );
+    let (s, _) = t.patch(&admin, &path("nope"), json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no such field route");
+    let (s, v) = t
+        .patch(
+            &admin,
+            "/admin/projects/999/name",
+            json!({"project": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some("PROJECT_NOT_FOUND"))
+    );
+    let mut no_exec = body.clone();
+    no_exec["project"]
+        .as_object_mut()
+        .unwrap()
+        .remove("executor_id");
+    let (s, v) = t.post(&admin, "/admin/projects", no_exec).await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some("EXECUTOR_NOT_FOUND"))
+    );
+    let mut no_name = body.clone();
+    no_name["project"]["name"] = Value::Null;
+    let (s, v) = t.post(&admin, "/admin/projects", no_name).await;
+    assert_eq!(v["message"], "PROJECT_NAME_REQUIRED");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Delete: 204, builds gone, secrets detached.
+    let (s, v) = t.delete(&admin, &format!("/admin/projects/{id}")).await;
+    assert_eq!(
+        (s, v),
+        (StatusCode::NO_CONTENT, Value::String(String::new()))
+    );
+    let (s, _) = t.get(&admin, &format!("/admin/projects/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, sec) = t.get(&admin, "/admin/secrets/3").await;
+    assert!(ids(&sec["projects_id"]).is_empty());
+    let (s, _) = t.delete(&admin, &format!("/admin/projects/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, hist) = t.get(&admin, "/developer/builds/by/project/1").await;
+    assert!(!hist.as_array().unwrap().is_empty());
+    let (s, _) = t.delete(&admin, "/admin/projects/1").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = t.get(&admin, "/developer/builds/by/project/1").await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some("PROJECT_NOT_FOUND"))
+    );
+    t.sim.shutdown().await;
+}
+
+/// §11 F1: secrets and credentials (create 201, PATCH 200, DELETE 204), developers (create,
+/// PATCH) and executors (PATCH `name`, `variables`).
+#[tokio::test]
+async fn admin_secret_credential_developer_executor_writes() {
+    let t = T::new().await;
+    let admin = t.login("admin").await;
+
+    // Secrets.
+    let (s, v) = t
+        .post(
+            &admin,
+            "/admin/secrets",
+            json!({"secret": {"name": "NEW_TOKEN", "env": "prod"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("SECRET_VALUE_REQUIRED")
+        )
+    );
+    let (s, sec) = t
+        .post(
+            &admin,
+            "/admin/secrets",
+            json!({"secret": {"name": "NEW_TOKEN", "value": "s3cr3t", "env": "prod", "projects_id": [2]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{sec}");
+    let sid = sec["id"].as_i64().unwrap();
+    assert_eq!(sid, 13);
+    assert_eq!(sec["value"], "s3cr3t", "ADMIN encoding");
+    let (_, p2) = t.get(&admin, "/developer/projects/2").await;
+    assert!(
+        ids(&p2["secrets_id"]).contains(&sid),
+        "project follows the secret"
+    );
+    let (s, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/secrets/{sid}/value"),
+            json!({"secret": {"value": "rotated"}}),
+        )
+        .await;
+    assert_eq!((s, v["value"].as_str()), (StatusCode::OK, Some("rotated")));
+    assert_eq!(v["name"], "NEW_TOKEN");
+    let (s, v) = t.delete(&admin, &format!("/admin/secrets/{sid}")).await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::CONFLICT, Some("SECRET_PROJECTS_NOT_EMPTY"))
+    );
+    let (_, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/secrets/{sid}/projects"),
+            json!({"secret": {"projects_id": null}}),
+        )
+        .await;
+    assert!(ids(&v["projects_id"]).is_empty(), "null makes it global");
+    let (_, p2) = t.get(&admin, "/developer/projects/2").await;
+    assert!(!ids(&p2["secrets_id"]).contains(&sid));
+    let (s, _) = t.delete(&admin, &format!("/admin/secrets/{sid}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = t.get(&admin, &format!("/admin/secrets/{sid}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Credentials.
+    let (s, v) = t
+        .post(
+            &admin,
+            "/admin/credentials",
+            json!({"credential": {"ssh_key": "k"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("CREDENTIAL_NAME_REQUIRED")
+        )
+    );
+    let (s, c) = t
+        .post(
+            &admin,
+            "/admin/credentials",
+            json!({"credential": {"name": "", "ssh_key": "KEY"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "an empty name passes: {c}");
+    let cid = c["id"].as_i64().unwrap();
+    assert_eq!(c["ssh_key"], "KEY");
+    let (s, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/credentials/{cid}/name"),
+            json!({"credential": {"name": "deploy"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["name"].as_str(), v["ssh_key"].as_str()),
+        (StatusCode::OK, Some("deploy"), Some("KEY"))
+    );
+    let (_, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/credentials/{cid}/ssh_key"),
+            json!({"credential": {"ssh_key": "KEY2"}}),
+        )
+        .await;
+    assert_eq!(v["ssh_key"], "KEY2");
+    let (s, _) = t.delete(&admin, &format!("/admin/credentials/{cid}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = t
+        .get(&admin, &format!("/developer/credentials/{cid}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Developers: create, then the new account logs in; PATCHes answer the developer.
+    let (s, d) = t
+        .post(
+            &admin,
+            "/admin/developers",
+            json!({"developer": {"username": "zoe", "password": "zoe", "roles": ["ROLE_DEVELOPER"], "email": "zoe@acme.example"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let did = d["id"].as_i64().unwrap();
+    assert_eq!(did, 21);
+    assert_eq!(d["password"], "*".repeat(11));
+    let zoe = t.login("zoe").await;
+    let (s, _) = t.get(&zoe, "/developer/projects/1").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = t
+        .post(
+            &admin,
+            "/admin/developers",
+            json!({"developer": {"username": "zoe", "password": "x"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "duplicate username");
+    let (_, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/developers/{did}/email"),
+            json!({"developer": {"email": "z@acme.example"}}),
+        )
+        .await;
+    assert_eq!(v["email"], "z@acme.example");
+    let (_, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/developers/{did}/enabled"),
+            json!({"developer": {"enabled": false}}),
+        )
+        .await;
+    assert_eq!(v["enabled"], false);
+    let (_, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/developers/{did}/projects"),
+            json!({"developer": {"projects_id": [4, 7]}}),
+        )
+        .await;
+    assert_eq!(ids(&v["projects_id"]), vec![4, 7]);
+    let (_, p4) = t.get(&admin, "/developer/projects/4").await;
+    assert!(ids(&p4["developers_id"]).contains(&did));
+    let (s, v) = t.launch(&zoe, 4).await;
+    assert_eq!(s, StatusCode::CREATED, "a member may launch: {v}");
+    let (_, v) = t
+        .patch(
+            &admin,
+            &format!("/admin/developers/{did}/role"),
+            json!({"developer": {"roles": ["ROLE_ADMIN"]}}),
+        )
+        .await;
+    assert_eq!(v["roles"], json!(["ROLE_ADMIN"]));
+    let (s, _) = t
+        .patch(
+            &admin,
+            &format!("/admin/developers/{did}/password"),
+            json!({"developer": {"password": "new"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = t.login_raw("zoe", "zoe").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "old password refused");
+    let r = t.login_raw("zoe", "new").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, _) = t.delete(&admin, &format!("/admin/developers/{did}")).await;
+    assert_eq!(
+        s,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "developers cannot be deleted"
+    );
+
+    // Executors: name and variables.
+    let (s, v) = t
+        .patch(
+            &admin,
+            "/admin/executors/2/name",
+            json!({"executor": {"name": "openstack-us"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["name"].as_str()),
+        (StatusCode::OK, Some("openstack-us"))
+    );
+    assert_eq!(v["driver"], "openStackDriver");
+    let (s, v) = t
+        .patch(
+            &admin,
+            "/admin/executors/2/variables",
+            json!({"executor": {"variables": {"FLAVOR_NAME": "m1.small"}}}),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["variables"]),
+        (StatusCode::OK, &json!({"FLAVOR_NAME": "m1.small"})),
+        "replaces the map"
+    );
+    let (s, v) = t
+        .patch(
+            &admin,
+            "/admin/executors/1/name",
+            json!({"executor": {"name": null}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("EXECUTOR_NAME_REQUIRED")
+        )
+    );
+    let (s, _) = t.delete(&admin, "/admin/executors/1").await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    // The older executor create still answers 200.
+    let (s, v) = t
+        .post(
+            &admin,
+            "/admin/executors",
+            json!({"executor": {"name": "x", "driver": "localDriver"}}),
+        )
+        .await;
+    assert_eq!((s, v["id"].as_i64()), (StatusCode::OK, Some(3)));
+    t.sim.shutdown().await;
+}
+
+/// §11 F2: preflights are answered before the token check; answers to requests with an
+/// `Origin` carry the allow-origin header, on both mounts.
+#[tokio::test]
+async fn cors_preflight_and_allow_origin() {
+    let t = T::new().await;
+    for base in [t.base.clone(), format!("{}/api-free-commit", t.base)] {
+        let r = t
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{base}/auth/token"))
+            .header("Origin", "http://localhost:3000")
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,authorization",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let h = |k: &str| r.headers().get(k).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(h("access-control-allow-origin").as_deref(), Some("*"));
+        let methods = h("access-control-allow-methods").unwrap();
+        for m in ["HEAD", "GET", "POST", "PUT", "DELETE", "PATCH"] {
+            assert!(
+                methods.split(',').any(|x| x.trim() == m),
+                "{m} in {methods}"
+            );
+        }
+        let headers = h("access-control-allow-headers")
+            .unwrap()
+            .to_ascii_lowercase();
+        for k in ["authorization", "cache-control", "content-type"] {
+            assert!(headers.contains(k), "{k} in {headers}");
+        }
+        // A protected route too: the preflight never sees the token check.
+        let r = t
+            .http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{base}/developer/projects"),
+            )
+            .header("Origin", "http://localhost:3000")
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // Real requests from another origin: the header is on successes and errors alike.
+        let r = t
+            .http
+            .post(format!("{base}/auth/token"))
+            .header("Origin", "http://localhost:3000")
+            .json(&json!({"auth": {"username": "alice", "password": "alice"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        let r = t
+            .http
+            .get(format!("{base}/developer/projects"))
+            .header("Origin", "http://localhost:3000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    }
+    // Without `Origin`, no CORS header.
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A method outside the list is refused.
+    let r = t
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/auth/token", t.base))
+        .header("Origin", "http://localhost:3000")
+        .header("Access-Control-Request-Method", "TRACE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    t.sim.shutdown().await;
+}
+
+/// §11 F3: `shipdeck simulate` prints every Free Commit mount it serves, and each one serves.
+#[tokio::test]
+async fn simulate_prints_both_free_commit_mounts() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .args(["simulate", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("shipdeck simulate starts");
+    let stdout = child.stdout.take().unwrap();
+    // Read the banner on a thread (the child keeps running until killed).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let done = line.trim().is_empty();
+            let _ = tx.send(line);
+            if done {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut banner = Vec::new();
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        if line.trim().is_empty() {
+            break;
+        }
+        banner.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let fc: Vec<&String> = banner
+        .iter()
+        .filter(|l| l.contains("Free Commit"))
+        .collect();
+    assert_eq!(fc.len(), 2, "{banner:#?}");
+    let urls: Vec<&str> = fc
+        .iter()
+        .map(|l| l.split_whitespace().last().unwrap())
+        .collect();
+    assert!(urls[0].ends_with("/freecommit"), "{urls:?}");
+    assert!(urls[1].ends_with("/freecommit/api-free-commit"), "{urls:?}");
+
+    // Every mount the simulator declares serves the application.
+    let t = T::new().await;
+    for mount in sim::freecommit::MOUNTS {
+        let r = t
+            .http
+            .get(t.sim.url(mount) + "/guest/ping")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{mount}");
+    }
+    t.sim.shutdown().await;
+}
+
+/// §11 F4 (keep): the pagination parameters the web frontend sends (`mode=exclude`,
+/// `orderBy`/`sortBy`, `per_page=100000`), the final 404 of an archived-log walk, 403 for a
+/// missing role and the empty 401.
+#[tokio::test]
+async fn what_the_frontend_relies_on_is_kept() {
+    let t = T::new().await;
+    let tok = t.login("alice").await;
+    let (s, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/project?page=1&per_page=100000&orderBy=DESC&sortBy=project_id&mode=exclude",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 47);
+    let ids: Vec<i64> = data
+        .iter()
+        .map(|r| r["project_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "DESC by project_id");
+    assert_eq!(
+        (
+            v["current_page"].as_i64(),
+            v["last_page"].as_i64(),
+            v["total"].as_i64()
+        ),
+        (Some(1), Some(1), Some(47))
+    );
+    let (_, v) = t
+        .get(
+            &tok,
+            "/developer/paginations/developer?page=1&per_page=100000&orderBy=ASC&sortBy=user_username&mode=exclude",
+        )
+        .await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["user_username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 20);
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+
+    // The archived walk ends in 404 LOG_NOT_FOUND.
+    let mut step = "-1".to_string();
+    let mut last = None;
+    for _ in 0..20 {
+        let (s, v) = t.get(&tok, &format!("/developer/logs/5/{step}")).await;
+        if s == StatusCode::NOT_FOUND {
+            last = Some(v);
+            break;
+        }
+        assert_eq!(s, StatusCode::OK);
+        step = v["step"].as_str().unwrap().to_string();
+    }
+    assert_eq!(last.unwrap()["message"], "LOG_NOT_FOUND");
+
+    let ops = t.login("opsonly").await;
+    let (s, v) = t.get(&ops, "/developer/paginations/project").await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("Forbidden"))
+    );
+    let r = t
+        .http
+        .get(format!("{}/developer/projects", t.base))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.bytes().await.unwrap().is_empty());
+    t.sim.shutdown().await;
+}

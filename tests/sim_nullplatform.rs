@@ -342,16 +342,6 @@ async fn build_transitions_and_assets_follow_the_rules() {
     let id = b["id"].as_i64().unwrap();
     let path = format!("/build/{id}");
     assert_eq!(
-        np.patch(&path, json!({"status": "successful"})).await,
-        (
-            400,
-            err(
-                400,
-                "Build must have at least one asset to be set as successful"
-            )
-        )
-    );
-    assert_eq!(
         np.patch(&path, json!({"status": "bogus"})).await,
         (400, err(400, "Invalid build status: bogus"))
     );
@@ -377,10 +367,9 @@ async fn build_transitions_and_assets_follow_the_rules() {
     );
     let apath = format!("/build/{id}/asset");
     assert_eq!(
-        np.post(&apath, json!({"type": "docker-image", "metadata": {}}))
-            .await
-            .0,
-        400
+        np.post(&apath, json!({"name": "main", "metadata": {}}))
+            .await,
+        (400, err(400, "Field type is required"))
     );
     let (s, a) = np
         .post(
@@ -430,12 +419,13 @@ async fn build_transitions_and_assets_follow_the_rules() {
             err(400, "Invalid status transition from successful to failed")
         )
     );
+    // §11 C5: a successful build still takes an asset (the action may add it afterwards).
     assert_eq!(
         np.post(&apath, json!({"type": "docker-image", "name": "x"}))
             .await
             .0,
-        400,
-        "terminal build takes no asset"
+        200,
+        "a successful build takes an asset"
     );
     assert_eq!(
         np.patch("/build/1", json!({"status": "failed"})).await,
@@ -458,20 +448,156 @@ async fn build_transitions_and_assets_follow_the_rules() {
         .patch(&format!("/build/{}", b["id"]), json!({"status": "failed"}))
         .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("failed")));
+    // §11 C7: a failed build takes no asset, in these words.
+    assert_eq!(
+        np.post(
+            &format!("/build/{}/asset", b["id"]),
+            json!({"type": "docker-image", "name": "x"})
+        )
+        .await,
+        (400, err(400, "Build is already failed"))
+    );
+}
+
+/// §11 C5: the current GitHub action PATCHes `successful` first and creates the asset after;
+/// the simulator accepts both steps.
+#[tokio::test]
+async fn successful_before_the_asset_is_accepted() {
+    let sim = start_sim("").await;
+    let np = Np::new(&sim).await;
+    let (_, b) = np
+        .post(
+            "/build",
+            json!({"application_id": "3", "commit": {"id": SHA}, "branch": "main", "status": "in_progress"}),
+        )
+        .await;
+    let id = b["id"].as_i64().unwrap();
+    let (s, v) = np
+        .patch(
+            &format!("/build/{id}"),
+            json!({"id": id, "status": "successful"}),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("successful")), "{v}");
+    let (s, a) = np
+        .post(
+            &format!("/build/{id}/asset"),
+            json!({"build_id": id, "type": "docker-image", "name": "main", "metadata": {}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["build_id"], id);
+    assert_eq!(a["targets"][0]["provider"], "aws-ecr");
+    let (_, assets) = np.get(&format!("/asset?build_id={id}")).await;
+    assert_eq!(assets.as_array().unwrap().len(), 1);
+}
+
+/// §11 C6: the asset bodies of the Azure task (`buildId`, `type`, `metadata`; no `url`, and
+/// no `name` when the input is left at its default) and of the GitLab template (no build id).
+#[tokio::test]
+async fn azure_and_gitlab_asset_bodies_are_accepted() {
+    let sim = start_sim("").await;
+    let np = Np::new(&sim).await;
+    let (_, b) = np
+        .post(
+            "/build",
+            json!({"application_id": 1, "commit": {"id": SHA}, "branch": "main"}),
+        )
+        .await;
+    let id = b["id"].as_i64().unwrap();
+    let apath = format!("/build/{id}/asset");
+    // Azure, name left at its default.
+    let (s, a) = np
+        .post(
+            &apath,
+            json!({"buildId": id, "type": "docker-image", "metadata": {}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        (a["build_id"].as_i64(), a["name"].as_str()),
+        (Some(id), Some("main"))
+    );
+    assert_eq!(a["targets"][0]["provider"], "aws-ecr");
+    // Azure with a name, and a body build id that is not the path's: the path wins.
+    let (s, a) = np
+        .post(
+            &apath,
+            json!({"buildId": 999, "type": "lambda", "name": "fn", "metadata": {}}),
+        )
+        .await;
+    assert_eq!(
+        (s, a["build_id"].as_i64(), a["name"].as_str()),
+        (200, Some(id), Some("fn"))
+    );
+    assert_eq!(a["targets"][0]["provider"], "aws-s3");
+    // GitLab: no build id in the body.
+    let (s, a) = np
+        .post(
+            &apath,
+            json!({"type": "docker-image", "name": "api", "metadata": {}}),
+        )
+        .await;
+    assert_eq!(
+        (s, a["build_id"].as_i64(), a["name"].as_str()),
+        (200, Some(id), Some("api"))
+    );
+    let (_, assets) = np.get(&format!("/asset?build_id={id}")).await;
+    assert_eq!(assets.as_array().unwrap().len(), 3);
+}
+
+/// §11 C7: the error texts real clients meet, in `{"id", "message"}` bodies.
+#[tokio::test]
+async fn error_texts_of_the_real_clients() {
+    let sim = start_sim("").await;
+    let np = Np::new(&sim).await;
+    // A present but invalid commit id.
+    for commit in [json!({"id": "not-a-sha"}), json!({"id": "abc"}), json!({})] {
+        assert_eq!(
+            np.post(
+                "/build",
+                json!({"application_id": 1, "commit": commit, "branch": "main"})
+            )
+            .await,
+            (400, err(400, "Field commit.id is required")),
+            "{commit}"
+        );
+    }
+    assert_eq!(np.get("/deployment").await, (404, err(404, "Not found")));
+    let (_, b) = np
+        .post(
+            "/build",
+            json!({"application_id": 1, "commit": {"id": SHA}, "branch": "main"}),
+        )
+        .await;
+    let id = b["id"].as_i64().unwrap();
+    np.patch(&format!("/build/{id}"), json!({"status": "failed"}))
+        .await;
+    assert_eq!(
+        np.post(
+            &format!("/build/{id}/asset"),
+            json!({"type": "lambda", "name": "x"})
+        )
+        .await,
+        (400, err(400, "Build is already failed"))
+    );
 }
 
 #[tokio::test]
 async fn build_reads_page_newest_first() {
     let sim = start_sim("").await;
     let np = Np::new(&sim).await;
+    // §11 C1 (supersedes §9 #6's envelope): bare arrays; `limit`/`offset` window them, no
+    // `limit` means every row.
     let (s, all) = np.get("/build?limit=1000").await;
     assert_eq!(s, 200);
-    assert_eq!(all["paging"]["total"], 140);
-    let (_, p) = np.get("/build").await;
-    assert_eq!(p["paging"]["limit"], 30);
-    assert_eq!(p["results"].as_array().unwrap().len(), 30);
+    assert_eq!(all.as_array().unwrap().len(), 140);
+    let (_, p) = np.get("/build?offset=0").await;
+    assert_eq!(p.as_array().unwrap().len(), 140);
+    let (_, p) = np.get("/build?limit=30").await;
+    assert_eq!(p.as_array().unwrap().len(), 30);
     let (_, one) = np.get("/build?application_id=1&limit=1000").await;
-    let rows = one["results"].as_array().unwrap();
+    let rows = one.as_array().unwrap();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|b| b["application_id"] == 1));
     let times: Vec<&str> = rows
@@ -482,20 +608,52 @@ async fn build_reads_page_newest_first() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted, "newest first");
     let (_, off) = np.get("/build?application_id=1&limit=1&offset=1").await;
-    assert_eq!(off["results"][0], rows[1]);
+    assert_eq!(off[0], rows[1]);
+    assert_eq!(off.as_array().unwrap().len(), 1);
     let (_, succ) = np.get("/build?status=successful&limit=1000").await;
-    let succ = succ["results"].as_array().unwrap().clone();
+    let succ = succ.as_array().unwrap().clone();
     assert!(succ.iter().all(|b| b["status"] == "successful"));
     let (_, pend) = np.get("/build?status=pending,in_progress").await;
-    assert_eq!(pend["paging"]["total"], 5);
+    assert_eq!(pend.as_array().unwrap().len(), 5);
     let id = succ[0]["id"].as_i64().unwrap();
     assert_eq!(np.get(&format!("/build/{id}")).await.1, succ[0]);
     let (_, assets) = np.get(&format!("/asset?build_id={id}")).await;
     assert_eq!(
-        assets["paging"]["total"], 1,
+        assets.as_array().unwrap().len(),
+        1,
         "every successful build has one asset"
     );
     assert_eq!(np.get("/build/1").await, (404, err(404, "Build not found")));
+}
+
+/// §11 C1: with no query at all — what the metadata action sends — `/build` and `/asset`
+/// answer a bare JSON array of every row.
+#[tokio::test]
+async fn build_and_asset_reads_without_a_query_are_bare_arrays() {
+    let sim = start_sim("").await;
+    let np = Np::new(&sim).await;
+    let (s, builds) = np.get("/build").await;
+    assert_eq!(s, 200);
+    let builds = builds.as_array().expect("a bare array, not an envelope");
+    assert_eq!(builds.len(), 140);
+    assert!(
+        builds
+            .iter()
+            .all(|b| b["id"].is_i64() && b["status"].is_string())
+    );
+    let (s, assets) = np.get("/asset").await;
+    assert_eq!(s, 200);
+    let assets = assets.as_array().expect("a bare array, not an envelope");
+    let successful = builds
+        .iter()
+        .filter(|b| b["status"] == "successful")
+        .count();
+    assert_eq!(
+        assets.len(),
+        successful,
+        "one asset per successful fixture build"
+    );
+    assert!(assets.iter().all(|a| a["targets"].is_array()));
 }
 
 #[tokio::test]
@@ -647,9 +805,13 @@ async fn demo_external_ci_runs_builds_through_their_lifecycle() {
     );
     advance(&sim, 13.0).await;
     let end = np.get(&format!("/build/{id}")).await.1;
-    let assets = np.get(&format!("/asset?build_id={id}")).await.1["paging"]["total"]
-        .as_i64()
-        .unwrap();
+    let assets = np
+        .get(&format!("/asset?build_id={id}"))
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .len();
     match end["status"].as_str() {
         Some("successful") => assert_eq!(assets, 1),
         Some("failed") => assert_eq!(assets, 0),
@@ -664,5 +826,5 @@ async fn demo_external_ci_runs_builds_through_their_lifecycle() {
 }
 
 async fn newest(np: &Np) -> Value {
-    np.get("/build?limit=1").await.1["results"][0].clone()
+    np.get("/build?limit=1").await.1[0].clone()
 }

@@ -73,6 +73,36 @@ pub fn rows_of<T: DeserializeOwned>(v: Value) -> Vec<T> {
     kept
 }
 
+/// [`rows`] for a list of records (structs): only JSON objects count as rows. serde would
+/// otherwise read an array element such as `[1, "x"]` as a record, field by field.
+pub fn records<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(records_of(Value::deserialize(d)?))
+}
+
+/// [`records`] on a value already parsed.
+pub fn records_of<T: DeserializeOwned>(v: Value) -> Vec<T> {
+    let v = match v {
+        Value::Array(items) => {
+            let total = items.len();
+            let objects: Vec<Value> = items.into_iter().filter(Value::is_object).collect();
+            if objects.len() < total {
+                tracing::warn!(
+                    target: "shipdeck::decode",
+                    "{} of {total} rows are not records and were left out",
+                    total - objects.len()
+                );
+            }
+            Value::Array(objects)
+        }
+        other => other,
+    };
+    rows_of(v)
+}
+
 fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -185,6 +215,34 @@ pub fn as_i64(v: &Value) -> Option<i64> {
     r.map(|f| f as i64)
 }
 
+/// A timestamp as the RFC 3339-ish servers write them (Free Commit, nullplatform, Aviator):
+/// any fraction (0–9 digits) or none, any offset (`Z`, `+00:00`, `+0000`) or none (taken as
+/// UTC), `T` or a space between date and time (`2026-12-04T10:00:00`, `2026-12-04 10:00:00`).
+/// Anything else is `None` (logged), never an error.
+pub fn datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    let s = s.trim();
+    let utc = |t: DateTime<chrono::FixedOffset>| t.with_timezone(&Utc);
+    let parsed = DateTime::parse_from_rfc3339(s)
+        .map(utc)
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"]
+                .iter()
+                .find_map(|f| DateTime::parse_from_str(s, f).ok().map(utc))
+        })
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                .map(|n| n.and_utc())
+        });
+    if parsed.is_none() && !s.is_empty() {
+        tracing::warn!(target: "shipdeck::decode", "a timestamp could not be read ({} characters)", s.chars().count());
+    }
+    parsed
+}
+
 fn log_odd(expected: &str, v: &Value) {
     tracing::warn!(target: "shipdeck::decode", "expected a {expected}, got {}", kind_of(v));
 }
@@ -260,6 +318,58 @@ mod tests {
             row(r#"{"kind":null,"extra":{"y":[1]}}"#).kind,
             Kind::Unknown
         );
+    }
+
+    #[test]
+    fn records_are_objects_only() {
+        let v: Value =
+            serde_json::from_str(r#"[{"count":1},[2,"x"],"junk",{"count":"3"}]"#).unwrap();
+        let got: Vec<Row> = records_of(v.clone());
+        assert_eq!(
+            got.iter().map(|r| r.count).collect::<Vec<_>>(),
+            vec![Some(1), Some(3)]
+        );
+        // Plain `rows_of` would take the array as a record.
+        assert_eq!(rows_of::<Row>(v).len(), 3);
+    }
+
+    #[test]
+    fn timestamps_with_or_without_fraction_and_offset() {
+        let at = |s: &str| datetime(s).map(|t| t.to_rfc3339());
+        let ten = Some("2026-12-04T10:00:00+00:00".to_string());
+        for s in [
+            "2026-12-04T10:00:00Z",
+            "2026-12-04T10:00:00+00:00",
+            "2026-12-04T12:00:00+02:00",
+            "2026-12-04T10:00:00+0000",
+            "2026-12-04T10:00:00",
+            "2026-12-04 10:00:00",
+            "2026-12-04 10:00:00Z",
+            " 2026-12-04t10:00:00z ",
+        ] {
+            assert_eq!(at(s), ten, "{s}");
+        }
+        for s in [
+            "2026-12-04T10:00:00.5Z",
+            "2026-12-04T10:00:00.512331+00:00",
+            "2026-12-04T10:00:00.123456789Z",
+            "2026-12-04 10:00:00.25",
+        ] {
+            assert!(datetime(s).is_some(), "{s}");
+        }
+        assert_eq!(
+            datetime("2026-03-02T10:15:04.512331+00:00").map(|t| t.timestamp_subsec_micros()),
+            Some(512_331)
+        );
+        for s in [
+            "",
+            "yesterday",
+            "2026-12-04",
+            "1764842400000",
+            "2026-13-04T10:00:00Z",
+        ] {
+            assert!(datetime(s).is_none(), "{s}");
+        }
     }
 
     #[test]

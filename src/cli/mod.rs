@@ -429,7 +429,9 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 
         }
     };
     out!("shipdeck simulator listening on http://{}", handle.addr);
-    out!("  Free Commit  {}", handle.url("freecommit"));
+    for mount in crate::sim::freecommit::MOUNTS {
+        out!("  Free Commit  {}", handle.url(mount));
+    }
     out!("  Aviator      {}", handle.url("aviator"));
     out!(
         "  Serverless-cd {} · era {}",

@@ -3,6 +3,7 @@
 //! (the simulator itself does not count logins).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod mutate;
 pub mod pty;
 
 use axum::body::Body;
@@ -181,6 +182,12 @@ struct ProxyState {
 }
 
 pub async fn start_proxy(h: &SimHandle) -> Proxy {
+    start_proxy_to(&h.url("")).await
+}
+
+/// A recording proxy whose root forwards to `target` (e.g. `sim.url("nullplatform")`: the
+/// backend then sits at a bare host, without the simulator's route prefix).
+pub async fn start_proxy_to(target: &str) -> Proxy {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind proxy");
@@ -189,7 +196,7 @@ pub async fn start_proxy(h: &SimHandle) -> Proxy {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let st = Arc::new(ProxyState {
         client: http_client(),
-        target: h.url(""),
+        target: target.trim_end_matches('/').to_string(),
         hits: hits.clone(),
         calls: calls.clone(),
     });

@@ -2,6 +2,7 @@
 //! path, release projects and environments from the profile, deployments read from the one list
 //! route, and `{"error": "…"}` bodies shown verbatim.
 
+pub mod decode;
 mod wire;
 
 use super::http::{Http, Reply, Request};
@@ -13,7 +14,6 @@ use crate::domain::{
     StatusRequest, User, split_candidate,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -112,7 +112,7 @@ impl Aviator {
 
     /// "Token rejected" with what to do; only the `av_uat_` prefix of the token is shown.
     fn rejected(&self, token: &SecretString, reply: &Reply) -> String {
-        let said = error_message(reply).unwrap_or_else(|| format!("HTTP {}", reply.status));
+        let said = said(reply);
         let how = if token.expose_secret().starts_with(USER_TOKEN_PREFIX) {
             format!(
                 "the user access token ({USER_TOKEN_PREFIX}…) is invalid or revoked; create a \
@@ -148,9 +148,16 @@ impl Aviator {
         environment: &str,
     ) -> Result<Option<Deployment>, ApiError> {
         for page in 1..=MAX_PAGES {
-            let p = self
+            let p = match self
                 .deployments(project, environment, page, MAX_PER_PAGE)
-                .await?;
+                .await
+            {
+                Ok(p) => p,
+                // A page past the end refused instead of `[]` (the 400 for a bad page is
+                // not confirmed, §11): the history ends there.
+                Err(ApiError::Rejected { status: 400, .. }) if page > 1 => break,
+                Err(e) => return Err(e),
+            };
             if let Some(d) = p.items.into_iter().find(|d| d.raw_status == "success") {
                 return Ok(Some(d));
             }
@@ -195,46 +202,6 @@ pub fn status_of(raw: &str) -> BuildStatus {
     }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-}
-
-fn deployment(w: wire::Deployment, project: &str, env: &str) -> Result<Deployment, ApiError> {
-    let id = match &w.id {
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) => s.clone(),
-        other => {
-            return Err(ApiError::Decode(format!(
-                "a deployment's id is neither a number nor a string: {other}"
-            )));
-        }
-    };
-    let release = w
-        .release_version
-        .or_else(|| split_candidate(&w.release_candidate_version).map(|(r, _)| r.to_string()));
-    Ok(Deployment {
-        id,
-        project: project.to_string(),
-        environment: w.environment_name.unwrap_or_else(|| env.to_string()),
-        release,
-        candidate: w.release_candidate_version,
-        from_candidate: w.from_release_candidate_version,
-        status: status_of(&w.status),
-        raw_status: w.status,
-        actor: w.actor,
-        started_at: w.deploy_start_at.as_deref().and_then(parse_time),
-        finished_at: w.deploy_end_at.as_deref().and_then(parse_time),
-        error: w.error_message,
-    })
-}
-
 /// Local check of a candidate version before anything is sent: says what is wrong.
 fn check_candidate(v: &str) -> Result<(), ApiError> {
     let why = if v.trim().is_empty() {
@@ -260,28 +227,58 @@ fn check_candidate(v: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The text of a JSON error body: `error` (the documented key), else `message` or `detail`.
 fn error_message(reply: &Reply) -> Option<String> {
-    let body: wire::ErrorBody = serde_json::from_slice(&reply.body).ok()?;
-    match body.error? {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s),
-        serde_json::Value::String(_) | serde_json::Value::Null => None,
-        other => Some(other.to_string()),
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    if let serde_json::Value::String(s) = &body {
+        return Some(s.clone()).filter(|s| !s.trim().is_empty());
     }
+    ["error", "message", "detail"]
+        .iter()
+        .find_map(|k| match body.get(*k)? {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            serde_json::Value::String(_) | serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+}
+
+/// What the server said, for people, whatever the body (§11: 401/403 bodies are not
+/// documented): a JSON error text; a plain-text body as it is; an HTML page or an empty body
+/// by the status alone.
+fn said(reply: &Reply) -> String {
+    let status = || {
+        let reason = reqwest::StatusCode::from_u16(reply.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
+        format!("HTTP {}{reason}", reply.status)
+    };
+    if reply.body.iter().all(u8::is_ascii_whitespace) {
+        return status();
+    }
+    if let Some(m) = error_message(reply) {
+        return m;
+    }
+    let looks_html = reply.content_type.contains("html")
+        || reply
+            .body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'<');
+    if looks_html {
+        return format!("{} (an HTML page, probably from a gateway)", status());
+    }
+    if serde_json::from_slice::<serde_json::Value>(&reply.body).is_ok() {
+        return format!("{}: {}", status(), reply.snippet());
+    }
+    reply.snippet()
 }
 
 /// Any non-success reply (other than 401, handled by `send`) as an `ApiError`, with the
 /// server's own message.
 fn map_error(reply: &Reply, project: &str) -> ApiError {
-    let message = error_message(reply).unwrap_or_else(|| {
-        if reply.content_type.contains("html") {
-            format!(
-                "HTTP {} (an HTML page, probably from a gateway)",
-                reply.status
-            )
-        } else {
-            format!("HTTP {}: {}", reply.status, reply.snippet())
-        }
-    });
+    let message = said(reply);
     match reply.status {
         401 => ApiError::Auth(message),
         403 => ApiError::Forbidden(format!(
@@ -291,6 +288,37 @@ fn map_error(reply: &Reply, project: &str) -> ApiError {
         429 => ApiError::RateLimited,
         s @ 400..=499 => ApiError::Rejected { status: s, message },
         s => ApiError::Server { status: s, message },
+    }
+}
+
+/// A refused `.rcN` version: acceptance of that separator is not confirmed by any real source
+/// (§11), so the refusal says which form to try instead.
+fn with_candidate_hint(e: ApiError, candidate: &str) -> ApiError {
+    let ApiError::Rejected {
+        status: 400,
+        message,
+    } = e
+    else {
+        return e;
+    };
+    let dotted = split_candidate(candidate).filter(|(release, _)| {
+        candidate
+            .get(release.len()..)
+            .is_some_and(|rest| rest.to_ascii_lowercase().starts_with(".rc"))
+    });
+    match dotted {
+        Some((release, n)) if message.contains("Invalid release candidate version") => {
+            ApiError::Rejected {
+                status: 400,
+                message: format!(
+                    "{message} (this server may take only the -rcN form: try `{release}-rc{n}`)"
+                ),
+            }
+        }
+        _ => ApiError::Rejected {
+            status: 400,
+            message,
+        },
     }
 }
 
@@ -359,7 +387,7 @@ impl Backend for Aviator {
             .query("per_page", "1");
         let reply = self.send(req).await?;
         if reply.is_success() {
-            reply.json::<Vec<wire::Deployment>>()?;
+            decode::deployments(reply.json()?, project, env)?;
         } else {
             // A 404 naming a release project or environment comes after the token check: the
             // token is good, the profile's `projects` is what is off (the pane shows it).
@@ -465,13 +493,12 @@ impl Backend for Aviator {
         if !reply.is_success() {
             return Err(map_error(&reply, project));
         }
-        let rows: Vec<wire::Deployment> = reply.json()?;
-        let items = rows
-            .into_iter()
-            .map(|w| deployment(w, project, environment))
-            .collect::<Result<Vec<_>, _>>()?;
+        let v: serde_json::Value = reply.json()?;
+        // A full page (odd rows included) may be followed by another.
+        let rows = v.as_array().map_or(0, Vec::len);
+        let items = decode::deployments(v, project, environment)?;
         Ok(Page {
-            has_more: items.len() as u32 == per_page,
+            has_more: rows as u32 >= per_page,
             items,
             page,
             per_page,
@@ -494,6 +521,7 @@ impl Backend for Aviator {
         self.write(Request::write(Method::POST, path, Some(body)), &req.project)
             .await
             .map(drop)
+            .map_err(|e| with_candidate_hint(e, &req.candidate))
     }
 
     async fn deploy(&self, req: &DeployRequest) -> Result<(), ApiError> {
@@ -503,6 +531,7 @@ impl Backend for Aviator {
         self.write(Request::write(Method::POST, path, Some(body)), &req.project)
             .await
             .map(drop)
+            .map_err(|e| with_candidate_hint(e, &req.candidate))
     }
 
     async fn set_deployment_status(&self, req: &StatusRequest) -> Result<(), ApiError> {
@@ -518,6 +547,7 @@ impl Backend for Aviator {
         )
         .await
         .map(drop)
+        .map_err(|e| with_candidate_hint(e, &req.candidate))
     }
 
     async fn rollback(&self, req: &RollbackRequest) -> Result<Option<Deployment>, ApiError> {
@@ -529,8 +559,7 @@ impl Backend for Aviator {
         if reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let w: wire::Deployment = reply.json()?;
-        deployment(w, &req.project, &req.environment).map(Some)
+        decode::created_deployment(reply.json()?, &req.project, &req.environment).map(Some)
     }
 }
 
@@ -578,24 +607,118 @@ mod tests {
         }
     }
 
+    fn one(row: serde_json::Value) -> Deployment {
+        let mut v = decode::deployments(json!([row]), "p", "e").unwrap();
+        assert_eq!(v.len(), 1);
+        v.remove(0)
+    }
+
     #[test]
     fn ids_of_either_type_become_strings() {
-        let w: wire::Deployment = serde_json::from_str(
-            r#"{"id":"d-1","release_candidate_version":"2026.03.02.rc2","status":"weird"}"#,
-        )
-        .unwrap();
-        let d = deployment(w, "p", "e").unwrap();
+        let d =
+            one(json!({"id":"d-1","release_candidate_version":"2026.03.02.rc2","status":"weird"}));
         assert_eq!(d.id, "d-1");
         assert_eq!(d.release.as_deref(), Some("2026.03.02"));
         assert_eq!(d.environment, "e");
         assert_eq!(d.status, BuildStatus::Unknown);
         assert_eq!(d.raw_status, "weird");
-        let w: wire::Deployment = serde_json::from_str(
-            r#"{"id":9121,"release_candidate_version":"x-rc1","status":"success","deploy_start_at":"2026-03-02T10:15:04.512331+00:00"}"#,
-        )
-        .unwrap();
-        let d = deployment(w, "p", "e").unwrap();
+        let d = one(
+            json!({"id":9121,"release_candidate_version":"x-rc1","status":"success",
+                          "deploy_start_at":"2026-03-02T10:15:04.512331+00:00"}),
+        );
         assert_eq!(d.id, "9121");
         assert!(d.started_at.is_some());
+    }
+
+    /// §11: timestamps with or without fraction and offset, and bare date-times.
+    #[test]
+    fn timestamps_in_every_unconfirmed_format() {
+        let want = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z").unwrap();
+        for at in [
+            "2026-12-04T10:00:00Z",
+            "2026-12-04T10:00:00+00:00",
+            "2026-12-04T11:00:00+01:00",
+            "2026-12-04T10:00:00.000000+00:00",
+            "2026-12-04T10:00:00",
+            "2026-12-04 10:00:00",
+            "2026-12-04T10:00:00.0",
+        ] {
+            let d = one(json!({"id": 1, "release_candidate_version": "a-rc1",
+                               "status": "success", "deploy_start_at": at, "deploy_end_at": at}));
+            assert_eq!(d.started_at, Some(want.to_utc()), "{at}");
+            assert_eq!(d.finished_at, Some(want.to_utc()), "{at}");
+        }
+        let d = one(json!({"id": 1, "deploy_start_at": "soon", "deploy_end_at": 5}));
+        assert_eq!((d.started_at, d.finished_at), (None, None));
+    }
+
+    fn reply(status: u16, content_type: &str, body: &str) -> Reply {
+        Reply {
+            status,
+            content_type: content_type.into(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// §11: 401/403 bodies are not documented: whatever text comes, or the status.
+    #[test]
+    fn error_bodies_of_any_shape_are_said_in_words() {
+        for (r, want) in [
+            (
+                reply(401, "application/json", r#"{"error":"Unauthorized"}"#),
+                "Unauthorized",
+            ),
+            (
+                reply(401, "application/json", r#"{"message":"Bad credentials"}"#),
+                "Bad credentials",
+            ),
+            (
+                reply(403, "application/json", r#"{"detail":"No access"}"#),
+                "No access",
+            ),
+            (
+                reply(403, "text/plain", "Forbidden: token scope\n"),
+                "Forbidden: token scope",
+            ),
+            (reply(401, "text/plain", ""), "HTTP 401 Unauthorized"),
+            (reply(403, "application/json", "  "), "HTTP 403 Forbidden"),
+            (
+                reply(403, "text/html", "<html><body><h1>403</h1></body></html>"),
+                "HTTP 403 Forbidden (an HTML page, probably from a gateway)",
+            ),
+            (
+                reply(401, "application/json", r#"{"code":7}"#),
+                "HTTP 401 Unauthorized: {\"code\":7}",
+            ),
+        ] {
+            assert_eq!(said(&r), want);
+        }
+        let e = map_error(&reply(403, "text/plain", "nope"), "payments-api");
+        assert_eq!(
+            e,
+            ApiError::Forbidden("token lacks access to this project: payments-api (nope)".into())
+        );
+    }
+
+    /// §11: acceptance of `.rcN` is unconfirmed; a refusal of one says what to try.
+    #[test]
+    fn a_refused_dotted_candidate_suggests_the_dash_form() {
+        let refused = || ApiError::Rejected {
+            status: 400,
+            message: "Invalid release candidate version".into(),
+        };
+        let e = with_candidate_hint(refused(), "2024.06.20.rc3");
+        assert_eq!(
+            e,
+            ApiError::Rejected {
+                status: 400,
+                message: "Invalid release candidate version (this server may take only the \
+                          -rcN form: try `2024.06.20-rc3`)"
+                    .into()
+            }
+        );
+        assert_eq!(with_candidate_hint(refused(), "2024.06.20-rc3"), refused());
+        let other = ApiError::NotFound("Release not found".into());
+        assert_eq!(with_candidate_hint(other.clone(), "1.rc1"), other);
     }
 }

@@ -1,14 +1,12 @@
 //! Free Commit builds (`api/freecommit.md` §4.2, §5, §7.1): the queue and running lists, a
 //! project's finished history, launch options, launch and kill.
 
-use super::{FreeCommit, exit_meaning, map_error, parse_time, status_of_exit, wire};
+use super::{FreeCommit, decode, exit_meaning, map_error, parse_time, status_of_exit, wire};
 use crate::api::ApiError;
 use crate::api::http::Request;
 use crate::domain::{Build, BuildScope, BuildStatus, LaunchRequest};
 use reqwest::Method;
-
-/// `@cleanup` runs in the container after every build and on kill, never as a normal step.
-const CLEANUP_STEP: &str = "@cleanup";
+use serde_json::Value;
 
 /// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
 pub(super) fn seg(s: &str) -> String {
@@ -98,24 +96,25 @@ impl FreeCommit {
     /// Running first (newest start first), then queued in queue order.
     async fn active_builds(&self) -> Result<Vec<Build>, ApiError> {
         let (queued, running) = tokio::try_join!(
-            self.get_json::<Vec<wire::Run>>(Request::get("/developer/builds/queueds")),
-            self.get_json::<Vec<wire::Run>>(Request::get("/developer/builds/executeds")),
+            self.get_json::<Value>(Request::get("/developer/builds/queueds")),
+            self.get_json::<Value>(Request::get("/developer/builds/executeds")),
         )?;
-        let mut out: Vec<Build> = running.into_iter().map(|r| run_build(r, true)).collect();
+        let mut out = decode::runs(running, true);
         // Stable: runs without a start time keep their server order, after the dated ones.
         out.sort_by_key(|b| std::cmp::Reverse(b.started_at));
-        out.extend(queued.into_iter().map(|r| run_build(r, false)));
+        out.extend(decode::runs(queued, false));
         Ok(out)
     }
 
     /// The finished builds of one project, newest first (the server does not sort them).
     pub(super) async fn project_history(&self, id: &str) -> Result<Vec<wire::BuildRow>, ApiError> {
-        let mut rows: Vec<wire::BuildRow> = self
+        let v: Value = self
             .get_json(Request::get(format!(
                 "/developer/builds/by/project/{}",
                 seg(id)
             )))
             .await?;
+        let mut rows: Vec<wire::BuildRow> = decode::list(v);
         sort_newest_first(&mut rows);
         Ok(rows)
     }
@@ -139,17 +138,13 @@ impl FreeCommit {
     }
 
     pub(super) async fn skippable_steps(&self, project_id: &str) -> Result<Vec<String>, ApiError> {
-        let p: wire::ProjectDetail = self
+        let v: Value = self
             .get_json(Request::get(format!(
                 "/developer/projects/{}",
                 seg(project_id)
             )))
             .await?;
-        Ok(p.available_steps
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s != CLEANUP_STEP)
-            .collect())
+        decode::skippable_steps(v)
     }
 
     /// `POST /developer/builds/{projectId}`: never retried (a write), `ignore_steps` always sent.

@@ -400,9 +400,10 @@ impl FreeCommit {
         let projects = match &build.project_id {
             Some(id) => vec![id.clone()],
             None => {
-                let all: Vec<wire::ProjectDetail> =
+                let all: serde_json::Value =
                     guarded(sink, self.get_json(Request::get("/developer/projects"))).await??;
-                all.into_iter()
+                super::decode::list::<wire::ProjectDetail>(all)
+                    .into_iter()
                     .filter(|p| p.name.as_deref() == Some(build.project.as_str()))
                     .map(|p| p.id)
                     .collect()

@@ -2,6 +2,7 @@
 //! server-side paginations, and Spring's error shapes turned into sentences.
 
 mod builds;
+pub mod decode;
 mod logs;
 mod wire;
 
@@ -15,7 +16,7 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -142,13 +143,13 @@ impl FreeCommit {
         reply.json()
     }
 
-    async fn page<R: DeserializeOwned, T>(
+    async fn page<T>(
         &self,
         route: &str,
         q: &ListQuery,
         filter_keys: &[&str],
         sort_key: impl Fn(&str) -> Option<&'static str>,
-        map: impl Fn(R) -> T,
+        decode: fn(serde_json::Value) -> Result<decode::PageRows<T>, ApiError>,
     ) -> Result<Page<T>, ApiError> {
         let page = q.page.max(1);
         let per_page = if q.per_page == 0 { 20 } else { q.per_page };
@@ -176,12 +177,11 @@ impl FreeCommit {
                 req = req.query("mode", "include");
             }
         }
-        let env: wire::Envelope<R> = self.get_json(req).await?;
-        let items: Vec<T> = env.data.into_iter().map(map).collect();
+        let (items, env_total) = decode(self.get_json(req).await?)?;
         // Never trust `last_page`/`total` alone: a full page may be followed by an empty one.
         let has_more = items.len() as u32 == per_page;
         let total = if has_more {
-            env.total
+            env_total
         } else {
             Some(u64::from(per_page) * u64::from(page - 1) + items.len() as u64)
         };
@@ -211,11 +211,12 @@ impl Backend for FreeCommit {
                 .with(|t| t.map(|t| t.extra.clone()).unwrap_or_default())
                 .await;
         }
-        let caps = capabilities(&roles, &info.username);
+        let username = info.username.unwrap_or_default();
+        let caps = capabilities(&roles, &username);
         Ok(Session {
             user: User {
-                id: info.id,
-                name: info.username,
+                id: info.id.unwrap_or_default(),
+                name: username,
                 roles,
             },
             caps,
@@ -233,16 +234,7 @@ impl Backend for FreeCommit {
                 "last_build" => Some("build_last_created_at"),
                 _ => None,
             },
-            |r: wire::ProjectRow| Project {
-                id: r.project_id,
-                name: r.project_name,
-                description: None,
-                last_build: last_build(
-                    r.build_last_exit_code,
-                    r.build_last_exit_message,
-                    r.build_last_created_at.as_deref(),
-                ),
-            },
+            decode::projects_page,
         )
         .await
     }
@@ -259,12 +251,7 @@ impl Backend for FreeCommit {
                 "role" => Some("user_role"),
                 _ => None,
             },
-            |r: wire::DeveloperRow| Developer {
-                id: r.developer_id,
-                username: r.user_username.unwrap_or_default(),
-                email: r.developer_email,
-                roles: r.user_role.into_iter().collect(),
-            },
+            decode::developers_page,
         )
         .await
     }
@@ -276,13 +263,7 @@ impl Backend for FreeCommit {
             q,
             &["secret_name"],
             |_| None,
-            |r: wire::SecretRow| Secret {
-                id: r.secret_id,
-                name: r.secret_name,
-                scope: r.secret_scope.unwrap_or_else(|| "PRIVATE".into()),
-                environment: r.secret_env,
-                value: None,
-            },
+            decode::secrets_page,
         )
         .await
     }
@@ -429,16 +410,7 @@ fn last_build(code: Option<i64>, message: Option<String>, at: Option<&str>) -> O
 }
 
 /// RFC 3339 with 0–9 fraction digits and any offset; an offset-less time is taken as UTC.
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-}
+pub(crate) use super::tolerant::datetime as parse_time;
 
 fn decode_claims(jwt: &str) -> Option<wire::Claims> {
     let payload = jwt.split('.').nth(1)?;

@@ -1,51 +1,57 @@
-//! Free Commit's JSON exactly as the server sends it (`api/freecommit.md` §5–§6). Lenient where
-//! the contract says types vary: ids may come as numbers or strings, absent = null.
+//! Free Commit's JSON exactly as the server sends it (`api/freecommit.md` §5–§6), decoded
+//! tolerantly (`api::tolerant`, issue 9): ids as numbers or strings, numbers as numeric strings,
+//! absent = `null`, optional arrays absent/`null`/`[]`, unknown keys ignored, and one odd field
+//! falls back to its default instead of failing its row. Only a row's identity (`id`,
+//! `project_id`, `executor_id`, …) is required: a row without one cannot be shown or acted on.
 
-use crate::api::ids::{id_string, opt_id_string};
+use crate::api::ids::id_string;
+use crate::api::tolerant::{opt_bool, opt_i64, opt_string, opt_u64, records, rows};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 pub struct TokenReply {
     pub access_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub expires_in: Option<i64>,
 }
 
 /// Spring's error JSON, or the bare `{"message"}` of login failures.
 #[derive(Debug, Deserialize, Default)]
 pub struct ErrorBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct UserInfo {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
-    pub username: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub username: Option<String>,
+    #[serde(default, deserialize_with = "rows")]
     pub roles: Vec<String>,
 }
 
 /// Claims of the HS512 JWT (only what the client reads).
 #[derive(Debug, Deserialize)]
 pub struct Claims {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub iat: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub exp: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rows")]
     pub roles: Vec<String>,
 }
 
 /// The pagination envelope; `data` is the only key the client trusts.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
 pub struct Envelope<T> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_u64")]
     pub total: Option<u64>,
-    #[serde(default = "Vec::new")]
+    #[serde(default = "Vec::new", deserialize_with = "records")]
     pub data: Vec<T>,
 }
 
@@ -53,12 +59,13 @@ pub struct Envelope<T> {
 pub struct ProjectRow {
     #[serde(deserialize_with = "id_string")]
     pub project_id: String,
-    pub project_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
+    pub project_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
     pub build_last_exit_code: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub build_last_exit_message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub build_last_created_at: Option<String>,
 }
 
@@ -66,11 +73,11 @@ pub struct ProjectRow {
 pub struct DeveloperRow {
     #[serde(deserialize_with = "id_string")]
     pub developer_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub user_username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub developer_email: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub user_role: Option<String>,
 }
 
@@ -78,10 +85,11 @@ pub struct DeveloperRow {
 pub struct SecretRow {
     #[serde(deserialize_with = "id_string")]
     pub secret_id: String,
-    pub secret_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
+    pub secret_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
     pub secret_env: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub secret_scope: Option<String>,
 }
 
@@ -90,21 +98,21 @@ pub struct SecretRow {
 pub struct ProjectDetail {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub name: Option<String>,
-    #[serde(default)]
-    pub available_steps: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "rows")]
+    pub available_steps: Vec<String>,
 }
 
 /// An entry of `GET /developer/builds/queueds` or `/executeds` (the latter with `at`), and the
 /// launch reply (`{"project_name","executor_id"}`).
 #[derive(Debug, Deserialize)]
 pub struct Run {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub project_name: Option<String>,
     #[serde(deserialize_with = "id_string")]
     pub executor_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub at: Option<String>,
 }
 
@@ -113,52 +121,53 @@ pub struct Run {
 pub struct BuildRow {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub output: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub exit_code: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub exit_message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub created_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub completed_at: Option<String>,
-    #[serde(default, deserialize_with = "opt_id_string")]
+    /// An optional id: a number or a string, as a string (odd shapes are dropped).
+    #[serde(default, deserialize_with = "opt_string")]
     pub project_id: Option<String>,
 }
 
 /// One step of a finished build (`GET /developer/logs/{buildId}/{step}`).
 #[derive(Debug, Deserialize)]
 pub struct LogRow {
-    #[serde(default, deserialize_with = "opt_id_string")]
+    #[serde(default, deserialize_with = "opt_string")]
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub step: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub log: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub start_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_bool")]
     pub success: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_bool")]
     pub skipped: Option<bool>,
 }
 
 /// A live chunk (`GET /developer/logs/{executorId}/{step}/{lineNumber}`).
 #[derive(Debug, Deserialize)]
 pub struct LogWrapper {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub step: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub log: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub line_number: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub start_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub closed_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_bool")]
     pub success: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_bool")]
     pub skipped: Option<bool>,
 }

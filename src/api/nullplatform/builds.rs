@@ -2,9 +2,10 @@
 //! registering a build (`POST /build`), status reports (`PATCH /build/{id}`) and assets
 //! (`POST /build/{id}/asset`). Writes are never retried.
 
-use super::{NO_BUILD_READS, Nullplatform, map_error, wire};
+use super::{AppFilter, NO_BUILD_READS, Nullplatform, decode, map_error, wire};
 use crate::api::ApiError;
 use crate::api::http::Request;
+use crate::api::tolerant::datetime as parse_time;
 use crate::domain::{Build, BuildScope, BuildStatus, LaunchField, LaunchOptions, LaunchRequest};
 use futures::StreamExt;
 use reqwest::Method;
@@ -93,20 +94,11 @@ pub struct Asset {
 }
 
 /// A build as the domain sees it; `project` names its application.
-fn to_build(w: wire::Build, project: &str) -> Build {
+pub(super) fn to_build(w: wire::Build, project: &str) -> Build {
     let raw = w.status.unwrap_or_default();
     let status = status_of(&raw);
-    let sha = w
-        .commit
-        .as_ref()
-        .and_then(|c| c.id.as_deref())
-        .map(|s| s.chars().take(7).collect::<String>());
-    let trigger = match (w.branch.as_deref(), sha) {
-        (Some(b), Some(s)) => Some(format!("{b}@{s}")),
-        (Some(b), None) => Some(b.to_string()),
-        (None, Some(s)) => Some(s),
-        (None, None) => None,
-    };
+    let sha = w.commit.as_ref().and_then(|c| c.id.as_deref());
+    let trigger = trigger_of(w.branch.as_deref(), sha);
     let updated = w.updated_at.as_deref().and_then(parse_time);
     Build {
         id: w.id.clone(),
@@ -117,12 +109,7 @@ fn to_build(w: wire::Build, project: &str) -> Build {
         status,
         raw_status: raw,
         exit_code: None,
-        message: w
-            .description
-            .as_deref()
-            .and_then(|d| d.lines().next())
-            .map(str::to_string)
-            .filter(|d| !d.is_empty()),
+        message: w.description.as_deref().and_then(first_line),
         queued_at: w.created_at.as_deref().and_then(parse_time),
         started_at: None,
         finished_at: if status.is_terminal() { updated } else { None },
@@ -130,10 +117,26 @@ fn to_build(w: wire::Build, project: &str) -> Build {
     }
 }
 
-fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
+/// `branch@sha7`, or whichever of the two is known.
+fn trigger_of(branch: Option<&str>, sha: Option<&str>) -> Option<String> {
+    let branch = branch.filter(|b| !b.is_empty());
+    let sha = sha
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(7).collect::<String>());
+    match (branch, sha) {
+        (Some(b), Some(s)) => Some(format!("{b}@{s}")),
+        (Some(b), None) => Some(b.to_string()),
+        (None, Some(s)) => Some(s),
+        (None, None) => None,
+    }
+}
+
+/// The first line of a commit message, when there is one.
+fn first_line(d: &str) -> Option<String> {
+    d.lines()
+        .next()
+        .map(str::to_string)
+        .filter(|l| !l.trim().is_empty())
 }
 
 /// The fields `POST /build` needs besides the application (contract §5).
@@ -190,25 +193,27 @@ impl Nullplatform {
             return Err(map_error(&reply));
         }
         self.set_build_reads(true);
-        Ok(match reply.json::<wire::Listing<wire::Build>>()? {
-            wire::Listing::Bare(rows) => (rows, None),
-            wire::Listing::Paged { paging, results } => (results, paging.and_then(|p| p.total)),
-        })
+        decode::listing(reply.json()?, "build")
     }
 
     /// Every build of one application (with one `status`, when given), newest first.
+    ///
+    /// Pages by `limit`/`offset` until a short page. The CI API answers bare arrays (§11 C1)
+    /// and may ignore the window: rows are de-duplicated by id, and a page that brings
+    /// nothing new ends the walk.
     async fn app_history(
         &self,
         app_id: &str,
         status: Option<&str>,
     ) -> Result<Vec<wire::Build>, ApiError> {
         let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for page in 0..MAX_PAGES {
             let (rows, total) = self.build_page(app_id, status, page * PAGE, PAGE).await?;
             let n = rows.len();
-            all.extend(rows);
-            // A bare array is the whole list; a short page is the last.
-            if n < PAGE || total.is_some_and(|t| all.len() as u64 >= t) {
+            let before = all.len();
+            all.extend(rows.into_iter().filter(|r| seen.insert(r.id.clone())));
+            if n < PAGE || all.len() == before || total.is_some_and(|t| all.len() as u64 >= t) {
                 break;
             }
         }
@@ -233,7 +238,7 @@ impl Nullplatform {
                 if self.build_reads_known() == Some(false) {
                     return Err(ApiError::Unsupported(NO_BUILD_READS.into()));
                 }
-                let apps = self.applications(None, Some("active")).await?;
+                let apps = self.applications(&AppFilter::active()).await?;
                 let futs: Vec<_> = apps
                     .iter()
                     .flat_map(|a| ACTIVE_STATUSES.iter().map(move |s| (a, *s)))
@@ -245,8 +250,9 @@ impl Nullplatform {
                     .await;
                 let mut out = Vec::new();
                 for (app, rows) in lists {
+                    let name = app.display_name();
                     for w in rows? {
-                        let mut b = to_build(w, &app.name);
+                        let mut b = to_build(w, &name);
                         // Only what is still going, whatever the server made of the filter.
                         if matches!(b.status, BuildStatus::Queued | BuildStatus::Running) {
                             b.project_id.get_or_insert_with(|| app.id.clone());
@@ -304,10 +310,19 @@ impl Nullplatform {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let w: wire::Build = reply.json()?;
+        // §11 C4: only `id`, `status` and `application_id` of the reply are confirmed; the
+        // rest of the build is what was sent.
+        let w: wire::Build = decode::object(reply.json()?, "registered build")?;
         let name = self.project_name(Some(&req.project_id), &req.project_id);
         let mut b = to_build(w, &name);
         b.project_id.get_or_insert_with(|| req.project_id.clone());
+        if b.trigger.is_none() {
+            b.trigger = trigger_of(Some(branch), Some(sha));
+        }
+        if b.message.is_none() {
+            b.message = param("description").and_then(first_line);
+        }
+        b.queued_at.get_or_insert_with(chrono::Utc::now);
         Ok(b)
     }
 
@@ -329,7 +344,7 @@ impl Nullplatform {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let w: wire::Build = reply.json()?;
+        let w: wire::Build = decode::object(reply.json()?, "updated build")?;
         let name = self.project_name(w.application_id.as_deref(), "");
         let name = if name.is_empty() {
             w.application_id
@@ -372,23 +387,7 @@ impl Nullplatform {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let a: wire::Asset = reply.json()?;
-        Ok(Asset {
-            id: a.id,
-            build_id: a.build_id.unwrap_or_else(|| build_id.to_string()),
-            name: a.name.unwrap_or_default(),
-            kind: a.kind.unwrap_or_default(),
-            targets: a
-                .targets
-                .into_iter()
-                .filter_map(|t| {
-                    Some(AssetTarget {
-                        url: t.url?,
-                        provider: t.provider.unwrap_or_else(|| "generic".into()),
-                    })
-                })
-                .collect(),
-        })
+        decode::asset(reply.json()?, build_id)
     }
 }
 
@@ -426,15 +425,16 @@ mod tests {
 
     #[test]
     fn bare_and_paged_listings_decode() {
-        let bare: wire::Listing<wire::Build> =
-            serde_json::from_str(r#"[{"id":1,"status":"pending"}]"#).unwrap();
-        assert!(matches!(bare, wire::Listing::Bare(v) if v.len() == 1));
-        let paged: wire::Listing<wire::Build> = serde_json::from_str(
-            r#"{"paging":{"offset":0,"limit":30,"total":7},"results":[{"id":"2"}]}"#,
-        )
-        .unwrap();
-        assert!(
-            matches!(paged, wire::Listing::Paged { results, paging: Some(p) } if results.len() == 1 && p.total == Some(7))
+        let bare = serde_json::json!([{"id":1,"status":"pending"}]);
+        let (rows, total) = decode::listing::<wire::Build>(bare, "build").unwrap();
+        assert_eq!((rows.len(), total), (1, None));
+        let paged = serde_json::json!(
+            {"paging":{"offset":0,"limit":30,"total":"7"},"results":[{"id":"2"}, "junk"]}
         );
+        let (rows, total) = decode::listing::<wire::Build>(paged, "build").unwrap();
+        assert_eq!((rows.len(), total), (1, Some(7)));
+        assert_eq!(rows[0].id, "2");
+        let e = decode::listing::<wire::Build>(serde_json::json!({"id": 1}), "build");
+        assert!(matches!(e, Err(ApiError::Decode(_))), "{e:?}");
     }
 }

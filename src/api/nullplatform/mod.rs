@@ -5,6 +5,7 @@
 //! status reports and assets.
 
 mod builds;
+pub mod decode;
 mod wire;
 
 pub use builds::{Asset, AssetKind, AssetTarget, ReportStatus, status_of};
@@ -131,23 +132,34 @@ impl Nullplatform {
         reply.json()
     }
 
-    /// `GET /application` with the given filters; remembers the names.
-    async fn applications(
-        &self,
-        name: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Vec<wire::Application>, ApiError> {
+    /// `GET /application` with the given filters, applied again to the reply (§11 C3: the
+    /// server may ignore them); remembers the names.
+    async fn applications(&self, f: &AppFilter<'_>) -> Result<Vec<wire::Application>, ApiError> {
         let mut req = Request::get("/application");
-        if let Some(n) = name {
-            req = req.query("name", n);
+        for (k, v) in [
+            ("name", f.name),
+            ("repository_url", f.repository),
+            // Only sent together with the URL, as the metadata action does.
+            ("repository_app_path", f.repository.and(f.app_path)),
+            ("status", f.status),
+        ] {
+            if let Some(v) = v {
+                req = req.query(k, v);
+            }
         }
-        if let Some(s) = status {
-            req = req.query("status", s);
+        let v: serde_json::Value = self.get_json(req).await?;
+        let (rows, _) = decode::listing::<wire::Application>(v, "application")?;
+        let total = rows.len();
+        let apps: Vec<wire::Application> = rows.into_iter().filter(|a| f.keeps(a)).collect();
+        if apps.len() < total {
+            tracing::debug!(
+                left_out = total - apps.len(),
+                "the server did not apply every application filter; filtered locally"
+            );
         }
-        let apps: Vec<wire::Application> = self.get_json(req).await?;
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         for a in &apps {
-            names.insert(a.id.clone(), a.name.clone());
+            names.insert(a.id.clone(), a.display_name());
         }
         Ok(apps)
     }
@@ -160,14 +172,18 @@ impl Nullplatform {
         app_path: Option<&str>,
         status: &str,
     ) -> Result<Vec<Project>, ApiError> {
-        let mut req = Request::get("/application")
-            .query("repository_url", repository_url)
-            .query("status", status);
-        if let Some(p) = app_path {
-            req = req.query("repository_app_path", p);
-        }
-        let apps: Vec<wire::Application> = self.get_json(req).await?;
-        Ok(apps.into_iter().map(project).collect())
+        let f = AppFilter {
+            repository: Some(repository_url),
+            app_path,
+            status: Some(status),
+            ..AppFilter::default()
+        };
+        Ok(self
+            .applications(&f)
+            .await?
+            .iter()
+            .map(decode::project)
+            .collect())
     }
 
     fn app_name(&self, id: &str) -> Option<String> {
@@ -178,8 +194,8 @@ impl Nullplatform {
             .cloned()
     }
 
-    /// `GET /application/{id}/parameter` as domain secrets. Secret values are dropped here;
-    /// a body that does not decode is reported without quoting it (it holds secrets).
+    /// `GET /application/{id}/parameter` as domain secrets. Secret values are dropped by
+    /// `decode`; a body that does not parse is reported without quoting it (it holds secrets).
     async fn parameters(&self, app: &wire::Application) -> Result<Vec<Secret>, ApiError> {
         let reply = self
             .send_authed(Request::get(format!(
@@ -190,30 +206,17 @@ impl Nullplatform {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let params: Vec<wire::Parameter> = serde_json::from_slice(&reply.body).map_err(|e| {
+        let name = app.display_name();
+        let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| {
             ApiError::Decode(format!(
-                "the parameter list of application `{}` is not the expected JSON \
+                "the parameter list of application `{name}` is not the expected JSON \
                  ({:?} error at line {} column {})",
-                app.name,
                 e.classify(),
                 e.line(),
                 e.column()
             ))
         })?;
-        Ok(params
-            .into_iter()
-            .map(|p| {
-                // A missing flag counts as secret: showing a value needs an explicit `false`.
-                let secret = p.secret != Some(false);
-                Secret {
-                    id: format!("{}:{}", app.id, p.name),
-                    name: p.name,
-                    scope: if secret { "secret" } else { "plain" }.into(),
-                    environment: Some(app.name.clone()),
-                    value: if secret { None } else { p.value.0 },
-                }
-            })
-            .collect())
+        decode::parameters(v, &app.id, &name)
     }
 
     /// Whether `GET /build` is served, probing once (with `app_id` when given).
@@ -267,27 +270,52 @@ fn decode_claims(jwt: &str) -> Option<wire::Claims> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// An application as a project: id as a string, the slug and repository in the description.
-fn project(a: wire::Application) -> Project {
-    let mut parts = Vec::new();
-    if let Some(slug) = a.slug.as_deref().filter(|s| !s.is_empty()) {
-        parts.push(slug.to_string());
-    }
-    if let Some(repo) = a.repository() {
-        match a.app_path() {
-            Some(p) => parts.push(format!("{repo} ({p})")),
-            None => parts.push(repo.to_string()),
+/// What `GET /application` is asked to filter, checked again on every row of the reply
+/// (§11 C3). A row that does not say (no `status`, no repository) is kept.
+#[derive(Default)]
+struct AppFilter<'a> {
+    name: Option<&'a str>,
+    /// One status or a comma-separated list.
+    status: Option<&'a str>,
+    repository: Option<&'a str>,
+    app_path: Option<&'a str>,
+}
+
+impl AppFilter<'_> {
+    fn active() -> Self {
+        AppFilter {
+            status: Some("active"),
+            ..AppFilter::default()
         }
     }
-    if let Some(s) = a.status.as_deref().filter(|s| *s != "active") {
-        parts.push(s.to_string());
+
+    fn keeps(&self, a: &wire::Application) -> bool {
+        let status = match (self.status, a.status.as_deref()) {
+            (Some(want), Some(have)) => want
+                .split(',')
+                .any(|w| w.trim().eq_ignore_ascii_case(have.trim())),
+            _ => true,
+        };
+        let name = self.name.is_none_or(|n| a.name.as_deref() == Some(n));
+        let repo = match (self.repository, a.repository()) {
+            (Some(want), Some(have)) => same_repository(want, have),
+            _ => true,
+        };
+        let path = match (self.app_path, a.app_path()) {
+            (Some(want), Some(have)) => want.trim_matches('/') == have.trim_matches('/'),
+            _ => true,
+        };
+        status && name && repo && path
     }
-    Project {
-        id: a.id,
-        name: a.name,
-        description: (!parts.is_empty()).then(|| parts.join(" · ")),
-        last_build: None,
-    }
+}
+
+/// Repository URLs compared without case, a trailing `/` or `.git`.
+fn same_repository(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.trim().trim_end_matches('/').to_ascii_lowercase();
+        s.strip_suffix(".git").map(str::to_string).unwrap_or(s)
+    };
+    norm(a) == norm(b)
 }
 
 /// The whole list as page 1 (the CI API does not page: contract §6).
@@ -393,7 +421,7 @@ impl Backend for Nullplatform {
 
     /// Logs in, checks the token on `GET /application`, and probes the build reads.
     async fn login(&self) -> Result<Session, ApiError> {
-        let apps = self.applications(None, Some("active")).await?;
+        let apps = self.applications(&AppFilter::active()).await?;
         let reads = match self.build_reads_known() {
             Some(known) => known,
             None => match self
@@ -426,6 +454,8 @@ impl Backend for Nullplatform {
     /// `path:<app path>` and `status:<status>`; other text is a name.
     async fn projects(&self, q: &ListQuery) -> Result<Page<Project>, ApiError> {
         let filter = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+        let projects =
+            |apps: Vec<wire::Application>| apps.iter().map(decode::project).collect::<Vec<_>>();
         if let Some(f) = filter {
             let (mut repo, mut path, mut status) = (None, None, None);
             for tok in f.split_whitespace() {
@@ -446,24 +476,31 @@ impl Backend for Nullplatform {
                 return Ok(whole(rows, q));
             }
             if let Some(st) = status {
-                let apps = self.applications(None, Some(st)).await?;
-                return Ok(whole(apps.into_iter().map(project).collect(), q));
+                let f = AppFilter {
+                    status: Some(st),
+                    ..AppFilter::default()
+                };
+                return Ok(whole(projects(self.applications(&f).await?), q));
             }
         }
         let Some(f) = filter else {
-            let apps = self.applications(None, Some("active")).await?;
-            return Ok(whole(apps.into_iter().map(project).collect(), q));
+            return Ok(whole(
+                projects(self.applications(&AppFilter::active()).await?),
+                q,
+            ));
         };
-        let exact = self.applications(Some(f), Some("active")).await?;
+        let exact = self
+            .applications(&AppFilter {
+                name: Some(f),
+                ..AppFilter::active()
+            })
+            .await?;
         if !exact.is_empty() {
-            return Ok(whole(exact.into_iter().map(project).collect(), q));
+            return Ok(whole(projects(exact), q));
         }
         let needle = f.to_lowercase();
-        let rows: Vec<Project> = self
-            .applications(None, Some("active"))
-            .await?
+        let rows: Vec<Project> = projects(self.applications(&AppFilter::active()).await?)
             .into_iter()
-            .map(project)
             .filter(|p| {
                 p.name.to_lowercase().contains(&needle)
                     || p.description
@@ -479,11 +516,11 @@ impl Backend for Nullplatform {
     /// application's, and a filter then matches parameter or application names locally.
     async fn secrets(&self, q: &ListQuery) -> Result<Page<Secret>, ApiError> {
         let filter = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
-        let apps = self.applications(None, Some("active")).await?;
+        let apps = self.applications(&AppFilter::active()).await?;
         if let Some(f) = filter
             && let Some(app) = apps
                 .iter()
-                .find(|a| a.name == f || a.slug.as_deref() == Some(f) || a.id == f)
+                .find(|a| a.name.as_deref() == Some(f) || a.slug.as_deref() == Some(f) || a.id == f)
         {
             return Ok(whole(self.parameters(app).await?, q));
         }
@@ -539,8 +576,17 @@ impl Backend for Nullplatform {
 }
 
 /// The server's `message` when the body is JSON with one, else the status and the first
-/// 200 bytes of the body (contract §3).
+/// 200 bytes of the body (contract §3); an empty body (a `405` may come without one, §11 C7)
+/// is reported by its status alone.
 fn message_of(reply: &Reply) -> String {
+    if reply.body.iter().all(u8::is_ascii_whitespace) {
+        let reason = reqwest::StatusCode::from_u16(reply.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
+        return format!("HTTP {}{reason} (no details in the answer)", reply.status);
+    }
     serde_json::from_slice::<wire::ErrorBody>(&reply.body)
         .ok()
         .and_then(|b| b.message)

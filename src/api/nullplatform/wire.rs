@@ -1,14 +1,17 @@
-//! nullplatform CI API JSON as the server sends it (`api/nullplatform.md` §5, §9). Lenient:
-//! ids as numbers or strings, absent = null, unknown keys ignored. Parameter values are held
-//! in a type whose `Debug` never shows them.
+//! nullplatform CI API JSON as the server sends it (`api/nullplatform.md` §5, §9, §11), decoded
+//! tolerantly (`api::tolerant`, issue 9): ids as numbers or strings, numbers as numeric
+//! strings, absent = `null`, optional arrays absent/`null`/`[]`, nested objects of an odd shape
+//! dropped, unknown keys ignored. Only an `id` is required of an application, a build or an
+//! asset. Parameter values are held in a type whose `Debug` never shows them.
 
-use crate::api::ids::{id_string, opt_id_string};
-use serde::Deserialize;
+use crate::api::ids::id_string;
+use crate::api::tolerant::{opt_bool, opt_i64, opt_string, or_default, records};
+use serde::{Deserialize, Deserializer};
 
 #[derive(Deserialize)]
 pub struct LoginReply {
     pub access_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub expires_in: Option<i64>,
 }
 
@@ -24,45 +27,57 @@ impl std::fmt::Debug for LoginReply {
 /// Claims of a JWT access token (only what expiry needs).
 #[derive(Debug, Deserialize)]
 pub struct Claims {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub iat: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_i64")]
     pub exp: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 pub struct ErrorBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CodeRepository {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub url: Option<String>,
 }
 
-/// An application: only `id` and `name` are required (§5).
+/// An application: only `id` is required (§5 asks for `id` and `name`; a nameless row is
+/// shown by its slug or id rather than dropped).
 #[derive(Debug, Deserialize)]
 pub struct Application {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
-    pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
     pub slug: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub code_repository: Option<CodeRepository>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub repository_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub code_repository_app_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub repository_app_path: Option<String>,
 }
 
 impl Application {
+    /// `name`, else the slug, else `application <id>`.
+    pub fn display_name(&self) -> String {
+        self.name
+            .as_deref()
+            .or(self.slug.as_deref())
+            .filter(|n| !n.trim().is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("application {}", self.id))
+    }
+
     /// `code_repository.url`, else `repository_url` (§5).
     pub fn repository(&self) -> Option<&str> {
         self.code_repository
@@ -80,10 +95,15 @@ impl Application {
     }
 }
 
-/// A parameter value: never printed by `Debug`.
+/// A parameter value: never printed by `Debug`. A number or boolean value is kept as text.
 #[derive(Deserialize, Default)]
 #[serde(transparent)]
-pub struct Masked(pub Option<String>);
+pub struct Masked(#[serde(deserialize_with = "masked")] pub Option<String>);
+
+fn masked<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    // `opt_string` logs only the kind of an odd value, never the value.
+    opt_string(d)
+}
 
 impl std::fmt::Debug for Masked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,63 +113,50 @@ impl std::fmt::Debug for Masked {
 
 #[derive(Debug, Deserialize)]
 pub struct Parameter {
-    pub name: String,
+    /// A parameter without a name cannot be used (it is an environment-variable name).
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
     #[serde(default)]
     pub value: Masked,
     /// Absent means not marked secret; the client still treats a missing flag as secret.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_bool")]
     pub secret: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Commit {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub id: Option<String>,
 }
 
+/// A build. Real clients read only `id`, `status` and `application_id` (§11 C4); the rest is
+/// what the simulator (and maybe the server) adds, all optional.
 #[derive(Debug, Deserialize)]
 pub struct Build {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
-    #[serde(default, deserialize_with = "opt_id_string")]
+    /// An optional id: a number or a string, as a string (odd shapes are dropped).
+    #[serde(default, deserialize_with = "opt_string")]
     pub application_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub branch: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub commit: Option<Commit>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub created_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub updated_at: Option<String>,
-}
-
-/// The public-API list envelope, or a bare array (§9 #6: clients accept both).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Listing<T> {
-    Bare(Vec<T>),
-    Paged {
-        #[serde(default)]
-        paging: Option<Paging>,
-        results: Vec<T>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Paging {
-    #[serde(default)]
-    pub total: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Target {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub provider: Option<String>,
 }
 
@@ -157,12 +164,12 @@ pub struct Target {
 pub struct Asset {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
-    #[serde(default, deserialize_with = "opt_id_string")]
+    #[serde(default, deserialize_with = "opt_string")]
     pub build_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     pub name: Option<String>,
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "opt_string")]
     pub kind: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "records")]
     pub targets: Vec<Target>,
 }

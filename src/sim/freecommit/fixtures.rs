@@ -364,7 +364,7 @@ pub fn gen_plan(
     plan
 }
 
-fn spec_steps_for(id: i64, profile: Profile) -> Vec<&'static str> {
+pub(super) fn spec_steps_for(id: i64, profile: Profile) -> Vec<&'static str> {
     match profile {
         Profile::HugeLog => vec!["build"],
         Profile::Flaky => vec!["lint", "test", "build"],

@@ -54,6 +54,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/config/env"),
 ];
 
+/// The admin write routes (§4.3), one PATCH route per field.
+static ADMIN_ROUTES: std::sync::LazyLock<Vec<(&'static str, String)>> =
+    std::sync::LazyLock::new(super::admin::routes);
+
+fn route_table() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ROUTES
+        .iter()
+        .copied()
+        .chain(ADMIN_ROUTES.iter().map(|(m, p)| (*m, p.as_str())))
+}
+
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -119,12 +130,14 @@ fn route(method: &Method, path: &str) -> Routed {
     } else {
         method.as_str()
     };
-    for (m, p) in ROUTES {
+    for (m, p) in route_table() {
         if let Some(params) = match_pattern(p, &segs) {
-            if *m == method {
+            if m == method {
                 return Routed::Found(p, params);
             }
-            allowed.push(*m);
+            if !allowed.contains(&m) {
+                allowed.push(m);
+            }
         }
     }
     if allowed.is_empty() {
@@ -242,6 +255,9 @@ pub(super) fn dispatch(fc: &FreeCommit, ctx: &Ctx) -> (Response, Option<i64>) {
 
     let mut st = fc.lock();
     st.advance(now);
+    if let Some(r) = super::admin::dispatch(&mut st, ctx, pattern, &params) {
+        return (r, None);
+    }
     let is_admin = claims.has(ROLE_ADMIN);
     let nf = |m: &str| (ctx.error(StatusCode::NOT_FOUND, m), None);
 

@@ -6,7 +6,9 @@
 //! which run before dispatch; `{id}` segments are digit-only; a trailing slash
 //! is a 404 `No static resource …`; a known path with another method is a 405.
 
+mod admin;
 mod auth;
+mod cors;
 mod engine;
 mod entities;
 mod fixtures;
@@ -33,6 +35,8 @@ pub use fixtures::{HUGE_LOG_LINES, HUGE_LOG_PROJECT_ID, PROJECT_NAMES};
 pub const PREFIX: &str = "/freecommit";
 /// Second mount, the reverse-proxy style base URL.
 pub const PROXY_PREFIX: &str = "/api-free-commit";
+/// Every mount this backend serves (`shipdeck simulate` prints each).
+pub const MOUNTS: [&str; 2] = [PREFIX, "/freecommit/api-free-commit"];
 
 /// The Free Commit backend: fixtures, queue, running builds.
 pub struct FreeCommit {
@@ -126,6 +130,7 @@ pub fn router(fc: Arc<FreeCommit>) -> Router {
             layer_state,
             fault_middleware,
         ))
+        .layer(axum::middleware::from_fn(cors::cors))
 }
 
 /// The path as the application sees it (mount and proxy prefix removed).
@@ -255,4 +260,19 @@ async fn handle(State(fc): State<Arc<FreeCommit>>, req: Request) -> Response {
 /// Seconds since the epoch of a simulated instant.
 pub(crate) fn secs(ns: i64) -> i64 {
     ns.div_euclid(NS_PER_SEC)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_proxy_mount_is_the_prefix_plus_the_proxy_path() {
+        assert_eq!(
+            super::MOUNTS[1],
+            format!("{}{}", super::PREFIX, super::PROXY_PREFIX)
+        );
+        assert_eq!(
+            super::app_path("/freecommit/api-free-commit/auth/token"),
+            "/auth/token"
+        );
+    }
 }
