@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{advance, client, start_sim};
-use shipdeck::api::Backend;
-use shipdeck::domain::{BuildScope, BuildStatus, LaunchRequest};
+use common::{advance, running_build, start_sim};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -72,21 +70,7 @@ async fn a_closed_pipe_ends_get_quietly_with_exit_0() {
 #[tokio::test]
 async fn logs_follow_hands_each_line_to_the_pipe_as_it_arrives() {
     let sim = start_sim("").await;
-    let fc = client(&sim.url("freecommit"), "admin", "admin");
-    fc.launch(&LaunchRequest {
-        project_id: "1".into(),
-        skip_steps: Vec::new(),
-        params: Vec::new(),
-    })
-    .await
-    .expect("launch");
-    advance(&sim, 5.0).await;
-    let running = fc
-        .builds(&BuildScope::Active)
-        .await
-        .expect("active")
-        .remove(0);
-    assert_eq!(running.status, BuildStatus::Running);
+    let running = running_build(&sim, "admin").await;
     // Some output exists, the build is far from done, and simulated time stands still: a
     // follower that holds its output until the build ends prints nothing here.
     advance(&sim, 3.0).await;

@@ -3,33 +3,18 @@
 
 mod common;
 
-use common::{advance, client, set_faults, start_proxy, start_sim};
+use common::{running_build, set_faults, start_proxy, start_sim};
 use serde_json::json;
-use shipdeck::api::Backend;
 use shipdeck::app::action::{Action, Effect, Mutation};
 use shipdeck::app::runner::Runner;
 use shipdeck::config::Config;
-use shipdeck::domain::{BuildScope, LaunchRequest};
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn a_profile_switch_during_a_kill_keeps_the_request_and_its_audit_line() {
     let sim = start_sim("").await;
     let proxy = start_proxy(&sim).await;
-    let fc = client(&sim.url("freecommit"), "admin", "admin");
-    fc.launch(&LaunchRequest {
-        project_id: "1".into(),
-        skip_steps: Vec::new(),
-        params: Vec::new(),
-    })
-    .await
-    .expect("launch");
-    advance(&sim, 5.0).await;
-    let build = fc
-        .builds(&BuildScope::Active)
-        .await
-        .expect("active")
-        .remove(0);
+    let build = running_build(&sim, "admin").await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let url = proxy.url("freecommit");

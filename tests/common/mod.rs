@@ -249,3 +249,25 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     }
     out
 }
+
+/// A Free Commit build of project 1 that is running (launched, then the manual clock moved
+/// past its start), as `user` sees it in the active list.
+pub async fn running_build(h: &SimHandle, user: &str) -> shipdeck::domain::Build {
+    use shipdeck::api::Backend;
+    let fc = client(&h.url("freecommit"), user, user);
+    fc.launch(&shipdeck::domain::LaunchRequest {
+        project_id: "1".into(),
+        skip_steps: Vec::new(),
+        params: Vec::new(),
+    })
+    .await
+    .expect("launch");
+    advance(h, 5.0).await;
+    let build = fc
+        .builds(&shipdeck::domain::BuildScope::Active)
+        .await
+        .expect("active")
+        .remove(0);
+    assert_eq!(build.status, shipdeck::domain::BuildStatus::Running);
+    build
+}
