@@ -11,30 +11,9 @@ use crate::api::ApiError;
 use crate::domain::Resource;
 use crate::domain::{Build, BuildScope};
 
-/// Whether an action is the answer of a request (handled here) rather than a key or the clock.
-pub fn is_result(a: &Action) -> bool {
-    matches!(
-        a,
-        Action::LoggedIn { .. }
-            | Action::ListLoaded { .. }
-            | Action::LaunchOptionsLoaded { .. }
-            | Action::CacheLoaded { .. }
-            | Action::ArchivesLoaded { .. }
-            | Action::DownloadProgress { .. }
-            | Action::Downloaded { .. }
-            | Action::RunnerHealth { .. }
-            | Action::EnvironmentsLoaded { .. }
-            | Action::DeploymentsLoaded { .. }
-            | Action::Mutated(_)
-            | Action::LogIngest { .. }
-            | Action::LogTailEnded { .. }
-            | Action::LogSaved { .. }
-            | Action::SpillSearched { .. }
-    )
-}
-
-/// Apply a reply. Returns whether the screen must be drawn again.
-pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
+/// Apply a reply: `Ok(redraw)`, or the action back when it is not the answer of a request (a
+/// key or the clock, for the rest of `update`).
+pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Result<bool, Action> {
     // Every reply of the current profile carries its epoch; the trail and file results do not.
     let active = s.epoch;
     let current = |epoch: u64| epoch == active;
@@ -48,7 +27,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             if current(epoch) {
                 list_loaded(s, req, result, fx);
             }
-            return false;
+            return Ok(false);
         }
         Action::LaunchOptionsLoaded {
             epoch,
@@ -140,7 +119,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             if current(epoch) && !releases::deployments_loaded(s, req, &result, fx) {
                 list_loaded(s, req, result.map(Listing::Deployments), fx);
             }
-            return false;
+            return Ok(false);
         }
         Action::Mutated(done) => {
             let super::action::Mutated {
@@ -167,7 +146,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             {
                 s.dirty = true;
             }
-            return false;
+            return Ok(false);
         }
         Action::LogTailEnded { epoch, req, result } => {
             if current(epoch)
@@ -207,9 +186,9 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 }
             }
         }
-        _ => return false,
+        other => return Err(other),
     }
-    true
+    Ok(true)
 }
 
 /// A change came back: record it, say so, and refresh what it touched.

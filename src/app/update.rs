@@ -11,12 +11,13 @@ use super::{lists, overlays, panes, profile, results, router};
 pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
     s.now = now;
     let mut fx = Vec::new();
-    if results::is_result(&action) {
-        if results::handle(s, action, &mut fx) {
-            s.dirty = true;
+    let action = match results::handle(s, action, &mut fx) {
+        Ok(redraw) => {
+            s.dirty |= redraw;
+            return fx;
         }
-        return fx;
-    }
+        Err(not_a_reply) => not_a_reply,
+    };
     match action {
         Action::Tick => {
             lists::tick(s, &mut fx);

@@ -102,10 +102,6 @@ impl Releases {
 
 use crate::app::messages::toast;
 
-fn next_req(s: &mut State) -> u64 {
-    s.take_req()
-}
-
 /// Entering the pane: environments first, then the pipeline and the history.
 pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
     if !s.releases.loaded {
@@ -136,7 +132,7 @@ fn fetch_env(s: &mut State, project: String, environment: String, fx: &mut Vec<E
     if s.releases.reqs.values().any(|k| *k == key) {
         return; // already in flight
     }
-    let req = next_req(s);
+    let req = s.take_req();
     s.releases.reqs.insert(req, key.clone());
     s.releases.state.entry(key).or_default().loading = true;
     fx.push(Effect::FetchDeployments {
