@@ -11,9 +11,16 @@ use crate::api::ApiError;
 use crate::domain::Resource;
 use crate::domain::{Build, BuildScope};
 
-/// Apply a reply: `Ok(redraw)`, or the action back when it is not the answer of a request (a
-/// key or the clock, for the rest of `update`).
-pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Result<bool, Action> {
+/// What [`handle`] did with an action.
+pub enum Handled {
+    /// A reply, applied; whether the screen must be drawn again.
+    Reply { redraw: bool },
+    /// Not the answer of a request (a key or the clock): for the rest of `update`.
+    Other(Action),
+}
+
+/// Apply a reply, or hand the action back.
+pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Handled {
     // Every reply of the current profile carries its epoch; the trail and file results do not.
     let active = s.epoch;
     let current = |epoch: u64| epoch == active;
@@ -27,7 +34,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Result<boo
             if current(epoch) {
                 list_loaded(s, req, result, fx);
             }
-            return Ok(false);
+            return Handled::Reply { redraw: false };
         }
         Action::LaunchOptionsLoaded {
             epoch,
@@ -119,7 +126,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Result<boo
             if current(epoch) && !releases::deployments_loaded(s, req, &result, fx) {
                 list_loaded(s, req, result.map(Listing::Deployments), fx);
             }
-            return Ok(false);
+            return Handled::Reply { redraw: false };
         }
         Action::Mutated(done) => {
             let super::action::Mutated {
@@ -146,7 +153,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Result<boo
             {
                 s.dirty = true;
             }
-            return Ok(false);
+            return Handled::Reply { redraw: false };
         }
         Action::LogTailEnded { epoch, req, result } => {
             if current(epoch)
@@ -186,9 +193,9 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Result<boo
                 }
             }
         }
-        other => return Err(other),
+        other => return Handled::Other(other),
     }
-    Ok(true)
+    Handled::Reply { redraw: true }
 }
 
 /// A change came back: record it, say so, and refresh what it touched.

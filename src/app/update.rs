@@ -12,11 +12,11 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
     s.now = now;
     let mut fx = Vec::new();
     let action = match results::handle(s, action, &mut fx) {
-        Ok(redraw) => {
+        results::Handled::Reply { redraw } => {
             s.dirty |= redraw;
             return fx;
         }
-        Err(not_a_reply) => not_a_reply,
+        results::Handled::Other(action) => action,
     };
     match action {
         Action::Tick => {
