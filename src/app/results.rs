@@ -16,7 +16,7 @@ pub enum Handled {
     /// A reply, applied; whether the screen must be drawn again.
     Reply { redraw: bool },
     /// Not the answer of a request (a key or the clock): for the rest of `update`.
-    Other(Action),
+    Other(Box<Action>),
 }
 
 /// Apply a reply, or hand the action back.
@@ -193,7 +193,7 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Handled {
                 }
             }
         }
-        other => return Handled::Other(other),
+        other => return Handled::Other(Box::new(other)),
     }
     Handled::Reply { redraw: true }
 }

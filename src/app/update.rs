@@ -16,7 +16,7 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             s.dirty |= redraw;
             return fx;
         }
-        results::Handled::Other(action) => action,
+        results::Handled::Other(action) => *action,
     };
     match action {
         Action::Tick => {
