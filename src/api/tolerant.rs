@@ -138,6 +138,16 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
+/// A string that defaults to empty when absent or unreadable (as [`opt_string`]).
+pub fn string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(opt_string(d)?.unwrap_or_default())
+}
+
+/// A boolean that defaults to `false` when absent or unreadable (as [`opt_bool`]).
+pub fn bool_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(opt_bool(d)?.unwrap_or(false))
+}
+
 /// An optional boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     let v = Value::deserialize(d)?;

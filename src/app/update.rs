@@ -169,12 +169,10 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         Action::RunnerHealth { epoch, result } => {
             if epoch == s.epoch {
                 match result {
-                    Ok(true) => toast(s, Level::Info, "runner: healthy"),
-                    Ok(false) => toast(
-                        s,
-                        Level::Warn,
-                        "runner: not healthy (its health check failed)",
-                    ),
+                    Ok(h) => {
+                        let level = if h.worrying() { Level::Warn } else { Level::Info };
+                        toast(s, level, format!("runner: {}", h.summary()));
+                    }
                     Err(e) => toast(s, Level::Error, format!("runner: {e}")),
                 }
             }
