@@ -216,6 +216,23 @@ impl LogParser {
         }
     }
 
+    /// The run is over with `status`: a step still open (its closing sentence never came, e.g.
+    /// the runner failed inside) takes the run's result.
+    pub fn close_open(&mut self, status: BuildStatus, out: &mut Vec<LogEvent>) {
+        let open = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.sent == self.open_status);
+        let step = match status {
+            BuildStatus::Succeeded => StepStatus::Succeeded,
+            BuildStatus::Failed => StepStatus::Failed,
+            _ => return,
+        };
+        if open {
+            self.send_status(step, out);
+        }
+    }
+
     /// End of input: pending lines out.
     pub fn end(&mut self, out: &mut Vec<LogEvent>) {
         if std::mem::take(&mut self.pending_blank) {

@@ -446,14 +446,17 @@ impl RunnerClient {
                         parser.set_outcome(results, &mut out);
                     }
                 }
-                for ev in out {
-                    emit(sink, ev)?;
-                }
                 let status = match self.job_state(run_id) {
                     Some(RunnerJobState::Finished(b)) => Some(b.status),
                     _ if follow => parser.status(),
                     _ => None,
                 };
+                if let Some(st) = status {
+                    parser.close_open(st, &mut out);
+                }
+                for ev in out {
+                    emit(sink, ev)?;
+                }
                 return emit(sink, LogEvent::End { status });
             }
             for ev in out {

@@ -194,3 +194,20 @@ fn text_lines_keep_an_unterminated_last_line() {
     assert_eq!(text_lines("a\nb\n"), ["a", "b"]);
     assert!(text_lines("").is_empty());
 }
+
+#[test]
+fn an_open_step_takes_the_run_result_at_the_end() {
+    let mut p = LogParser::new(Vec::new(), true);
+    let mut out = Vec::new();
+    p.push("**************** [1/2] ****************".into(), &mut out);
+    p.close_open(BuildStatus::Failed, &mut out);
+    assert_eq!(out.last(), Some(&LogEvent::StepStatus(StepStatus::Failed)));
+    // A closed step keeps its own result.
+    let mut p = LogParser::new(Vec::new(), true);
+    let mut out = Vec::new();
+    p.push("**************** [1/1] ****************".into(), &mut out);
+    p.push("Process exited with status code 0".into(), &mut out);
+    let n = out.len();
+    p.close_open(BuildStatus::Failed, &mut out);
+    assert_eq!(out.len(), n);
+}
