@@ -677,7 +677,11 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     let health = c.runner_health().await.unwrap();
     assert!(health.healthy);
     assert_eq!(health.verifies_tokens, Some(false));
-    assert!(health.summary().contains("does not verify tokens"), "{}", health.summary());
+    assert!(
+        health.summary().contains("does not verify tokens"),
+        "{}",
+        health.summary()
+    );
     assert!(health.worrying());
     let plan = json!({"stages": [
         {"name": "build", "image": "alpine", "script": ["make"]},
@@ -1007,12 +1011,26 @@ async fn no_request_carries_an_empty_or_non_numeric_id() {
     let runs = c.builds(&project("2")).await.unwrap();
     let finished = runs[0].clone();
     let weird = [
-        "", " ", "abc", "no such pipeline", "../1", "1/2", "-1", "1.0", "%", "٣", "2147483648",
-        "1 ", "\u{0}",
+        "",
+        " ",
+        "abc",
+        "no such pipeline",
+        "../1",
+        "1/2",
+        "-1",
+        "1.0",
+        "%",
+        "٣",
+        "2147483648",
+        "1 ",
+        "\u{0}",
     ];
     for id in weird {
         assert_nothing_sent(&format!("builds({id:?})"), c.builds(&project(id)).await);
-        assert_nothing_sent(&format!("launch_options({id:?})"), c.launch_options(id).await);
+        assert_nothing_sent(
+            &format!("launch_options({id:?})"),
+            c.launch_options(id).await,
+        );
         let launch = LaunchRequest {
             project_id: id.into(),
             ..Default::default()
@@ -1060,11 +1078,22 @@ async fn no_request_carries_an_empty_or_non_numeric_id() {
 
     // Names are resolved through the list first.
     assert_eq!(c.builds(&project("web-build")).await.unwrap().len(), 5);
-    assert_eq!(c.launch_options("integration").await.unwrap().fields[0].name, "params");
-    assert!(c.pipeline_plan("release-notes", &[]).await.unwrap().contains("notes"));
+    assert_eq!(
+        c.launch_options("integration").await.unwrap().fields[0].name,
+        "params"
+    );
+    assert!(
+        c.pipeline_plan("release-notes", &[])
+            .await
+            .unwrap()
+            .contains("notes")
+    );
 
     let hits = p.hits.lock().unwrap().clone();
-    assert!(hits.iter().any(|h| h.contains("/candor/api/pipelines/2")), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h.contains("/candor/api/pipelines/2")),
+        "{hits:?}"
+    );
     for hit in &hits {
         for (kind, id) in ids_in(hit) {
             let ok = match kind {
@@ -1099,7 +1128,10 @@ async fn runs_older_than_the_last_five_are_found_by_id() {
     res.unwrap();
     assert_eq!(steps_of(&evs).len(), 1);
     assert!(lines_of(&evs).iter().any(|l| l == "$ npm run lint"));
-    assert!(matches!(evs.last(), Some(LogEvent::End { status: Some(_) })));
+    assert!(matches!(
+        evs.last(),
+        Some(LogEvent::End { status: Some(_) })
+    ));
     let mut under = bare.clone();
     under.project_id = Some("1".into());
     tail(&c, &under, false).await.0.unwrap();
@@ -1117,10 +1149,20 @@ async fn runs_older_than_the_last_five_are_found_by_id() {
         advance(&h, 120.0).await;
     }
     let fresh = demo(&h);
-    assert!(!fresh.builds(&project("2")).await.unwrap().contains(&old_web));
+    assert!(
+        !fresh
+            .builds(&project("2"))
+            .await
+            .unwrap()
+            .contains(&old_web)
+    );
     let e = fresh.archived_files(&old_web).await.unwrap_err();
     assert!(e.to_string().contains("older than the last 5"), "{e}");
-    assert_eq!(c.archived_files(&old_web).await.unwrap().len(), 2, "seen before");
+    assert_eq!(
+        c.archived_files(&old_web).await.unwrap().len(),
+        2,
+        "seen before"
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("coverage.xml");
     fresh
@@ -1138,7 +1180,10 @@ async fn runs_older_than_the_last_five_are_found_by_id() {
 /// A logged-in raw client of the simulator, for what shipdeck has no call for (config writes).
 async fn raw_login(h: &SimHandle) -> reqwest::Client {
     shipdeck::api::http::install_crypto_provider();
-    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = c
         .post(format!("{}/login", h.url("candor")))
         .json(&json!({"username": "demouser", "password": "demouser"}))
@@ -1218,16 +1263,30 @@ async fn a_runner_failure_before_any_stage_is_worded_as_such() {
     .unwrap();
     advance(&h, 30.0).await;
     let run = c.builds(&project("3")).await.unwrap().remove(0);
-    assert_eq!((run.status, run.raw_status.as_str()), (BuildStatus::Failed, "Error"));
+    assert_eq!(
+        (run.status, run.raw_status.as_str()),
+        (BuildStatus::Failed, "Error")
+    );
     let msg = run.message.clone().unwrap();
-    assert!(msg.contains("the runner failed before any stage ran"), "{msg}");
+    assert!(
+        msg.contains("the runner failed before any stage ran"),
+        "{msg}"
+    );
     let projects = c.projects(&q()).await.unwrap().items;
     let integ = projects.iter().find(|p| p.id == "3").unwrap();
-    assert_eq!(integ.last_build.as_ref().unwrap().message.as_deref(), Some(msg.as_str()));
+    assert_eq!(
+        integ.last_build.as_ref().unwrap().message.as_deref(),
+        Some(msg.as_str())
+    );
     let (res, evs) = tail(&c, &run, false).await;
     res.unwrap();
     assert_eq!(steps_of(&evs).len(), 1, "only the first header was written");
-    assert_eq!(evs.last(), Some(&LogEvent::End { status: Some(BuildStatus::Failed) }));
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
 
     // The same on the runner directly: the live tail's open step takes the outcome's result.
     let plan = json!({"stages": [
@@ -1250,11 +1309,23 @@ async fn a_runner_failure_before_any_stage_is_worded_as_such() {
     }
     task.await.unwrap().unwrap();
     assert_eq!(steps_of(&evs), [("pull".to_string(), StepStatus::Running)]);
-    assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Failed)), "{evs:?}");
-    assert_eq!(evs.last(), Some(&LogEvent::End { status: Some(BuildStatus::Failed) }));
+    assert!(
+        evs.contains(&LogEvent::StepStatus(StepStatus::Failed)),
+        "{evs:?}"
+    );
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
     match c.runner_job(&id) {
         Some(RunnerJobState::Finished(b)) => {
-            assert!(b.message.unwrap().contains("the runner failed before any stage ran"));
+            assert!(
+                b.message
+                    .unwrap()
+                    .contains("the runner failed before any stage ran")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -1277,7 +1348,9 @@ async fn glued_output_is_split_from_the_closing_sentence() {
                 .text()
                 .await
                 .unwrap();
-            let glued = text.lines().any(|l| l.find("Process exited").is_some_and(|at| at > 0));
+            let glued = text
+                .lines()
+                .any(|l| l.find("Process exited").is_some_and(|at| at > 0));
             let (res, evs) = tail(&c, &run, false).await;
             if text.starts_with("No log") {
                 continue;
@@ -1285,13 +1358,18 @@ async fn glued_output_is_split_from_the_closing_sentence() {
             res.unwrap();
             let lines = lines_of(&evs);
             assert!(
-                lines.iter().all(|l| l.find("Process exited").is_none_or(|at| at == 0)),
+                lines
+                    .iter()
+                    .all(|l| l.find("Process exited").is_none_or(|at| at == 0)),
                 "{lines:?}"
             );
             if glued {
                 seen_glued = true;
                 let steps = steps_of(&evs);
-                assert!(steps.iter().all(|s| s.1 != StepStatus::Unknown), "{steps:?}");
+                assert!(
+                    steps.iter().all(|s| s.1 != StepStatus::Unknown),
+                    "{steps:?}"
+                );
             }
         }
     }
@@ -1310,7 +1388,11 @@ async fn logout_ends_the_session_once_and_quickly() {
     b.logout().await.unwrap();
     assert_eq!(p.count("POST /candor/logout"), 1);
     b.logout().await.unwrap();
-    assert_eq!(p.count("POST /candor/logout"), 1, "idempotent: nothing to end");
+    assert_eq!(
+        p.count("POST /candor/logout"),
+        1,
+        "idempotent: nothing to end"
+    );
     // The server dropped the session: the next request logs in again.
     assert_eq!(c.projects(&q()).await.unwrap().items.len(), 7);
     assert_eq!(p.count("POST /candor/login"), 2);
@@ -1372,7 +1454,10 @@ async fn one_shot_commands_log_out_before_they_exit() {
     // An anonymous profile is valid (§11 R12) and has nothing to log out of.
     std::fs::write(
         &path,
-        format!("[profiles.pub]\nkind = \"candor\"\nurl = \"{}\"\n", p.url("candor")),
+        format!(
+            "[profiles.pub]\nkind = \"candor\"\nurl = \"{}\"\n",
+            p.url("candor")
+        ),
     )
     .unwrap();
     assert_eq!(shipdeck::cli::main(run(&["config", "check"])).await, 0);
@@ -1395,7 +1480,12 @@ async fn list_order_is_the_servers_and_shown_by_number() {
         .json()
         .await
         .unwrap();
-    let raw_ids: Vec<i64> = list.as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    let raw_ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(raw_ids, [1, 3, 4, 5, 6, 7, 2]);
     let ids: Vec<String> = demo(&h)
         .projects(&q())

@@ -90,10 +90,7 @@ async fn login_sets_the_session_cookie_and_me_names_the_user() {
         .unwrap();
     let expires = chrono::DateTime::parse_from_rfc2822(&expires.replace("GMT", "+0000")).unwrap();
     let ahead = expires.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    assert!(
-        (29..=30).contains(&ahead.num_days()),
-        "{cookie}: {ahead:?}"
-    );
+    assert!((29..=30).contains(&ahead.num_days()), "{cookie}: {ahead:?}");
     let (s, ct, body) = text(resp).await;
     assert_eq!((s.as_u16(), body.as_str()), (200, "OK"));
     assert!(ct.unwrap().starts_with("text/plain"));
@@ -130,7 +127,10 @@ async fn login_sets_the_session_cookie_and_me_names_the_user() {
     .await;
     assert_eq!(s, 400);
     assert!(ct.unwrap().starts_with("text/html"));
-    assert!(body.contains("<pre>SyntaxError") && body.contains("/node_modules/"), "{body}");
+    assert!(
+        body.contains("<pre>SyntaxError") && body.contains("/node_modules/"),
+        "{body}"
+    );
 
     let out = c.post(d(&h, "/logout")).send().await.unwrap();
     assert_eq!(text(out).await.2, "OK");
@@ -376,11 +376,8 @@ async fn run_logs_have_headers_sentinels_and_no_content_type() {
     assert_eq!((s.as_u16(), body.as_str()), (404, "No log could be found"));
     // §11 R5: every run is reachable by id, not only the last 5; under another pipeline the
     // same id is 404.
-    let fixture = shipdeck::sim::candor::state::State::new(
-        1,
-        shipdeck::sim::clock::MANUAL_EPOCH_NS,
-        false,
-    );
+    let fixture =
+        shipdeck::sim::candor::state::State::new(1, shipdeck::sim::clock::MANUAL_EPOCH_NS, false);
     let oldest = &fixture.pipelines[0].runs[0];
     assert!(
         !lint["lastRuns"]
@@ -451,9 +448,11 @@ async fn run_logs_have_headers_sentinels_and_no_content_type() {
             .text()
             .await
             .unwrap();
-        glued |= log
-            .lines()
-            .any(|l| l.len() > "Process exited".len() && l.contains("Process exited") && !l.starts_with("Process"));
+        glued |= log.lines().any(|l| {
+            l.len() > "Process exited".len()
+                && l.contains("Process exited")
+                && !l.starts_with("Process")
+        });
     }
     assert!(glued, "no glued closing sentence in the fixtures");
 }
@@ -729,9 +728,16 @@ async fn runner_auth_held_run_and_byte_ranges() {
     )
     .await;
     assert_eq!(s, 404, "past the (absent) token check: no such log");
-    assert!(page.contains("/home/candor/runner/logs/ffffffffffff"), "{page}");
+    assert!(
+        page.contains("/home/candor/runner/logs/ffffffffffff"),
+        "{page}"
+    );
     assert_eq!(
-        c.get(r(&h, "/logs/ffffffffffff")).send().await.unwrap().status(),
+        c.get(r(&h, "/logs/ffffffffffff"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         404
     );
     // The check, when a runner does make it (`runner_auth = "bearer"`).
@@ -831,7 +837,10 @@ async fn runner_auth_held_run_and_byte_ranges() {
         .text()
         .await
         .unwrap();
-    assert!(full.ends_with("Process exited with status code 3"), "{full}");
+    assert!(
+        full.ends_with("Process exited with status code 3"),
+        "{full}"
+    );
 
     // Malicious ids, missing files, route misses.
     let resp = auth(c.get(r(&h, "/logs/..%2Fetc"))).send().await.unwrap();
@@ -870,12 +879,17 @@ async fn runner_auth_held_run_and_byte_ranges() {
         client()
             .post(r(&h, "/run"))
             .bearer_auth("certainly-not-the-token")
-            .json(&json!({"runId": "abc124", "plan": {"stages": [{"name": "a", "image": "alpine"}]}}))
+            .json(
+                &json!({"runId": "abc124", "plan": {"stages": [{"name": "a", "image": "alpine"}]}}),
+            )
             .send(),
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !held.is_finished() {
-        assert!(std::time::Instant::now() < deadline, "/run was not answered");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/run was not answered"
+        );
         advance(&h, 30.0).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -906,19 +920,30 @@ async fn archive_names_are_decoded_twice_and_runner_failures_have_no_stages() {
     assert_eq!(ids(&list), [1, 3, 4, 5, 6, 7, 2]);
     let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
     let token = web["trigger"].as_str().unwrap().to_string();
-    assert_eq!(trigger(&c, &h, &token).await.send().await.unwrap().status(), 200);
+    assert_eq!(
+        trigger(&c, &h, &token).await.send().await.unwrap().status(),
+        200
+    );
     advance(&h, 120.0).await;
     let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
     let run = &web["lastRuns"][0];
     assert_eq!(run["archived"], json!(["50%off.txt", "a b+c.txt", "ü.xml"]));
-    let base = d(&h, &format!("/api/runs/2/{}/archived", run["id"].as_str().unwrap()));
+    let base = d(
+        &h,
+        &format!("/api/runs/2/{}/archived", run["id"].as_str().unwrap()),
+    );
     // Encoded twice: every name comes back.
     for q in ["50%2525off.txt", "a%2520b%252Bc.txt", "%25C3%25BC.xml"] {
         let resp = c.get(format!("{base}?file={q}")).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{q}");
     }
     // Encoded once: `50%25off` decodes to `50%off`, whose lone `%` crashes the dashboard.
-    assert!(c.get(format!("{base}?file=50%25off.txt")).send().await.is_err());
+    assert!(
+        c.get(format!("{base}?file=50%25off.txt"))
+            .send()
+            .await
+            .is_err()
+    );
     // `mode=file`: a type by extension and the UTF-8 name.
     let resp = c
         .get(format!("{base}?file=%25C3%25BC.xml&mode=file"))
@@ -931,7 +956,10 @@ async fn archive_names_are_decoded_twice_and_runner_failures_have_no_stages() {
         "attachment; filename=\"?.xml\"; filename*=UTF-8''%C3%BC.xml"
     );
     let (s, ct, body) = text(c.get(format!("{base}?file=nope.txt")).send().await.unwrap()).await;
-    assert_eq!((s.as_u16(), body.as_str()), (404, "No archive could be found"));
+    assert_eq!(
+        (s.as_u16(), body.as_str()),
+        (404, "No archive could be found")
+    );
     assert!(ct.unwrap().starts_with("text/html"), "§11 R11");
 
     // §11 R3: an image that cannot be pulled fails inside the runner: `stages: []` in the
@@ -945,7 +973,10 @@ async fn archive_names_are_decoded_twice_and_runner_failures_have_no_stages() {
         .unwrap();
     let (_, integ) = get_json(&c, &d(&h, "/api/pipelines/3")).await;
     let token = integ["trigger"].as_str().unwrap().to_string();
-    assert_eq!(trigger(&c, &h, &token).await.send().await.unwrap().status(), 200);
+    assert_eq!(
+        trigger(&c, &h, &token).await.send().await.unwrap().status(),
+        200
+    );
     advance(&h, 30.0).await;
     let (_, integ) = get_json(&c, &d(&h, "/api/pipelines/3")).await;
     let run = &integ["lastRuns"][0];
@@ -954,7 +985,10 @@ async fn archive_names_are_decoded_twice_and_runner_failures_have_no_stages() {
         (&json!("Error"), &json!([]), &json!([]))
     );
     for older in integ["lastRuns"].as_array().unwrap() {
-        assert!(older["stages"].is_array() && older["archived"].is_array(), "{older}");
+        assert!(
+            older["stages"].is_array() && older["archived"].is_array(),
+            "{older}"
+        );
     }
     let (_, list) = get_json(&c, &d(&h, "/api/pipelines")).await;
     let entry = list
@@ -991,7 +1025,10 @@ async fn runner_down_records_get_runner_and_breaks_the_log_route() {
     // runs do.
     let rid = web["lastRuns"][0]["id"].as_str().unwrap().to_string();
     let older = web["lastRuns"][1]["id"].as_str().unwrap().to_string();
-    for path in ["/api/runs/2/last/log".to_string(), format!("/api/runs/2/{rid}/log")] {
+    for path in [
+        "/api/runs/2/last/log".to_string(),
+        format!("/api/runs/2/{rid}/log"),
+    ] {
         let (s, ct, body) = text(c.get(d(&h, &path)).send().await.unwrap()).await;
         assert_eq!(
             (s.as_u16(), body.as_str()),
@@ -1023,7 +1060,11 @@ async fn runner_down_records_get_runner_and_breaks_the_log_route() {
     assert_eq!(s, 200);
     assert!(body.starts_with("****"));
     assert_eq!(
-        c.get(d(&h, "/api/runs/2/last/log")).send().await.unwrap().status(),
+        c.get(d(&h, "/api/runs/2/last/log"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         404
     );
 }

@@ -170,7 +170,11 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             if epoch == s.epoch {
                 match result {
                     Ok(h) => {
-                        let level = if h.worrying() { Level::Warn } else { Level::Info };
+                        let level = if h.worrying() {
+                            Level::Warn
+                        } else {
+                            Level::Info
+                        };
                         toast(s, level, format!("runner: {}", h.summary()));
                     }
                     Err(e) => toast(s, Level::Error, format!("runner: {e}")),

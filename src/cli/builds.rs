@@ -123,7 +123,10 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
-    with_session(cli, cfg, async |_, b, _| get_with(b.as_ref(), project, json).await).await
+    with_session(cli, cfg, async |_, b, _| {
+        get_with(b.as_ref(), project, json).await
+    })
+    .await
 }
 
 async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {

@@ -204,7 +204,12 @@ pub async fn get(
     .await
 }
 
-async fn list_changes(b: &dyn Backend, deployments: bool, project: Option<&str>, json: bool) -> i32 {
+async fn list_changes(
+    b: &dyn Backend,
+    deployments: bool,
+    project: Option<&str>,
+    json: bool,
+) -> i32 {
     let envs = match b.environments().await {
         Ok(e) => e,
         Err(e) => return report(&e),

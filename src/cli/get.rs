@@ -13,8 +13,7 @@ const PER_PAGE: u32 = 100;
 const MAX_PAGES: u32 = 10_000;
 
 pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
-    super::builds::with_session(cli, cfg, async |_, b, _| list(b.as_ref(), what, json).await)
-        .await
+    super::builds::with_session(cli, cfg, async |_, b, _| list(b.as_ref(), what, json).await).await
 }
 
 async fn list(b: &dyn Backend, what: GetWhat, json: bool) -> i32 {

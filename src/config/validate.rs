@@ -580,7 +580,9 @@ mod tests {
     use super::*;
 
     fn check(body: &str) -> Result<Config, ConfigError> {
-        let text = format!("[profiles.c]\nkind = \"candor\"\nurl = \"https://candor.example.com\"\n{body}");
+        let text = format!(
+            "[profiles.c]\nkind = \"candor\"\nurl = \"https://candor.example.com\"\n{body}"
+        );
         parse(&text, Path::new("config.toml"), true)
     }
 
@@ -592,12 +594,22 @@ mod tests {
         check("username = \"ops\"\npassword_env = \"CANDOR_PW\"\n").expect("with a login");
         let e = check("username = \"ops\"\n").unwrap_err();
         assert_eq!(e.problems.len(), 1, "{e}");
-        assert!(e.problems[0].message.contains("sets username but no password"), "{e}");
+        assert!(
+            e.problems[0]
+                .message
+                .contains("sets username but no password"),
+            "{e}"
+        );
         let e = check("password_env = \"CANDOR_PW\"\n").unwrap_err();
         assert!(e.problems[0].message.contains("no username"), "{e}");
         // Other kinds still need their login.
         let text = "[profiles.f]\nkind = \"freecommit\"\nurl = \"https://ci.example.com\"\n";
         let e = parse(text, Path::new("config.toml"), true).unwrap_err();
-        assert!(e.problems.iter().any(|p| p.message.contains("needs `username`")), "{e}");
+        assert!(
+            e.problems
+                .iter()
+                .any(|p| p.message.contains("needs `username`")),
+            "{e}"
+        );
     }
 }

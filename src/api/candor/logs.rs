@@ -313,6 +313,7 @@ impl Candor {
         sink: &UnboundedSender<LogEvent>,
     ) -> Flow<()> {
         let pid = build.project_id.clone().unwrap_or_default();
+        let pid = guarded(sink, self.pipeline_ref(&pid)).await??;
         let d = guarded(sink, self.detail(&pid)).await??;
         let mut known: HashSet<String> = d.last_runs.iter().map(|r| r.id.clone()).collect();
         known.extend(

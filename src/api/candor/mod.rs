@@ -258,7 +258,7 @@ impl Candor {
     async fn get_me(&self) -> Result<Option<wire::Me>, ApiError> {
         let reply = self.http.send(&Request::get("/me")).await?;
         match reply.status {
-            200 => Ok(Some(wire::me(reply.json()?)?)),
+            200 => Ok(Some(wire::me(reply::json(&reply)?)?)),
             401 => Ok(None),
             _ => Err(map_error(&reply)),
         }
@@ -358,7 +358,7 @@ impl Candor {
             if !reply.is_success() {
                 return Err(map_error(&reply));
             }
-            Ok(wire::pipelines(reply.json()?))
+            Ok(wire::pipelines(reply::json(&reply)?))
         };
         let mut rows = read().await?;
         let missing = {
@@ -416,7 +416,7 @@ impl Candor {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let d = wire::detail(reply.json()?)?;
+        let d = wire::detail(reply::json(&reply)?)?;
         self.remember_runs(pid, &d);
         Ok(d)
     }
@@ -428,7 +428,7 @@ impl Candor {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        reply.json()
+        reply::json(&reply)
     }
 
     /// `POST /logout`, so that the dashboard drops this login's server-side session (each
@@ -452,9 +452,14 @@ impl Candor {
                 tracing::debug!("Candor session closed (POST /logout)");
             }
             Ok(Ok(reply)) => {
-                tracing::warn!(status = reply.status, "Candor logout refused; the session stays until it expires");
+                tracing::warn!(
+                    status = reply.status,
+                    "Candor logout refused; the session stays until it expires"
+                );
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "Candor logout failed; the session stays until it expires"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Candor logout failed; the session stays until it expires")
+            }
             Err(_) => tracing::warn!(
                 secs = LOGOUT_TIMEOUT.as_secs(),
                 "Candor logout got no answer in time; the session stays until it expires"

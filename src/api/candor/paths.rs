@@ -96,11 +96,7 @@ pub fn archive_file(name: &str) -> String {
 
 /// A user-given id as it may appear in a message: at most 40 characters, no control ones.
 fn shown(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(40)
-        .collect();
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(40).collect();
     if s.chars().count() > 40 {
         out.push('…');
     }
@@ -115,7 +111,18 @@ mod tests {
     fn only_integers_and_plain_run_ids_reach_a_path() {
         assert_eq!(pipeline("2").unwrap(), "2");
         assert_eq!(pipeline("007").unwrap(), "7");
-        for bad in ["", " ", "abc", "2 ", "-1", "1.0", "1/2", "٣", "2147483648", "99999999999999999999"] {
+        for bad in [
+            "",
+            " ",
+            "abc",
+            "2 ",
+            "-1",
+            "1.0",
+            "1/2",
+            "٣",
+            "2147483648",
+            "99999999999999999999",
+        ] {
             assert!(pipeline(bad).is_err(), "{bad:?}");
         }
         assert_eq!(run("9f3a61c2").unwrap(), "9f3a61c2");
@@ -123,10 +130,7 @@ mod tests {
         for bad in ["", "../etc", "a b", "a/b", "é", "%2F", &"a".repeat(65)] {
             assert!(run(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(
-            run_route("3", "abc", "log").unwrap(),
-            "/api/runs/3/abc/log"
-        );
+        assert_eq!(run_route("3", "abc", "log").unwrap(), "/api/runs/3/abc/log");
         let e = run_route("web", "abc", "log").unwrap_err();
         assert!(e.to_string().contains("nothing was sent"), "{e}");
     }

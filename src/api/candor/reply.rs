@@ -84,6 +84,18 @@ fn is_file_path(word: &str) -> bool {
         || (w.contains('/') && w.starts_with('.'))
 }
 
+/// A success reply's JSON body; anything else (an HTML page from a proxy, a cut body) is a
+/// `Decode` error in the server's safe words, never the page itself.
+pub(super) fn json(reply: &Reply) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(&reply.body).map_err(|e| {
+        ApiError::Decode(format!(
+            "HTTP {} body is not the expected JSON ({e}); it says: {}",
+            reply.status,
+            server_words(reply)
+        ))
+    })
+}
+
 /// Whether a 404 is Express's "no such route" page (`Cannot GET /path`).
 pub(super) fn is_route_miss(reply: &Reply) -> bool {
     reply.status == 404 && is_route_miss_words(&server_words(reply))
@@ -154,11 +166,34 @@ mod tests {
         let w = server_words(&reply(400, "text/html", page));
         assert_eq!(w, "SyntaxError: Unexpected token } in JSON at position 9");
         // An HTML page without <pre>: no markup comes through.
-        let w = server_words(&reply(502, "text/html", "<html><body><h1>Bad Gateway</h1></body></html>"));
+        let w = server_words(&reply(
+            502,
+            "text/html",
+            "<html><body><h1>Bad Gateway</h1></body></html>",
+        ));
         assert!(!w.contains('<'), "{w}");
-        let w = server_words(&reply(500, "text/plain", "failed at C:\\candor\\x.js line 3"));
+        let w = server_words(&reply(
+            500,
+            "text/plain",
+            "failed at C:\\candor\\x.js line 3",
+        ));
         assert!(!w.contains("candor"), "{w}");
+        let e = json(&reply(
+            200,
+            "text/html",
+            "<html><body><pre>proxy login at /etc/portal</pre></body></html>",
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&e, ApiError::Decode(m) if !m.contains('<') && !m.contains("/etc")),
+            "{e:?}"
+        );
         let long = "x".repeat(500);
-        assert!(server_words(&reply(500, "text/plain", &long)).chars().count() <= MAX_WORDS + 1);
+        assert!(
+            server_words(&reply(500, "text/plain", &long))
+                .chars()
+                .count()
+                <= MAX_WORDS + 1
+        );
     }
 }

@@ -7,8 +7,8 @@ use super::logparse::LogParser;
 use super::logs::{Flow, Stop, emit, guarded, transient};
 use super::runs::{explain_stages, run_status, stage_status};
 use super::{Candor, is_route_miss, map_error, paths, server_words, wire};
-use crate::api::{ApiError, RunnerHealth};
 use crate::api::http::{Http, Request, RetryPolicy};
+use crate::api::{ApiError, RunnerHealth};
 use crate::config::Credential;
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
 use chrono::{DateTime, Utc};
@@ -291,15 +291,17 @@ impl RunnerClient {
         let job_id = id.clone();
         tokio::spawn(async move {
             let state = match long.send(&req).await {
-                Ok(reply) if reply.status == 200 => match reply.json().and_then(wire::outcome) {
-                    Ok(o) => {
-                        let _ = outcome.set(outcome_stages(&o));
-                        RunnerJobState::Finished(Box::new(outcome_build(&job_id, &o, started)))
+                Ok(reply) if reply.status == 200 => {
+                    match super::reply::json(&reply).and_then(wire::outcome) {
+                        Ok(o) => {
+                            let _ = outcome.set(outcome_stages(&o));
+                            RunnerJobState::Finished(Box::new(outcome_build(&job_id, &o, started)))
+                        }
+                        Err(e) => {
+                            RunnerJobState::Lost(format!("the runner's outcome is unreadable: {e}"))
+                        }
                     }
-                    Err(e) => {
-                        RunnerJobState::Lost(format!("the runner's outcome is unreadable: {e}"))
-                    }
-                },
+                }
                 Ok(reply) => RunnerJobState::Refused(match reply.status {
                     401 => Self::auth_error(&server_words(&reply)),
                     s @ (400 | 415) => ApiError::Rejected {
@@ -396,8 +398,8 @@ impl RunnerClient {
                     let mut out = Vec::new();
                     if let Some(cut) = partial.iter().rposition(|b| *b == b'\n') {
                         let whole: Vec<u8> = partial.drain(..=cut).collect();
-                        let text = String::from_utf8_lossy(whole.get(..cut).unwrap_or(&[]))
-                            .into_owned();
+                        let text =
+                            String::from_utf8_lossy(whole.get(..cut).unwrap_or(&[])).into_owned();
                         for line in text.split('\n') {
                             parser.push(line.to_string(), &mut out);
                         }

@@ -2,8 +2,6 @@
 //! trigger (§4.1, §5 trigger details).
 
 use super::{Candor, map_error, seg, server_words, wire};
-use std::collections::HashSet;
-use std::time::Duration;
 use crate::api::ApiError;
 use crate::api::http::Request;
 use crate::domain::{
@@ -14,6 +12,8 @@ use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
+use std::collections::HashSet;
+use std::time::Duration;
 
 /// Suffix of the synthetic row of a pipeline's run in progress (it has no id yet).
 pub(super) const RUNNING_SUFFIX: &str = ":running";
@@ -50,8 +50,7 @@ pub fn exit_meaning(code: i64) -> Option<&'static str> {
 
 /// What a run that errored before any stage means (`status: "Error"`, `stages` absent or `[]`,
 /// §11 R3): the runner itself failed, e.g. on an image it could not pull.
-pub(super) const RUNNER_FAILED: &str =
-    "the runner failed before any stage ran (an error inside the runner, e.g. an image it could not pull)";
+pub(super) const RUNNER_FAILED: &str = "the runner failed before any stage ran (an error inside the runner, e.g. an image it could not pull)";
 
 /// Most time given to the dashboard to record a runner-less run after a trigger (§11 R8: it
 /// does so within milliseconds).
@@ -557,7 +556,11 @@ mod tests {
             let b = run_build(&r, "8", "gpu-bench");
             assert_eq!(b.status, BuildStatus::Failed);
             assert_eq!(b.message.as_deref(), Some(RUNNER_FAILED));
-            assert!(b.message.unwrap().contains("the runner failed before any stage ran"));
+            assert!(
+                b.message
+                    .unwrap()
+                    .contains("the runner failed before any stage ran")
+            );
         }
         let p = project(wire::PipelineEntry {
             id: Some("8".into()),
@@ -579,8 +582,14 @@ mod tests {
             let r = run("Failed", vec![stage(name, "Failed", -1)]);
             assert!(runner_less(&r).unwrap().starts_with(name), "{name}");
         }
-        assert_eq!(runner_less(&run("Failed", vec![stage("build", "Failed", -1)])), None);
-        assert_eq!(runner_less(&run("Failed", vec![stage("Get Runner", "Failed", 1)])), None);
+        assert_eq!(
+            runner_less(&run("Failed", vec![stage("build", "Failed", -1)])),
+            None
+        );
+        assert_eq!(
+            runner_less(&run("Failed", vec![stage("Get Runner", "Failed", 1)])),
+            None
+        );
         assert_eq!(
             runner_less(&run(
                 "Failed",

@@ -119,9 +119,7 @@ pub struct RunOutcome {
 /// One object of a kind; anything but an object is a decode error.
 fn object<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, ApiError> {
     if !v.is_object() {
-        return Err(ApiError::Decode(format!(
-            "the {what} is not a JSON object"
-        )));
+        return Err(ApiError::Decode(format!("the {what} is not a JSON object")));
     }
     serde_json::from_value(v).map_err(|e| ApiError::Decode(format!("the {what}: {e}")))
 }

@@ -200,7 +200,6 @@ fn list(c: &Candor, r: &Req) -> Response {
     json_response(StatusCode::OK, &Value::Array(rows))
 }
 
-/// The pipeline if `user` may inspect it (or interact, with `interact`), else the error reply.
 /// The pipeline if `user` may inspect it (or interact, with `interact`), else the reply: 404
 /// unknown, 403 denied, and a crash for an id the database cannot take (§11 R2).
 fn access<'a>(
@@ -208,11 +207,15 @@ fn access<'a>(
     id: &str,
     user: Option<i64>,
     interact: bool,
-) -> Result<&'a Pipeline, Response> {
+) -> Result<&'a Pipeline, Box<Response>> {
     let Some(id) = pipeline_id(id) else {
-        return Err(crash(&format!("pipeline id `{id}` is not an integer")));
+        return Err(Box::new(crash(&format!(
+            "pipeline id `{id}` is not an integer"
+        ))));
     };
-    let p = st.pipeline(id).ok_or_else(|| phrase(StatusCode::NOT_FOUND))?;
+    let p = st
+        .pipeline(id)
+        .ok_or_else(|| Box::new(phrase(StatusCode::NOT_FOUND)))?;
     let ok = if interact {
         p.assigned(user)
     } else {
@@ -221,7 +224,7 @@ fn access<'a>(
     if ok {
         Ok(p)
     } else {
-        Err(phrase(StatusCode::FORBIDDEN))
+        Err(Box::new(phrase(StatusCode::FORBIDDEN)))
     }
 }
 
@@ -230,7 +233,7 @@ fn detail(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     match access(&st, id, user, false) {
         Ok(p) => json_response(StatusCode::OK, &p.detail_json(user)),
-        Err(e) => e,
+        Err(e) => *e,
     }
 }
 
@@ -239,7 +242,7 @@ fn config_read(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     match access(&st, id, user, true) {
         Ok(p) => json_response(StatusCode::OK, &p.config),
-        Err(e) => e,
+        Err(e) => *e,
     }
 }
 
@@ -248,7 +251,7 @@ fn config_write(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let pid = match access(&st, id, user, true) {
         Ok(p) => p.id,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
         return phrase(StatusCode::BAD_REQUEST);
@@ -271,7 +274,7 @@ fn log(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, pid, user, false) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     // Any run by id, with no 5-run limit (§11 R5); `last` = greatest start.
     let rid = percent_decode(rid);
@@ -338,7 +341,7 @@ fn archive(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, pid, user, false) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let q = r.query_pairs();
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

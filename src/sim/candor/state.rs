@@ -647,11 +647,7 @@ mod tests {
             assert!(valid_config(&p.config), "{}", p.name);
         }
         let e2e = st.pipeline(7).unwrap();
-        assert!(
-            e2e.runs
-                .iter()
-                .all(|r| r.stages[2].exit_code == -3)
-        );
+        assert!(e2e.runs.iter().all(|r| r.stages[2].exit_code == -3));
         let gpu = st.pipeline(8).unwrap();
         assert!(gpu.runs.iter().all(|r| r.status == "Error"));
     }

@@ -19,7 +19,11 @@ const STATUS_FIELDS: &[&str] = &["status"];
 fn fixtures() -> (Value, Vec<Value>) {
     let st = State::new(1, MANUAL_EPOCH_NS, false);
     let list = Value::Array(st.pipelines.iter().map(|p| p.entry_json()).collect());
-    let details = st.pipelines.iter().map(|p| p.detail_json(Some(1))).collect();
+    let details = st
+        .pipelines
+        .iter()
+        .map(|p| p.detail_json(Some(1)))
+        .collect();
     (list, details)
 }
 
@@ -53,10 +57,8 @@ fn mutate(v: &mut Value, key: Option<&str>, c: &mut Choices) {
                 _ => {}
             }
         }
-        Value::String(_) if key.is_some_and(|k| STATUS_FIELDS.contains(&k)) => {
-            if c.next(3) == 0 {
-                *v = json!("Cancelled-by-a-future-version");
-            }
+        Value::String(_) if key.is_some_and(|k| STATUS_FIELDS.contains(&k)) && c.next(3) == 0 => {
+            *v = json!("Cancelled-by-a-future-version");
         }
         Value::Bool(b) => match c.next(4) {
             0 => *v = Value::String(b.to_string()),
