@@ -181,6 +181,12 @@ pub trait Backend: Send + Sync {
         Err(self.no_builds())
     }
 
+    /// End the server-side session, if the backend keeps one (Candor: a session row per
+    /// login). Idempotent; callers bound it in time and only log a failure.
+    async fn logout(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     /// Release projects' environments in promotion order.
     async fn environments(&self) -> Result<Vec<Environment>, ApiError> {
         Err(self.no_releases())
@@ -262,13 +268,6 @@ pub trait Backend: Send + Sync {
     /// Whether the runner answers its health check, and whether it verifies tokens.
     async fn runner_health(&self) -> Result<RunnerHealth, ApiError> {
         Err(self.no_builds())
-    }
-
-    /// End the server-side session, if the backend keeps one (Candor keeps a 30-day session
-    /// per login). Idempotent and bounded in time; a failure is only logged. Called before a
-    /// one-shot command exits, and by the dashboard on quit and on a profile switch.
-    async fn logout(&self) -> Result<(), ApiError> {
-        Ok(())
     }
 
     fn no_builds(&self) -> ApiError {
