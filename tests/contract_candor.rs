@@ -193,6 +193,23 @@ fn lines_of(evs: &[LogEvent]) -> Vec<String> {
         .collect()
 }
 
+/// The state each step ends in: its header's, changed by `StepStatus` events while current.
+fn final_steps(evs: &[LogEvent]) -> Vec<StepStatus> {
+    let mut out: Vec<StepStatus> = Vec::new();
+    for e in evs {
+        match e {
+            LogEvent::Step { status, .. } => out.push(*status),
+            LogEvent::StepStatus(st) => {
+                if let Some(last) = out.last_mut() {
+                    *last = *st;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn steps_of(evs: &[LogEvent]) -> Vec<(String, StepStatus)> {
     evs.iter()
         .filter_map(|e| match e {
@@ -728,8 +745,16 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     let c = task.1;
     let names: Vec<String> = steps_of(&evs).into_iter().map(|s| s.0).collect();
     assert_eq!(names, ["build", "check", "ship"]);
-    assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Failed)));
-    assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Skipped)));
+    // Each step's final state, whether it came with its header (the outcome was known by
+    // then) or later with its closing sentence.
+    assert_eq!(
+        final_steps(&evs),
+        [
+            StepStatus::Succeeded,
+            StepStatus::Failed,
+            StepStatus::Skipped
+        ]
+    );
     assert_eq!(
         evs.last(),
         Some(&LogEvent::End {
@@ -907,6 +932,12 @@ async fn runner_down_shows_in_health_and_in_the_recorded_run() {
     assert_eq!(
         runs[0].message.as_deref(),
         Some("Get Runner: no runner answered its health check")
+    );
+    // The runner-less run itself has no log, and says why.
+    let (res, _) = tail(&c, &runs[0], false).await;
+    assert!(
+        matches!(&res, Err(ApiError::NotFound(m)) if m.contains("found no runner")),
+        "{res:?}"
     );
     // §11 R9: `last` is 404 now (the newest run has no log): the newest run with one instead,
     // by number or by name.
@@ -1308,11 +1339,9 @@ async fn a_runner_failure_before_any_stage_is_worded_as_such() {
         evs.push(e);
     }
     task.await.unwrap().unwrap();
-    assert_eq!(steps_of(&evs), [("pull".to_string(), StepStatus::Running)]);
-    assert!(
-        evs.contains(&LogEvent::StepStatus(StepStatus::Failed)),
-        "{evs:?}"
-    );
+    let names: Vec<String> = steps_of(&evs).into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["pull"], "only the first header was written");
+    assert_eq!(final_steps(&evs), [StepStatus::Failed], "{evs:?}");
     assert_eq!(
         evs.last(),
         Some(&LogEvent::End {

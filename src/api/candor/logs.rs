@@ -5,7 +5,7 @@
 //! tail.
 
 use super::logparse::{LogParser, text_lines};
-use super::runs::{RUNNING_SUFFIX, runner_less, stage_status};
+use super::runs::{RUNNING_SUFFIX, runner_less, runner_less_stages, stage_status};
 use super::{Candor, map_error, paths, server_words, wire};
 use crate::api::ApiError;
 use crate::api::http::Request;
@@ -177,9 +177,22 @@ impl Candor {
                 let (rid, text) = self.newest_log(&pid).await?;
                 Ok((pid, rid, text))
             }
-            Fetched::Missing(words) => Err(ApiError::NotFound(format!(
-                "run {rid} of pipeline {pid} has no log (server: {words})"
-            ))),
+            Fetched::Missing(words) => {
+                let stages = self
+                    .seen()
+                    .stages
+                    .get(&(pid.clone(), rid.to_string()))
+                    .cloned();
+                Err(ApiError::NotFound(
+                    match stages.as_deref().and_then(runner_less_stages) {
+                        Some(why) => format!(
+                            "run {rid} of pipeline {pid} has no log: the dashboard found no \
+                             runner for it ({why})"
+                        ),
+                        None => format!("run {rid} of pipeline {pid} has no log (server: {words})"),
+                    },
+                ))
+            }
         }
     }
 
@@ -359,6 +372,22 @@ impl Candor {
             return emit(sink, LogEvent::End { status: None });
         };
         let status = super::runs::run_status(run.status.as_deref().unwrap_or(""));
+        if let Some(why) = runner_less(run) {
+            // Recorded without a runner (§11 R8): there is no log to show.
+            emit(
+                sink,
+                LogEvent::Lines(vec![format!(
+                    "[shipdeck] the dashboard found no runner: run {} failed at once with {why}",
+                    run.id
+                )]),
+            )?;
+            return emit(
+                sink,
+                LogEvent::End {
+                    status: Some(status),
+                },
+            );
+        }
         emit(sink, LogEvent::Restart)?;
         let rid = run.id.clone();
         let text = guarded(sink, self.run_log(&pid, &rid)).await??;

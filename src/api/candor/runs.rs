@@ -120,7 +120,12 @@ pub(super) fn explain_stages(
 /// Why a run is one the dashboard recorded without a runner (a single `Get Runner`, `Connect
 /// Runner`, `Auth Runner` or `Error 400` stage with exit -1, §11 R8), else `None`.
 pub(super) fn runner_less(r: &wire::Run) -> Option<String> {
-    match r.stages.as_slice() {
+    runner_less_stages(&r.stages)
+}
+
+/// [`runner_less`] on a run's stages.
+pub(super) fn runner_less_stages(stages: &[wire::Stage]) -> Option<String> {
+    match stages {
         [only] if only.exit_code == Some(-1) => {
             synthetic_meaning(&only.name).map(|why| format!("{} ({why})", only.name))
         }
