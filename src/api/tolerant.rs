@@ -273,6 +273,23 @@ mod tests {
     }
 
     #[test]
+    fn lenient_strings_and_booleans_default() {
+        #[derive(Debug, Deserialize)]
+        struct Lenient {
+            #[serde(default, deserialize_with = "string_lenient")]
+            name: String,
+            #[serde(default, deserialize_with = "bool_lenient")]
+            on: bool,
+        }
+        let l: Lenient = serde_json::from_str(r#"{"name": 42, "on": "true"}"#).unwrap();
+        assert_eq!((l.name.as_str(), l.on), ("42", true));
+        let l: Lenient = serde_json::from_str(r#"{"name": [1], "on": "maybe"}"#).unwrap();
+        assert_eq!((l.name.as_str(), l.on), ("", false));
+        let l: Lenient = serde_json::from_str("{}").unwrap();
+        assert_eq!((l.name.as_str(), l.on), ("", false));
+    }
+
+    #[test]
     fn one_odd_row_never_fails_the_list() {
         let v: Value = serde_json::from_str(r#"[{"count":1},"junk",{"count":"2"},7]"#).unwrap();
         let got: Vec<Row> = rows_of(v);
