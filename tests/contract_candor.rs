@@ -193,6 +193,23 @@ fn lines_of(evs: &[LogEvent]) -> Vec<String> {
         .collect()
 }
 
+/// The state each step ends in: its header's, changed by `StepStatus` events while current.
+fn final_steps(evs: &[LogEvent]) -> Vec<StepStatus> {
+    let mut out: Vec<StepStatus> = Vec::new();
+    for e in evs {
+        match e {
+            LogEvent::Step { status, .. } => out.push(*status),
+            LogEvent::StepStatus(st) => {
+                if let Some(last) = out.last_mut() {
+                    *last = *st;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn steps_of(evs: &[LogEvent]) -> Vec<(String, StepStatus)> {
     evs.iter()
         .filter_map(|e| match e {
@@ -673,7 +690,16 @@ async fn archives_list_and_stream_to_disk_with_the_wiki_fallback() {
 async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     let h = start_sim("").await;
     let c = demo(&h);
-    assert!(c.runner_health().await.unwrap());
+    // §11 R6: healthy, and the runner does not verify tokens (the operator is told so).
+    let health = c.runner_health().await.unwrap();
+    assert!(health.healthy);
+    assert_eq!(health.verifies_tokens, Some(false));
+    assert!(
+        health.summary().contains("does not verify tokens"),
+        "{}",
+        health.summary()
+    );
+    assert!(health.worrying());
     let plan = json!({"stages": [
         {"name": "build", "image": "alpine", "script": ["make"]},
         {"name": "check", "image": "alpine", "script": ["exit 3"]},
@@ -719,8 +745,16 @@ async fn runner_runs_tail_by_byte_ranges_to_the_outcome() {
     let c = task.1;
     let names: Vec<String> = steps_of(&evs).into_iter().map(|s| s.0).collect();
     assert_eq!(names, ["build", "check", "ship"]);
-    assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Failed)));
-    assert!(evs.contains(&LogEvent::StepStatus(StepStatus::Skipped)));
+    // Each step's final state, whether it came with its header (the outcome was known by
+    // then) or later with its closing sentence.
+    assert_eq!(
+        final_steps(&evs),
+        [
+            StepStatus::Succeeded,
+            StepStatus::Failed,
+            StepStatus::Skipped
+        ]
+    );
     assert_eq!(
         evs.last(),
         Some(&LogEvent::End {
@@ -771,26 +805,26 @@ async fn runner_tail_survives_truncated_replies_with_whole_lines() {
     let (res, evs) = tail(&c, &c.runner_build(&id), true).await;
     res.unwrap();
     clear_faults(&h).await;
-    let mut rebuilt: Vec<String> = Vec::new();
-    let mut step = 0;
-    for e in &evs {
-        match e {
-            LogEvent::Step { .. } => {
-                step += 1;
-                if step > 1 {
-                    rebuilt.push(String::new());
-                }
-                rebuilt.push(format!("{} [{step}/2] {}", "*".repeat(16), "*".repeat(16)));
+    // The real format (§11 R4): no blank lines, no final newline, output glued to a closing
+    // sentence shown as a line of its own. Every line whole, none lost, none twice.
+    let mut want: Vec<String> = Vec::new();
+    let mut headers = 0;
+    for line in full.split('\n') {
+        if line.starts_with("****************") {
+            headers += 1;
+            continue;
+        }
+        match line.find("Process exited with status code") {
+            Some(at) if at > 0 => {
+                want.push(line[..at].to_string());
+                want.push(line[at..].to_string());
             }
-            LogEvent::Lines(l) => rebuilt.extend(l.iter().cloned()),
-            _ => {}
+            _ => want.push(line.to_string()),
         }
     }
-    assert_eq!(
-        rebuilt.join("\n") + "\n",
-        full,
-        "every line whole, none lost, none twice"
-    );
+    assert_eq!(steps_of(&evs).len(), headers);
+    assert_eq!(lines_of(&evs), want);
+    assert!(!full.ends_with('\n'));
     assert!(full.contains('✓') || full.contains('é') || full.contains('—'));
 }
 
@@ -804,7 +838,13 @@ async fn runner_auth_errors_and_the_post_fallback() {
         fast_policy(),
     )
     .unwrap();
-    assert!(bad.runner_health().await.unwrap(), "health needs no token");
+    // A runner that does check its token (`runner_auth = "bearer"`): 401 is a configuration
+    // error, and health says the runner refuses a wrong token.
+    set_options(&h, json!({"runner_auth": "bearer"})).await;
+    let health = bad.runner_health().await.unwrap();
+    assert!(health.healthy, "health needs no token");
+    assert_eq!(health.verifies_tokens, Some(true));
+    assert!(!health.worrying());
     let e = bad
         .runner_run(r#"{"stages": [{"name": "a", "image": "alpine"}]}"#)
         .await
@@ -818,13 +858,31 @@ async fn runner_auth_errors_and_the_post_fallback() {
         bad.runner_log_since("abc", 0).await,
         Err(ApiError::Auth(_))
     ));
+    // The real runner (§11 R6): the same wrong token is accepted and the run executes; nothing
+    // claims the token was verified.
+    set_options(&h, json!({"runner_auth": "none"})).await;
+    let id = bad
+        .runner_run(r#"{"stages": [{"name": "a", "image": "alpine"}]}"#)
+        .await
+        .expect("a runner that checks no token runs the plan");
+    assert!(!bad.runner_log_since(&id, 0).await.unwrap().is_empty());
+    let health = bad.runner_health().await.unwrap();
+    assert_eq!(health.verifies_tokens, Some(false));
 
     let c = demo(&h);
+    // A run id that could escape the log directory is never sent (§11 R1/R2 rule for ids).
     let e = c.runner_log_since("../etc", 0).await.unwrap_err();
-    assert!(matches!(e, ApiError::Rejected { status: 400, .. }), "{e:?}");
     assert!(
-        matches!(c.runner_log_since("ffffffffffff", 0).await, Err(ApiError::NotFound(m)) if m.contains("Not Found"))
+        matches!(&e, ApiError::NotFound(m) if m.contains("nothing was sent")),
+        "{e:?}"
     );
+    // The runner's 404 page names its log file: the message does not (§11 R11).
+    let e = c.runner_log_since("ffffffffffff", 0).await.unwrap_err();
+    assert!(
+        matches!(&e, ApiError::NotFound(m) if m.contains("no log for run ffffffffffff")),
+        "{e:?}"
+    );
+    assert!(!e.to_string().contains("/home/candor"), "{e}");
 
     // A runner that registered the wiki's POST only.
     set_options(&h, json!({"wiki_routes": true})).await;
@@ -853,13 +911,21 @@ async fn runner_down_shows_in_health_and_in_the_recorded_run() {
     let h = start_sim("").await;
     let c = demo(&h);
     set_faults(&h, json!({"candor.runner_down": true})).await;
-    assert!(!c.runner_health().await.unwrap());
-    c.launch(&LaunchRequest {
-        project_id: "2".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("the dashboard accepts the trigger");
+    let health = c.runner_health().await.unwrap();
+    assert!(!health.healthy && health.worrying());
+    // §11 R8: the dashboard answers 200 and records a `Get Runner` run at once: not "ok".
+    let e = c
+        .launch(&LaunchRequest {
+            project_id: "2".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("the dashboard found no runner")
+            && e.to_string().contains("Get Runner"),
+        "{e}"
+    );
     let runs = c.builds(&project("2")).await.unwrap();
     assert_eq!(runs[0].status, BuildStatus::Failed);
     assert_eq!(runs[0].exit_code, Some(-1));
@@ -867,6 +933,25 @@ async fn runner_down_shows_in_health_and_in_the_recorded_run() {
         runs[0].message.as_deref(),
         Some("Get Runner: no runner answered its health check")
     );
+    // The runner-less run itself has no log, and says why.
+    let (res, _) = tail(&c, &runs[0], false).await;
+    assert!(
+        matches!(&res, Err(ApiError::NotFound(m)) if m.contains("found no runner")),
+        "{res:?}"
+    );
+    // §11 R9: `last` is 404 now (the newest run has no log): the newest run with one instead,
+    // by number or by name.
+    clear_faults(&h).await;
+    let want = c.run_log("2", &runs[1].id).await.unwrap();
+    assert!(want.starts_with("****"));
+    assert_eq!(c.run_log("2", "last").await.unwrap(), want);
+    assert_eq!(c.run_log("web-build", "last").await.unwrap(), want);
+    let mut last = runs[1].clone();
+    last.build_id = Some("last".into());
+    let (res, evs) = tail(&c, &last, false).await;
+    res.unwrap();
+    let names: Vec<String> = steps_of(&evs).into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["install", "test", "package"]);
 }
 
 #[tokio::test]
@@ -923,4 +1008,521 @@ async fn faults_become_the_right_errors_and_writes_are_not_retried() {
         .unwrap_err();
     assert!(matches!(e, ApiError::Network(_)), "{e:?}");
     assert_eq!(p.count("POST /candor/trigger/"), 1, "never retried");
+}
+
+/// Every pipeline id in a recorded `METHOD /candor/api/…` path, and every run id.
+fn ids_in(hit: &str) -> Vec<(&'static str, String)> {
+    let path = hit.split_once(' ').map_or(hit, |(_, p)| p);
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["candor", "api", "pipelines", pid, ..] => vec![("pipeline", pid.to_string())],
+        ["candor", "api", "runs", pid, rid, ..] => {
+            vec![("pipeline", pid.to_string()), ("run", rid.to_string())]
+        }
+        ["candor", "api", "runs", pid] => vec![("pipeline", pid.to_string())],
+        ["candor-runner", "logs", rid, ..] => vec![("run", rid.to_string())],
+        _ => Vec::new(),
+    }
+}
+
+fn assert_nothing_sent(what: &str, r: Result<impl std::fmt::Debug, ApiError>) {
+    match r {
+        Err(ApiError::NotFound(m)) if m.contains("nothing was sent") => {}
+        other => panic!("{what}: expected a clear error before any request, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn no_request_carries_an_empty_or_non_numeric_id() {
+    // §11 R1, R2: `/api/pipelines/` is the list and a non-numeric id crashes the dashboard,
+    // so only integers read from the server reach a URL; names are resolved through the list.
+    let h = start_sim("").await;
+    let p = start_proxy(&h, no_rule()).await;
+    let c = client_on(&p.url("candor"), &p.url("candor-runner"), Some("demouser"));
+    let runs = c.builds(&project("2")).await.unwrap();
+    let finished = runs[0].clone();
+    let weird = [
+        "",
+        " ",
+        "abc",
+        "no such pipeline",
+        "../1",
+        "1/2",
+        "-1",
+        "1.0",
+        "%",
+        "٣",
+        "2147483648",
+        "1 ",
+        "\u{0}",
+    ];
+    for id in weird {
+        assert_nothing_sent(&format!("builds({id:?})"), c.builds(&project(id)).await);
+        assert_nothing_sent(
+            &format!("launch_options({id:?})"),
+            c.launch_options(id).await,
+        );
+        let launch = LaunchRequest {
+            project_id: id.into(),
+            ..Default::default()
+        };
+        assert_nothing_sent(&format!("launch({id:?})"), c.launch(&launch).await);
+        assert_nothing_sent(&format!("plan({id:?})"), c.pipeline_plan(id, &[]).await);
+        assert_nothing_sent(&format!("run_log({id:?})"), c.run_log(id, "last").await);
+        let mut b = finished.clone();
+        b.project_id = Some(id.into());
+        assert_nothing_sent(&format!("archives({id:?})"), c.archived_files(&b).await);
+        let dir = tempfile::tempdir().unwrap();
+        let dl = c
+            .download_archive(&b, "coverage.xml", &dir.path().join("x"), |_, _| {})
+            .await;
+        assert_nothing_sent(&format!("download({id:?})"), dl);
+        assert_nothing_sent(&format!("tail({id:?})"), tail(&c, &b, false).await.0);
+        b.id = format!("{id}:running");
+        assert_nothing_sent(&format!("tail running({id:?})"), tail(&c, &b, true).await.0);
+    }
+    for rid in ["", " ", "../x", "a b", "%2e", "é", "x/y", "a?b", "a#b"] {
+        assert_nothing_sent(&format!("run_log(2, {rid:?})"), c.run_log("2", rid).await);
+        let mut b = finished.clone();
+        b.id = rid.into();
+        b.build_id = Some(rid.into());
+        assert_nothing_sent(&format!("tail({rid:?})"), tail(&c, &b, false).await.0);
+        assert_nothing_sent(&format!("archives({rid:?})"), c.archived_files(&b).await);
+        let dir = tempfile::tempdir().unwrap();
+        let dl = c
+            .download_archive(&b, "coverage.xml", &dir.path().join("x"), |_, _| {})
+            .await;
+        assert_nothing_sent(&format!("download({rid:?})"), dl);
+        b.project_id = None;
+        assert_nothing_sent(&format!("bare tail({rid:?})"), tail(&c, &b, false).await.0);
+        assert_nothing_sent(&format!("locate({rid:?})"), c.locate_run(rid).await);
+        assert_nothing_sent(
+            &format!("runner log({rid:?})"),
+            c.runner_log_since(rid, 0).await,
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dl = c
+        .download_archive(&finished, "", &dir.path().join("x"), |_, _| {})
+        .await;
+    assert_nothing_sent("download of no file", dl);
+
+    // Names are resolved through the list first.
+    assert_eq!(c.builds(&project("web-build")).await.unwrap().len(), 5);
+    assert_eq!(
+        c.launch_options("integration").await.unwrap().fields[0].name,
+        "params"
+    );
+    assert!(
+        c.pipeline_plan("release-notes", &[])
+            .await
+            .unwrap()
+            .contains("notes")
+    );
+
+    let hits = p.hits.lock().unwrap().clone();
+    assert!(
+        hits.iter().any(|h| h.contains("/candor/api/pipelines/2")),
+        "{hits:?}"
+    );
+    for hit in &hits {
+        for (kind, id) in ids_in(hit) {
+            let ok = match kind {
+                "pipeline" => !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+                _ => !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            };
+            assert!(ok, "{hit} carries {kind} id {id:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn runs_older_than_the_last_five_are_found_by_id() {
+    // §11 R5: the log and archive routes find any run by id; a bare run id is looked for
+    // under each visible pipeline (a wrong one answers 404).
+    let h = start_sim("").await;
+    let c = demo(&h);
+    let fixture =
+        shipdeck::sim::candor::state::State::new(1, shipdeck::sim::clock::MANUAL_EPOCH_NS, false);
+    let oldest = fixture.pipelines[0].runs[0].id.clone();
+    let recent = c.builds(&project("1")).await.unwrap();
+    assert!(!recent.iter().any(|b| b.id == oldest));
+    let (pid, text) = c.locate_run(&oldest).await.unwrap();
+    assert_eq!(pid, "1");
+    assert!(text.unwrap().starts_with("**************** [1/1]"));
+    let mut bare = recent[0].clone();
+    bare.id = oldest.clone();
+    bare.build_id = Some(oldest.clone());
+    bare.project_id = None;
+    bare.status = BuildStatus::Unknown;
+    let (res, evs) = tail(&demo(&h), &bare, false).await;
+    res.unwrap();
+    assert_eq!(steps_of(&evs).len(), 1);
+    assert!(lines_of(&evs).iter().any(|l| l == "$ npm run lint"));
+    assert!(matches!(
+        evs.last(),
+        Some(LogEvent::End { status: Some(_) })
+    ));
+    let mut under = bare.clone();
+    under.project_id = Some("1".into());
+    tail(&c, &under, false).await.0.unwrap();
+    // Five newer runs push web-build's newest out of the last 5: its archived names are listed
+    // nowhere then (except to the process that saw them), but a file is fetched by name.
+    let old_web = c.builds(&project("2")).await.unwrap().remove(0);
+    assert_eq!(c.archived_files(&old_web).await.unwrap().len(), 2);
+    for _ in 0..5 {
+        c.launch(&LaunchRequest {
+            project_id: "2".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        advance(&h, 120.0).await;
+    }
+    let fresh = demo(&h);
+    assert!(
+        !fresh
+            .builds(&project("2"))
+            .await
+            .unwrap()
+            .contains(&old_web)
+    );
+    let e = fresh.archived_files(&old_web).await.unwrap_err();
+    assert!(e.to_string().contains("older than the last 5"), "{e}");
+    assert_eq!(
+        c.archived_files(&old_web).await.unwrap().len(),
+        2,
+        "seen before"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coverage.xml");
+    fresh
+        .download_archive(&old_web, "coverage.xml", &path, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        shipdeck::sim::candor::runner_engine::archive_bytes(1, &old_web.id, "coverage.xml")
+    );
+    let e = c.locate_run("0000beef").await.unwrap_err();
+    assert!(matches!(e, ApiError::NotFound(_)), "{e:?}");
+}
+
+/// A logged-in raw client of the simulator, for what shipdeck has no call for (config writes).
+async fn raw_login(h: &SimHandle) -> reqwest::Client {
+    shipdeck::api::http::install_crypto_provider();
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/login", h.url("candor")))
+        .json(&json!({"username": "demouser", "password": "demouser"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    c
+}
+
+async fn edit_config(h: &SimHandle, pid: u32, edit: impl FnOnce(&mut serde_json::Value)) {
+    let c = raw_login(h).await;
+    let url = format!("{}/api/pipelines/{pid}/config", h.url("candor"));
+    let mut cfg: serde_json::Value = c.get(&url).send().await.unwrap().json().await.unwrap();
+    edit(&mut cfg);
+    let v: serde_json::Value = c
+        .post(&url)
+        .json(&cfg)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v, json!({"valid": true}));
+}
+
+#[tokio::test]
+async fn archive_names_with_percent_plus_space_and_non_ascii_download() {
+    // §11 R7: the dashboard decodes the name twice; shipdeck encodes it twice.
+    let h = start_sim("").await;
+    let names = ["50%off.txt", "a b+c.txt", "ü-ß 100%25.xml", "plain.tar.gz"];
+    edit_config(&h, 2, |cfg| {
+        cfg["archive"] = json!(names.iter().map(|n| format!("out/{n}")).collect::<Vec<_>>());
+    })
+    .await;
+    let c = demo(&h);
+    c.launch(&LaunchRequest {
+        project_id: "web-build".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    advance(&h, 120.0).await;
+    let run = c.builds(&project("2")).await.unwrap().remove(0);
+    assert_eq!(run.status, BuildStatus::Succeeded);
+    assert_eq!(c.archived_files(&run).await.unwrap(), names);
+    let dir = tempfile::tempdir().unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let path = dir.path().join(format!("f{i}"));
+        let n = c
+            .download_archive(&run, name, &path, |_, _| {})
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = shipdeck::sim::candor::runner_engine::archive_bytes(1, &run.id, name);
+        assert_eq!(n, want.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), want, "{name}");
+    }
+    // Still answered: the dashboard did not crash on any of them.
+    assert!(c.projects(&q()).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_runner_failure_before_any_stage_is_worded_as_such() {
+    // §11 R3: `status: "Error"` with `stages: []` (detail) or no `stages` (list).
+    let h = start_sim("").await;
+    edit_config(&h, 3, |cfg| {
+        cfg["stages"][0]["image"] = json!("registry.example.com/does-not-exist:1");
+    })
+    .await;
+    let c = demo(&h);
+    c.launch(&LaunchRequest {
+        project_id: "3".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    advance(&h, 30.0).await;
+    let run = c.builds(&project("3")).await.unwrap().remove(0);
+    assert_eq!(
+        (run.status, run.raw_status.as_str()),
+        (BuildStatus::Failed, "Error")
+    );
+    let msg = run.message.clone().unwrap();
+    assert!(
+        msg.contains("the runner failed before any stage ran"),
+        "{msg}"
+    );
+    let projects = c.projects(&q()).await.unwrap().items;
+    let integ = projects.iter().find(|p| p.id == "3").unwrap();
+    assert_eq!(
+        integ.last_build.as_ref().unwrap().message.as_deref(),
+        Some(msg.as_str())
+    );
+    let (res, evs) = tail(&c, &run, false).await;
+    res.unwrap();
+    assert_eq!(steps_of(&evs).len(), 1, "only the first header was written");
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
+
+    // The same on the runner directly: the live tail's open step takes the outcome's result.
+    let plan = json!({"stages": [
+        {"name": "pull", "image": "registry.example.com/does-not-exist:1"},
+        {"name": "after", "image": "alpine"},
+    ]})
+    .to_string();
+    let id = c.runner_run(&plan).await.unwrap();
+    let c = Arc::new(c);
+    let b = c.runner_build(&id);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let task = {
+        let c = c.clone();
+        tokio::spawn(async move { c.tail_log(&b, true, tx).await })
+    };
+    advance(&h, 30.0).await;
+    let mut evs = Vec::new();
+    while let Some(e) = rx.recv().await {
+        evs.push(e);
+    }
+    task.await.unwrap().unwrap();
+    let names: Vec<String> = steps_of(&evs).into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["pull"], "only the first header was written");
+    assert_eq!(final_steps(&evs), [StepStatus::Failed], "{evs:?}");
+    assert_eq!(
+        evs.last(),
+        Some(&LogEvent::End {
+            status: Some(BuildStatus::Failed)
+        })
+    );
+    match c.runner_job(&id) {
+        Some(RunnerJobState::Finished(b)) => {
+            assert!(
+                b.message
+                    .unwrap()
+                    .contains("the runner failed before any stage ran")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn glued_output_is_split_from_the_closing_sentence() {
+    // §11 R4: `…doneProcess exited with status code 0` is a line of output, then the result.
+    let h = start_sim("").await;
+    let c = demo(&h);
+    let raw = reqwest::Client::new();
+    let mut seen_glued = false;
+    for pid in ["1", "2", "3", "7"] {
+        for run in c.builds(&project(pid)).await.unwrap() {
+            let text = raw
+                .get(format!("{}/api/runs/{pid}/{}/log", h.url("candor"), run.id))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let glued = text
+                .lines()
+                .any(|l| l.find("Process exited").is_some_and(|at| at > 0));
+            let (res, evs) = tail(&c, &run, false).await;
+            if text.starts_with("No log") {
+                continue;
+            }
+            res.unwrap();
+            let lines = lines_of(&evs);
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| l.find("Process exited").is_none_or(|at| at == 0)),
+                "{lines:?}"
+            );
+            if glued {
+                seen_glued = true;
+                let steps = steps_of(&evs);
+                assert!(
+                    steps.iter().all(|s| s.1 != StepStatus::Unknown),
+                    "{steps:?}"
+                );
+            }
+        }
+    }
+    assert!(seen_glued, "the fixtures have glued closing sentences");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_once_and_quickly() {
+    // §11 R10: each login keeps a 30-day session on the server.
+    let h = start_sim("").await;
+    let p = start_proxy(&h, no_rule()).await;
+    let c = client_on(&p.url("candor"), &p.url("candor-runner"), Some("demouser"));
+    c.projects(&q()).await.unwrap();
+    assert_eq!(p.count("POST /candor/login"), 1);
+    let b: &dyn Backend = &c;
+    b.logout().await.unwrap();
+    assert_eq!(p.count("POST /candor/logout"), 1);
+    b.logout().await.unwrap();
+    assert_eq!(
+        p.count("POST /candor/logout"),
+        1,
+        "idempotent: nothing to end"
+    );
+    // The server dropped the session: the next request logs in again.
+    assert_eq!(c.projects(&q()).await.unwrap().items.len(), 7);
+    assert_eq!(p.count("POST /candor/login"), 2);
+
+    // Anonymous: no session, nothing sent.
+    let anon = client_on(&p.url("candor"), &p.url("candor-runner"), None);
+    anon.projects(&q()).await.unwrap();
+    anon.logout().await.unwrap();
+    assert_eq!(p.count("POST /candor/logout"), 1);
+
+    // A dashboard that does not answer: logout gives up after its short timeout, without error.
+    set_faults(&h, json!({"candor.hang_rate": 1})).await;
+    let started = std::time::Instant::now();
+    c.logout().await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < shipdeck::api::candor::LOGOUT_TIMEOUT + Duration::from_secs(2),
+        "{took:?}"
+    );
+    clear_faults(&h).await;
+}
+
+#[tokio::test]
+async fn one_shot_commands_log_out_before_they_exit() {
+    let h = start_sim("").await;
+    let p = start_proxy(&h, no_rule()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[profiles.cd]\nkind = \"candor\"\nurl = \"{}\"\nusername = \"demouser\"\npassword = \"demouser\"\n",
+            p.url("candor")
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let mut all = vec!["shipdeck", "--config", path.to_str().unwrap()];
+        all.extend_from_slice(args);
+        <shipdeck::cli::Cli as clap::Parser>::try_parse_from(all).unwrap()
+    };
+    assert_eq!(shipdeck::cli::main(run(&["get", "projects"])).await, 0);
+    assert_eq!(p.count("POST /candor/login"), 1);
+    assert_eq!(p.count("POST /candor/logout"), 1);
+    // Also when the command fails.
+    let code = shipdeck::cli::main(run(&["get", "builds", "--project", "no-such-pipeline"])).await;
+    assert_ne!(code, 0);
+    assert_eq!(p.count("POST /candor/logout"), 2);
+    assert_eq!(
+        shipdeck::cli::main(run(&["get", "builds", "--project", "web-build"])).await,
+        0
+    );
+    assert_eq!(p.count("POST /candor/logout"), 3);
+    // An anonymous profile is valid (§11 R12) and has nothing to log out of.
+    std::fs::write(
+        &path,
+        format!(
+            "[profiles.pub]\nkind = \"candor\"\nurl = \"{}\"\n",
+            p.url("candor")
+        ),
+    )
+    .unwrap();
+    assert_eq!(shipdeck::cli::main(run(&["config", "check"])).await, 0);
+    assert_eq!(shipdeck::cli::main(run(&["get", "projects"])).await, 0);
+    assert_eq!(p.count("POST /candor/login"), 3);
+    assert_eq!(p.count("POST /candor/logout"), 3);
+}
+
+#[tokio::test]
+async fn list_order_is_the_servers_and_shown_by_number() {
+    // §11 R11: `/api/pipelines` is in storage order (a config change moves a row to the end).
+    let h = start_sim("").await;
+    edit_config(&h, 2, |cfg| cfg["stages"][0]["name"] = json!("deps")).await;
+    let raw = raw_login(&h).await;
+    let list: serde_json::Value = raw
+        .get(format!("{}/api/pipelines", h.url("candor")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raw_ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(raw_ids, [1, 3, 4, 5, 6, 7, 2]);
+    let ids: Vec<String> = demo(&h)
+        .projects(&q())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6", "7"]);
 }

@@ -79,9 +79,18 @@ async fn login_sets_the_session_cookie_and_me_names_the_user() {
     let resp = login(&c, &h, "demouser").await;
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("connect.sid="), "{cookie}");
-    for attr in ["Path=/", "HttpOnly", "Max-Age=2592000"] {
+    // §11 R11: `Expires` (30 days ahead) and no `Max-Age`.
+    for attr in ["Path=/", "HttpOnly", "Expires="] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
+    assert!(!cookie.contains("Max-Age"), "{cookie}");
+    let expires = cookie
+        .split("; ")
+        .find_map(|a| a.strip_prefix("Expires="))
+        .unwrap();
+    let expires = chrono::DateTime::parse_from_rfc2822(&expires.replace("GMT", "+0000")).unwrap();
+    let ahead = expires.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!((29..=30).contains(&ahead.num_days()), "{cookie}: {ahead:?}");
     let (s, ct, body) = text(resp).await;
     assert_eq!((s.as_u16(), body.as_str()), (200, "OK"));
     assert!(ct.unwrap().starts_with("text/plain"));
@@ -105,6 +114,23 @@ async fn login_sets_the_session_cookie_and_me_names_the_user() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 400);
+    // A body that is not JSON: body-parser's HTML page, stack trace and server paths included
+    // (clients must not repeat it).
+    let (s, ct, body) = text(
+        c.post(d(&h, "/login"))
+            .header("content-type", "application/json")
+            .body("{\"username\": ")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(ct.unwrap().starts_with("text/html"));
+    assert!(
+        body.contains("<pre>SyntaxError") && body.contains("/node_modules/"),
+        "{body}"
+    );
 
     let out = c.post(d(&h, "/logout")).send().await.unwrap();
     assert_eq!(text(out).await.2, "OK");
@@ -135,14 +161,34 @@ async fn private_pipelines_are_403_not_401_and_hidden_from_the_list() {
     assert_eq!(detail["assigned"], false);
     let (s, _, body) = text(anon.get(d(&h, "/api/pipelines/99")).send().await.unwrap()).await;
     assert_eq!((s.as_u16(), body.as_str()), (404, "Not Found"));
-    assert_eq!(
-        anon.get(d(&h, "/api/pipelines/abc"))
+    // §11 R1, R2: a trailing slash is the list; a non-numeric id crashes the dashboard (the
+    // connection closes), on every route that takes one.
+    let (s, slash) = get_json(&anon, &d(&h, "/api/pipelines/")).await;
+    assert_eq!((s.as_u16(), ids(&slash)), (200, vec![1, 2, 3, 4]));
+    let (s, detail2) = get_json(&anon, &d(&h, "/api/pipelines/2/")).await;
+    assert_eq!((s.as_u16(), detail2["id"].as_i64()), (200, Some(2)));
+    for path in [
+        "/api/pipelines/abc",
+        "/api/pipelines/web-build/config",
+        "/api/pipelines/1.0",
+        "/api/pipelines/99999999999",
+        "/api/runs/abc/last/log",
+        "/api/runs/x/deadbeef/archived?file=a",
+    ] {
+        assert!(
+            anon.get(d(&h, path)).send().await.is_err(),
+            "{path} must crash the dashboard"
+        );
+    }
+    let (s, _, body) = text(
+        anon.get(d(&h, "/api/pipelines//config"))
             .send()
             .await
-            .unwrap()
-            .status(),
-        404
-    );
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 404, "an empty id matches no route");
+    assert!(body.contains("Cannot GET"), "{body}");
 
     let demo = client();
     login(&demo, &h, "demouser").await;
@@ -328,6 +374,44 @@ async fn run_logs_have_headers_sentinels_and_no_content_type() {
     )
     .await;
     assert_eq!((s.as_u16(), body.as_str()), (404, "No log could be found"));
+    // §11 R5: every run is reachable by id, not only the last 5; under another pipeline the
+    // same id is 404.
+    let fixture =
+        shipdeck::sim::candor::state::State::new(1, shipdeck::sim::clock::MANUAL_EPOCH_NS, false);
+    let oldest = &fixture.pipelines[0].runs[0];
+    assert!(
+        !lint["lastRuns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == oldest.id.as_str()),
+        "the oldest of 15 runs is not among the last 5"
+    );
+    let (s, _, old_log) = text(
+        c.get(d(&h, &format!("/api/runs/1/{}/log", oldest.id)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(old_log.starts_with("**************** [1/1] ****************\n"));
+    let (s, _, body) = text(
+        c.get(d(&h, &format!("/api/runs/2/{}/log", oldest.id)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s.as_u16(), body.as_str()), (404, "No log could be found"));
+    let (_, ct, _) = text(
+        c.get(d(&h, "/api/runs/1/deadbeef/log"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(ct.unwrap().starts_with("text/html"), "§11 R11");
     assert_eq!(
         c.get(d(&h, "/api/runs/5/last/log"))
             .send()
@@ -345,11 +429,32 @@ async fn run_logs_have_headers_sentinels_and_no_content_type() {
         .text()
         .await
         .unwrap();
-    assert!(log.contains("\n\n**************** [2/3] ****************\n"));
-    assert!(log.contains(
-        "Process exited with status code 1\n\n**************** [3/3] ****************\nSkipped"
+    // §11 R4: no blank line between stages, the closing sentence's newline is the next
+    // header's, the file ends without one.
+    assert!(log.contains("\n**************** [2/3] ****************\n"));
+    assert!(!log.contains("\n\n"), "{log}");
+    assert!(log.ends_with(
+        "Process exited with status code 1\n**************** [3/3] ****************\nSkipped"
     ));
     assert!(log.contains('\u{1b}'), "some lines carry ANSI SGR");
+    // Some stage output has no newline of its own: it is glued to the closing sentence.
+    let mut glued = false;
+    for id in 1..=3 {
+        let log = c
+            .get(d(&h, &format!("/api/runs/{id}/last/log")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        glued |= log.lines().any(|l| {
+            l.len() > "Process exited".len()
+                && l.contains("Process exited")
+                && !l.starts_with("Process")
+        });
+    }
+    assert!(glued, "no glued closing sentence in the fixtures");
 }
 
 async fn trigger(c: &reqwest::Client, h: &SimHandle, token: &str) -> reqwest::RequestBuilder {
@@ -605,14 +710,38 @@ async fn config_read_and_write_validate_the_schema() {
 async fn runner_auth_held_run_and_byte_ranges() {
     let h = start_sim("").await;
     let c = client();
-    let health = c.get(r(&h, "/")).send().await.unwrap();
-    assert_eq!(health.status(), 200);
-    assert!(health.bytes().await.unwrap().is_empty());
+    let (s, ct, body) = text(c.get(r(&h, "/")).send().await.unwrap()).await;
+    assert_eq!((s.as_u16(), body.as_str()), (200, "OK"), "§11 R11");
+    assert!(ct.unwrap().starts_with("text/plain"));
     let plan = json!({"stages": [
         {"name": "one", "image": "alpine", "script": ["echo hi"]},
         {"name": "two", "image": "alpine", "script": ["exit 3"]},
     ]});
     let body = json!({"plan": plan});
+    // §11 R6: the real runner checks no token: a wrong one or none gets past it.
+    let (s, _, page) = text(
+        c.get(r(&h, "/logs/ffffffffffff"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 404, "past the (absent) token check: no such log");
+    assert!(
+        page.contains("/home/candor/runner/logs/ffffffffffff"),
+        "{page}"
+    );
+    assert_eq!(
+        c.get(r(&h, "/logs/ffffffffffff"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // The check, when a runner does make it (`runner_auth = "bearer"`).
+    set_options(&h, json!({"runner_auth": "bearer"})).await;
     assert_eq!(
         c.post(r(&h, "/run"))
             .json(&body)
@@ -708,7 +837,10 @@ async fn runner_auth_held_run_and_byte_ranges() {
         .text()
         .await
         .unwrap();
-    assert!(full.ends_with("Process exited with status code 3\n"));
+    assert!(
+        full.ends_with("Process exited with status code 3"),
+        "{full}"
+    );
 
     // Malicious ids, missing files, route misses.
     let resp = auth(c.get(r(&h, "/logs/..%2Fetc"))).send().await.unwrap();
@@ -723,7 +855,11 @@ async fn runner_auth_held_run_and_byte_ranges() {
     .await;
     assert_eq!(s, 404);
     assert!(ct.unwrap().starts_with("text/html"));
-    assert!(body.contains("<pre>Not Found</pre>"));
+    // §11 R11: the page names the server's log file.
+    assert!(
+        body.contains("<pre>Error: ENOENT: no such file or directory, stat &#39;/home/candor/runner/logs/ffffffffffff&#39;</pre>"),
+        "{body}"
+    );
     let (s, _, body) = text(auth(c.post(&log_url)).send().await.unwrap()).await;
     assert_eq!(s, 404);
     assert!(
@@ -737,6 +873,132 @@ async fn runner_auth_held_run_and_byte_ranges() {
         400,
         "no header"
     );
+    // Back to the real runner: a run with a wrong token is accepted and executes.
+    set_options(&h, json!({"runner_auth": "none"})).await;
+    let held = tokio::spawn(
+        client()
+            .post(r(&h, "/run"))
+            .bearer_auth("certainly-not-the-token")
+            .json(
+                &json!({"runId": "abc124", "plan": {"stages": [{"name": "a", "image": "alpine"}]}}),
+            )
+            .send(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !held.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/run was not answered"
+        );
+        advance(&h, 30.0).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let outcome: Value = held.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(outcome["status"], "Passed");
+}
+
+#[tokio::test]
+async fn archive_names_are_decoded_twice_and_runner_failures_have_no_stages() {
+    let h = start_sim("").await;
+    let c = client();
+    login(&c, &h, "demouser").await;
+    // web-build archives names with `%`, `+`, a space and a non-ASCII letter.
+    let (_, mut cfg) = get_json(&c, &d(&h, "/api/pipelines/2/config")).await;
+    cfg["archive"] = json!(["out/50%off.txt", "out/a b+c.txt", "out/ü.xml"]);
+    let v: Value = c
+        .post(d(&h, "/api/pipelines/2/config"))
+        .json(&cfg)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v, json!({"valid": true}));
+    // A config write moves the row to the end of the storage order (§11 R11).
+    let (_, list) = get_json(&c, &d(&h, "/api/pipelines")).await;
+    assert_eq!(ids(&list), [1, 3, 4, 5, 6, 7, 2]);
+    let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
+    let token = web["trigger"].as_str().unwrap().to_string();
+    assert_eq!(
+        trigger(&c, &h, &token).await.send().await.unwrap().status(),
+        200
+    );
+    advance(&h, 120.0).await;
+    let (_, web) = get_json(&c, &d(&h, "/api/pipelines/2")).await;
+    let run = &web["lastRuns"][0];
+    assert_eq!(run["archived"], json!(["50%off.txt", "a b+c.txt", "ü.xml"]));
+    let base = d(
+        &h,
+        &format!("/api/runs/2/{}/archived", run["id"].as_str().unwrap()),
+    );
+    // Encoded twice: every name comes back.
+    for q in ["50%2525off.txt", "a%2520b%252Bc.txt", "%25C3%25BC.xml"] {
+        let resp = c.get(format!("{base}?file={q}")).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{q}");
+    }
+    // Encoded once: `50%25off` decodes to `50%off`, whose lone `%` crashes the dashboard.
+    assert!(
+        c.get(format!("{base}?file=50%25off.txt"))
+            .send()
+            .await
+            .is_err()
+    );
+    // `mode=file`: a type by extension and the UTF-8 name.
+    let resp = c
+        .get(format!("{base}?file=%25C3%25BC.xml&mode=file"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/xml");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"?.xml\"; filename*=UTF-8''%C3%BC.xml"
+    );
+    let (s, ct, body) = text(c.get(format!("{base}?file=nope.txt")).send().await.unwrap()).await;
+    assert_eq!(
+        (s.as_u16(), body.as_str()),
+        (404, "No archive could be found")
+    );
+    assert!(ct.unwrap().starts_with("text/html"), "§11 R11");
+
+    // §11 R3: an image that cannot be pulled fails inside the runner: `stages: []` in the
+    // detail (and `archived: []`), no `stages` in the list entry.
+    let (_, mut cfg) = get_json(&c, &d(&h, "/api/pipelines/3/config")).await;
+    cfg["stages"][0]["image"] = json!("registry.example.com/does-not-exist:1");
+    c.post(d(&h, "/api/pipelines/3/config"))
+        .json(&cfg)
+        .send()
+        .await
+        .unwrap();
+    let (_, integ) = get_json(&c, &d(&h, "/api/pipelines/3")).await;
+    let token = integ["trigger"].as_str().unwrap().to_string();
+    assert_eq!(
+        trigger(&c, &h, &token).await.send().await.unwrap().status(),
+        200
+    );
+    advance(&h, 30.0).await;
+    let (_, integ) = get_json(&c, &d(&h, "/api/pipelines/3")).await;
+    let run = &integ["lastRuns"][0];
+    assert_eq!(
+        (&run["status"], &run["stages"], &run["archived"]),
+        (&json!("Error"), &json!([]), &json!([]))
+    );
+    for older in integ["lastRuns"].as_array().unwrap() {
+        assert!(
+            older["stages"].is_array() && older["archived"].is_array(),
+            "{older}"
+        );
+    }
+    let (_, list) = get_json(&c, &d(&h, "/api/pipelines")).await;
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == 3)
+        .unwrap();
+    assert_eq!(entry["status"], "Error");
+    assert!(entry.get("stages").is_none(), "{entry}");
 }
 
 #[tokio::test]
@@ -759,10 +1021,51 @@ async fn runner_down_records_get_runner_and_breaks_the_log_route() {
         json!([{"name": "Get Runner", "status": "Failed", "exitCode": -1}])
     );
     assert_eq!(web["lastRuns"][0]["status"], "Failed");
-    let (s, ct, body) = text(c.get(d(&h, "/api/runs/2/last/log")).send().await.unwrap()).await;
+    // §11 R9: the newest run ran without a runner, so `last` has no log (404), although older
+    // runs do.
+    let rid = web["lastRuns"][0]["id"].as_str().unwrap().to_string();
+    let older = web["lastRuns"][1]["id"].as_str().unwrap().to_string();
+    for path in [
+        "/api/runs/2/last/log".to_string(),
+        format!("/api/runs/2/{rid}/log"),
+    ] {
+        let (s, ct, body) = text(c.get(d(&h, &path)).send().await.unwrap()).await;
+        assert_eq!(
+            (s.as_u16(), body.as_str()),
+            (404, "No log could be found"),
+            "{path}"
+        );
+        assert!(ct.unwrap().starts_with("text/html"));
+    }
+    // A run with a runner log, while the runner is down: the dashboard's 200 sentinel.
+    let (s, ct, body) = text(
+        c.get(d(&h, &format!("/api/runs/2/{older}/log")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(
         (s.as_u16(), ct, body.as_str()),
         (200, None, "An error occurred")
+    );
+    common::clear_faults(&h).await;
+    let (s, _, body) = text(
+        c.get(d(&h, &format!("/api/runs/2/{older}/log")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(body.starts_with("****"));
+    assert_eq!(
+        c.get(d(&h, "/api/runs/2/last/log"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
     );
 }
 
@@ -844,7 +1147,7 @@ async fn fault_table_in_candor_style() {
         .bytes()
         .await
         .unwrap();
-    assert!(full.ends_with(b"Process exited with status code 0\n"));
+    assert!(full.ends_with(b"Process exited with status code 0"));
     assert!(
         lens.iter().all(|l| *l < full.len()),
         "{lens:?} vs {}",

@@ -86,6 +86,35 @@ impl ApiError {
     }
 }
 
+/// What a runner's health check found (`:runner`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunnerHealth {
+    /// The runner answered its health check (`GET /`) with 200.
+    pub healthy: bool,
+    /// Whether it refused a request carrying a deliberately wrong token: `Some(false)` means it
+    /// accepted it, so it does not verify tokens at all; `None` when that could not be told.
+    pub verifies_tokens: Option<bool>,
+}
+
+impl RunnerHealth {
+    /// One sentence for the operator.
+    pub fn summary(&self) -> String {
+        match (self.healthy, self.verifies_tokens) {
+            (false, _) => "not healthy (its health check failed)".into(),
+            (true, Some(false)) => "healthy, but this runner does not verify tokens: it accepted \
+                 a request with a deliberately wrong token, so anyone who reaches it can run plans"
+                .into(),
+            (true, Some(true)) => "healthy; it refuses a wrong token".into(),
+            (true, None) => "healthy (whether it verifies tokens could not be told)".into(),
+        }
+    }
+
+    /// Whether this is worth a warning rather than a note.
+    pub fn worrying(&self) -> bool {
+        !self.healthy || self.verifies_tokens == Some(false)
+    }
+}
+
 /// One backend, logged in lazily. Every method may be called concurrently.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -236,8 +265,8 @@ pub trait Backend: Send + Sync {
         Err(self.no_builds())
     }
 
-    /// Whether the runner answers its health check.
-    async fn runner_health(&self) -> Result<bool, ApiError> {
+    /// Whether the runner answers its health check, and whether it verifies tokens.
+    async fn runner_health(&self) -> Result<RunnerHealth, ApiError> {
         Err(self.no_builds())
     }
 

@@ -168,6 +168,16 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
+/// A string that defaults to empty when absent or unreadable (as [`opt_string`]).
+pub fn string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(opt_string(d)?.unwrap_or_default())
+}
+
+/// A boolean that defaults to `false` when absent or unreadable (as [`opt_bool`]).
+pub fn bool_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(opt_bool(d)?.unwrap_or(false))
+}
+
 /// An optional boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     let v = Value::deserialize(d)?;
@@ -370,6 +380,23 @@ mod tests {
         ] {
             assert!(datetime(s).is_none(), "{s}");
         }
+    }
+
+    #[test]
+    fn lenient_strings_and_booleans_default() {
+        #[derive(Debug, Deserialize)]
+        struct Lenient {
+            #[serde(default, deserialize_with = "string_lenient")]
+            name: String,
+            #[serde(default, deserialize_with = "bool_lenient")]
+            on: bool,
+        }
+        let l: Lenient = serde_json::from_str(r#"{"name": 42, "on": "true"}"#).unwrap();
+        assert_eq!((l.name.as_str(), l.on), ("42", true));
+        let l: Lenient = serde_json::from_str(r#"{"name": [1], "on": "maybe"}"#).unwrap();
+        assert_eq!((l.name.as_str(), l.on), ("", false));
+        let l: Lenient = serde_json::from_str("{}").unwrap();
+        assert_eq!((l.name.as_str(), l.on), ("", false));
     }
 
     #[test]

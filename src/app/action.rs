@@ -142,7 +142,7 @@ pub enum Action {
     },
     RunnerHealth {
         epoch: u64,
-        result: Result<bool, ApiError>,
+        result: Result<crate::api::RunnerHealth, ApiError>,
     },
     EnvironmentsLoaded {
         epoch: u64,

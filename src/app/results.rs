@@ -107,12 +107,14 @@ pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Handled {
         Action::RunnerHealth { epoch, result } => {
             if current(epoch) {
                 match result {
-                    Ok(true) => toast(s, Level::Info, "runner: healthy"),
-                    Ok(false) => toast(
-                        s,
-                        Level::Warn,
-                        "runner: not healthy (its health check failed)",
-                    ),
+                    Ok(h) => {
+                        let level = if h.worrying() {
+                            Level::Warn
+                        } else {
+                            Level::Info
+                        };
+                        toast(s, level, format!("runner: {}", h.summary()))
+                    }
                     Err(e) => toast(s, Level::Error, format!("runner: {e}")),
                 }
             }

@@ -31,6 +31,25 @@ pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backen
     Ok((profile, backend, session.user.name))
 }
 
+/// Run a one-shot command against the picked profile's backend, logged in (`session`), and
+/// end the server-side session before returning, whatever the command did: Candor keeps a
+/// 30-day session per login. `logout` is bounded in time and only logs a failure.
+pub async fn with_session(
+    cli: &Cli,
+    cfg: &Config,
+    command: impl AsyncFnOnce(Profile, Arc<dyn Backend>, String) -> i32,
+) -> i32 {
+    let (profile, backend, user) = match session(cli, cfg).await {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let code = command(profile, backend.clone(), user).await;
+    if let Err(e) = backend.logout().await {
+        tracing::warn!(error = %e, "logout failed");
+    }
+    code
+}
+
 /// A project by id or exact name.
 async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
     for page in 1..=1000 {
@@ -105,13 +124,16 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
-    let (_, b, _) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    with_session(cli, cfg, async |_, b, _| {
+        get_with(b.as_ref(), project, json).await
+    })
+    .await
+}
+
+async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
     let scope = match project {
         None => BuildScope::Active,
-        Some(p) => match find_project(b.as_ref(), p).await {
+        Some(p) => match find_project(b, p).await {
             Ok((id, name)) => BuildScope::Project { id, name },
             Err(e) => return report(&e),
         },
@@ -149,11 +171,22 @@ pub async fn launch(
     skip: &[String],
     params: &[(String, String)],
 ) -> i32 {
-    let (profile, b, user) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let (project_id, name) = match find_project(b.as_ref(), project).await {
+    with_session(cli, cfg, async |profile, b, user| {
+        launch_with(cli, &profile, b.as_ref(), &user, project, skip, params).await
+    })
+    .await
+}
+
+async fn launch_with(
+    cli: &Cli,
+    profile: &Profile,
+    b: &dyn Backend,
+    user: &str,
+    project: &str,
+    skip: &[String],
+    params: &[(String, String)],
+) -> i32 {
+    let (project_id, name) = match find_project(b, project).await {
         Ok(x) => x,
         Err(e) => return report(&e),
     };
@@ -175,15 +208,25 @@ pub async fn launch(
             params: params.to_vec(),
         },
     };
-    super::changes::apply(cli, &profile, b.as_ref(), &user, op).await
+    super::changes::apply(cli, profile, b, user, op).await
 }
 
 pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
-    let (profile, b, user) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let build = match find_build(b.as_ref(), wanted).await {
+    with_session(cli, cfg, async |profile, b, user| {
+        kill_with(cli, &profile, b.as_ref(), &user, wanted, yes).await
+    })
+    .await
+}
+
+async fn kill_with(
+    cli: &Cli,
+    profile: &Profile,
+    b: &dyn Backend,
+    user: &str,
+    wanted: &str,
+    yes: bool,
+) -> i32 {
+    let build = match find_build(b, wanted).await {
         Ok(x) if x.run_id.is_some() => x,
         Ok(x) => {
             err!(
@@ -214,7 +257,7 @@ pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
             return EXIT_REFUSED;
         }
     }
-    super::changes::apply(cli, &profile, b.as_ref(), &user, Mutation::Kill { build }).await
+    super::changes::apply(cli, profile, b, user, Mutation::Kill { build }).await
 }
 
 pub struct LogsArgs<'a> {
@@ -226,10 +269,10 @@ pub struct LogsArgs<'a> {
 }
 
 pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
-    let (_, b, _) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    with_session(cli, cfg, async |_, b, _| logs_with(cli, b, args).await).await
+}
+
+async fn logs_with(cli: &Cli, b: Arc<dyn Backend>, args: LogsArgs<'_>) -> i32 {
     let build = match find_build(b.as_ref(), args.build).await {
         Ok(x) => x,
         Err(e) => return report(&e),

@@ -1,7 +1,7 @@
 //! One-shot changes: `promote`, `rollback` (and the shared path `launch` and `kill` take):
 //! read-only refusal, a question or `--yes`, the change itself, and an audit entry.
 
-use super::builds::{EXIT_REFUSED, session};
+use super::builds::{EXIT_REFUSED, with_session};
 use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::Backend;
@@ -104,17 +104,30 @@ pub async fn promote(
     to: &str,
     yes: bool,
 ) -> i32 {
-    let (p, b, user) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let from = current(b.as_ref(), project, to).await;
+    with_session(cli, cfg, async |p, b, user| {
+        promote_with(cli, &p, b.as_ref(), &user, project, release, to, yes).await
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn promote_with(
+    cli: &Cli,
+    p: &Profile,
+    b: &dyn Backend,
+    user: &str,
+    project: &str,
+    release: &str,
+    to: &str,
+    yes: bool,
+) -> i32 {
+    let from = current(b, project, to).await;
     let question = format!(
         "Deploy {release} to {to} of {project} ({}: {} → {release})?",
         to,
         from.as_deref().unwrap_or("nothing yet")
     );
-    if let Err(code) = confirm(&question, yes, protected(&p, to)) {
+    if let Err(code) = confirm(&question, yes, protected(p, to)) {
         return code;
     }
     let op = Mutation::Deploy {
@@ -125,7 +138,7 @@ pub async fn promote(
         },
         from,
     };
-    apply(cli, &p, b.as_ref(), &user, op).await
+    apply(cli, p, b, user, op).await
 }
 
 pub async fn rollback(
@@ -136,11 +149,24 @@ pub async fn rollback(
     force: bool,
     yes: bool,
 ) -> i32 {
-    let (p, b, user) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let from = current(b.as_ref(), project, env).await;
+    with_session(cli, cfg, async |p, b, user| {
+        rollback_with(cli, &p, b.as_ref(), &user, project, env, force, yes).await
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn rollback_with(
+    cli: &Cli,
+    p: &Profile,
+    b: &dyn Backend,
+    user: &str,
+    project: &str,
+    env: &str,
+    force: bool,
+    yes: bool,
+) -> i32 {
+    let from = current(b, project, env).await;
     let question = format!(
         "Roll back {env} of {project} (now {}) to the release before it{}?",
         from.as_deref().unwrap_or("unknown"),
@@ -150,7 +176,7 @@ pub async fn rollback(
             ""
         }
     );
-    if let Err(code) = confirm(&question, yes, protected(&p, env)) {
+    if let Err(code) = confirm(&question, yes, protected(p, env)) {
         return code;
     }
     let op = Mutation::Rollback {
@@ -161,7 +187,7 @@ pub async fn rollback(
         },
         from,
     };
-    apply(cli, &p, b.as_ref(), &user, op).await
+    apply(cli, p, b, user, op).await
 }
 
 /// `get environments` / `get deployments` (newest first, first page of each environment).
@@ -172,10 +198,18 @@ pub async fn get(
     project: Option<&str>,
     json: bool,
 ) -> i32 {
-    let (_, b, _) = match session(cli, cfg).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    with_session(cli, cfg, async |_, b, _| {
+        list_changes(b.as_ref(), deployments, project, json).await
+    })
+    .await
+}
+
+async fn list_changes(
+    b: &dyn Backend,
+    deployments: bool,
+    project: Option<&str>,
+    json: bool,
+) -> i32 {
     let envs = match b.environments().await {
         Ok(e) => e,
         Err(e) => return report(&e),

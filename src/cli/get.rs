@@ -1,8 +1,8 @@
 //! `shipdeck get <list> [--json]`: every page of a list, de-duplicated, on stdout.
 
 use super::out::{err, out};
-use super::{Cli, EXIT_OK, EXIT_USAGE, GetWhat, report};
-use crate::api::{self, ApiError};
+use super::{Cli, EXIT_OK, GetWhat, report};
+use crate::api::{ApiError, Backend};
 use crate::config::Config;
 use crate::domain::{ListQuery, Page, Row};
 use serde::Serialize;
@@ -14,25 +14,10 @@ const PER_PAGE: u32 = 100;
 const MAX_PAGES: u32 = 10_000;
 
 pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
-    let profile = match cfg.pick_profile(cli.profile.as_deref()) {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            err!("shipdeck: the config defines no profiles");
-            return EXIT_USAGE;
-        }
-        Err(e) => {
-            err!("shipdeck: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let backend = match api::connect(profile) {
-        Ok(b) => b,
-        Err(e) => return report(&e),
-    };
-    if let Err(e) = backend.login().await {
-        return report(&e);
-    }
-    let b = backend.as_ref();
+    super::builds::with_session(cli, cfg, async |_, b, _| list(b.as_ref(), what, json).await).await
+}
+
+async fn list(b: &dyn Backend, what: GetWhat, json: bool) -> i32 {
     let result = match what {
         GetWhat::Projects => all(|q| async move { b.projects(&q).await })
             .await

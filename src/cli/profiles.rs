@@ -10,13 +10,19 @@ pub async fn run(cfg: &Config) -> i32 {
     let checks = cfg.profiles.iter().map(|p| async move {
         let status = match api::connect(p) {
             Err(e) => format!("✘ {e}"),
-            Ok(b) => match tokio::time::timeout(Duration::from_secs(p.timeout_secs + 5), b.login())
-                .await
-            {
-                Ok(Ok(s)) => format!("✔ logged in as {}", s.user.name),
-                Ok(Err(e)) => format!("✘ {e}"),
-                Err(_) => "✘ no answer".to_string(),
-            },
+            Ok(b) => {
+                let status =
+                    match tokio::time::timeout(Duration::from_secs(p.timeout_secs + 5), b.login())
+                        .await
+                    {
+                        Ok(Ok(s)) => format!("✔ logged in as {}", s.user.name),
+                        Ok(Err(e)) => format!("✘ {e}"),
+                        Err(_) => "✘ no answer".to_string(),
+                    };
+                // The check must not leave a server-side session behind (Candor).
+                let _ = b.logout().await;
+                status
+            }
         };
         (p, status)
     });

@@ -62,9 +62,10 @@ fn schema(kind: Kind) -> KindSchema {
             required: &["url", "token"],
             default_url: None,
         },
+        // No username: an anonymous profile, public pipelines only (`api/candor.md` §11 R12).
         Kind::Candor => KindSchema {
             keys: &["username", "password", "runner_url", "runner_token"],
-            required: &["url", "username", "password"],
+            required: &["url"],
             default_url: None,
         },
     }
@@ -547,6 +548,18 @@ fn profile(
             );
         }
     }
+    if kind == Kind::Candor && p.username.is_some() != p.password.is_some() {
+        let msg = if p.username.is_some() {
+            format!(
+                "profile `{name}` (kind candor) sets username but no password: add `password_env` or `password_command`, or drop username for public pipelines only"
+            )
+        } else {
+            format!(
+                "profile `{name}` (kind candor) sets a password but no username: add `username = \"…\"`"
+            )
+        };
+        cx.problem(header.clone(), msg);
+    }
     if p.runner_url.is_some() && p.runner_token.is_none() {
         cx.problem(
             header.clone(),
@@ -560,4 +573,43 @@ fn profile(
         );
     }
     Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &str) -> Result<Config, ConfigError> {
+        let text = format!(
+            "[profiles.c]\nkind = \"candor\"\nurl = \"https://candor.example.com\"\n{body}"
+        );
+        parse(&text, Path::new("config.toml"), true)
+    }
+
+    #[test]
+    fn an_anonymous_candor_profile_is_valid() {
+        let cfg = check("").expect("no username: public pipelines only");
+        let p = &cfg.profiles[0];
+        assert_eq!((p.username.as_deref(), p.password.is_none()), (None, true));
+        check("username = \"ops\"\npassword_env = \"CANDOR_PW\"\n").expect("with a login");
+        let e = check("username = \"ops\"\n").unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert!(
+            e.problems[0]
+                .message
+                .contains("sets username but no password"),
+            "{e}"
+        );
+        let e = check("password_env = \"CANDOR_PW\"\n").unwrap_err();
+        assert!(e.problems[0].message.contains("no username"), "{e}");
+        // Other kinds still need their login.
+        let text = "[profiles.f]\nkind = \"freecommit\"\nurl = \"https://ci.example.com\"\n";
+        let e = parse(text, Path::new("config.toml"), true).unwrap_err();
+        assert!(
+            e.problems
+                .iter()
+                .any(|p| p.message.contains("needs `username`")),
+            "{e}"
+        );
+    }
 }

@@ -1,8 +1,10 @@
-//! Archived files of a run (`api/candor.md` §4.1, §5): names from the run record, bytes from
-//! `GET /api/runs/:pid/:rid/archived?file=&mode=stream`, streamed to disk. The wiki's
-//! `/archive` is tried once when `/archived` is an Express route miss, and remembered.
+//! Archived files of a run (`api/candor.md` §4.1, §5, §11 R5, R7): names from the run record,
+//! bytes from `GET /api/runs/:pid/:rid/archived?file=&mode=stream` (the name encoded twice),
+//! streamed to disk. The wiki's `/archive` is tried once when `/archived` is an Express route
+//! miss, and remembered. The route finds a run by id with no 5-run limit, but only the last 5
+//! runs' names are listed anywhere.
 
-use super::{Candor, map_error, seg, server_words};
+use super::{Candor, map_error, paths, server_words};
 use crate::api::ApiError;
 use crate::api::http::Reply;
 use crate::domain::Build;
@@ -29,6 +31,8 @@ impl Candor {
     /// The files archived by a finished run (empty when nothing was archived).
     pub async fn archived_files(&self, run: &Build) -> Result<Vec<String>, ApiError> {
         let (pid, rid) = ids(run)?;
+        let pid = self.pipeline_ref(&pid).await?;
+        paths::run(&rid)?;
         let key = (pid.clone(), rid.clone());
         if let Some(files) = self.seen().archived.get(&key) {
             return Ok(files.clone());
@@ -36,8 +40,8 @@ impl Candor {
         self.detail(&pid).await?;
         self.seen().archived.get(&key).cloned().ok_or_else(|| {
             ApiError::NotFound(format!(
-                "run {rid} is not among the last 5 runs of pipeline {pid}, and Candor has no \
-                 route for older runs"
+                "run {rid} is older than the last 5 runs of pipeline {pid}: Candor lists \
+                 archived file names only for those (a file of it can still be fetched by name)"
             ))
         })
     }
@@ -52,22 +56,27 @@ impl Candor {
         mut progress: impl FnMut(u64, Option<u64>) + Send,
     ) -> Result<u64, ApiError> {
         let (pid, rid) = ids(run)?;
+        let pid = self.pipeline_ref(&pid).await?;
+        if file.is_empty() {
+            return Err(ApiError::NotFound(
+                "no archived file name given; nothing was sent".into(),
+            ));
+        }
+        let file_query = format!("file={}&mode=stream", paths::archive_file(file));
         let mut replayed = false;
         let mut fell_back = false;
         let resp = loop {
             let generation = self.ensure_session().await?;
             let route = *self.archive_route.lock().unwrap_or_else(|e| e.into_inner());
             let url = format!(
-                "{}/api/runs/{}/{}/{route}",
+                "{}{}?{file_query}",
                 self.http.base(),
-                seg(&pid),
-                seg(&rid)
+                paths::run_route(&pid, &rid, route)?
             );
             let resp = self
                 .http
                 .raw_client()
                 .get(&url)
-                .query(&[("file", file), ("mode", "stream")])
                 .timeout(self.timeout.max(std::time::Duration::from_secs(3600)))
                 .send()
                 .await

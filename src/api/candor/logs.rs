@@ -1,10 +1,12 @@
-//! Run logs (`api/candor.md` §3, §7): the dashboard's whole-run text (with its three 200
-//! sentinels), stage headers `**************** [i/N] ****************` turned into steps, the
-//! wait for a pipeline's run in progress (Candor serves no log until it ends), and the hand-off
-//! of runner runs to the byte-range tail.
+//! Run logs (`api/candor.md` §3, §7, §11 R5, R9): the dashboard's whole-run text (with its
+//! three 200 sentinels) turned into steps (`logparse`), runs found by id beyond the last 5,
+//! `last` falling back past runner-less runs, the wait for a pipeline's run in progress
+//! (Candor serves no log until it ends), and the hand-off of runner runs to the byte-range
+//! tail.
 
-use super::runs::{RUNNING_SUFFIX, stage_status};
-use super::{Candor, map_error, seg, server_words, wire};
+use super::logparse::{LogParser, text_lines};
+use super::runs::{RUNNING_SUFFIX, runner_less, runner_less_stages, stage_status};
+use super::{Candor, map_error, paths, server_words, wire};
 use crate::api::ApiError;
 use crate::api::http::Request;
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
@@ -72,160 +74,12 @@ pub(super) fn transient(e: &ApiError) -> bool {
     )
 }
 
-/// `**************** [i/N] ****************` → `(i, N)`.
-pub fn stage_header(line: &str) -> Option<(usize, usize)> {
-    let stars = "*".repeat(16);
-    let inner = line
-        .strip_prefix(stars.as_str())?
-        .strip_suffix(stars.as_str())?
-        .strip_prefix(" [")?
-        .strip_suffix("] ")?;
-    let (i, n) = inner.split_once('/')?;
-    if i.is_empty() || n.is_empty() || !i.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((i.parse().ok()?, n.parse().ok()?))
-}
-
-/// The stage result a closing line says.
-fn terminal_status(line: &str, first_line_of_stage: bool) -> Option<StepStatus> {
-    if let Some(code) = line.strip_prefix("Process exited with status code ") {
-        return Some(match code.trim().parse::<i64>() {
-            Ok(0) => StepStatus::Succeeded,
-            Ok(_) => StepStatus::Failed,
-            Err(_) => StepStatus::Unknown,
-        });
-    }
-    if line == "Process exceeded stage execution time limit" {
-        return Some(StepStatus::Failed);
-    }
-    if first_line_of_stage {
-        match line {
-            "Skipped" => return Some(StepStatus::Skipped),
-            "Runtime unavailable" => return Some(StepStatus::Failed),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Turns whole log lines into events: stage headers become `Step`s named after the run's
-/// stages (the header has only a position), closing lines update the step's status.
-pub(super) struct LogParser {
-    /// Stage names and final statuses, when the run's record or plan gives them.
-    stages: Vec<(String, Option<StepStatus>)>,
-    /// Status given to a step whose result is not known yet.
-    open_status: StepStatus,
-    lines: Vec<String>,
-    pending_blank: bool,
-    /// Current stage `(i, N)`, its status as last sent, and whether a line followed the header.
-    current: Option<(usize, usize, StepStatus, bool)>,
-    /// Stage results seen in the text.
-    results: Vec<StepStatus>,
-    /// The last stage's closing line has been read.
-    pub complete: bool,
-}
-
-impl LogParser {
-    pub fn new(stages: Vec<(String, Option<StepStatus>)>, live: bool) -> LogParser {
-        LogParser {
-            stages,
-            open_status: if live {
-                StepStatus::Running
-            } else {
-                StepStatus::Unknown
-            },
-            lines: Vec::new(),
-            pending_blank: false,
-            current: None,
-            results: Vec::new(),
-            complete: false,
-        }
-    }
-
-    fn flush(&mut self, out: &mut Vec<LogEvent>) {
-        if !self.lines.is_empty() {
-            out.push(LogEvent::Lines(std::mem::take(&mut self.lines)));
-        }
-    }
-
-    pub fn push(&mut self, line: String, out: &mut Vec<LogEvent>) {
-        if line.is_empty() && !self.pending_blank {
-            // Maybe the separator before the next header: decide on the next line.
-            self.pending_blank = true;
-            return;
-        }
-        if let Some((i, n)) = stage_header(&line) {
-            self.pending_blank = false;
-            self.flush(out);
-            let known = self.stages.get(i.saturating_sub(1));
-            let name = known
-                .map(|(name, _)| name.clone())
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| format!("stage {i}/{n}"));
-            let status = known.and_then(|(_, s)| *s).unwrap_or(self.open_status);
-            out.push(LogEvent::Step { name, status });
-            self.current = Some((i, n, status, false));
-            return;
-        }
-        if std::mem::take(&mut self.pending_blank) {
-            // A blank line that is content: the stage has output now.
-            self.lines.push(String::new());
-            if let Some(c) = self.current.as_mut() {
-                c.3 = true;
-            }
-            if line.is_empty() {
-                self.pending_blank = true;
-                return;
-            }
-        }
-        let first = self.current.as_ref().is_some_and(|c| !c.3);
-        let closing = terminal_status(&line, first);
-        self.lines.push(line);
-        if let Some(c) = self.current.as_mut() {
-            c.3 = true;
-        }
-        if let (Some(st), Some((i, n, sent, _))) = (closing, self.current.as_mut()) {
-            self.results.push(st);
-            if *i >= *n {
-                self.complete = true;
-            }
-            if st != *sent {
-                *sent = st;
-                let lines = std::mem::take(&mut self.lines);
-                out.push(LogEvent::Lines(lines));
-                out.push(LogEvent::StepStatus(st));
-            }
-        }
-    }
-
-    /// End of input: pending lines out.
-    pub fn end(&mut self, out: &mut Vec<LogEvent>) {
-        if std::mem::take(&mut self.pending_blank) {
-            self.lines.push(String::new());
-        }
-        self.flush(out);
-    }
-
-    /// The run's result as the text tells it (when complete).
-    pub fn status(&self) -> Option<BuildStatus> {
-        if self.results.contains(&StepStatus::Failed) {
-            Some(BuildStatus::Failed)
-        } else if self.complete {
-            Some(BuildStatus::Succeeded)
-        } else {
-            None
-        }
-    }
-}
-
-/// Whole lines of a text; the last one too (a finished log need not end with `\n`).
-fn text_lines(text: &str) -> Vec<String> {
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    if body.is_empty() {
-        return Vec::new();
-    }
-    body.split('\n').map(str::to_string).collect()
+/// What the log route answered about one run.
+enum Fetched {
+    Text(String),
+    /// 404 (`No log could be found`): no such run under this pipeline, or a run without a
+    /// runner log. The server's words.
+    Missing(String),
 }
 
 impl Candor {
@@ -247,35 +101,42 @@ impl Candor {
         } else if build.id.ends_with(RUNNING_SUFFIX) {
             self.tail_running(build, follow, &sink).await
         } else {
-            let rid = build.build_id.clone().unwrap_or_else(|| build.id.clone());
-            match build.project_id.clone() {
-                Some(pid) => {
-                    self.tail_finished(&pid, &rid, Some(build.status), &sink)
-                        .await
-                }
-                // A bare run id (e.g. from the command line): find its pipeline first.
-                None => match guarded(&sink, self.locate_run(&rid)).await {
-                    Ok(Ok(pid)) => self.tail_finished(&pid, &rid, None, &sink).await,
-                    Ok(Err(e)) => Err(Stop::Err(e)),
-                    Err(stop) => Err(stop),
-                },
-            }
+            self.tail_finished(build, &sink).await
         };
         finish(flow)
     }
 
-    /// `GET /api/runs/:pid/:rid/log`: the whole text, or the sentinel as an error.
-    pub async fn run_log(&self, pid: &str, rid: &str) -> Result<String, ApiError> {
-        let req = Request::get(format!("/api/runs/{}/{}/log", seg(pid), seg(rid)));
+    /// A finished dashboard run; a bare run id (e.g. from the command line) is looked for
+    /// under the visible pipelines first.
+    async fn tail_finished(&self, build: &Build, sink: &UnboundedSender<LogEvent>) -> Flow<()> {
+        let rid = build.build_id.clone().unwrap_or_else(|| build.id.clone());
+        let (pid, rid, text, status) = match &build.project_id {
+            Some(pid) => {
+                let (pid, rid, text) = guarded(sink, self.log_of(pid, &rid)).await??;
+                (pid, rid, text, Some(build.status))
+            }
+            None => {
+                let (pid, text) = guarded(sink, self.locate_run(&rid)).await??;
+                let text = match text {
+                    Some(t) => t,
+                    None => guarded(sink, self.log_of(&pid, &rid)).await??.2,
+                };
+                (pid, rid, text, None)
+            }
+        };
+        self.show_finished(&pid, &rid, status, &text, sink).await
+    }
+
+    /// `GET /api/runs/:pid/:rid/log` once (three reads while it says `An error occurred`).
+    /// `pid` must be a pipeline number; a bad id is an error before anything is sent.
+    async fn fetch_log(&self, pid: &str, rid: &str) -> Result<Fetched, ApiError> {
+        let req = Request::get(paths::run_route(pid, rid, "log")?);
         let mut tries = 0;
         loop {
             tries += 1;
             let reply = self.send(&req, Some(pid)).await?;
             if reply.status == 404 {
-                return Err(ApiError::NotFound(format!(
-                    "run {rid} of pipeline {pid} has no log (server: {})",
-                    server_words(&reply)
-                )));
+                return Ok(Fetched::Missing(server_words(&reply)));
             }
             if !reply.is_success() {
                 return Err(map_error(&reply));
@@ -299,18 +160,75 @@ impl Candor {
                         ),
                     });
                 }
-                LOG_NOT_FOUND => {
-                    return Err(ApiError::NotFound(format!(
-                        "run {rid} of pipeline {pid} has no log (server: \"{LOG_NOT_FOUND}\")"
-                    )));
-                }
-                _ => return Ok(text),
+                LOG_NOT_FOUND => return Ok(Fetched::Missing(LOG_NOT_FOUND.into())),
+                _ => return Ok(Fetched::Text(text)),
             }
         }
     }
 
-    /// The pipeline of a run id: among runs seen, else among every visible pipeline's last 5.
-    pub async fn locate_run(&self, rid: &str) -> Result<String, ApiError> {
+    /// The log of run `rid` (or `last`) of pipeline `pid` (a number or a name): `(pipeline
+    /// number, run id, text)`. `last` is 404 when the newest run ran without a runner (§11
+    /// R9): then the newest run that has a log.
+    async fn log_of(&self, pid: &str, rid: &str) -> Result<(String, String, String), ApiError> {
+        let pid = self.pipeline_ref(pid).await?;
+        match self.fetch_log(&pid, rid).await? {
+            Fetched::Text(text) => Ok((pid, rid.to_string(), text)),
+            Fetched::Missing(_) if rid == "last" => {
+                let (rid, text) = self.newest_log(&pid).await?;
+                Ok((pid, rid, text))
+            }
+            Fetched::Missing(words) => {
+                let stages = self
+                    .seen()
+                    .stages
+                    .get(&(pid.clone(), rid.to_string()))
+                    .cloned();
+                Err(ApiError::NotFound(
+                    match stages.as_deref().and_then(runner_less_stages) {
+                        Some(why) => format!(
+                            "run {rid} of pipeline {pid} has no log: the dashboard found no \
+                             runner for it ({why})"
+                        ),
+                        None => format!("run {rid} of pipeline {pid} has no log (server: {words})"),
+                    },
+                ))
+            }
+        }
+    }
+
+    /// The newest run of `pid` with a log, for `last` (runner-less runs have none).
+    async fn newest_log(&self, pid: &str) -> Result<(String, String), ApiError> {
+        let d = self.detail(pid).await?;
+        let mut runs: Vec<&wire::Run> = d
+            .last_runs
+            .iter()
+            .filter(|r| runner_less(r).is_none() && paths::is_run_id(&r.id))
+            .collect();
+        runs.sort_by_key(|r| std::cmp::Reverse(r.start));
+        for r in runs {
+            match self.fetch_log(pid, &r.id).await {
+                Ok(Fetched::Text(text)) => return Ok((r.id.clone(), text)),
+                Ok(Fetched::Missing(_)) | Err(ApiError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ApiError::NotFound(format!(
+            "no recent run of pipeline {pid} has a log (the newest ran without a runner)"
+        )))
+    }
+
+    /// `GET /api/runs/:pid/:rid/log`: the whole text, or the sentinel as an error. `pid` may
+    /// be a pipeline's number or name, `rid` a run id or `last`.
+    pub async fn run_log(&self, pid: &str, rid: &str) -> Result<String, ApiError> {
+        Ok(self.log_of(pid, rid).await?.2)
+    }
+
+    /// The pipeline of a run id, and its log when that is how it was found: among runs seen,
+    /// else among every visible pipeline's last 5, else (runs older than the last 5 are
+    /// reachable by id, §11 R5) the log route under each visible pipeline, where a wrong
+    /// pipeline answers `404 No log could be found`.
+    pub async fn locate_run(&self, rid: &str) -> Result<(String, Option<String>), ApiError> {
+        paths::run(rid)?;
         let known = self
             .seen()
             .runs
@@ -318,18 +236,31 @@ impl Candor {
             .find(|(_, runs)| runs.contains_key(rid))
             .map(|(pid, _)| pid.clone());
         if let Some(pid) = known {
-            return Ok(pid);
+            return Ok((pid, None));
         }
-        for row in self.pipelines().await? {
-            match self.detail(&row.id).await {
-                Ok(d) if d.last_runs.iter().any(|r| r.id == rid) => return Ok(row.id),
+        let ids: Vec<String> = self
+            .pipelines()
+            .await?
+            .into_iter()
+            .filter_map(|r| r.id)
+            .collect();
+        for id in &ids {
+            match self.detail(id).await {
+                Ok(d) if d.last_runs.iter().any(|r| r.id == rid) => return Ok((id.clone(), None)),
                 Ok(_) | Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
         }
+        for id in &ids {
+            match self.fetch_log(id, rid).await {
+                Ok(Fetched::Text(text)) => return Ok((id.clone(), Some(text))),
+                Ok(Fetched::Missing(_)) | Err(ApiError::Forbidden(_)) => {}
+                // A sentinel: the run is here, its log is not.
+                Err(e) => return Err(e),
+            }
+        }
         Err(ApiError::NotFound(format!(
-            "no visible pipeline has run {rid} among its last 5 runs (Candor has no route for \
-             older runs)"
+            "no visible pipeline has run {rid} (its log was asked for under each of them)"
         )))
     }
 
@@ -338,24 +269,21 @@ impl Candor {
         let key = (pid.to_string(), rid.to_string());
         let cached = self.seen().stages.get(&key).cloned();
         let stages = match cached {
-            Some(s) => Some(s),
+            Some(s) => s,
             None => {
-                // Not seen yet (or `last`): ask the detail once.
+                // Not seen yet (or older than the last 5): ask the detail once.
                 match self.detail(pid).await {
-                    Ok(d) => {
-                        let run = if rid == "last" {
-                            d.last_runs.iter().max_by_key(|r| r.start)
-                        } else {
-                            d.last_runs.iter().find(|r| r.id == rid)
-                        };
-                        run.and_then(|r| r.stages.clone())
-                    }
-                    Err(_) => None,
+                    Ok(d) => d
+                        .last_runs
+                        .iter()
+                        .find(|r| r.id == rid)
+                        .map(|r| r.stages.clone())
+                        .unwrap_or_default(),
+                    Err(_) => Vec::new(),
                 }
             }
         };
         stages
-            .unwrap_or_default()
             .into_iter()
             .map(|s: wire::Stage| {
                 let st = stage_status(&s.status);
@@ -364,18 +292,19 @@ impl Candor {
             .collect()
     }
 
-    async fn tail_finished(
+    /// A finished run's whole text as steps, then the end.
+    async fn show_finished(
         &self,
         pid: &str,
         rid: &str,
         status: Option<BuildStatus>,
+        text: &str,
         sink: &UnboundedSender<LogEvent>,
     ) -> Flow<()> {
-        let text = guarded(sink, self.run_log(pid, rid)).await??;
         let stages = guarded(sink, self.stages_of(pid, rid)).await?;
         let mut parser = LogParser::new(stages, false);
         let mut out = Vec::new();
-        for line in text_lines(&text) {
+        for line in text_lines(text) {
             parser.push(line, &mut out);
         }
         parser.end(&mut out);
@@ -397,6 +326,7 @@ impl Candor {
         sink: &UnboundedSender<LogEvent>,
     ) -> Flow<()> {
         let pid = build.project_id.clone().unwrap_or_default();
+        let pid = guarded(sink, self.pipeline_ref(&pid)).await??;
         let d = guarded(sink, self.detail(&pid)).await??;
         let mut known: HashSet<String> = d.last_runs.iter().map(|r| r.id.clone()).collect();
         known.extend(
@@ -442,96 +372,26 @@ impl Candor {
             return emit(sink, LogEvent::End { status: None });
         };
         let status = super::runs::run_status(run.status.as_deref().unwrap_or(""));
+        if let Some(why) = runner_less(run) {
+            // Recorded without a runner (§11 R8): there is no log to show.
+            emit(
+                sink,
+                LogEvent::Lines(vec![format!(
+                    "[shipdeck] the dashboard found no runner: run {} failed at once with {why}",
+                    run.id
+                )]),
+            )?;
+            return emit(
+                sink,
+                LogEvent::End {
+                    status: Some(status),
+                },
+            );
+        }
         emit(sink, LogEvent::Restart)?;
         let rid = run.id.clone();
-        self.tail_finished(&pid, &rid, Some(status), sink).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(lines: &[&str], stages: Vec<(String, Option<StepStatus>)>, live: bool) -> Vec<LogEvent> {
-        let mut p = LogParser::new(stages, live);
-        let mut out = Vec::new();
-        for l in lines {
-            p.push(l.to_string(), &mut out);
-        }
-        p.end(&mut out);
-        out
-    }
-
-    #[test]
-    fn headers_become_named_steps_and_separators_go() {
-        let out = run(
-            &[
-                "**************** [1/2] ****************",
-                "npm ci",
-                "Process exited with status code 0",
-                "",
-                "**************** [2/2] ****************",
-                "FAIL test",
-                "Process exited with status code 1",
-            ],
-            vec![
-                ("install".into(), Some(StepStatus::Succeeded)),
-                ("test".into(), Some(StepStatus::Failed)),
-            ],
-            false,
-        );
-        assert_eq!(
-            out,
-            vec![
-                LogEvent::Step {
-                    name: "install".into(),
-                    status: StepStatus::Succeeded
-                },
-                LogEvent::Lines(vec![
-                    "npm ci".into(),
-                    "Process exited with status code 0".into()
-                ]),
-                LogEvent::Step {
-                    name: "test".into(),
-                    status: StepStatus::Failed
-                },
-                LogEvent::Lines(vec![
-                    "FAIL test".into(),
-                    "Process exited with status code 1".into()
-                ]),
-            ]
-        );
-    }
-
-    #[test]
-    fn live_steps_close_with_their_last_line() {
-        let out = run(
-            &["**************** [1/1] ****************", "", "Skipped"],
-            vec![],
-            true,
-        );
-        assert_eq!(
-            out[0],
-            LogEvent::Step {
-                name: "stage 1/1".into(),
-                status: StepStatus::Running
-            }
-        );
-        // "Skipped" after an output line is output, not a result.
-        assert!(!out.contains(&LogEvent::StepStatus(StepStatus::Skipped)));
-        let out = run(
-            &[
-                "**************** [1/1] ****************",
-                "Runtime unavailable",
-            ],
-            vec![],
-            true,
-        );
-        assert_eq!(out.last(), Some(&LogEvent::StepStatus(StepStatus::Failed)));
-        assert_eq!(
-            stage_header("**************** [12/3] ****************"),
-            Some((12, 3))
-        );
-        assert_eq!(stage_header("*************** [1/3] ****************"), None);
+        let text = guarded(sink, self.run_log(&pid, &rid)).await??;
+        self.show_finished(&pid, &rid, Some(status), &text, sink)
+            .await
     }
 }

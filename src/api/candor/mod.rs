@@ -10,15 +10,21 @@
 //! (no id, no log) until it finishes.
 
 mod archive;
+mod logparse;
 mod logs;
+mod paths;
+mod reply;
 mod runner;
 mod runs;
 mod wire;
 
 pub use runner::RunnerJobState;
 
+use paths::seg;
+use reply::{is_route_miss, map_error, server_words};
+
 use super::http::{Http, Reply, Request};
-use super::{ApiError, Backend};
+use super::{ApiError, Backend, RunnerHealth};
 use crate::config::{Credential, Profile};
 use crate::domain::{
     Build, BuildScope, BuildSupport, Capabilities, Developer, Kind, LaunchOptions, LaunchRequest,
@@ -31,6 +37,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+
+/// How long a logout may take before it is given up (and only logged): it runs when a
+/// command or the dashboard is about to end.
+pub const LOGOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How often the session is confirmed with `GET /me` while the profile is in use (§2.1: an
 /// expired cookie hides private pipelines without any 401).
@@ -248,7 +258,7 @@ impl Candor {
     async fn get_me(&self) -> Result<Option<wire::Me>, ApiError> {
         let reply = self.http.send(&Request::get("/me")).await?;
         match reply.status {
-            200 => Ok(Some(reply.json()?)),
+            200 => Ok(Some(wire::me(reply::json(&reply)?)?)),
             401 => Ok(None),
             _ => Err(map_error(&reply)),
         }
@@ -337,73 +347,125 @@ impl Candor {
         Ok(reply)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        req: Request,
-        pid: Option<&str>,
-    ) -> Result<T, ApiError> {
-        let reply = self.send(&req, pid).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply.json()
-    }
-
-    /// `GET /api/pipelines`; when a pipeline seen before is missing, the cookie may have
-    /// expired: confirm with `/me`, log in once and read again.
+    /// `GET /api/pipelines` (every visible pipeline, in the server's storage order); when a
+    /// pipeline seen before is missing, the cookie may have expired: confirm with `/me`, log in
+    /// once and read again.
     async fn pipelines(&self) -> Result<Vec<wire::PipelineEntry>, ApiError> {
         let generation = self.ensure_session().await?;
         let req = Request::get("/api/pipelines");
-        let reply = self.http.send(&req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        let mut rows: Vec<wire::PipelineEntry> = reply.json()?;
-        let missing = {
-            let seen = self.seen();
-            seen.visible
-                .iter()
-                .any(|v| !rows.iter().any(|r| &r.id == v))
-        };
-        if missing && self.revalidate(generation).await? {
+        let read = async || -> Result<Vec<wire::PipelineEntry>, ApiError> {
             let reply = self.http.send(&req).await?;
             if !reply.is_success() {
                 return Err(map_error(&reply));
             }
-            rows = reply.json()?;
+            Ok(wire::pipelines(reply::json(&reply)?))
+        };
+        let mut rows = read().await?;
+        let missing = {
+            let seen = self.seen();
+            seen.visible
+                .iter()
+                .any(|v| !rows.iter().any(|r| r.id.as_ref() == Some(v)))
+        };
+        if missing && self.revalidate(generation).await? {
+            rows = read().await?;
         }
         let mut seen = self.seen();
-        for r in &rows {
-            seen.visible.insert(r.id.clone());
+        for id in rows.iter().filter_map(|r| r.id.clone()) {
+            seen.visible.insert(id);
         }
         Ok(rows)
     }
 
+    /// The pipeline id for `wanted`: a number as it is, else the id of the visible pipeline of
+    /// that name (read from the list first, §11 R2). Only integers ever reach a URL.
+    pub(super) async fn pipeline_ref(&self, wanted: &str) -> Result<String, ApiError> {
+        if let Ok(id) = paths::pipeline(wanted) {
+            return Ok(id);
+        }
+        if wanted.trim().is_empty() {
+            return Err(paths::not_a_pipeline_id(wanted));
+        }
+        let rows = self.pipelines().await?;
+        let by_name = |exact: bool| {
+            rows.iter().find(|r| {
+                if exact {
+                    r.name == wanted
+                } else {
+                    r.name.eq_ignore_ascii_case(wanted.trim())
+                }
+            })
+        };
+        match by_name(true).or_else(|| by_name(false)) {
+            Some(r) => match &r.id {
+                Some(id) => paths::pipeline(id),
+                None => Err(ApiError::Decode(format!(
+                    "the dashboard lists pipeline `{}` without a readable number; it cannot be \
+                     addressed",
+                    r.name
+                ))),
+            },
+            None => Err(paths::not_a_pipeline_id(wanted)),
+        }
+    }
+
+    /// `GET /api/pipelines/:id`; `pid` must be a pipeline number (see `pipeline_ref`).
     async fn detail(&self, pid: &str) -> Result<wire::PipelineDetail, ApiError> {
-        let d: wire::PipelineDetail = self
-            .get_json(
-                Request::get(format!("/api/pipelines/{}", seg(pid))),
-                Some(pid),
-            )
-            .await?;
+        let path = format!("/api/pipelines/{}", paths::pipeline(pid)?);
+        let reply = self.send(&Request::get(path), Some(pid)).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        let d = wire::detail(reply::json(&reply)?)?;
         self.remember_runs(pid, &d);
         Ok(d)
     }
 
-    /// `POST /logout` (always 200); the next request logs in again.
+    /// `GET /api/pipelines/:id/config` (assignees only), as JSON.
+    async fn config(&self, pid: &str) -> Result<serde_json::Value, ApiError> {
+        let path = format!("/api/pipelines/{}/config", paths::pipeline(pid)?);
+        let reply = self.send(&Request::get(path), Some(pid)).await?;
+        if !reply.is_success() {
+            return Err(map_error(&reply));
+        }
+        reply::json(&reply)
+    }
+
+    /// `POST /logout`, so that the dashboard drops this login's server-side session (each
+    /// login keeps one for 30 days, §11 R10). Idempotent (nothing is sent without a login),
+    /// bounded by [`LOGOUT_TIMEOUT`], and a failure is only logged. The next request logs in
+    /// again.
     pub async fn logout(&self) -> Result<(), ApiError> {
-        let reply = self
-            .http
-            .send(&Request::write(Method::POST, "/logout", None))
-            .await?;
+        if self.username.is_none() {
+            return Ok(());
+        }
         let mut s = self.session.lock().await;
+        if !s.logged_in {
+            return Ok(());
+        }
         s.logged_in = false;
         s.checked = None;
-        if reply.is_success() {
-            Ok(())
-        } else {
-            Err(map_error(&reply))
+        s.user = None;
+        let req = Request::write(Method::POST, "/logout", None);
+        match tokio::time::timeout(LOGOUT_TIMEOUT, self.http.send(&req)).await {
+            Ok(Ok(reply)) if reply.is_success() => {
+                tracing::debug!("Candor session closed (POST /logout)");
+            }
+            Ok(Ok(reply)) => {
+                tracing::warn!(
+                    status = reply.status,
+                    "Candor logout refused; the session stays until it expires"
+                );
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Candor logout failed; the session stays until it expires")
+            }
+            Err(_) => tracing::warn!(
+                secs = LOGOUT_TIMEOUT.as_secs(),
+                "Candor logout got no answer in time; the session stays until it expires"
+            ),
         }
+        Ok(())
     }
 
     /// The user of the session (`GET /me`), logging in if needed.
@@ -487,8 +549,12 @@ impl Backend for Candor {
         Ok(self.runner_build(&id))
     }
 
-    async fn runner_health(&self) -> Result<bool, ApiError> {
+    async fn runner_health(&self) -> Result<RunnerHealth, ApiError> {
         Candor::runner_health(self).await
+    }
+
+    async fn logout(&self) -> Result<(), ApiError> {
+        Candor::logout(self).await
     }
 
     async fn login(&self) -> Result<Session, ApiError> {
@@ -503,11 +569,16 @@ impl Backend for Candor {
         let items: Vec<Project> = if q.page > 1 {
             Vec::new()
         } else {
-            self.pipelines()
-                .await?
-                .into_iter()
-                .map(runs::project)
-                .collect()
+            // The list comes in storage order (a config change moves a pipeline to the end,
+            // §11 R11): shown by number, so that rows stay put between refreshes.
+            let mut rows = self.pipelines().await?;
+            rows.sort_by_key(|r| {
+                (
+                    r.id.is_none(),
+                    r.id.as_deref().and_then(|i| i.parse::<u64>().ok()),
+                )
+            });
+            rows.into_iter().map(runs::project).collect()
         };
         let n = items.len() as u32;
         Ok(Page {
@@ -531,14 +602,19 @@ impl Backend for Candor {
                 has_more: false,
             });
         }
-        let rows = self.pipelines().await?;
-        let details = futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
+        let rows: Vec<(String, String)> = self
+            .pipelines()
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.id?, r.name)))
+            .collect();
+        let details = futures::future::join_all(rows.iter().map(|(id, _)| self.detail(id))).await;
         let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (row, d) in rows.iter().zip(details) {
+        for ((_, name), d) in rows.iter().zip(details) {
             match d {
                 Ok(d) => {
                     for a in d.assignees {
-                        by_name.entry(a).or_default().push(row.name.clone());
+                        by_name.entry(a).or_default().push(name.clone());
                     }
                 }
                 Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => {}
@@ -590,83 +666,5 @@ impl Backend for Candor {
         sink: tokio::sync::mpsc::UnboundedSender<LogEvent>,
     ) -> Result<(), ApiError> {
         self.tail(build, follow, sink).await
-    }
-}
-
-/// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
-pub(crate) fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The server's words: the `<pre>` of an Express HTML page, else the text body.
-fn server_words(reply: &Reply) -> String {
-    let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(2000)]);
-    if let Some(start) = text.find("<pre>")
-        && let Some(end) = text[start..].find("</pre>")
-    {
-        let inner = &text[start + 5..start + end];
-        let inner = inner
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&");
-        return inner.split_whitespace().collect::<Vec<_>>().join(" ");
-    }
-    reply.snippet()
-}
-
-/// Whether a 404 is Express's "no such route" page (`Cannot GET /path`).
-fn is_route_miss(reply: &Reply) -> bool {
-    reply.status == 404 && server_words(reply).starts_with("Cannot ")
-}
-
-/// Any non-success reply as an `ApiError` with the server's words.
-fn map_error(reply: &Reply) -> ApiError {
-    let words = server_words(reply);
-    let message = format!("HTTP {}: {words}", reply.status);
-    match reply.status {
-        401 => ApiError::Auth(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn express_pages_give_their_words() {
-        let r = Reply {
-            status: 404,
-            content_type: "text/html; charset=utf-8".into(),
-            body: b"<!DOCTYPE html>\n<html><body>\n<pre>Cannot GET /api/x</pre>\n</body></html>"
-                .to_vec(),
-        };
-        assert!(is_route_miss(&r));
-        assert_eq!(
-            map_error(&r),
-            ApiError::NotFound("HTTP 404: Cannot GET /api/x".into())
-        );
-        let r = Reply {
-            status: 403,
-            content_type: "text/plain".into(),
-            body: b"Forbidden".to_vec(),
-        };
-        assert!(!is_route_miss(&r));
-        assert_eq!(
-            map_error(&r),
-            ApiError::Forbidden("HTTP 403: Forbidden".into())
-        );
     }
 }

@@ -3,11 +3,12 @@
 //! byte-range log tail (`GET /logs/:runId` with `Range: bytes=N-`; POST when GET is a route
 //! miss, the wiki's spelling).
 
-use super::logs::{Flow, LogParser, Stop, emit, guarded, transient};
-use super::runs::{explain_stages, run_status};
-use super::{Candor, is_route_miss, map_error, seg, server_words, wire};
-use crate::api::ApiError;
+use super::logparse::LogParser;
+use super::logs::{Flow, Stop, emit, guarded, transient};
+use super::runs::{explain_stages, run_status, stage_status};
+use super::{Candor, is_route_miss, map_error, paths, server_words, wire};
 use crate::api::http::{Http, Request, RetryPolicy};
+use crate::api::{ApiError, RunnerHealth};
 use crate::config::Credential;
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
 use chrono::{DateTime, Utc};
@@ -15,8 +16,8 @@ use reqwest::Method;
 use reqwest::header::{HeaderValue, RANGE};
 use secrecy::SecretString;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
@@ -25,6 +26,8 @@ use tokio::sync::watch;
 const RUN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// How long `runner_run` waits for an early refusal before handing back the run id.
 const EARLY_WINDOW: Duration = Duration::from_secs(3);
+/// The run whose log the token probe asks for: no runner has it.
+const PROBE_RUN_ID: &str = "shipdeck-token-probe";
 
 /// Where an ad-hoc run started by this process stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,10 +42,15 @@ pub enum RunnerJobState {
     Lost(String),
 }
 
+/// Stage names with their results, as a log parser takes them.
+type StageResults = Vec<(String, Option<StepStatus>)>;
+
 struct Job {
     stages: Vec<String>,
     started: DateTime<Utc>,
     state: watch::Receiver<RunnerJobState>,
+    /// The outcome's stages, set before the state turns `Finished`.
+    outcome: Arc<OnceLock<StageResults>>,
 }
 
 pub(super) struct RunnerClient {
@@ -55,9 +63,19 @@ pub(super) struct RunnerClient {
     jobs: std::sync::Mutex<HashMap<String, Job>>,
 }
 
+fn outcome_stages(o: &wire::RunOutcome) -> StageResults {
+    o.stages
+        .iter()
+        .map(|s| {
+            let st = stage_status(&s.status);
+            (s.name.clone(), (st != StepStatus::Unknown).then_some(st))
+        })
+        .collect()
+}
+
 fn outcome_build(id: &str, o: &wire::RunOutcome, started: DateTime<Utc>) -> Build {
     let status = o.status.clone().unwrap_or_default();
-    let (exit_code, message) = explain_stages(&status, o.stages.as_deref());
+    let (exit_code, message) = explain_stages(&status, Some(&o.stages));
     Build {
         id: id.to_string(),
         run_id: Some(id.to_string()),
@@ -144,19 +162,51 @@ impl RunnerClient {
         out
     }
 
-    pub async fn health(&self) -> Result<bool, ApiError> {
+    /// `GET /` (no token), then, when healthy, one harmless request with a deliberately wrong
+    /// token: the real runner checks no token at all (§11 R6), which the operator should know.
+    pub async fn health(&self) -> Result<RunnerHealth, ApiError> {
         let reply = self.http.send(&Request::get("/")).await?;
-        Ok(reply.status == 200)
+        let healthy = reply.status == 200;
+        if !healthy {
+            return Ok(RunnerHealth {
+                healthy,
+                verifies_tokens: None,
+            });
+        }
+        let wrong = {
+            let mut rng = fastrand::Rng::new();
+            let noise: String = (0..16).map(|_| format!("{:02x}", rng.u8(..))).collect();
+            SecretString::from(format!("shipdeck-wrong-token-{noise}"))
+        };
+        let probe = Request::get(format!("/logs/{PROBE_RUN_ID}")).bearer(&wrong);
+        let verifies_tokens = match self.http.send(&probe).await {
+            Ok(r) if r.status == 401 => Some(true),
+            // Past the token check: a log, no log, a route miss.
+            Ok(r) if matches!(r.status, 200 | 206 | 404 | 416) => Some(false),
+            Ok(r) => {
+                tracing::info!(status = r.status, "runner token probe: no conclusion");
+                None
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "runner token probe failed");
+                None
+            }
+        };
+        Ok(RunnerHealth {
+            healthy,
+            verifies_tokens,
+        })
     }
 
     /// New bytes of the run's log from `offset` on (empty = nothing new). 404 (no file yet,
     /// or deleted) is `NotFound`.
     pub async fn log_since(&self, run_id: &str, offset: u64) -> Result<Vec<u8>, ApiError> {
+        let path = format!("/logs/{}", paths::run(run_id)?);
         let token = self.token().await?;
         let mut retried = false;
         loop {
             let post = self.post_logs.load(Ordering::Relaxed);
-            let mut req = Request::get(format!("/logs/{}", seg(run_id))).bearer(&token);
+            let mut req = Request::get(path.clone()).bearer(&token);
             if post {
                 req.method = Method::POST;
             }
@@ -179,8 +229,9 @@ impl RunnerClient {
                     self.post_logs.store(!post, Ordering::Relaxed);
                     continue;
                 }
+                // The runner's page names its log file: not repeated (§11 R11).
                 404 => Err(ApiError::NotFound(format!(
-                    "the runner has no log for run {run_id} (yet) (server: {words})"
+                    "the runner has no log for run {run_id} (yet)"
                 ))),
                 400 => Err(ApiError::Rejected {
                     status: 400,
@@ -226,26 +277,31 @@ impl RunnerClient {
         .bearer(&token);
         let (tx, mut rx) = watch::channel(RunnerJobState::Running);
         let started = Utc::now();
+        let outcome = Arc::new(OnceLock::new());
         self.jobs().insert(
             id.clone(),
             Job {
                 stages,
                 started,
                 state: rx.clone(),
+                outcome: outcome.clone(),
             },
         );
         let long = self.long.clone();
         let job_id = id.clone();
         tokio::spawn(async move {
             let state = match long.send(&req).await {
-                Ok(reply) if reply.status == 200 => match reply.json::<wire::RunOutcome>() {
-                    Ok(o) => {
-                        RunnerJobState::Finished(Box::new(outcome_build(&job_id, &o, started)))
+                Ok(reply) if reply.status == 200 => {
+                    match super::reply::json(&reply).and_then(wire::outcome) {
+                        Ok(o) => {
+                            let _ = outcome.set(outcome_stages(&o));
+                            RunnerJobState::Finished(Box::new(outcome_build(&job_id, &o, started)))
+                        }
+                        Err(e) => {
+                            RunnerJobState::Lost(format!("the runner's outcome is unreadable: {e}"))
+                        }
                     }
-                    Err(e) => {
-                        RunnerJobState::Lost(format!("the runner's outcome is unreadable: {e}"))
-                    }
-                },
+                }
                 Ok(reply) => RunnerJobState::Refused(match reply.status {
                     401 => Self::auth_error(&server_words(&reply)),
                     s @ (400 | 415) => ApiError::Rejected {
@@ -288,7 +344,15 @@ impl RunnerClient {
         }
     }
 
-    /// Tail a runner log by byte ranges (§7 steps 3–6), emitting whole lines only.
+    /// The outcome's stage results of a run of this process, once `/run` has answered.
+    fn outcome_of(&self, id: &str) -> Option<StageResults> {
+        self.jobs().get(id).and_then(|j| j.outcome.get().cloned())
+    }
+
+    /// Tail a runner log by byte ranges (§7 steps 3–6), emitting whole lines only. The file
+    /// never ends with a newline (§11 R4): its unterminated end is taken as the last line when
+    /// the run is over, or when it is the last stage's closing sentence and nothing more came.
+    /// The `/run` outcome, once it arrives, sets the final step states.
     pub(super) async fn tail(
         &self,
         run_id: &str,
@@ -296,7 +360,7 @@ impl RunnerClient {
         sink: &UnboundedSender<LogEvent>,
         poll: Duration,
     ) -> Flow<()> {
-        let stages: Vec<(String, Option<StepStatus>)> = self
+        let stages: StageResults = self
             .jobs()
             .get(run_id)
             .map(|j| j.stages.iter().map(|s| (s.clone(), None)).collect())
@@ -305,6 +369,7 @@ impl RunnerClient {
         let mut held: u64 = 0;
         let mut partial: Vec<u8> = Vec::new();
         let mut failures = 0u32;
+        let mut outcome_applied = false;
         loop {
             // The outcome known *before* this read means this read is the final one.
             let state = self.job_state(run_id);
@@ -312,6 +377,17 @@ impl RunnerClient {
                 return Err(Stop::Err(e.clone()));
             }
             let over = matches!(state, Some(RunnerJobState::Finished(_)));
+            if over
+                && !outcome_applied
+                && let Some(results) = self.outcome_of(run_id)
+            {
+                outcome_applied = true;
+                let mut out = Vec::new();
+                parser.set_outcome(results, &mut out);
+                for ev in out {
+                    emit(sink, ev)?;
+                }
+            }
             let mut got = 0;
             match guarded(sink, self.log_since(run_id, held)).await? {
                 Ok(bytes) => {
@@ -322,7 +398,8 @@ impl RunnerClient {
                     let mut out = Vec::new();
                     if let Some(cut) = partial.iter().rposition(|b| *b == b'\n') {
                         let whole: Vec<u8> = partial.drain(..=cut).collect();
-                        let text = String::from_utf8_lossy(&whole[..whole.len() - 1]).into_owned();
+                        let text =
+                            String::from_utf8_lossy(whole.get(..cut).unwrap_or(&[])).into_owned();
                         for line in text.split('\n') {
                             parser.push(line.to_string(), &mut out);
                         }
@@ -340,15 +417,23 @@ impl RunnerClient {
             if got > 0 && (!follow || over || parser.complete) {
                 continue;
             }
+            let mut out = Vec::new();
+            if got == 0 && !parser.complete && !partial.is_empty() {
+                // Nothing new: an unterminated end that closes the last stage ends the run.
+                let text = String::from_utf8_lossy(&partial).into_owned();
+                if parser.ends_run(&text) {
+                    parser.push(text, &mut out);
+                    partial.clear();
+                }
+            }
             if !follow || over || parser.complete {
-                let mut out = Vec::new();
                 if !partial.is_empty() && (!follow || over) {
                     let text = String::from_utf8_lossy(&partial).into_owned();
                     parser.push(text, &mut out);
                     partial.clear();
                 }
                 parser.end(&mut out);
-                for ev in out {
+                for ev in out.drain(..) {
                     emit(sink, ev)?;
                 }
                 if follow && !over && parser.complete {
@@ -359,13 +444,25 @@ impl RunnerClient {
                             continue;
                         }
                     }
+                    if !outcome_applied && let Some(results) = self.outcome_of(run_id) {
+                        parser.set_outcome(results, &mut out);
+                    }
                 }
                 let status = match self.job_state(run_id) {
                     Some(RunnerJobState::Finished(b)) => Some(b.status),
                     _ if follow => parser.status(),
                     _ => None,
                 };
+                if let Some(st) = status {
+                    parser.close_open(st, &mut out);
+                }
+                for ev in out {
+                    emit(sink, ev)?;
+                }
                 return emit(sink, LogEvent::End { status });
+            }
+            for ev in out {
+                emit(sink, ev)?;
             }
             let wait = poll * (1 + failures.min(7));
             guarded(sink, tokio::time::sleep(wait)).await?;
@@ -382,8 +479,9 @@ impl Candor {
         })
     }
 
-    /// `GET <runner>/`: whether the runner answers its health check with 200.
-    pub async fn runner_health(&self) -> Result<bool, ApiError> {
+    /// `GET <runner>/`: whether the runner answers its health check with 200, and whether it
+    /// refuses a deliberately wrong token (the real one does not, §11 R6).
+    pub async fn runner_health(&self) -> Result<RunnerHealth, ApiError> {
         self.runner()?.health().await
     }
 

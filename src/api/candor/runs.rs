@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
+use std::collections::HashSet;
+use std::time::Duration;
 
 /// Suffix of the synthetic row of a pipeline's run in progress (it has no id yet).
 pub(super) const RUNNING_SUFFIX: &str = ":running";
@@ -46,6 +48,14 @@ pub fn exit_meaning(code: i64) -> Option<&'static str> {
     })
 }
 
+/// What a run that errored before any stage means (`status: "Error"`, `stages` absent or `[]`,
+/// §11 R3): the runner itself failed, e.g. on an image it could not pull.
+pub(super) const RUNNER_FAILED: &str = "the runner failed before any stage ran (an error inside the runner, e.g. an image it could not pull)";
+
+/// Most time given to the dashboard to record a runner-less run after a trigger (§11 R8: it
+/// does so within milliseconds).
+const RUNNERLESS_GRACE: Duration = Duration::from_millis(500);
+
 /// The synthetic one-stage runs the dashboard records when it could not run anything (D12).
 fn synthetic_meaning(stage: &str) -> Option<&'static str> {
     Some(match stage {
@@ -66,11 +76,8 @@ pub(super) fn explain_stages(
     status: &str,
     stages: Option<&[wire::Stage]>,
 ) -> (Option<i64>, Option<String>) {
-    let Some(stages) = stages else {
-        return (
-            None,
-            (status == "Error").then(|| "the run errored inside the dashboard".to_string()),
-        );
+    let Some(stages) = stages.filter(|s| !s.is_empty()) else {
+        return (None, (status == "Error").then(|| RUNNER_FAILED.to_string()));
     };
     if let [only] = stages
         && let Some(why) = synthetic_meaning(&only.name)
@@ -110,6 +117,22 @@ pub(super) fn explain_stages(
     }
 }
 
+/// Why a run is one the dashboard recorded without a runner (a single `Get Runner`, `Connect
+/// Runner`, `Auth Runner` or `Error 400` stage with exit -1, §11 R8), else `None`.
+pub(super) fn runner_less(r: &wire::Run) -> Option<String> {
+    runner_less_stages(&r.stages)
+}
+
+/// [`runner_less`] on a run's stages.
+pub(super) fn runner_less_stages(stages: &[wire::Stage]) -> Option<String> {
+    match stages {
+        [only] if only.exit_code == Some(-1) => {
+            synthetic_meaning(&only.name).map(|why| format!("{} ({why})", only.name))
+        }
+        _ => None,
+    }
+}
+
 /// A list entry as a project (last build from `status`, `lastSuccess`, `lastFailure`).
 pub(super) fn project(e: wire::PipelineEntry) -> Project {
     let last_build = e.status.as_deref().map(|status| {
@@ -118,17 +141,14 @@ pub(super) fn project(e: wire::PipelineEntry) -> Project {
             "Failed" => e.last_failure,
             _ => None,
         };
-        let stages = e.stages.clone().unwrap_or_default();
+        let stages = &e.stages;
         let message = stages
             .iter()
-            .position(|s| s == "Failed" || s == "Error")
-            .map(|i| {
-                format!(
-                    "stage {}/{} {}",
-                    i + 1,
-                    stages.len(),
-                    stages[i].to_lowercase()
-                )
+            .enumerate()
+            .find(|(_, s)| *s == "Failed" || *s == "Error")
+            .map(|(i, s)| format!("stage {}/{} {}", i + 1, stages.len(), s.to_lowercase()))
+            .or_else(|| {
+                (stages.is_empty() && status == "Error").then(|| RUNNER_FAILED.to_string())
             });
         LastBuild {
             status: run_status(status),
@@ -143,7 +163,7 @@ pub(super) fn project(e: wire::PipelineEntry) -> Project {
         }
     });
     Project {
-        id: e.id,
+        id: e.id.unwrap_or_default(),
         name: e.name,
         description: None,
         last_build,
@@ -153,7 +173,7 @@ pub(super) fn project(e: wire::PipelineEntry) -> Project {
 /// A finished run of pipeline `pid`/`name` as a build.
 pub(super) fn run_build(r: &wire::Run, pid: &str, name: &str) -> Build {
     let status = r.status.clone().unwrap_or_default();
-    let (exit_code, message) = explain_stages(&status, r.stages.as_deref());
+    let (exit_code, message) = explain_stages(&status, r.stages());
     Build {
         id: r.id.clone(),
         run_id: None,
@@ -220,20 +240,19 @@ impl Candor {
                 .entry(pid.to_string())
                 .or_default()
                 .insert(r.id.clone(), b);
-            if let Some(st) = &r.stages {
+            if let Some(st) = r.stages() {
                 seen.stages
-                    .insert((pid.to_string(), r.id.clone()), st.clone());
+                    .insert((pid.to_string(), r.id.clone()), st.to_vec());
             }
-            seen.archived.insert(
-                (pid.to_string(), r.id.clone()),
-                r.archived.clone().unwrap_or_default(),
-            );
+            seen.archived
+                .insert((pid.to_string(), r.id.clone()), r.archived.clone());
         }
     }
 
     /// The pipeline's runs: its running row, then the detail's last 5 and older ones this
     /// process has seen, newest finish first.
     async fn pipeline_builds(&self, pid: &str) -> Result<Vec<Build>, ApiError> {
+        let pid = &self.pipeline_ref(pid).await?;
         let d = self.detail(pid).await?;
         let mut out = Vec::new();
         if d.running {
@@ -257,12 +276,17 @@ impl Candor {
     /// Running pipelines (one detail per visible pipeline; the list has no `running` key),
     /// then runner runs this process started that are still going.
     async fn active_builds(&self) -> Result<Vec<Build>, ApiError> {
-        let rows = self.pipelines().await?;
-        let details = futures::future::join_all(rows.iter().map(|r| self.detail(&r.id))).await;
+        let ids: Vec<String> = self
+            .pipelines()
+            .await?
+            .into_iter()
+            .filter_map(|r| r.id)
+            .collect();
+        let details = futures::future::join_all(ids.iter().map(|id| self.detail(id))).await;
         let mut out = Vec::new();
-        for (row, d) in rows.iter().zip(details) {
+        for (id, d) in ids.iter().zip(details) {
             match d {
-                Ok(d) if d.running => out.push(running_build(&row.id, &d.name)),
+                Ok(d) if d.running => out.push(running_build(id, &d.name)),
                 Ok(_) | Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -283,6 +307,7 @@ impl Candor {
     /// `params` (trigger parameters, `key_values`), and when the config says so `headers`
     /// (for `constrainHeaders`) and `body` (for `constrainBody` or JSPath parameters).
     pub(super) async fn options_for(&self, pid: &str) -> Result<LaunchOptions, ApiError> {
+        let pid = &self.pipeline_ref(pid).await?;
         let d = self.detail(pid).await?;
         let mut fields = vec![LaunchField {
             name: "params".into(),
@@ -303,13 +328,7 @@ impl Candor {
         }];
         if d.assigned {
             // The config is readable by assignees only; without it no extra fields.
-            let cfg: Option<Value> = self
-                .get_json(
-                    Request::get(format!("/api/pipelines/{}/config", seg(pid))),
-                    Some(pid),
-                )
-                .await
-                .ok();
+            let cfg: Option<Value> = self.config(pid).await.ok();
             if let Some(cfg) = cfg {
                 if let Some(h) = cfg.get("constrainHeaders").and_then(Value::as_object)
                     && !h.is_empty()
@@ -351,7 +370,7 @@ impl Candor {
     /// `POST /trigger/:token` with the cookie (§4.1 point 2): 200 started, 204 constraints not
     /// met, 400 already running. Never retried.
     pub(super) async fn trigger(&self, req: &LaunchRequest) -> Result<Build, ApiError> {
-        let pid = req.project_id.as_str();
+        let pid = &self.pipeline_ref(&req.project_id).await?;
         let d = self.detail(pid).await?;
         let Some(token) = d.token().map(str::to_string) else {
             return Err(ApiError::Forbidden(format!(
@@ -393,15 +412,11 @@ impl Candor {
             v.set_sensitive(true);
             r.headers.push((n, v));
         }
+        let before: HashSet<String> = d.last_runs.iter().map(|r| r.id.clone()).collect();
         let reply = self.send(&r, Some(pid)).await?;
         let words = server_words(&reply);
         match reply.status {
-            200 => {
-                let mut b = running_build(pid, &d.name);
-                b.queued_at = Some(Utc::now());
-                b.trigger = Some("shipdeck".into());
-                Ok(b)
-            }
+            200 => self.started(pid, &d.name, &before).await,
             204 => Err(ApiError::Rejected {
                 status: 204,
                 message: format!(
@@ -431,18 +446,59 @@ impl Candor {
         }
     }
 
+    /// After a trigger's 200: read the detail once more. A dashboard with no usable runner
+    /// still answers 200 and records a one-stage `Get Runner` (or `Connect Runner`, `Auth
+    /// Runner`, `Error 400`) run within milliseconds (§11 R8): that is reported as such, not as
+    /// a start.
+    async fn started(
+        &self,
+        pid: &str,
+        name: &str,
+        before: &HashSet<String>,
+    ) -> Result<Build, ApiError> {
+        tokio::time::sleep(self.detail_poll.min(RUNNERLESS_GRACE)).await;
+        let mut b = running_build(pid, name);
+        b.queued_at = Some(Utc::now());
+        b.trigger = Some("shipdeck".into());
+        let d = match self.detail(pid).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "Candor: could not re-read the pipeline after a trigger");
+                return Ok(b);
+            }
+        };
+        let new = d
+            .last_runs
+            .iter()
+            .filter(|r| !before.contains(&r.id))
+            .max_by_key(|r| r.start);
+        if let Some(run) = new
+            && let Some(why) = runner_less(run)
+        {
+            return Err(ApiError::Server {
+                status: 500,
+                message: format!(
+                    "the dashboard found no runner: it accepted the trigger of `{name}` but \
+                     recorded run {} as failed at once with {why}; check the dashboard's \
+                     runners, then trigger again",
+                    run.id
+                ),
+            });
+        }
+        match new {
+            Some(run) if !d.running => Ok(run_build(run, pid, &d.name)),
+            _ => Ok(b),
+        }
+    }
+
     /// The pipeline's config as a runner plan, `%param%` substituted (§7 live run, step 1).
     pub async fn pipeline_plan(
         &self,
         pid: &str,
         params: &[(String, String)],
     ) -> Result<String, ApiError> {
-        let mut cfg: Value = self
-            .get_json(
-                Request::get(format!("/api/pipelines/{}/config", seg(pid))),
-                Some(pid),
-            )
-            .await?;
+        let pid = &self.pipeline_ref(pid).await?;
+        let mut cfg: Value = self.config(pid).await?;
         let sub = |s: &str| {
             let mut out = s.to_string();
             for (k, v) in params {
@@ -482,6 +538,70 @@ mod tests {
             status: status.into(),
             exit_code: Some(code),
         }
+    }
+
+    fn run(status: &str, stages: Vec<wire::Stage>) -> wire::Run {
+        wire::Run {
+            id: "0badc0de".into(),
+            status: Some(status.into()),
+            stages,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_run_without_stages_is_a_runner_failure() {
+        // §11 R3: `stages: []` in the detail, absent in the list.
+        for json in [
+            r#"{"id": "0badc0de", "status": "Error", "stages": [], "archived": []}"#,
+            r#"{"id": "0badc0de", "status": "Error"}"#,
+            r#"{"id": "0badc0de", "status": "Error", "stages": null}"#,
+        ] {
+            let r: wire::Run = serde_json::from_str(json).unwrap();
+            let b = run_build(&r, "8", "gpu-bench");
+            assert_eq!(b.status, BuildStatus::Failed);
+            assert_eq!(b.message.as_deref(), Some(RUNNER_FAILED));
+            assert!(
+                b.message
+                    .unwrap()
+                    .contains("the runner failed before any stage ran")
+            );
+        }
+        let p = project(wire::PipelineEntry {
+            id: Some("8".into()),
+            name: "gpu-bench".into(),
+            status: Some("Error".into()),
+            ..Default::default()
+        });
+        let lb = p.last_build.unwrap();
+        assert_eq!(lb.message.as_deref(), Some(RUNNER_FAILED));
+        assert_eq!(lb.raw, "Error");
+        // A passed run without stages is not a failure.
+        assert_eq!(run_build(&run("Passed", vec![]), "1", "x").message, None);
+        assert!(run("Error", vec![]).stages().is_none());
+    }
+
+    #[test]
+    fn runner_less_runs_are_recognised() {
+        for name in ["Get Runner", "Connect Runner", "Auth Runner", "Error 400"] {
+            let r = run("Failed", vec![stage(name, "Failed", -1)]);
+            assert!(runner_less(&r).unwrap().starts_with(name), "{name}");
+        }
+        assert_eq!(
+            runner_less(&run("Failed", vec![stage("build", "Failed", -1)])),
+            None
+        );
+        assert_eq!(
+            runner_less(&run("Failed", vec![stage("Get Runner", "Failed", 1)])),
+            None
+        );
+        assert_eq!(
+            runner_less(&run(
+                "Failed",
+                vec![stage("Get Runner", "Failed", -1), stage("b", "Skipped", -1)]
+            )),
+            None
+        );
     }
 
     #[test]

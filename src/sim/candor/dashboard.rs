@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::state::{self, COOKIE_MAX_AGE_SECS, Pipeline, Session, USERS};
-use super::{Candor, PREFIX, Req, json_response, percent_decode, phrase, raw, route_miss};
+use super::{
+    Candor, PREFIX, Req, crash, decode_uri_component, html, json_response, percent_decode, phrase,
+    raw, route_miss,
+};
 use crate::sim::clock::NS_PER_SEC;
 
 pub const LOG_NOT_FOUND: &str = "No log could be found";
@@ -62,10 +65,24 @@ impl Candor {
     }
 }
 
+/// A `:pipelineId` as the database takes it (a 32-bit integer); anything else makes the query
+/// fail, and the dashboard does not catch that (§11 R2).
 fn pipeline_id(s: &str) -> Option<i64> {
-    (!s.is_empty() && s.len() < 18 && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse::<i32>().ok())
         .flatten()
+        .map(i64::from)
+}
+
+/// The text answer of the log and archive routes (`res.status(404).send(text)`): Express sends
+/// a string as `text/html`.
+fn sentence(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        text.to_string(),
+    )
+        .into_response()
 }
 
 fn dispatch(c: &Candor, r: &Req) -> Response {
@@ -73,6 +90,10 @@ fn dispatch(c: &Candor, r: &Req) -> Response {
     let m = &r.method;
     let get = *m == Method::GET || *m == Method::HEAD;
     let post = *m == Method::POST;
+    // A route parameter is never empty: `/api/pipelines//config` matches no route.
+    if segs.iter().any(|s| s.is_empty()) {
+        return route_miss(m, &r.path);
+    }
     match (segs.as_slice(), get, post) {
         (["login"], _, true) => login(c, r),
         (["logout"], _, true) => logout(c, r),
@@ -92,11 +113,26 @@ fn dispatch(c: &Candor, r: &Req) -> Response {
     }
 }
 
+/// body-parser's answer to a JSON body it cannot parse: Express's error page, with the stack
+/// trace a development server shows (server paths and all).
+fn unparsable_json(e: &serde_json::Error) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "SyntaxError: Unexpected token in JSON at position {}<br> &nbsp; &nbsp;at JSON.parse \
+             (&lt;anonymous&gt;)<br> &nbsp; &nbsp;at parse \
+             (/app/dashboard/backend/node_modules/body-parser/lib/types/json.js:89:19)<br> \
+             &nbsp; &nbsp;at /app/dashboard/backend/node_modules/body-parser/lib/read.js:121:18",
+            e.column()
+        ),
+    )
+}
+
 fn login(c: &Candor, r: &Req) -> Response {
     let body: Value = if r.is_json() {
         match serde_json::from_slice(&r.body) {
             Ok(v) => v,
-            Err(_) => return phrase(StatusCode::BAD_REQUEST),
+            Err(e) => return unparsable_json(&e),
         }
     } else {
         json!({})
@@ -121,8 +157,13 @@ fn login(c: &Candor, r: &Req) -> Response {
         },
     );
     let mut resp = phrase(StatusCode::OK);
+    // express-session writes `Expires` only (§11 R11). The date is wall-clock time, as the
+    // client's cookie jar judges it; the session's life on the server follows the simulated
+    // clock (`user_of`).
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(COOKIE_MAX_AGE_SECS);
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "{COOKIE}={sid}; Path=/; HttpOnly; Max-Age={COOKIE_MAX_AGE_SECS}"
+        "{COOKIE}={sid}; Path=/; Expires={}; HttpOnly",
+        expires.format("%a, %d %b %Y %H:%M:%S GMT")
     )) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -159,16 +200,22 @@ fn list(c: &Candor, r: &Req) -> Response {
     json_response(StatusCode::OK, &Value::Array(rows))
 }
 
-/// The pipeline if `user` may inspect it (or interact, with `interact`), else the error reply.
+/// The pipeline if `user` may inspect it (or interact, with `interact`), else the reply: 404
+/// unknown, 403 denied, and a crash for an id the database cannot take (§11 R2).
 fn access<'a>(
     st: &'a state::State,
     id: &str,
     user: Option<i64>,
     interact: bool,
-) -> Result<&'a Pipeline, StatusCode> {
-    let p = pipeline_id(id)
-        .and_then(|id| st.pipeline(id))
-        .ok_or(StatusCode::NOT_FOUND)?;
+) -> Result<&'a Pipeline, Box<Response>> {
+    let Some(id) = pipeline_id(id) else {
+        return Err(Box::new(crash(&format!(
+            "pipeline id `{id}` is not an integer"
+        ))));
+    };
+    let p = st
+        .pipeline(id)
+        .ok_or_else(|| Box::new(phrase(StatusCode::NOT_FOUND)))?;
     let ok = if interact {
         p.assigned(user)
     } else {
@@ -177,43 +224,17 @@ fn access<'a>(
     if ok {
         Ok(p)
     } else {
-        Err(StatusCode::FORBIDDEN)
+        Err(Box::new(phrase(StatusCode::FORBIDDEN)))
     }
 }
 
 fn detail(c: &Candor, r: &Req, id: &str) -> Response {
     let (st, now) = c.current();
     let user = c.user_of(&st, r, now);
-    let p = match access(&st, id, user, false) {
-        Ok(p) => p,
-        Err(e) => return phrase(e),
-    };
-    let assigned = p.assigned(user);
-    let params: Vec<String> = p
-        .config
-        .get("parameters")
-        .and_then(Value::as_object)
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    let assignees: Vec<&str> = p
-        .assignees
-        .iter()
-        .filter_map(|a| USERS.iter().find(|u| u.id == *a).map(|u| u.name))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "assigned": assigned,
-            "id": p.id,
-            "name": p.name,
-            "running": p.running.is_some(),
-            "public": p.public,
-            "lastRuns": p.last_runs(5).into_iter().map(state::Run::to_json).collect::<Vec<_>>(),
-            "trigger": if assigned { p.token.as_str() } else { "hidden" },
-            "assignees": assignees,
-            "requiredParameters": params,
-        }),
-    )
+    match access(&st, id, user, false) {
+        Ok(p) => json_response(StatusCode::OK, &p.detail_json(user)),
+        Err(e) => *e,
+    }
 }
 
 fn config_read(c: &Candor, r: &Req, id: &str) -> Response {
@@ -221,7 +242,7 @@ fn config_read(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     match access(&st, id, user, true) {
         Ok(p) => json_response(StatusCode::OK, &p.config),
-        Err(e) => phrase(e),
+        Err(e) => *e,
     }
 }
 
@@ -230,7 +251,7 @@ fn config_write(c: &Candor, r: &Req, id: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let pid = match access(&st, id, user, true) {
         Ok(p) => p.id,
-        Err(e) => return phrase(e),
+        Err(e) => return *e,
     };
     let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
         return phrase(StatusCode::BAD_REQUEST);
@@ -238,8 +259,12 @@ fn config_write(c: &Candor, r: &Req, id: &str) -> Response {
     if !state::valid_config(&v) {
         return json_response(StatusCode::OK, &json!({"valid": false}));
     }
-    if let Some(p) = st.pipelines.iter_mut().find(|p| p.id == pid) {
+    // An UPDATE moves the row to the end of the table's storage order, which is the list's
+    // order (§11 R11: not by id).
+    if let Some(at) = st.pipelines.iter().position(|p| p.id == pid) {
+        let mut p = st.pipelines.remove(at);
         p.config = v;
+        st.pipelines.push(p);
     }
     json_response(StatusCode::OK, &json!({"valid": true}))
 }
@@ -249,18 +274,65 @@ fn log(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, pid, user, false) {
         Ok(p) => p,
-        Err(e) => return phrase(e),
+        Err(e) => return *e,
     };
+    // Any run by id, with no 5-run limit (§11 R5); `last` = greatest start.
     let rid = percent_decode(rid);
     let Some(run) = p.find_run(&rid) else {
-        return super::text(StatusCode::NOT_FOUND, LOG_NOT_FOUND);
+        return sentence(StatusCode::NOT_FOUND, LOG_NOT_FOUND);
+    };
+    // A run recorded without a runner has no log: `last` too is 404 then (§11 R9).
+    let Some(rr) = st.runner.get(&run.id) else {
+        return sentence(StatusCode::NOT_FOUND, LOG_NOT_FOUND);
     };
     if c.faults().runner_down.unwrap_or(false) {
         return raw(StatusCode::OK, LOG_ERROR.as_bytes().to_vec());
     }
-    match st.runner.get(&run.id) {
-        Some(rr) if !rr.deleted => raw(StatusCode::OK, rr.log_at(now)),
-        _ => raw(StatusCode::OK, LOG_DELETED.as_bytes().to_vec()),
+    if rr.deleted {
+        return raw(StatusCode::OK, LOG_DELETED.as_bytes().to_vec());
+    }
+    raw(StatusCode::OK, rr.log_at(now))
+}
+
+/// `attachment; filename="…"` as Express writes it: an ASCII fallback, and `filename*` with
+/// the UTF-8 name when it has other characters.
+fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|ch| {
+            if ch == '"' || ch == '\\' || ch.is_control() || !ch.is_ascii() {
+                '?'
+            } else {
+                ch
+            }
+        })
+        .collect();
+    if name.is_ascii() && !name.contains(['"', '\\']) {
+        return format!("attachment; filename=\"{fallback}\"");
+    }
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// The type `res.download` gives a file, by its extension.
+fn type_by_extension(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("xml") => "application/xml",
+        Some("json") => "application/json; charset=utf-8",
+        Some("txt" | "log") => "text/plain; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        Some("gz" | "tgz") => "application/gzip",
+        Some("zip") => "application/zip",
+        Some("tar") => "application/x-tar",
+        _ => "application/octet-stream",
     }
 }
 
@@ -269,7 +341,7 @@ fn archive(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     let user = c.user_of(&st, r, now);
     let p = match access(&st, pid, user, false) {
         Ok(p) => p,
-        Err(e) => return phrase(e),
+        Err(e) => return *e,
     };
     let q = r.query_pairs();
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -280,30 +352,27 @@ fn archive(c: &Candor, r: &Req, pid: &str, rid: &str) -> Response {
     if mode != "stream" && mode != "file" {
         return phrase(StatusCode::BAD_REQUEST);
     }
+    // The query parser decoded `file` once; the route decodes it again (§11 R7).
+    let Some(file) = decode_uri_component(&file) else {
+        return crash("URIError: URI malformed (the archive file name)");
+    };
     let rid = percent_decode(rid);
     let Some(run) = p.find_run(&rid).filter(|run| run.archived.contains(&file)) else {
-        return super::text(StatusCode::NOT_FOUND, ARCHIVE_NOT_FOUND);
+        return sentence(StatusCode::NOT_FOUND, ARCHIVE_NOT_FOUND);
     };
     let bytes = super::runner_engine::archive_bytes(st.seed, &run.id, &file);
     let mut resp = raw(StatusCode::OK, bytes);
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    if mode == "file" {
-        let safe: String = file
-            .chars()
-            .map(|ch| {
-                if ch == '"' || ch.is_control() {
-                    '_'
-                } else {
-                    ch
-                }
-            })
-            .collect();
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-            resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-        }
+    let kind = if mode == "file" {
+        type_by_extension(&file)
+    } else {
+        "application/octet-stream"
+    };
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    if mode == "file"
+        && let Ok(v) = HeaderValue::from_str(&content_disposition(&file))
+    {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     resp
 }

@@ -4,12 +4,16 @@
 //! starts a runner run; the run record appears when the runner's timeline ends.
 //!
 //! Routing is by hand (one catch-all per mount) so that Express's behaviours are exact: route
-//! misses answer the `Cannot GET /path` page, bodies are Express's status phrases, and the log
-//! and archive routes carry no `Content-Type`.
+//! misses answer the `Cannot GET /path` page, routing is not strict (`/api/pipelines/` is the
+//! list), bodies are Express's status phrases, and the log and archive routes carry no
+//! `Content-Type` (their 404 sentences come as `text/html`). What the real server does in §11
+//! is followed: a non-numeric pipeline id crashes the dashboard (the connection closes), the
+//! `file` of an archive is decoded twice (a lone `%` crashes it), the runner checks no token,
+//! the login cookie has `Expires` and no `Max-Age`.
 //!
 //! Extra control route (never faulted, never used by a client): `GET`/`PUT
-//! /__sim/candor/options` with `{"trigger_auth": "cookie" | "token", "wiki_routes": bool}`;
-//! `POST /__sim/reset` restores the defaults.
+//! /__sim/candor/options` with `{"trigger_auth": "cookie" | "token", "wiki_routes": bool,
+//! "runner_auth": "none" | "bearer"}`; `POST /__sim/reset` restores the defaults.
 
 mod dashboard;
 mod runner;
@@ -113,6 +117,7 @@ fn options_json(o: &state::Options) -> Value {
     json!({
         "trigger_auth": if o.trigger_auth_token_only { "token" } else { "cookie" },
         "wiki_routes": o.wiki_routes,
+        "runner_auth": if o.runner_checks_token { "bearer" } else { "none" },
     })
 }
 
@@ -124,7 +129,7 @@ async fn put_options(State(c): State<Arc<Candor>>, body: Bytes) -> Response {
     let Ok(Value::Object(v)) = serde_json::from_slice::<Value>(&body) else {
         return json_response(
             StatusCode::BAD_REQUEST,
-            &json!({"error": "expected {\"trigger_auth\": \"cookie\"|\"token\", \"wiki_routes\": bool}"}),
+            &json!({"error": "expected {\"trigger_auth\": \"cookie\"|\"token\", \"wiki_routes\": bool, \"runner_auth\": \"none\"|\"bearer\"}"}),
         );
     };
     let mut st = c.lock();
@@ -135,6 +140,9 @@ async fn put_options(State(c): State<Arc<Candor>>, body: Bytes) -> Response {
                 o.trigger_auth_token_only = s == "token";
             }
             ("wiki_routes", Value::Bool(b)) => o.wiki_routes = *b,
+            ("runner_auth", Value::String(s)) if s == "none" || s == "bearer" => {
+                o.runner_checks_token = s == "bearer";
+            }
             _ => {
                 return json_response(
                     StatusCode::BAD_REQUEST,
@@ -150,6 +158,12 @@ async fn put_options(State(c): State<Arc<Candor>>, body: Bytes) -> Response {
 /// Marks a `POST /run` whose connection is to be dropped once the run has started.
 #[derive(Clone, Copy)]
 struct ResetAfterStart;
+
+/// What a crashed Node process gives the request that crashed it: the connection closes.
+pub(crate) fn crash(why: &str) -> Response {
+    tracing::info!(target: "shipdeck::sim", "candor: the process would crash here: {why}");
+    Response::new(reset_body())
+}
 
 /// A body that fails before its first byte: the client sees the connection close.
 fn reset_body() -> Body {
@@ -288,7 +302,7 @@ pub(crate) fn html(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -313,6 +327,28 @@ pub(crate) fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// JavaScript's `decodeURIComponent`: every `%` starts a valid escape and the bytes are UTF-8,
+/// else `None` (where JavaScript throws a `URIError`).
+pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Everything a handler needs of a request, read at once.
@@ -349,8 +385,12 @@ impl Req {
         }
     }
 
+    /// The path's segments; one trailing slash is ignored (Express routing is not strict:
+    /// `/api/pipelines/` is `/api/pipelines`).
     pub fn segments(&self) -> Vec<&str> {
-        self.path.trim_start_matches('/').split('/').collect()
+        let p = self.path.trim_start_matches('/');
+        let p = p.strip_suffix('/').unwrap_or(p);
+        p.split('/').collect()
     }
 
     pub fn is_json(&self) -> bool {

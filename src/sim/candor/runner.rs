@@ -1,5 +1,6 @@
-//! Runner routes (`candor.md` §2.2, §4.2, §9 decisions 8–10): `GET /` health, `POST /run`
-//! held until the run ends, `GET /logs/:runId` with byte ranges.
+//! Runner routes (`candor.md` §2.2, §4.2, §9 decisions 8–10, §11 R6, R11): `GET /` health
+//! (`OK`), `POST /run` held until the run ends, `GET /logs/:runId` with byte ranges. No token
+//! is checked unless the `runner_auth = "bearer"` option says so.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,25 +23,33 @@ pub(super) async fn handle(State(c): State<Arc<Candor>>, req: Request) -> Respon
     let segs = r.segments();
     let get = r.method == Method::GET || r.method == Method::HEAD;
     if r.path == "/" && get {
-        let mut resp = Response::new(Body::empty());
-        resp.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-        return resp;
+        // `res.send("OK")` from the health route (§11 R11).
+        return super::text(StatusCode::OK, "OK");
     }
-    // The auth middleware runs before routing (D17).
-    let Some(auth) = r.header("authorization") else {
-        return phrase(StatusCode::BAD_REQUEST);
+    let (wiki, checks_token) = {
+        let st = c.lock();
+        (st.options.wiki_routes, st.options.runner_checks_token)
     };
-    if auth.strip_prefix("Bearer ").map(str::trim) != Some(RUNNER_TOKEN) {
-        return phrase(StatusCode::UNAUTHORIZED);
+    // The auth middleware (D17) never matches on the real runner, so no token is checked
+    // (§11 R6); the `runner_auth = "bearer"` option turns the check on, for clients' 400/401
+    // handling.
+    if checks_token {
+        let Some(auth) = r.header("authorization") else {
+            return phrase(StatusCode::BAD_REQUEST);
+        };
+        if auth.strip_prefix("Bearer ").map(str::trim) != Some(RUNNER_TOKEN) {
+            return phrase(StatusCode::UNAUTHORIZED);
+        }
     }
-    let wiki = c.lock().options.wiki_routes;
     match segs.as_slice() {
         ["run"] if r.method == Method::POST => run(&c, &r).await,
         ["logs", id] if get || (wiki && r.method == Method::POST) => logs(&c, &r, id),
         _ => route_miss(&r.method, &r.path),
     }
 }
+
+/// Where the simulated runner keeps its log files (its 404 page shows it).
+const LOG_DIR: &str = "/home/candor/runner/logs";
 
 fn bad_id(id: &str) -> bool {
     id.is_empty() || id.contains("..") || id.contains('/') || id.contains('\\')
@@ -114,7 +123,14 @@ fn logs(c: &Candor, r: &Req, id: &str) -> Response {
     let truncate = c.roll(c.faults().truncate_rate);
     let (st, now) = c.current();
     let Some(run) = st.runner.get(&id).filter(|r| !r.deleted) else {
-        return html(StatusCode::NOT_FOUND, "Not Found");
+        // `sendFile`'s error through Express's page: it names the log file (§11 R11).
+        return html(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "Error: ENOENT: no such file or directory, stat &#39;{LOG_DIR}/{}&#39;",
+                super::escape(&id)
+            ),
+        );
     };
     let file = run.log_at(now);
     drop(st);

@@ -1,7 +1,15 @@
-//! The runner's work (`candor.md` §5 Plan, §7 log format): a plan becomes a timeline of log
-//! lines and an outcome, fixed when the run starts (deterministic from the seed and the run
-//! id). What a reader sees at a given instant is the prefix of the timeline up to that instant,
-//! so the log grows line by line as the simulated clock moves.
+//! The runner's work (`candor.md` §5 Plan, §7 log format as measured, §11 R3, R4): a plan
+//! becomes a timeline of log writes and an outcome, fixed when the run starts (deterministic
+//! from the seed and the run id). What a reader sees at a given instant is the prefix of the
+//! timeline up to that instant, so the log grows as the simulated clock moves.
+//!
+//! The real format: each header after the first starts with the newline that ends the previous
+//! stage's closing sentence (no blank line between stages), the closing sentence has no newline
+//! of its own, the file does not end with one, and a stage's last output line is sometimes
+//! written without a newline, so that it is glued to the closing sentence
+//! (`…doneProcess exited with status code 0`). An image whose name contains
+//! [`UNPULLABLE`] cannot be pulled: the runner fails internally after the header and answers
+//! `{"status": "Error"}` alone.
 
 use serde_json::{Value, json};
 
@@ -15,6 +23,8 @@ pub const STAGE_TIMEOUT_NS: i64 = 15 * NS_PER_SEC;
 pub const RUNTIMES: &[&str] = &["runc", "sysbox"];
 /// Output lines per second of a running stage.
 const LINES_PER_SEC: i64 = 3;
+/// An image whose name contains this cannot be pulled (an internal runner error, §11 R3).
+pub const UNPULLABLE: &str = "does-not-exist";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StagePlan {
@@ -96,8 +106,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The runner's `/run` reply: `archived` only when something was archived.
+    /// The runner's `/run` reply: `archived` only when something was archived; a run that
+    /// failed inside the runner (no stages) is `{"status": "Error"}` alone.
     pub fn to_json(&self) -> Value {
+        if self.stages.is_empty() {
+            return json!({"status": self.status});
+        }
         let mut v = json!({
             "status": self.status,
             "stages": self.stages.iter().map(StageResult::to_json).collect::<Vec<_>>(),
@@ -114,8 +128,8 @@ impl Outcome {
 pub struct RunnerRun {
     pub start: i64,
     pub end: i64,
-    /// `(instant, line)`; every line is written with its trailing `\n` at that instant.
-    pub lines: Vec<(i64, String)>,
+    /// `(instant, text)`: what the runner writes at that instant, newlines as they are.
+    pub writes: Vec<(i64, String)>,
     /// The log file was deleted on the runner (→ 404; the dashboard says so with a 200).
     pub deleted: bool,
     pub outcome: Outcome,
@@ -125,12 +139,11 @@ impl RunnerRun {
     /// The log file as it is at `now`.
     pub fn log_at(&self, now: i64) -> Vec<u8> {
         let mut out = Vec::new();
-        for (t, line) in &self.lines {
+        for (t, text) in &self.writes {
             if *t > now {
                 break;
             }
-            out.extend_from_slice(line.as_bytes());
-            out.push(b'\n');
+            out.extend_from_slice(text.as_bytes());
         }
         out
     }
@@ -222,18 +235,38 @@ pub fn simulate(
     let mut rng = rng_for(seed, &format!("candor.run.{id}"));
     let n = plan.stages.len();
     let mut t = start;
-    let mut lines = Vec::new();
+    let mut lines: Vec<(i64, String)> = Vec::new();
     let mut results = Vec::new();
     let mut broken = false;
     let step = NS_PER_SEC / LINES_PER_SEC;
     for (i, stage) in plan.stages.iter().enumerate() {
-        if i > 0 {
-            lines.push((t, String::new()));
-        }
+        // The newline before a later header ends the previous closing sentence.
+        let newline = if i > 0 { "\n" } else { "" };
         lines.push((
             t,
-            format!("{} [{}/{}] {}", "*".repeat(16), i + 1, n, "*".repeat(16)),
+            format!(
+                "{newline}{} [{}/{}] {}\n",
+                "*".repeat(16),
+                i + 1,
+                n,
+                "*".repeat(16)
+            ),
         ));
+        if stage.image.contains(UNPULLABLE) {
+            // Pulling fails inside the runner: no stage result at all.
+            t += 2 * NS_PER_SEC;
+            return RunnerRun {
+                start,
+                end: t,
+                writes: lines,
+                deleted: false,
+                outcome: Outcome {
+                    status: "Error",
+                    stages: Vec::new(),
+                    archived: Vec::new(),
+                },
+            };
+        }
         if broken {
             lines.push((t, "Skipped".to_string()));
             results.push(StageResult {
@@ -266,14 +299,22 @@ pub fn simulate(
         let mut k = 1;
         let mut at = t + step;
         let mut script = stage.script.iter();
+        let first_output = lines.len();
         while at < end {
             let line = match script.next() {
                 Some(cmd) => format!("$ {cmd}"),
                 None => output_line(&mut rng, k),
             };
-            lines.push((at, line));
+            lines.push((at, line + "\n"));
             k += 1;
             at += step;
+        }
+        // An odd number of output lines: the last one ends without a newline (glued).
+        let outputs = lines.len() - first_output;
+        if outputs % 2 == 1
+            && let Some((_, last)) = lines.last_mut()
+        {
+            last.pop();
         }
         t = end;
         if timeout {
@@ -318,7 +359,7 @@ pub fn simulate(
     RunnerRun {
         start,
         end: t,
-        lines,
+        writes: lines,
         deleted: false,
         outcome: Outcome {
             status,
@@ -390,9 +431,50 @@ mod tests {
         assert!(r.outcome.archived.is_empty());
         let text = String::from_utf8(r.log_at(r.end)).unwrap();
         assert!(text.starts_with("**************** [1/3] ****************\n"));
-        assert!(text.contains("\n\n**************** [2/3] ****************\n"));
-        assert!(text.ends_with("Skipped\n"));
+        // §11 R4: no blank line between stages, no newline at the end.
+        assert!(!text.contains("\n\n"), "{text}");
+        assert!(text.contains("status code 2\n**************** [3/3] ****************\nSkipped"));
+        assert!(text.ends_with("Skipped"));
         assert!(r.log_at(r.start).len() < text.len());
+    }
+
+    #[test]
+    fn odd_output_is_glued_to_the_closing_sentence() {
+        let mut glued = 0;
+        for id in ["a", "b", "c", "d", "e", "f"] {
+            let plan = Plan {
+                stages: vec![stage("a", &["make"])],
+                archive: vec![],
+            };
+            let r = simulate(1, id, &plan, 0, None);
+            let text = String::from_utf8(r.log_at(r.end)).unwrap();
+            // Writes: the header, the output lines, the closing sentence.
+            let outputs = r.writes.len() - 2;
+            if outputs % 2 == 1 {
+                glued += 1;
+                assert!(!text.contains("\nProcess exited"), "{text}");
+            } else {
+                assert!(text.contains("\nProcess exited"), "{text}");
+            }
+            assert!(text.ends_with("Process exited with status code 0"));
+        }
+        assert!(glued > 0, "some stage glues its output");
+    }
+
+    #[test]
+    fn an_unpullable_image_is_an_internal_runner_error() {
+        let mut s = stage("a", &[]);
+        s.image = format!("registry.example.com/{UNPULLABLE}:1");
+        let plan = Plan {
+            stages: vec![s, stage("b", &[])],
+            archive: vec![],
+        };
+        let r = simulate(1, "z", &plan, 0, None);
+        assert_eq!(r.outcome.to_json(), json!({"status": "Error"}));
+        assert_eq!(
+            String::from_utf8(r.log_at(r.end)).unwrap(),
+            "**************** [1/2] ****************\n"
+        );
     }
 
     #[test]

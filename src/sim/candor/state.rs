@@ -45,26 +45,22 @@ pub struct Run {
     pub start: i64,
     pub finish: i64,
     pub status: &'static str,
-    /// `None`: the whole run errored internally.
-    pub stages: Option<Vec<StageResult>>,
+    /// Empty: the run failed inside the runner before any stage (§11 R3).
+    pub stages: Vec<StageResult>,
     pub archived: Vec<String>,
 }
 
 impl Run {
+    /// A `lastRuns` entry: `stages` and `archived` always present, `[]` when empty (§11 R3).
     pub fn to_json(&self) -> Value {
-        let mut v = json!({
+        json!({
             "id": self.id,
             "start": self.start / NS_PER_MS,
             "finish": self.finish / NS_PER_MS,
             "status": self.status,
-        });
-        if let Some(st) = &self.stages {
-            v["stages"] = json!(st.iter().map(StageResult::to_json).collect::<Vec<_>>());
-        }
-        if !self.archived.is_empty() {
-            v["archived"] = json!(self.archived);
-        }
-        v
+            "stages": self.stages.iter().map(StageResult::to_json).collect::<Vec<_>>(),
+            "archived": self.archived,
+        })
     }
 }
 
@@ -110,13 +106,41 @@ impl Pipeline {
         v
     }
 
-    /// The list entry (D7): keys of the last finished run, absent when never run.
+    /// The detail (D7) as `user` sees it.
+    pub fn detail_json(&self, user: Option<i64>) -> Value {
+        let assigned = self.assigned(user);
+        let params: Vec<String> = self
+            .config
+            .get("parameters")
+            .and_then(Value::as_object)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let assignees: Vec<&str> = self
+            .assignees
+            .iter()
+            .filter_map(|a| USERS.iter().find(|u| u.id == *a).map(|u| u.name))
+            .collect();
+        json!({
+            "assigned": assigned,
+            "id": self.id,
+            "name": self.name,
+            "running": self.running.is_some(),
+            "public": self.public,
+            "lastRuns": self.last_runs(5).into_iter().map(Run::to_json).collect::<Vec<_>>(),
+            "trigger": if assigned { self.token.as_str() } else { "hidden" },
+            "assignees": assignees,
+            "requiredParameters": params,
+        })
+    }
+
+    /// The list entry (D7): keys of the last finished run, absent when never run; `stages`
+    /// absent for a run that failed before any stage (§11 R3).
     pub fn entry_json(&self) -> Value {
         let mut v = json!({"id": self.id, "name": self.name});
         if let Some(last) = self.runs.iter().max_by_key(|r| r.finish) {
             v["status"] = json!(last.status);
-            if let Some(st) = &last.stages {
-                v["stages"] = json!(st.iter().map(|s| s.status).collect::<Vec<_>>());
+            if !last.stages.is_empty() {
+                v["stages"] = json!(last.stages.iter().map(|s| s.status).collect::<Vec<_>>());
             }
         }
         let last_of = |status: &str| {
@@ -149,6 +173,9 @@ pub struct Options {
     pub trigger_auth_token_only: bool,
     /// Also serve `/archive` and `POST /logs/:runId`.
     pub wiki_routes: bool,
+    /// The runner checks its bearer token (400 without one, 401 for a wrong one). Off by
+    /// default: the real runner's check never matches (§11 R6).
+    pub runner_checks_token: bool,
 }
 
 pub struct State {
@@ -294,7 +321,7 @@ impl State {
                     start: r.start,
                     finish: r.end,
                     status: r.outcome.status,
-                    stages: Some(r.outcome.stages.clone()),
+                    stages: r.outcome.stages.clone(),
                     archived: r.outcome.archived.clone(),
                 });
                 runner.insert(run_id, r);
@@ -368,7 +395,7 @@ impl State {
                 start: started,
                 finish: r.end,
                 status: r.outcome.status,
-                stages: Some(r.outcome.stages.clone()),
+                stages: r.outcome.stages.clone(),
                 archived: r.outcome.archived.clone(),
             });
             p.running = None;
@@ -376,7 +403,8 @@ impl State {
     }
 
     /// The trigger's "start" (D12): a run id, the running flag, the runner's run. With the
-    /// runner down a synthetic `Get Runner` failure is recorded at once.
+    /// runner down a synthetic `Get Runner` failure is recorded at once (§11 R8): such a run
+    /// has no runner log.
     pub fn start_run(
         &mut self,
         pid: i64,
@@ -400,11 +428,11 @@ impl State {
                 start: now,
                 finish: now,
                 status: "Failed",
-                stages: Some(vec![StageResult {
+                stages: vec![StageResult {
                     name: "Get Runner".into(),
                     status: "Failed",
                     exit_code: -1,
-                }]),
+                }],
                 archived: Vec::new(),
             });
             return;
@@ -416,11 +444,11 @@ impl State {
                 start: now,
                 finish: now,
                 status: "Failed",
-                stages: Some(vec![StageResult {
+                stages: vec![StageResult {
                     name: "Error 400".into(),
                     status: "Failed",
                     exit_code: -1,
-                }]),
+                }],
                 archived: Vec::new(),
             });
             return;
@@ -619,11 +647,7 @@ mod tests {
             assert!(valid_config(&p.config), "{}", p.name);
         }
         let e2e = st.pipeline(7).unwrap();
-        assert!(
-            e2e.runs
-                .iter()
-                .all(|r| r.stages.as_ref().unwrap()[2].exit_code == -3)
-        );
+        assert!(e2e.runs.iter().all(|r| r.stages[2].exit_code == -3));
         let gpu = st.pipeline(8).unwrap();
         assert!(gpu.runs.iter().all(|r| r.status == "Error"));
     }
