@@ -278,13 +278,7 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// Build the backend for a profile.
+/// Build the backend for a profile (its row of `crate::backends::BACKENDS` says how).
 pub fn connect(profile: &Profile) -> Result<Arc<dyn Backend>, ApiError> {
-    match profile.kind {
-        Kind::Freecommit => Ok(Arc::new(freecommit::FreeCommit::new(profile)?)),
-        Kind::Aviator => Ok(Arc::new(aviator::Aviator::new(profile)?)),
-        Kind::ServerlessCd => Ok(Arc::new(serverless_cd::ServerlessCd::new(profile)?)),
-        Kind::Nullplatform => Ok(Arc::new(nullplatform::Nullplatform::new(profile)?)),
-        Kind::Candor => Ok(Arc::new(candor::Candor::new(profile)?)),
-    }
+    (profile.kind.descriptor().connect)(profile)
 }

@@ -197,7 +197,7 @@ impl Runner {
                     .profiles
                     .clone();
                 // Reuse each profile's backend (and its token) between overview refreshes.
-                let backends: Vec<(String, Connected)> = profiles
+                let backends: Vec<(String, crate::domain::Kind, Connected)> = profiles
                     .iter()
                     .map(|p| {
                         let b = match self.others.get(&p.name) {
@@ -207,11 +207,11 @@ impl Runner {
                         if let Ok(b) = &b {
                             self.others.insert(p.name.clone(), b.clone());
                         }
-                        (p.name.clone(), b)
+                        (p.name.clone(), p.kind, b)
                     })
                     .collect();
                 self.spawn(JobKey::Overview, async move {
-                    let asks = backends.into_iter().map(|(name, b)| async move {
+                    let asks = backends.into_iter().map(|(name, kind, b)| async move {
                         match b {
                             Ok(b) => {
                                 let limit = std::time::Duration::from_secs(20);
@@ -229,11 +229,7 @@ impl Runner {
                                     )],
                                 }
                             }
-                            Err(e) => vec![overview::problem(
-                                &name,
-                                crate::domain::Kind::Freecommit,
-                                &e.to_string(),
-                            )],
+                            Err(e) => vec![overview::problem(&name, kind, &e.to_string())],
                         }
                     });
                     let mut items: Vec<_> = futures::future::join_all(asks)

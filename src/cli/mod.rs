@@ -429,21 +429,11 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 
         }
     };
     out!("shipdeck simulator listening on http://{}", handle.addr);
-    for mount in crate::sim::freecommit::MOUNTS {
-        out!("  Free Commit  {}", handle.url(mount));
+    for d in &crate::backends::BACKENDS {
+        for line in (d.sim.describe)(&handle) {
+            out!("{line}");
+        }
     }
-    out!("  Aviator      {}", handle.url("aviator"));
-    out!(
-        "  Serverless-cd {} · era {}",
-        handle.url("serverless-cd"),
-        handle.serverless_cd_era.describe()
-    );
-    out!("  nullplatform {}", handle.url("nullplatform"));
-    out!(
-        "  Candor       {} (runner {})",
-        handle.url("candor"),
-        handle.url("candor-runner")
-    );
     out!("");
     out!("# A ready config (save as config.toml, then: shipdeck --config config.toml):");
     out!("{}", crate::demo::printable_config(&handle));

@@ -32,45 +32,6 @@ const COMMON_KEYS: &[&str] = &[
 ];
 const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"];
 
-/// Kind-specific keys (secret fields stand for `<f>`, `<f>_env`, `<f>_command`), the required
-/// ones, and the default URL when the vendor has a fixed host.
-struct KindSchema {
-    keys: &'static [&'static str],
-    required: &'static [&'static str],
-    default_url: Option<&'static str>,
-}
-
-fn schema(kind: Kind) -> KindSchema {
-    match kind {
-        Kind::Freecommit => KindSchema {
-            keys: &["username", "password"],
-            required: &["url", "username", "password"],
-            default_url: None,
-        },
-        Kind::Nullplatform => KindSchema {
-            keys: &["api_key"],
-            required: &["api_key"],
-            default_url: Some("https://ci.nullplatform.com"),
-        },
-        Kind::Aviator => KindSchema {
-            keys: &["token", "projects"],
-            required: &["token"],
-            default_url: Some("https://api.aviator.co"),
-        },
-        Kind::ServerlessCd => KindSchema {
-            keys: &["token", "route_prefix"],
-            required: &["url", "token"],
-            default_url: None,
-        },
-        // No username: an anonymous profile, public pipelines only (`api/candor.md` §11 R12).
-        Kind::Candor => KindSchema {
-            keys: &["username", "password", "runner_url", "runner_token"],
-            required: &["url"],
-            default_url: None,
-        },
-    }
-}
-
 struct Ctx<'a> {
     text: &'a str,
     private: bool,
@@ -411,7 +372,7 @@ fn profile(
         .iter()
         .find(|(k, _)| k.get_ref().as_ref() == "kind")
         .map(|(_, v)| v);
-    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    let kinds: Vec<&str> = Kind::all().map(|k| k.as_str()).collect();
     let kind = match kind_val {
         None => {
             cx.problem(
@@ -440,7 +401,7 @@ fn profile(
             }
         }
     };
-    let sch = schema(kind);
+    let sch = &kind.descriptor().config;
     let mut allowed: Vec<String> = COMMON_KEYS.iter().map(|s| s.to_string()).collect();
     for k in sch.keys {
         if SECRET_FIELDS.contains(k) {
@@ -467,11 +428,8 @@ fn profile(
             "kind" => {}
             "url" => {
                 if let Some(u) = url(cx, v) {
-                    if kind == Kind::Nullplatform && u.host_str() == Some("api.nullplatform.com") {
-                        cx.problem(
-                            v.span(),
-                            "api.nullplatform.com is the public API, which has no /login; the CI API is https://ci.nullplatform.com",
-                        );
+                    if let Some(problem) = (sch.url_problem)(&u) {
+                        cx.problem(v.span(), problem);
                     }
                     p.url = u;
                     has_url = true;
@@ -548,29 +506,14 @@ fn profile(
             );
         }
     }
-    if kind == Kind::Candor && p.username.is_some() != p.password.is_some() {
-        let msg = if p.username.is_some() {
-            format!(
-                "profile `{name}` (kind candor) sets username but no password: add `password_env` or `password_command`, or drop username for public pipelines only"
-            )
-        } else {
-            format!(
-                "profile `{name}` (kind candor) sets a password but no username: add `username = \"…\"`"
-            )
-        };
-        cx.problem(header.clone(), msg);
-    }
     if p.runner_url.is_some() && p.runner_token.is_none() {
         cx.problem(
             header.clone(),
             format!("profile `{name}` sets runner_url but no runner token: add `runner_token_env` or `runner_token_command`"),
         );
     }
-    if kind == Kind::Aviator && p.projects.is_empty() {
-        cx.problem(
-            header,
-            format!("profile `{name}` (kind aviator) needs `projects`: Aviator cannot list them, e.g. projects = [ {{ name = \"web\", environments = [\"staging\", \"production\"] }} ]"),
-        );
+    if let Some(problem) = (sch.profile_problem)(&name, &p) {
+        cx.problem(header, problem);
     }
     Some(p)
 }

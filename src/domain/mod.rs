@@ -13,52 +13,8 @@ pub use release::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The five backend kinds a profile can speak to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    Freecommit,
-    Nullplatform,
-    Aviator,
-    ServerlessCd,
-    Candor,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::Freecommit,
-        Kind::Nullplatform,
-        Kind::Aviator,
-        Kind::ServerlessCd,
-        Kind::Candor,
-    ];
-
-    /// The spelling used in the config file (`kind = "…"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Freecommit => "freecommit",
-            Kind::Nullplatform => "nullplatform",
-            Kind::Aviator => "aviator",
-            Kind::ServerlessCd => "serverless-cd",
-            Kind::Candor => "candor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Human name of the system.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Freecommit => "Free Commit",
-            Kind::Nullplatform => "nullplatform",
-            Kind::Aviator => "Aviator Releases",
-            Kind::ServerlessCd => "Serverless-cd",
-            Kind::Candor => "Candor",
-        }
-    }
-}
+/// The backend kinds: one table in `crate::backends`.
+pub use crate::backends::Kind;
 
 /// Unified status of a build, run, task or deployment (`api/README.md`, "Unified build status").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -145,6 +145,11 @@ pub trait Backend: Send + Sync {
     fn reset(&self);
 }
 
+/// A backend's base URL on this simulator as a profile URL (`None` only if it would not parse).
+pub fn profile_url(h: &SimHandle, prefix: &str) -> Option<url::Url> {
+    url::Url::parse(&h.url(prefix)).ok()
+}
+
 /// A running simulator.
 pub struct SimHandle {
     pub addr: SocketAddr,
@@ -185,24 +190,15 @@ impl SimHandle {
 /// returns once it is listening.
 pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
     let core = Arc::new(Core::new(&opts));
-    let fc = Arc::new(freecommit::FreeCommit::new(core.clone()));
-    let av = Arc::new(aviator::Aviator::new(core.clone()));
-    let scd = Arc::new(serverless_cd::ServerlessCd::new(
-        core.clone(),
-        opts.serverless_cd_era,
-    ));
-    let np = Arc::new(nullplatform::Nullplatform::new(core.clone()));
-    let cd = Arc::new(candor::Candor::new(core.clone()));
-    let backends: Vec<Arc<dyn Backend>> =
-        vec![fc.clone(), av.clone(), scd.clone(), np.clone(), cd.clone()];
-
-    let app = axum::Router::new()
-        .merge(freecommit::router(fc))
-        .merge(aviator::router(av))
-        .merge(serverless_cd::control_router(scd.clone()))
-        .merge(serverless_cd::router(scd))
-        .merge(nullplatform::router(np))
-        .merge(candor::router(cd))
+    // Every backend of the table mounts itself; the control routes reset them all.
+    let mut app = axum::Router::new();
+    let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+    for d in &crate::backends::BACKENDS {
+        let (routes, backend) = (d.sim.mount)(core.clone(), &opts);
+        app = app.merge(routes);
+        backends.push(backend);
+    }
+    let app = app
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (

@@ -6,6 +6,7 @@
 //! viewer token gets 403 on every write. Time comes from the shared clock and
 //! is applied lazily before each request.
 
+pub mod demo;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};

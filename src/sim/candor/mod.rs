@@ -16,6 +16,7 @@
 //! "runner_auth": "none" | "bearer"}`; `POST /__sim/reset` restores the defaults.
 
 mod dashboard;
+pub mod demo;
 mod runner;
 pub mod runner_engine;
 pub mod state;

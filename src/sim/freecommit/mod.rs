@@ -9,6 +9,7 @@
 mod admin;
 mod auth;
 mod cors;
+pub mod demo;
 mod engine;
 mod entities;
 mod fixtures;

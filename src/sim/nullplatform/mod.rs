@@ -5,6 +5,7 @@
 //! middleware: like the shared layer, plus the two nullplatform-specific forms (a malformed
 //! array element with `id` as a string, and a truncated parameter list).
 
+pub mod demo;
 mod handlers;
 mod state;
 

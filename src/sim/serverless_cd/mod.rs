@@ -8,6 +8,7 @@
 //! UI's index page (HTTP 200 `text/html`). How errors look depends on the era (`reply`).
 
 mod auth;
+pub mod demo;
 mod handlers;
 mod reply;
 pub mod state;
