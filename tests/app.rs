@@ -980,11 +980,12 @@ fn kill_asks_first_and_no_sends_nothing() {
         [Effect::Mutate { op: shipdeck::app::action::Mutation::Kill { build }, profile, user, .. }]
             if build.project == "billing-api" && profile == "ci" && user == "admin"
     ));
-    // Read-only: the same confirmed kill is refused in `update`: nothing is sent, and the
-    // refused attempt is recorded in the audit trail (its only effect: the audit file line).
+    // Read-only shows itself before any question: the kill key is refused at once, nothing is
+    // sent, and the refused attempt is recorded in the audit trail (its only effect: the audit
+    // file line).
     s.cli_read_only = true;
-    update(&mut s, Action::Kill, 10);
-    let fx = update(&mut s, key('y'), 10);
+    let fx = update(&mut s, Action::Kill, 10);
+    assert!(matches!(s.overlay, Overlay::None), "{:?}", s.overlay);
     assert!(
         matches!(&fx[..], [Effect::Audit(a)] if a.result.starts_with("refused") && a.action == "kill"),
         "{fx:?}"

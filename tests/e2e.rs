@@ -240,7 +240,7 @@ fn launches(p: &common::Proxy) -> usize {
 }
 
 #[test]
-fn read_only_refuses_a_confirmed_launch_and_sends_nothing() {
+fn read_only_refuses_a_launch_before_the_form_and_sends_nothing() {
     let mut r = Rig::start(READ_ONLY_PROFILE);
     r.tui.wait_for("● online");
     r.tui.send(":profile ci-ro\r");
@@ -249,13 +249,18 @@ fn read_only_refuses_a_confirmed_launch_and_sends_nothing() {
     });
     r.tui.send("/billing-api\r");
     r.tui.wait_for("filter “billing-api” (server)");
+    // The footer shows launch as unavailable; the key is refused before any form opens.
     r.tui.send("L");
-    r.tui.wait_for("ignore_steps:");
-    r.tui.send("\r");
-    r.tui.wait_for("Start a build");
-    r.tui.send("y");
     r.tui.wait_for("refused: profile ci-ro is read-only");
+    assert!(
+        !r.tui.screen().contains("ignore_steps:"),
+        "{}",
+        r.tui.screen()
+    );
     assert_eq!(launches(&r.proxy), 0, "{:?}", r.proxy.paths());
+    // The refused attempt is in the audit trail.
+    r.tui.send("6");
+    r.tui.wait_for("refused");
     r.tui.send("q");
     r.tui.wait_exit(Duration::from_secs(5));
 }
@@ -344,7 +349,7 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
     // The audit pane shows the one change that was made.
     r.tui.send("6");
     r.tui.wait_for("payments-api/canary");
-    // A read-only profile refuses after confirmation, and sends nothing.
+    // A read-only profile refuses before any form, and sends nothing.
     r.tui.send(":profile rel-ro\r");
     r.tui.wait("read-only profile online", |s| {
         s.contains("READ-ONLY") && s.contains("● online")
@@ -355,9 +360,7 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
         .wait("the pipeline", |s| s.matches("success").count() >= 3);
     r.tui.send("l");
     r.tui.wait_for("Deployments to canary");
-    deploy(&mut r, "2025.12.25-rc1");
-    r.tui.wait_for("canary: ");
-    r.tui.send("y");
+    r.tui.send("D");
     r.tui.wait_for("refused: profile rel-ro is read-only");
     assert_eq!(
         deploys(&r, "canary"),

@@ -180,6 +180,23 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The keys that start a change on a server (a read-only profile refuses them before any
+    /// form opens), and the verb the audit trail records for them.
+    pub fn change_verb(&self) -> Option<&'static str> {
+        Some(match self {
+            Action::Launch => "launch",
+            Action::Kill => "kill",
+            Action::Rollback => "rollback",
+            Action::Promote | Action::DeployCandidate => "deploy",
+            Action::SetStatus => "set_status",
+            Action::CreateAsset => "create_asset",
+            Action::CutRelease => "create_release",
+            _ => return None,
+        })
+    }
+}
+
 /// First pages of the lists, kept on disk per profile so a restart paints at once.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListCache {

@@ -84,6 +84,44 @@ pub fn send(s: &mut State, op: Mutation, fx: &mut Vec<Effect>) {
     });
 }
 
+/// A change key on a read-only profile: refused before any form or question, said, and
+/// audited. Returns false when the profile may change things (the key goes on as usual).
+pub fn refuse_early(s: &mut State, verb: &str, fx: &mut Vec<Effect>) -> bool {
+    let Some(why) = why_not(s) else {
+        return false;
+    };
+    let target = match (s.pane, s.releases.selected()) {
+        (crate::domain::Resource::Releases, Some((project, env))) => format!("{project}/{env}"),
+        _ => s
+            .lists
+            .get(s.pane)
+            .selected_id()
+            .unwrap_or_else(|| s.pane.as_str().to_string()),
+    };
+    let what = verb.replace('_', " ");
+    toast(
+        s,
+        Level::Error,
+        format!("refused: {why}; no {what} of {target} can be sent from here"),
+    );
+    let audit = AuditEntry {
+        time: s.wall,
+        profile: s.profile().map(|p| p.name.clone()).unwrap_or_default(),
+        user: s
+            .session
+            .as_ref()
+            .map(|x| x.user.name.clone())
+            .unwrap_or_default(),
+        action: verb.to_string(),
+        target,
+        request: String::new(),
+        result: format!("refused: {why}"),
+        key: String::new(),
+    };
+    refused(s, audit, fx);
+    true
+}
+
 /// Record a refused attempt: in the Audit pane at once, and in the audit file by the runner.
 pub fn refused(s: &mut State, mut audit: AuditEntry, fx: &mut Vec<Effect>) {
     audit.key = format!("session-{}", s.audit.len());

@@ -6,7 +6,7 @@
 use super::action::{Action, Effect};
 use super::messages::toast;
 use super::state::{Level, Millis, Overlay, Screen, State};
-use super::{lists, overlays, panes, profile, results, router};
+use super::{gate, lists, overlays, panes, profile, results, router};
 
 pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
     s.now = now;
@@ -54,6 +54,10 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         }
         _ if s.screen == Screen::FirstRun => {}
         a if !matches!(s.overlay, Overlay::None) => overlays::handle(s, a, &mut fx),
+        // Read-only shows itself before any form: change keys are refused (and audited) here.
+        a if a
+            .change_verb()
+            .is_some_and(|verb| gate::refuse_early(s, verb, &mut fx)) => {}
         a if panes::handle(s, &a, &mut fx) => {}
         a => global(s, a, &mut fx),
     }

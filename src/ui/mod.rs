@@ -202,11 +202,13 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         ));
         spans.push(Span::styled("│", t.dim()));
     }
-    let hints: Vec<(String, &str)> = if s.screen == Screen::FirstRun {
-        vec![("d".into(), "demo"), ("q".into(), "quit")]
+    // (keys, word, refused on this read-only profile)
+    let mut hints: Vec<(String, &str, bool)> = if s.screen == Screen::FirstRun {
+        vec![("d".into(), "demo", false), ("q".into(), "quit", false)]
     } else {
         // The visible layer's keys; a pane or the log also shows the global ones.
         let ctx = s.key_context();
+        let read_only = crate::app::gate::why_not(s).is_some();
         s.keymap
             .bindings
             .iter()
@@ -239,15 +241,43 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     _ => true,
                 }
             })
-            .map(|b| (s.keymap.keys_of(b.name), b.short))
+            .map(|b| {
+                let refused = read_only && b.action.change_verb().is_some();
+                (s.keymap.keys_of(b.name), b.short, refused)
+            })
             .collect()
     };
-    for (k, h) in hints {
-        spans.push(Span::styled(
-            format!(" {k}"),
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        ));
-        spans.push(Span::styled(format!(" {h}"), t.dim()));
+    // Narrow terminals: drop the least important hints first; `? help` always stays.
+    let width = |h: &[(String, &str, bool)]| -> usize {
+        h.iter()
+            .map(|(k, w, _)| k.chars().count() + w.chars().count() + 2)
+            .sum()
+    };
+    let used: usize = spans.iter().map(|sp| sp.width()).sum();
+    while used + width(&hints) > area.width as usize {
+        let Some(drop) = hints
+            .iter()
+            .rposition(|(_, w, _)| !matches!(*w, "help" | "quit"))
+        else {
+            break;
+        };
+        hints.remove(drop);
+    }
+    for (k, h, refused) in hints {
+        // A change a read-only profile would refuse: shown, struck through.
+        let (key_style, word_style) = if refused {
+            (
+                t.dim().add_modifier(Modifier::CROSSED_OUT),
+                t.dim().add_modifier(Modifier::CROSSED_OUT),
+            )
+        } else {
+            (
+                Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+                t.dim(),
+            )
+        };
+        spans.push(Span::styled(format!(" {k}"), key_style));
+        spans.push(Span::styled(format!(" {h}"), word_style));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -107,15 +107,29 @@ pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16, ctx: C
             title,
             Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
         ));
+        let read_only = crate::app::gate::why_not(s).is_some();
         for b in bindings {
-            lines.push(Line::from(vec![
+            // A change this read-only profile refuses: struck through, and said.
+            let refused = read_only && b.action.change_verb().is_some();
+            let strike = |st: Style| {
+                if refused {
+                    st.add_modifier(Modifier::CROSSED_OUT)
+                } else {
+                    st
+                }
+            };
+            let mut line = vec![
                 Span::styled(
                     format!("  {:<12}", s.keymap.keys_of(b.name)),
-                    Style::new().fg(t.text).add_modifier(Modifier::BOLD),
+                    strike(Style::new().fg(t.text).add_modifier(Modifier::BOLD)),
                 ),
-                Span::styled(format!("{:<44}", ellipsis(b.help, 43)), t.dim()),
+                Span::styled(format!("{:<44}", ellipsis(b.help, 43)), strike(t.dim())),
                 Span::styled(b.name, t.dim().add_modifier(Modifier::ITALIC)),
-            ]));
+            ];
+            if refused {
+                line.push(Span::styled(" read-only", Style::new().fg(t.warn)));
+            }
+            lines.push(Line::from(line));
         }
         lines.push(Line::from(""));
     }
