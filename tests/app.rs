@@ -1509,3 +1509,52 @@ fn a_kill_is_checked_again_when_it_is_sent() {
     assert!(matches!(s.overlay, Overlay::None));
     assert!(s.toast.as_ref().unwrap().text.contains("meanwhile"));
 }
+
+#[test]
+fn log_search_is_smart_case_and_regex_and_e_finds_the_builds_errors() {
+    let mut s = with_log(&[
+        b"Compiling",
+        b"Error: disk full",
+        b"an error again",
+        b"all fine",
+        b"process exited with status 2",
+        b"done",
+    ]);
+    let search = |s: &mut State, text: &str| {
+        update(s, Action::StartFilter, 60);
+        for c in text.chars() {
+            update(s, key(c), 60);
+        }
+        update(s, special(KeyCode::Enter), 60);
+        s.log.as_ref().unwrap().matches.len()
+    };
+    assert_eq!(search(&mut s, "error"), 2, "lower case: any case");
+    assert_eq!(search(&mut s, "Error"), 1, "a capital: exact case");
+    assert_eq!(
+        search(&mut s, r"exit(ed)? with status [1-9]"),
+        1,
+        "a regular expression"
+    );
+    assert_eq!(search(&mut s, "a(b"), 0, "not an expression: plain text");
+    // The match count is on screen.
+    search(&mut s, "error");
+    let screen = render(&s, 100, 30);
+    assert!(
+        screen.contains("/error 1/2") || screen.contains("/error 2/2"),
+        "{screen}"
+    );
+    // e: the first error; E: the next one, then around again.
+    let base = s.log.as_ref().unwrap().first_in_memory();
+    update(&mut s, key('e'), 60);
+    assert_eq!(s.log.as_ref().unwrap().cursor, base + 1);
+    update(&mut s, key('E'), 60);
+    assert_eq!(s.log.as_ref().unwrap().cursor, base + 2);
+    update(&mut s, key('E'), 60);
+    assert_eq!(
+        s.log.as_ref().unwrap().cursor,
+        base + 4,
+        "a non-zero exit is an error"
+    );
+    update(&mut s, key('E'), 60);
+    assert_eq!(s.log.as_ref().unwrap().cursor, base + 1, "around again");
+}

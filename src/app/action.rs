@@ -52,6 +52,8 @@ pub enum Action {
     ToggleWrap,
     ToggleLineNumbers,
     JumpToError,
+    /// `E`: the next error after the cursor.
+    NextError,
     SaveLog,
     Copy,
     ToggleMark,

@@ -156,10 +156,8 @@ pub fn file_work(effect: &Effect) -> Option<Action> {
         } => Some(Action::SpillSearched {
             req: *req,
             needle: needle.clone(),
-            first: snapshot
-                .first_spilled(|l| l.contains(needle.as_str()))
-                .ok()
-                .flatten(),
+            first: crate::logtext::Needle::new(needle)
+                .and_then(|n| snapshot.first_spilled(|l| n.is_match(l)).ok().flatten()),
         }),
         _ => None,
     }

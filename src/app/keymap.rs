@@ -335,6 +335,7 @@ impl Default for Keymap {
             b("wrap", &[Key::ch('w')], Action::ToggleWrap, "wrap long lines", Log, true),
             b("line_numbers", &[Key::ch('#')], Action::ToggleLineNumbers, "line numbers", Log, false),
             b("first_error", &[Key::ch('e')], Action::JumpToError, "jump to the first error", Log, true),
+            b("next_error", &[Key::ch('E')], Action::NextError, "next error (failed step, non-zero exit, error line)", Log, false),
             b("steps", &[Key::ch('t')], Action::ToggleSteps, "step list", Log, true),
             b("next_step", &[Key::ch(']')], Action::NextStep, "next step", Log, false),
             b("prev_step", &[Key::ch('[')], Action::PrevStep, "previous step", Log, false),

@@ -188,7 +188,10 @@ impl LogLine {
     /// Like [`to_line`](Self::to_line), with every occurrence of `needle`
     /// (case-sensitive) overlaid with `hl` (patched over the line's style).
     pub fn to_line_highlighted(&self, needle: &str, hl: Style, max_cols: usize) -> Line<'_> {
-        self.to_line_window_highlighted(0, max_cols, needle, hl)
+        match super::Needle::literal(needle) {
+            Some(n) => self.to_line_window_highlighted(0, max_cols, &n, hl),
+            None => self.to_line(max_cols),
+        }
     }
 
     /// Windowed rendering with match highlighting.
@@ -196,7 +199,7 @@ impl LogLine {
         &self,
         skip_cols: usize,
         max_cols: usize,
-        needle: &str,
+        needle: &super::Needle,
         hl: Style,
     ) -> Line<'_> {
         let r = self.window_bytes(skip_cols, max_cols);
@@ -228,7 +231,7 @@ impl LogLine {
         width: usize,
         skip_rows: usize,
         max_rows: usize,
-        highlight: Option<(&str, Style)>,
+        highlight: Option<(&super::Needle, Style)>,
     ) -> Vec<Line<'_>> {
         let width = width.max(1);
         let mut out = Vec::new();
@@ -260,30 +263,24 @@ impl LogLine {
     }
 
     /// Match ranges of `needle` that intersect `range`.
-    fn matches_in(&self, range: &Range<usize>, needle: &str) -> Vec<Range<usize>> {
-        if needle.is_empty() || range.is_empty() {
+    fn matches_in(&self, range: &Range<usize>, needle: &super::Needle) -> Vec<Range<usize>> {
+        if range.is_empty() {
             return Vec::new();
         }
-        let text = &*self.text;
-        let extra = needle.len() - 1;
-        let mut lo = range.start.saturating_sub(extra);
-        while !text.is_char_boundary(lo) {
-            lo -= 1;
-        }
-        let mut hi = (range.end + extra).min(text.len());
-        while !text.is_char_boundary(hi) {
-            hi += 1;
-        }
-        text[lo..hi]
-            .match_indices(needle)
-            .map(|(i, m)| lo + i..lo + i + m.len())
+        needle
+            .ranges(&self.text)
+            .into_iter()
             .filter(|m| m.end > range.start && m.start < range.end)
             .collect()
     }
 
     /// Borrowing spans for the byte range `range` (char boundaries), merging
     /// style runs and optional highlight matches.
-    fn spans(&self, range: Range<usize>, highlight: Option<(&str, Style)>) -> Vec<Span<'_>> {
+    fn spans(
+        &self,
+        range: Range<usize>,
+        highlight: Option<(&super::Needle, Style)>,
+    ) -> Vec<Span<'_>> {
         let Range { start, end } = range;
         let text = &*self.text;
         let (matches, hl) = match highlight {

@@ -20,7 +20,9 @@
 pub mod buffer;
 mod line;
 pub mod sanitize;
+pub mod search;
 
 pub use buffer::{LogBuffer, LogSnapshot, StepMarker, StepStatus};
 pub use line::{LogLine, StyleRun};
 pub use sanitize::{Sanitizer, sanitize_keep_sgr, sanitize_to_string};
+pub use search::Needle;

@@ -173,7 +173,7 @@ fn draw_lines(f: &mut Frame, area: Rect, t: &Theme, log: &LogView) {
     };
     let text_w = area.width.saturating_sub(gutter) as usize;
     let hl = Style::new().bg(t.warn).fg(t.badge_fg);
-    let needle = (!log.search.is_empty()).then_some(log.search.as_str());
+    let needle = log.needle.as_ref();
     let sel = log.mark.map(|m| (m.min(log.cursor), m.max(log.cursor)));
 
     // Which line numbers are on screen: in match-filter mode only matches, else a window.

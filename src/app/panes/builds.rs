@@ -36,6 +36,7 @@ pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         | Action::ToggleWrap
         | Action::ToggleLineNumbers
         | Action::JumpToError
+        | Action::NextError
         | Action::SaveLog
         | Action::Copy
         | Action::ToggleMark

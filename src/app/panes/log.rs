@@ -84,15 +84,15 @@ pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
                 }
             }
         }
-        Action::JumpToError => match log.jump_to_error() {
-            Some(n) if n < log.first_in_memory() => toast(
-                s,
-                Level::Info,
-                format!("first error at line {} (on disk)", n + 1),
-            ),
-            Some(_) => {}
-            None => toast(s, Level::Info, "no error line in this log"),
-        },
+        Action::JumpToError | Action::NextError => {
+            if log.jump_to_error(matches!(a, Action::NextError)).is_none() {
+                toast(
+                    s,
+                    Level::Info,
+                    "no error in this log: no failed step, non-zero exit or error line",
+                );
+            }
+        }
         Action::NextStep | Action::PrevStep => {
             if log.jump_step(matches!(a, Action::NextStep)).is_none() {
                 toast(s, Level::Info, "no further step");

@@ -5,7 +5,7 @@
 
 use crate::app::action::LogItem;
 use crate::domain::{Build, BuildStatus, StepStatus};
-use crate::logtext::LogBuffer;
+use crate::logtext::{LogBuffer, Needle};
 use std::path::PathBuf;
 
 /// Where the tail stands.
@@ -33,8 +33,10 @@ pub struct LogView {
     pub wrap: bool,
     pub numbers: bool,
     pub hscroll: usize,
-    /// The search term (empty: none).
+    /// The search term as typed (empty: none).
     pub search: String,
+    /// It compiled: smart case, a regular expression or plain text (see `logtext::Needle`).
+    pub needle: Option<Needle>,
     /// Show only the lines matching `search` (in-memory lines).
     pub only_matches: bool,
     /// Line numbers of in-memory matches, ascending (kept while `only_matches`).
@@ -68,6 +70,7 @@ impl Clone for LogView {
             numbers: self.numbers,
             hscroll: 0,
             search: self.search.clone(),
+            needle: self.needle.clone(),
             only_matches: false,
             matches: Vec::new(),
             mark: None,
@@ -100,6 +103,7 @@ impl LogView {
             numbers: true,
             hscroll: 0,
             search: String::new(),
+            needle: None,
             only_matches: false,
             matches: Vec::new(),
             mark: None,
@@ -144,10 +148,12 @@ impl LogView {
                     }
                 }
                 LogItem::Lines(lines) => {
-                    let needle =
-                        (!self.search.is_empty() && self.only_matches).then(|| self.search.clone());
+                    // Matches are counted as lines arrive, so "3/17" stays true while following.
                     for line in lines {
-                        let matched = needle.as_deref().is_some_and(|n| line.plain().contains(n));
+                        let matched = self
+                            .needle
+                            .as_ref()
+                            .is_some_and(|n| n.is_match(line.plain()));
                         let n = self.buf.push(line);
                         if matched {
                             self.matches.push(n);
@@ -235,6 +241,7 @@ impl LogView {
 
     /// Set the search term and jump to the first match at or after the cursor.
     pub fn set_search(&mut self, needle: String) -> Option<u64> {
+        self.needle = Needle::new(&needle);
         self.search = needle;
         self.recompute_matches();
         if self.search.is_empty() {
@@ -249,11 +256,13 @@ impl LogView {
             self.only_matches = false;
             return;
         }
-        let needle = self.search.clone();
+        let Some(needle) = &self.needle else {
+            return;
+        };
         self.matches = self
             .buf
             .iter_mem()
-            .filter(|(_, l)| l.plain().contains(&needle))
+            .filter(|(_, l)| needle.is_match(l.plain()))
             .map(|(n, _)| n)
             .collect();
     }
@@ -270,24 +279,44 @@ impl LogView {
             (false, true) => self.cursor,
             (false, false) => self.cursor.checked_sub(1)?,
         };
-        let needle = self.search.clone();
-        let hit = self.first_in_mem(from, forward, |t| t.contains(needle.as_str()))?;
+        let needle = self.needle.clone()?;
+        let hit = self.first_in_mem(from, forward, |t| needle.is_match(t))?;
         self.follow = false;
         self.cursor = hit;
         self.clamp();
         Some(hit)
     }
 
-    /// First line that looks like an error (case-insensitive `error`, `fatal`, `failed`).
-    pub fn jump_to_error(&mut self) -> Option<u64> {
-        let hit = self.first_in_mem(0, true, |t| {
-            let l = t.to_ascii_lowercase();
-            l.contains("error") || l.contains("fatal") || l.contains("failed")
+    /// `e`: the first error of the log; `E` (`after_cursor`): the next one after the cursor,
+    /// from the top again after the last. An error is what the build itself signals: the
+    /// first line of a failed step, a non-zero exit, an `error`/`fail`/`fatal` word.
+    pub fn jump_to_error(&mut self, after_cursor: bool) -> Option<u64> {
+        let first = self.first_in_memory();
+        let failed_steps: Vec<u64> = self
+            .buf
+            .steps()
+            .iter()
+            .filter(|m| m.status == StepStatus::Failed && m.line >= first)
+            .map(|m| m.line)
+            .collect();
+        let is_error = |n: u64, t: &str| failed_steps.contains(&n) || error_line(t);
+        let from = if after_cursor { self.cursor + 1 } else { 0 };
+        let hit = self.first_error_in_mem(from, &is_error).or_else(|| {
+            after_cursor
+                .then(|| self.first_error_in_mem(0, &is_error))
+                .flatten()
         })?;
         self.follow = false;
         self.cursor = hit;
         self.clamp();
         Some(hit)
+    }
+
+    fn first_error_in_mem(&self, from: u64, is_error: &dyn Fn(u64, &str) -> bool) -> Option<u64> {
+        self.buf
+            .iter_mem()
+            .find(|(n, l)| *n >= from && is_error(*n, l.plain()))
+            .map(|(n, _)| n)
     }
 
     /// The nearest line in memory from `from` (inclusive) whose text matches.
@@ -349,4 +378,24 @@ impl LogView {
         let s = self.buf.steps().get(i)?;
         Some((s.name.clone(), s.status))
     }
+}
+
+/// A line that says something failed: an error/fail/fatal word, or a non-zero exit status.
+pub fn error_line(text: &str) -> bool {
+    static EXIT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let lower = text.to_ascii_lowercase();
+    if ["error", "fail", "fatal", "panic"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return true;
+    }
+    EXIT.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\bexit(?:ed)?(?: with)?(?: status)?(?: code)?[ :=]+(-?[1-9][0-9]*)\b",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
 }

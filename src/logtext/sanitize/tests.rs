@@ -359,7 +359,8 @@ fn highlight_overlays_matches() {
         ]
     );
     // A match cut by the window edge is highlighted up to the edge.
-    let line = l.to_line_window_highlighted(9, 10, "foo", hl);
+    let line =
+        l.to_line_window_highlighted(9, 10, &crate::logtext::Needle::literal("foo").unwrap(), hl);
     assert_eq!(spans(&line), vec![("oo".into(), hl)]);
     // Empty needle: no highlight.
     assert_eq!(l.to_line_highlighted("", hl, 100), l.to_line(100));
