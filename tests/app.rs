@@ -831,11 +831,25 @@ fn hostile_names_cannot_reach_the_terminal() {
 #[test]
 fn layout_never_panics_at_tiny_sizes() {
     let s = with_all_lists();
-    for w in 1..30u16 {
-        for h in 1..12u16 {
+    // Below the minimum (the notice) and around it (the panes at their tightest).
+    for w in (1..30u16).chain(58..64) {
+        for h in (1..14u16).chain([24]) {
             let _ = render(&sized(s.clone(), w, h), w, h);
         }
     }
+}
+
+#[test]
+fn below_the_minimum_size_a_notice_says_what_is_needed() {
+    let s = with_all_lists();
+    let small = render(&sized(s.clone(), 40, 10), 40, 10);
+    assert!(small.contains("terminal too small"), "{small}");
+    assert!(small.contains("60×12"), "{small}");
+    let fits = render(&sized(s, 80, 24), 80, 24);
+    assert!(
+        !fits.contains("too small") && fits.contains("Projects"),
+        "{fits}"
+    );
 }
 
 fn build(status: BuildStatus) -> Build {

@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row as TRow, Table, W
 trait Columns: Row {
     fn header() -> &'static [&'static str];
     fn widths(width: u16) -> Vec<Constraint>;
-    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>>;
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>>;
     fn detail(&self, s: &State) -> Vec<(&'static str, String)>;
 }
 
@@ -57,7 +57,7 @@ impl Columns for Project {
             Constraint::Length(if wide { 20 } else { 9 }),
         ]
     }
-    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
         let (sym, status, meaning, when) = match &self.last_build {
             Some(b) => {
                 let c = status_color(t, b.status);
@@ -83,11 +83,11 @@ impl Columns for Project {
             ),
         };
         vec![
-            Cell::from(sym),
-            Cell::from(clean(&self.name).into_owned()),
-            Cell::from(status),
-            Cell::from(Span::styled(meaning, t.dim())),
-            Cell::from(Span::styled(when, t.dim())),
+            Line::from(sym),
+            Line::from(clean(&self.name).into_owned()),
+            Line::from(status),
+            Line::from(Span::styled(meaning, t.dim())),
+            Line::from(Span::styled(when, t.dim())),
         ]
     }
     fn detail(&self, s: &State) -> Vec<(&'static str, String)> {
@@ -153,7 +153,7 @@ impl Columns for Build {
             Constraint::Fill(2),
         ]
     }
-    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
         let c = status_color(t, self.status);
         let start = self.started_at.or(self.queued_at);
         let started = start
@@ -174,16 +174,16 @@ impl Columns for Build {
             (None, None) => String::new(),
         };
         vec![
-            Cell::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
+            Line::from(Span::styled(
                 clean(short_id(&self.id)).into_owned(),
                 t.dim(),
             )),
-            Cell::from(clean(&self.project).into_owned()),
-            Cell::from(Span::styled(self.status.label(), Style::new().fg(c))),
-            Cell::from(Span::styled(started, t.dim())),
-            Cell::from(dur),
-            Cell::from(Span::styled(clean(&exit).into_owned(), t.dim())),
+            Line::from(clean(&self.project).into_owned()),
+            Line::from(Span::styled(self.status.label(), Style::new().fg(c))),
+            Line::from(Span::styled(started, t.dim())),
+            Line::from(dur),
+            Line::from(Span::styled(clean(&exit).into_owned(), t.dim())),
         ]
     }
     fn detail(&self, s: &State) -> Vec<(&'static str, String)> {
@@ -259,7 +259,7 @@ impl Columns for crate::domain::Deployment {
             Constraint::Fill(3),
         ]
     }
-    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
         let c = status_color(t, self.status);
         let took = match (self.started_at, self.finished_at) {
             (Some(a), Some(b)) => duration((b - a).num_seconds()),
@@ -267,27 +267,27 @@ impl Columns for crate::domain::Deployment {
             _ => String::new(),
         };
         vec![
-            Cell::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
-            Cell::from(Span::styled(clean(&self.id).into_owned(), t.dim())),
-            Cell::from(clean(&self.candidate).into_owned()),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
+            Line::from(Span::styled(clean(&self.id).into_owned(), t.dim())),
+            Line::from(clean(&self.candidate).into_owned()),
+            Line::from(Span::styled(
                 clean(self.from_candidate.as_deref().unwrap_or("—")).into_owned(),
                 t.dim(),
             )),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 clean(&self.raw_status).into_owned(),
                 Style::new().fg(c),
             )),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 clean(self.actor.as_deref().unwrap_or("—")).into_owned(),
                 t.dim(),
             )),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 self.started_at.map(|a| ago(s.wall, a)).unwrap_or_default(),
                 t.dim(),
             )),
-            Cell::from(took),
-            Cell::from(Span::styled(
+            Line::from(took),
+            Line::from(Span::styled(
                 clean(self.error.as_deref().unwrap_or("")).into_owned(),
                 Style::new().fg(t.error),
             )),
@@ -346,19 +346,19 @@ impl Columns for crate::app::action::AuditEntry {
             Constraint::Fill(2),
         ]
     }
-    fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, _s: &State, t: &Theme) -> Vec<Line<'static>> {
         let ok = self.result == "ok";
         vec![
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 self.time.format("%Y-%m-%d %H:%M:%S").to_string(),
                 t.dim(),
             )),
-            Cell::from(clean(&self.profile).into_owned()),
-            Cell::from(Span::styled(clean(&self.user).into_owned(), t.dim())),
-            Cell::from(clean(&self.action).into_owned()),
-            Cell::from(clean(&self.target).into_owned()),
-            Cell::from(Span::styled(clean(&self.request).into_owned(), t.dim())),
-            Cell::from(Span::styled(
+            Line::from(clean(&self.profile).into_owned()),
+            Line::from(Span::styled(clean(&self.user).into_owned(), t.dim())),
+            Line::from(clean(&self.action).into_owned()),
+            Line::from(clean(&self.target).into_owned()),
+            Line::from(Span::styled(clean(&self.request).into_owned(), t.dim())),
+            Line::from(Span::styled(
                 clean(&self.result).into_owned(),
                 Style::new().fg(if ok { t.ok } else { t.error }),
             )),
@@ -394,17 +394,17 @@ impl Columns for crate::app::overview::OverviewItem {
             Constraint::Length(9),
         ]
     }
-    fn cells(&self, s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
         let st = self.what.status();
         let c = status_color(t, st);
         vec![
-            Cell::from(Span::styled(st.symbol(), Style::new().fg(c))),
-            Cell::from(clean(&self.profile).into_owned()),
-            Cell::from(Span::styled(self.backend.as_str(), t.dim())),
-            Cell::from(Span::styled(self.what.label(), Style::new().fg(c))),
-            Cell::from(clean(&self.title).into_owned()),
-            Cell::from(Span::styled(clean(&self.detail).into_owned(), t.dim())),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(st.symbol(), Style::new().fg(c))),
+            Line::from(clean(&self.profile).into_owned()),
+            Line::from(Span::styled(self.backend.as_str(), t.dim())),
+            Line::from(Span::styled(self.what.label(), Style::new().fg(c))),
+            Line::from(clean(&self.title).into_owned()),
+            Line::from(Span::styled(clean(&self.detail).into_owned(), t.dim())),
+            Line::from(Span::styled(
                 self.at.map(|a| ago(s.wall, a)).unwrap_or_default(),
                 t.dim(),
             )),
@@ -434,7 +434,7 @@ impl Columns for Developer {
             Constraint::Length(16),
         ]
     }
-    fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, _s: &State, t: &Theme) -> Vec<Line<'static>> {
         // `ROLE_ADMIN` → `admin`: the prefix is Spring's, not information.
         let role = self
             .roles
@@ -448,10 +448,10 @@ impl Columns for Developer {
             t.dim()
         };
         vec![
-            Cell::from(Span::styled(self.id.clone(), t.dim())),
-            Cell::from(clean(&self.username).into_owned()),
-            Cell::from(clean(self.email.as_deref().unwrap_or("—")).into_owned()),
-            Cell::from(Span::styled(clean(&role).into_owned(), role_style)),
+            Line::from(Span::styled(self.id.clone(), t.dim())),
+            Line::from(clean(&self.username).into_owned()),
+            Line::from(clean(self.email.as_deref().unwrap_or("—")).into_owned()),
+            Line::from(Span::styled(clean(&role).into_owned(), role_style)),
         ]
     }
     fn detail(&self, _s: &State) -> Vec<(&'static str, String)> {
@@ -476,17 +476,17 @@ impl Columns for Secret {
             Constraint::Fill(2),
         ]
     }
-    fn cells(&self, _s: &State, t: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, _s: &State, t: &Theme) -> Vec<Line<'static>> {
         let scope_style = if self.scope == "PUBLIC" {
             Style::new().fg(t.warn)
         } else {
             Style::new().fg(t.text)
         };
         vec![
-            Cell::from(clean(&self.name).into_owned()),
-            Cell::from(Span::styled(clean(&self.scope).into_owned(), scope_style)),
-            Cell::from(clean(self.environment.as_deref().unwrap_or("—")).into_owned()),
-            Cell::from(
+            Line::from(clean(&self.name).into_owned()),
+            Line::from(Span::styled(clean(&self.scope).into_owned(), scope_style)),
+            Line::from(clean(self.environment.as_deref().unwrap_or("—")).into_owned()),
+            Line::from(
                 self.value
                     .as_deref()
                     .map_or(Span::styled("•••• hidden", t.dim()), |v| {
@@ -666,11 +666,18 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
         offset = l.selected + 1 - height;
     }
     let end = (offset + height).min(l.visible.len());
+    // The columns as the table will lay them out: a cell longer than its column ends in "…".
+    let widths = T::widths(inner.width);
+    let cols = ratatui::layout::Layout::horizontal(widths.clone())
+        .flex(ratatui::layout::Flex::Start) // as `Table` lays out its columns
+        .spacing(2)
+        .split(Rect::new(0, 0, inner.width, 1));
     let rows: Vec<TRow> = l.visible[offset..end]
         .iter()
         .enumerate()
         .map(|(i, &idx)| {
-            let row = TRow::new(l.rows[idx].cells(s, t));
+            let cells = l.rows[idx].cells(s, t).into_iter().zip(cols.iter());
+            let row = TRow::new(cells.map(|(line, w)| Cell::from(fit(line, w.width as usize))));
             if offset + i == l.selected {
                 row.style(t.selection())
             } else {
@@ -680,7 +687,7 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
         .collect();
     let header = TRow::new(T::header().iter().map(|h| Cell::from(*h)))
         .style(Style::new().fg(t.accent).add_modifier(Modifier::BOLD));
-    let table = Table::new(rows, T::widths(inner.width))
+    let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(2)
         .style(if l.stale { t.dim() } else { Style::new() });
@@ -787,4 +794,36 @@ fn detail<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, row: &T) 
             .padding(ratatui::widgets::Padding::horizontal(1)),
     );
     f.render_widget(p, area);
+}
+
+/// A cell's line cut to `width` columns, its last visible character replaced by "…" when it
+/// did not fit (styles kept).
+fn fit(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    if width == 0 {
+        return Line::default();
+    }
+    let mut left = width - 1;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if left == 0 {
+            break;
+        }
+        let mut text = String::new();
+        for c in span.content.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if w > left {
+                left = 0;
+                break;
+            }
+            left -= w;
+            text.push(c);
+        }
+        spans.push(Span::styled(text, span.style));
+    }
+    let style = spans.last().map(|s| s.style).unwrap_or_default();
+    spans.push(Span::styled("…", style));
+    Line::from(spans).style(line.style)
 }

@@ -35,8 +35,29 @@ pub fn spinner(now: u64) -> &'static str {
     SPINNER[(now / crate::app::lists::SPINNER_MS) as usize % SPINNER.len()]
 }
 
+/// Below this size panes cannot show a row of every column: a notice says what is needed.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small ({}×{}): shipdeck needs {MIN_WIDTH}×{MIN_HEIGHT} — q quits",
+            area.width, area.height
+        );
+        let [mid] = Layout::vertical([Constraint::Length(3)])
+            .flex(ratatui::layout::Flex::Center)
+            .areas(area);
+        f.render_widget(
+            Paragraph::new(text)
+                .style(Style::new().fg(t.warn))
+                .centered()
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            mid,
+        );
+        return;
+    }
     let insecure = s.profile().is_some_and(|p| p.insecure);
     let [header, banner, tabs, body, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -160,11 +181,31 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .map(|c| clean(c).into_owned())
         .collect::<Vec<_>>()
         .join(" › ");
-    let right = Span::styled(format!("{crumb_text} "), t.dim());
-    let rw = (right.width() as u16).min(area.width / 2);
-    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
-    f.render_widget(Paragraph::new(Line::from(spans)), l);
-    f.render_widget(Paragraph::new(Line::from(right)).right_aligned(), r);
+    // The tabs come first; the breadcrumb gets what is left, cut from its start with "…"
+    // (its end names where the user is), and never overwrites a tab.
+    let tabs = Line::from(spans);
+    let room = (area.width as usize).saturating_sub(tabs.width() + 1);
+    let crumb = tail_ellipsis(&crumb_text, room.saturating_sub(1));
+    f.render_widget(Paragraph::new(tabs), area);
+    if room >= 8 {
+        let rw = (crumb.chars().count() + 1) as u16;
+        let [_, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(format!("{crumb} "), t.dim()))),
+            r,
+        );
+    }
+}
+
+/// The end of `text` in at most `max` columns, with "…" where its start was cut.
+fn tail_ellipsis(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(1);
+    let tail: String = text.chars().skip(n - keep).collect();
+    format!("…{tail}")
 }
 
 fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
