@@ -37,7 +37,7 @@ pub fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) 
     let req = s.take_req();
     let query = {
         let l = s.lists.meta_mut(res);
-        l.server_filter = support.server_filter;
+        l.filters_on_server = support.server_filter;
         let filter = if support.server_filter && !l.filter.is_empty() {
             Some(l.filter.clone())
         } else {
@@ -231,6 +231,7 @@ fn apply<T: Row>(
         Err(e) => return apply_err(&mut l.meta, !l.rows.is_empty(), e, now),
     };
     l.loading = None;
+    l.server_filter = l.filters_on_server;
     let was_healthy = l.error.is_none() && !l.stale;
     l.error = None;
     l.stale = false;
@@ -388,9 +389,11 @@ pub fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
         .is_some_and(|l| l.server_filter);
     let list = s.lists.get_mut(pane);
     let l = list.meta_mut();
-    l.server_filter = server;
     l.filter = text.clone();
     let changed = l.applied_filter != text;
+    // Until the server's answer comes, the rows on screen are filtered here: Enter right
+    // after a new filter never acts on a row the filter excludes.
+    l.server_filter = server && !changed;
     if !server {
         l.applied_filter = text.clone();
     }

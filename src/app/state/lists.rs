@@ -39,6 +39,8 @@ pub struct ListMeta {
     /// The filter the rows on screen were fetched with (what Esc returns to).
     pub applied_filter: String,
     pub server_filter: bool,
+    /// The backend filters this list (the rows of its answer are all shown as they come).
+    pub filters_on_server: bool,
     /// Pages of `PER_PAGE` rows covered by `rows` (the next page to ask for is `pages + 1`).
     pub pages: u32,
     pub sort: Option<Sort>,
@@ -93,6 +95,7 @@ impl Default for ListMeta {
             filter: String::new(),
             applied_filter: String::new(),
             server_filter: true,
+            filters_on_server: true,
             pages: 0,
             sort: None,
             loaded_at: None,
