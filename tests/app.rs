@@ -1572,3 +1572,53 @@ fn log_search_is_smart_case_and_regex_and_e_finds_the_builds_errors() {
     update(&mut s, key('E'), 60);
     assert_eq!(s.log.as_ref().unwrap().cursor, base + 1, "around again");
 }
+
+#[test]
+fn messages_stay_until_dismissed_belong_to_their_profile_and_have_a_history() {
+    let (mut s, _) = online(5, true);
+    // A warning (no sort column on Secrets is an info; an unknown theme is an error).
+    update(&mut s, Action::SetTheme("nope".into()), 10);
+    update(&mut s, Action::Tick, 10 + 60_000);
+    assert!(
+        s.toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("no theme")),
+        "an error stays"
+    );
+    // Esc dismisses it first, before going back.
+    update(&mut s, Action::Back, 70_000);
+    assert!(s.toast.is_none());
+    // The palette marks the current profile; :messages lists what was said.
+    let cands = shipdeck::app::overlays::palette::candidates(&s, "profile ");
+    assert!(
+        cands
+            .iter()
+            .any(|(c, d)| c == "profile ci" && d.contains("● current")),
+        "{cands:?}"
+    );
+    assert!(
+        cands
+            .iter()
+            .any(|(c, d)| c == "profile prod" && !d.contains("current")),
+        "{cands:?}"
+    );
+    update(&mut s, key(':'), 70_000);
+    for c in "messages".chars() {
+        update(&mut s, key(c), 70_000);
+    }
+    update(&mut s, special(KeyCode::Enter), 70_000);
+    match &s.overlay {
+        Overlay::Message { lines, .. } => {
+            assert!(
+                lines.iter().any(|l| l.contains("ci · no theme `nope`")),
+                "{lines:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // A message belongs to its profile: switching starts with a clean footer.
+    update(&mut s, special(KeyCode::Esc), 70_000);
+    update(&mut s, Action::SetTheme("nope".into()), 70_000);
+    update(&mut s, Action::SwitchProfile("prod".into()), 70_000);
+    assert!(s.toast.is_none());
+}

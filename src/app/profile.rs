@@ -31,6 +31,8 @@ pub fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.open_after_login = None;
     s.detail = None;
     s.overlay = Overlay::None;
+    // A message belongs to its profile: the next one starts with a clean footer.
+    s.toast = None;
     s.pane = Resource::Projects;
     // Paint what this profile showed last time while the login is under way.
     fx.push(Effect::LoadCache {

@@ -28,6 +28,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("profile ", "switch to a profile: profile <name>"),
     ("theme ", "change theme: theme <name>"),
     ("refresh", "reload this pane"),
+    (
+        "messages",
+        "every message of this session, with its time and profile",
+    ),
     ("help", "keys for this pane"),
     ("quit", "leave shipdeck"),
 ];
@@ -48,9 +52,15 @@ pub fn candidates(s: &State, text: &str) -> Vec<(String, String)> {
             .iter()
             .filter(|p| p.name.starts_with(arg.trim()))
             .map(|p| {
+                let current = if s.profile().is_some_and(|c| c.name == p.name) {
+                    "● current · "
+                } else {
+                    ""
+                };
+                let ro = if p.read_only { " · read-only" } else { "" };
                 (
                     format!("profile {}", p.name),
-                    format!("{} · {}", p.kind.as_str(), p.url),
+                    format!("{current}{}{ro} · {}", p.kind.label(), p.url),
                 )
             })
             .collect();
@@ -163,6 +173,12 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
         "theme" => crate::app::update::set_theme(s, arg),
         "refresh" => crate::app::profile::refresh(s, fx),
         "help" => s.overlay = super::help::open(s),
+        "messages" => {
+            s.overlay = Overlay::Message {
+                title: "messages".into(),
+                lines: crate::app::messages::history(s),
+            }
+        }
         "quit" | "q" => s.quit = true,
         other => toast(
             s,

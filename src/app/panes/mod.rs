@@ -40,6 +40,8 @@ pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         Action::Bottom => move_by(s, i64::MAX / 2, fx),
         Action::Open => open(s, fx),
         Action::Inspect => inspect(s),
+        // Esc dismisses a message first, then goes back.
+        Action::Back if s.toast.is_some() => s.toast = None,
         Action::Back => back(s, fx),
         Action::StartFilter => start_filter(s),
         Action::CycleSort => cycle_sort(s, fx),

@@ -47,12 +47,14 @@ pub enum Level {
     Error,
 }
 
-/// A message in the footer, gone at `until`.
+/// A message in the footer, gone at `until` (never, for warnings and errors: they stay until
+/// replaced or dismissed), shown only while its profile is the active one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Toast {
     pub level: Level,
     pub text: String,
     pub until: Millis,
+    pub profile: String,
 }
 
 /// A text input overlay.
@@ -115,6 +117,8 @@ pub struct State {
     pub detail: Option<Detail>,
     pub overlay: Overlay,
     pub toast: Option<Toast>,
+    /// Everything said, for `:messages` (bounded).
+    pub messages: Vec<super::messages::Said>,
     pub keymap: Keymap,
     /// `--read-only` on the command line (a profile can also be read-only).
     pub cli_read_only: bool,
@@ -172,6 +176,7 @@ impl State {
             detail: None,
             overlay: Overlay::None,
             toast: None,
+            messages: Vec::new(),
             keymap,
             cli_read_only: false,
             theme_override: None,
@@ -292,7 +297,7 @@ impl State {
     pub fn next_deadline(&self) -> Option<Millis> {
         let mut next: Option<Millis> = None;
         let mut at = |t: Millis| next = Some(next.map_or(t, |n| n.min(t)));
-        if let Some(t) = &self.toast {
+        if let Some(t) = self.toast.as_ref().filter(|t| t.until != Millis::MAX) {
             at(t.until);
         }
         if let Conn::Offline { retry_at, .. } = self.conn {
