@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::state::{API_KEYS, BuildRec, NpState, TOKEN_TTL_NS};
 use super::{Nullplatform, error, json_response};
+use crate::sim::decode::bearer_of;
 
 pub(super) struct Ctx {
     pub method: Method,
@@ -127,17 +128,16 @@ pub(super) fn dispatch(np: &Nullplatform, ctx: &Ctx) -> Response {
     let Some(auth) = ctx.auth.as_deref().map(str::trim).filter(|a| !a.is_empty()) else {
         return error(StatusCode::UNAUTHORIZED, "Missing authorization header");
     };
-    let token = match auth.split_once(' ') {
-        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-        _ => return error(StatusCode::UNAUTHORIZED, "Invalid token"),
+    let Some(token) = bearer_of(auth) else {
+        return error(StatusCode::UNAUTHORIZED, "Invalid token");
     };
     let Some(&(issued, exp)) = st.tokens.get(token) else {
         return error(StatusCode::UNAUTHORIZED, "Invalid token");
     };
-    let revoked = faults.expire_tokens_at.is_some_and(|d| {
-        let cut = np.core.clock.start_ns() + d.as_nanos() as i64;
-        ctx.now >= cut && issued < cut
-    });
+    let revoked = np
+        .core
+        .token_cut(super::KIND)
+        .is_some_and(|cut| ctx.now >= cut && issued < cut);
     if ctx.now >= exp || revoked {
         return error(StatusCode::UNAUTHORIZED, "Token expired");
     }
@@ -283,7 +283,7 @@ const STATUSES: &[&str] = &["pending", "in_progress", "failed", "successful"];
 
 /// `PATCH /build/{id}` (§9 #9); the path id wins over a body `id`.
 fn patch_build(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
-    let Some(id) = id_of(id).filter(|i| st.builds.contains_key(i)) else {
+    let Some(b) = id_of(id).and_then(|i| st.builds.get_mut(&i)) else {
         return error(StatusCode::NOT_FOUND, "Build not found");
     };
     let to = match ctx.field("status") {
@@ -294,9 +294,9 @@ fn patch_build(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
             return bad(&format!("Invalid build status: {s}"));
         }
     };
-    let from = st.builds[&id].status.clone();
+    let from = b.status.clone();
     if from == to {
-        return ok(&st.builds[&id].to_json());
+        return ok(&b.to_json());
     }
     let allowed = match from.as_str() {
         "pending" => matches!(to.as_str(), "in_progress" | "failed" | "successful"),
@@ -308,10 +308,8 @@ fn patch_build(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
     }
     // §11 C5: a current GitHub action sets `successful` before it creates the asset, and
     // whether the real server refuses that is not confirmed: the simulator accepts it.
-    let now = ctx.now;
-    let b = st.builds.get_mut(&id).expect("checked above");
     b.status = to;
-    b.updated = now;
+    b.updated = ctx.now;
     ok(&b.to_json())
 }
 
