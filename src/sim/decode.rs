@@ -111,7 +111,10 @@ mod tests {
     fn content_type_match_ignores_case() {
         let mut h = HeaderMap::new();
         assert!(!content_type_has(&h, "json"));
-        h.insert(header::CONTENT_TYPE, "Application/JSON; charset=utf-8".parse().unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().unwrap(),
+        );
         assert!(content_type_has(&h, "application/json"));
         assert!(!content_type_has(&h, "text/"));
     }

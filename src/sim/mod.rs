@@ -23,6 +23,7 @@ pub mod freecommit;
 mod layer;
 mod mount;
 pub mod nullplatform;
+mod paging;
 mod reply;
 pub mod serverless_cd;
 

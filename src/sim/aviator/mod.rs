@@ -22,7 +22,7 @@ use super::decode::{bearer, body_bytes, percent_decode, query_pairs};
 use super::layer::{Dice, is_json, rewrite_body, truncate};
 use super::mount::{Store, catch_all};
 use super::reply::{self, JSON, dropped, empty, gateway_page, with_retry_after};
-use super::{Backend, Core};
+use super::{Backend, Core, paging};
 
 pub use state::{CATALOG, EnvSpec, HEALTH_CHECK_FAILED, ProjectSpec, STATUSES, fmt_time, parse_rc};
 
@@ -207,11 +207,8 @@ async fn handle(State(av): State<Arc<Aviator>>, req: Request) -> Response {
             if method == Method::GET {
                 let (page, per_page) =
                     pagination(parts.uri.query()).ok_or((400, "Invalid pagination parameters"))?;
-                let rows: Vec<Value> = st
-                    .history(p, env)
+                let rows: Vec<Value> = paging::page(st.history(p, env), page, per_page)
                     .into_iter()
-                    .skip((page - 1).saturating_mul(per_page))
-                    .take(per_page)
                     .map(|i| st.deployments[i].to_json())
                     .collect();
                 Ok(json_response(StatusCode::OK, &Value::Array(rows)))

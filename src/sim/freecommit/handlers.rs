@@ -821,11 +821,13 @@ fn webhook(st: &mut FcState, ctx: &Ctx, project_id: i64) -> Response {
     let branch_ok = branch == project.branch || (github && project.branch == "*");
     let signature_ok = if github {
         // HMAC takes a key of any length: the `Err` arm is never taken.
-        Hmac::<sha2::Sha256>::new_from_slice(project.signature_key.as_bytes()).is_ok_and(|mut mac| {
-            mac.update(&ctx.raw);
-            let expected = format!("sha256={}", hex_lower(&mac.finalize().into_bytes()));
-            hv("x-hub-signature-256").as_deref() == Some(expected.as_str())
-        })
+        Hmac::<sha2::Sha256>::new_from_slice(project.signature_key.as_bytes()).is_ok_and(
+            |mut mac| {
+                mac.update(&ctx.raw);
+                let expected = format!("sha256={}", hex_lower(&mac.finalize().into_bytes()));
+                hv("x-hub-signature-256").as_deref() == Some(expected.as_str())
+            },
+        )
     } else {
         hv("x-gitlab-token").as_deref() == Some(project.signature_key.as_str())
     };

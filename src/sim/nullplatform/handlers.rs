@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::state::{API_KEYS, BuildRec, NpState, TOKEN_TTL_NS};
 use super::{Nullplatform, error, json_response};
 use crate::sim::decode::bearer_of;
+use crate::sim::paging;
 
 pub(super) struct Ctx {
     pub method: Method,
@@ -355,12 +356,11 @@ fn create_asset(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
 /// `result.length`), not §9's `{paging, results}` envelope of the public API.
 fn bare_window(ctx: &Ctx, rows: Vec<Value>) -> Response {
     let n = |k: &str| ctx.q(k).and_then(|v| v.parse::<usize>().ok());
-    let page: Vec<Value> = rows
-        .into_iter()
-        .skip(n("offset").unwrap_or(0))
-        .take(n("limit").unwrap_or(usize::MAX))
-        .collect();
-    ok(&Value::Array(page))
+    ok(&Value::Array(paging::window(
+        rows,
+        n("offset").unwrap_or(0),
+        n("limit").unwrap_or(usize::MAX),
+    )))
 }
 
 /// `GET /build?application_id=&status=&branch=&limit=&offset=`, newest first (§9 #6).

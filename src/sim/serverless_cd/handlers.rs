@@ -8,6 +8,7 @@ use super::auth::authenticate;
 use super::reply::{Answer, Fail, index_page, ok};
 use super::state::{Outcome, ScdState, TaskSpec, uuid_v4};
 use super::{Ctx, Era, ServerlessCd};
+use crate::sim::paging;
 
 pub const APP_NOT_FOUND: &str = "没有查到应用信息";
 /// `application/detail` of an unknown id (§11 R14).
@@ -277,10 +278,8 @@ impl H<'_> {
             (b.updated(now), b.created, &b.id).cmp(&(a.updated(now), a.created, &a.id))
         });
         let total = rows.len();
-        let result: Vec<Value> = rows
+        let result: Vec<Value> = paging::page(rows, page, size)
             .into_iter()
-            .skip(page.saturating_sub(1).saturating_mul(size))
-            .take(size)
             .map(|t| t.to_json(now, self.era))
             .collect();
         // The storage SDK's hit count is a string (§11 R1).
