@@ -275,7 +275,7 @@ impl H<'_> {
             .filter(|t| env.as_ref().is_none_or(|e| *e == t.env))
             .collect();
         rows.sort_by(|a, b| {
-            (b.updated(now), b.created, &b.id).cmp(&(a.updated(now), a.created, &a.id))
+            (b.updated(now), b.spec.created, &b.id).cmp(&(a.updated(now), a.spec.created, &a.id))
         });
         let total = rows.len();
         let result: Vec<Value> = paging::page(rows, page, size)
@@ -396,11 +396,8 @@ impl H<'_> {
         let spec = TaskSpec {
             app,
             created: self.now(),
-            commit: old.commit.clone(),
-            git_ref: old.git_ref.clone(),
-            message: old.message.clone(),
             redelivery: Some(old.id.clone()),
-            inputs: old.inputs.clone(),
+            ..old.spec.clone()
         };
         self.dispatched(spec)
     }
