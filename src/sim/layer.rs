@@ -2,17 +2,22 @@
 //! to `/__sim/*`). Draws come from the core's fault PRNG, so a given seed and
 //! request sequence produces the same faults. Delays (latency, jitter, hang)
 //! are real time: they exist to exercise the client's timeouts.
+//!
+//! The backends with their own fault table (Aviator, Candor, nullplatform) build it from the
+//! same pieces: [`Dice`] for the draws and delays in the shared order, [`truncate`] and
+//! [`rewrite_body`] for a malformed answer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::Core;
+use super::reply::{dropped, with_body};
+use super::{Core, FaultSet};
 
 /// How one backend renders the generic faults.
 pub trait FaultStyle: Send + Sync + 'static {
@@ -30,15 +35,88 @@ pub struct FaultLayerState {
     pub style: Arc<dyn FaultStyle>,
 }
 
-/// A body that fails before producing any byte: hyper then drops the connection
-/// without writing the response head, which the client sees as a reset.
-fn reset_body() -> Body {
-    Body::from_stream(futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "simulated connection reset",
-        ))
-    }))
+impl Core {
+    /// The simulated instant from which `expire_tokens_at` revokes the tokens of `kind`.
+    pub fn token_cut(&self, kind: &str) -> Option<i64> {
+        self.faults_for(kind)
+            .expire_tokens_at
+            .map(|d| self.clock.start_ns() + d.as_nanos() as i64)
+    }
+}
+
+/// One request's faults and draws, in the order every fault table uses.
+pub struct Dice<'a> {
+    core: &'a Core,
+    pub faults: FaultSet,
+}
+
+impl<'a> Dice<'a> {
+    pub fn new(core: &'a Core, kind: &str) -> Self {
+        Dice {
+            core,
+            faults: core.faults_for(kind),
+        }
+    }
+
+    /// One uniform draw in `[0, 1)`.
+    pub fn draw(&self) -> f64 {
+        self.core.fault_draw()
+    }
+
+    /// Whether a fault of `rate` happens (no draw when the rate is unset or zero).
+    pub fn roll(&self, rate: Option<f64>) -> bool {
+        rate.is_some_and(|r| r > 0.0 && self.draw() < r)
+    }
+
+    /// The hang (rolled only when `may_hang`), then latency plus jitter: real time.
+    pub async fn wait(&self, may_hang: bool) {
+        if may_hang && self.roll(self.faults.hang_rate) {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        let mut delay = self.faults.latency.unwrap_or_default();
+        if let Some(j) = self.faults.jitter.filter(|j| !j.is_zero()) {
+            delay += j.mul_f64(self.draw());
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The `Retry-After` seconds of a rate-limit answer.
+    pub fn retry_after(&self) -> u64 {
+        self.faults.retry_after.unwrap_or(2)
+    }
+}
+
+/// Whether an answer is a JSON document (by its `Content-Type`).
+pub fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// `bytes` cut somewhere inside (at least one byte kept, at least one dropped); `draw` is
+/// called only when there is a place to cut. Empty for a body of at most one byte.
+pub fn truncate(bytes: &Bytes, draw: impl FnOnce() -> f64) -> Bytes {
+    let len = bytes.len();
+    if len <= 1 {
+        return Bytes::new();
+    }
+    let cut = (1 + (draw() * (len - 1) as f64) as usize).min(len - 1);
+    bytes.slice(..cut)
+}
+
+/// `resp` with its body read and replaced by `bad(body)`; `None` when the body cannot be read.
+pub async fn rewrite_body(resp: Response, bad: impl FnOnce(Bytes) -> Bytes) -> Option<Response> {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+    Some(with_body(parts, bad(bytes)))
+}
+
+/// Reads (and drops) a request's body: the server read the request before closing.
+pub async fn drain(req: Request) {
+    let _ = axum::body::to_bytes(req.into_body(), 16 << 20).await;
 }
 
 pub async fn fault_middleware(
@@ -46,60 +124,54 @@ pub async fn fault_middleware(
     req: Request,
     next: Next,
 ) -> Response {
-    let faults = st.core.faults_for(st.style.kind());
-    let roll = |rate: Option<f64>| rate.is_some_and(|r| r > 0.0 && st.core.fault_draw() < r);
+    let dice = Dice::new(&st.core, st.style.kind());
 
-    if roll(faults.reset_rate) {
+    if dice.roll(dice.faults.reset_rate) {
         // Read the request body first ("socket closed after the request is read").
-        let _ = axum::body::to_bytes(req.into_body(), 16 << 20).await;
-        return Response::new(reset_body());
+        drain(req).await;
+        return dropped();
     }
-    if roll(faults.hang_rate) {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+    dice.wait(true).await;
+    if dice.roll(dice.faults.rate_limit) {
+        return st.style.rate_limited(dice.retry_after());
     }
-    let mut delay = faults.latency.unwrap_or_default();
-    if let Some(j) = faults.jitter.filter(|j| !j.is_zero()) {
-        delay += j.mul_f64(st.core.fault_draw());
-    }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    if roll(faults.rate_limit) {
-        return st.style.rate_limited(faults.retry_after.unwrap_or(2));
-    }
-    if roll(faults.error_rate) {
+    if dice.roll(dice.faults.error_rate) {
         let n = st.core.next_error_serial();
         let path = req.uri().path().to_string();
         return st.style.error_response(n, &path, st.core.clock.now_ns());
     }
-    let malformed = roll(faults.malformed_rate);
+    let malformed = dice.roll(dice.faults.malformed_rate);
     let resp = next.run(req).await;
-    if !malformed || !resp.status().is_success() {
+    if !malformed || !resp.status().is_success() || !is_json(&resp) {
         return resp;
     }
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    if !is_json {
-        return resp;
+    match rewrite_body(resp, |b| truncate(&b, || dice.draw())).await {
+        Some(mut r) => {
+            *r.status_mut() = StatusCode::OK;
+            r
+        }
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let cut = if bytes.len() > 1 {
-        1 + (st.core.fault_draw() * (bytes.len() - 1) as f64) as usize
-    } else {
-        0
-    };
-    let cut = cut.min(bytes.len().saturating_sub(1));
-    let body = bytes.slice(..cut);
-    parts.status = StatusCode::OK;
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from_str(&body.len().to_string()).unwrap_or(HeaderValue::from_static("0")),
-    );
-    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_keeps_at_least_one_byte_and_drops_one() {
+        let b = Bytes::from_static(b"{\"a\":1}");
+        assert_eq!(truncate(&b, || 0.0), Bytes::from_static(b"{"));
+        assert_eq!(truncate(&b, || 0.999_999), Bytes::from_static(b"{\"a\":1"));
+        assert_eq!(truncate(&b, || 0.5), Bytes::from_static(b"{\"a\""));
+        let mut drawn = false;
+        assert!(
+            truncate(&Bytes::from_static(b"x"), || {
+                drawn = true;
+                0.5
+            })
+            .is_empty()
+        );
+        assert!(!drawn, "no draw without a place to cut");
+    }
 }

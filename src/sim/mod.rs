@@ -17,10 +17,14 @@ pub mod aviator;
 pub mod candor;
 pub mod clock;
 mod control;
+mod decode;
 pub mod faults;
 pub mod freecommit;
 mod layer;
+mod mount;
 pub mod nullplatform;
+mod paging;
+mod reply;
 pub mod serverless_cd;
 
 use std::net::SocketAddr;

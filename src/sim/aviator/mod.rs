@@ -9,19 +9,21 @@
 pub mod demo;
 mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use serde_json::{Map, Value, json};
 
-use super::{Backend, Core};
+use super::decode::{bearer, body_bytes, percent_decode, query_pairs};
+use super::layer::{Dice, is_json, rewrite_body, truncate};
+use super::mount::{Store, catch_all};
+use super::reply::{self, JSON, dropped, empty, gateway_page, with_retry_after};
+use super::{Backend, Core, paging};
 
 pub use state::{CATALOG, EnvSpec, HEALTH_CHECK_FAILED, ProjectSpec, STATUSES, fmt_time, parse_rc};
 
@@ -38,15 +40,14 @@ pub const TOKEN_VIEWER: &str = "av_uat_demo_viewer";
 /// The Aviator backend: release projects, RCs, deployments.
 pub struct Aviator {
     core: Arc<Core>,
-    state: Mutex<state::AvState>,
+    state: Store<state::AvState>,
 }
 
 impl Aviator {
     pub fn new(core: Arc<Core>) -> Self {
-        let state = Self::fresh_state(&core);
         Aviator {
+            state: Store::new(&core, Self::fresh_state),
             core,
-            state: Mutex::new(state),
         }
     }
 
@@ -57,33 +58,25 @@ impl Aviator {
     }
 
     fn lock(&self) -> MutexGuard<'_, state::AvState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 
 impl Backend for Aviator {
     fn reset(&self) {
-        let fresh = Self::fresh_state(&self.core);
-        *self.lock() = fresh;
+        self.state.reset(&self.core);
     }
 }
 
 /// The router with the fault layer.
 pub fn router(av: Arc<Aviator>) -> Router {
-    Router::new()
-        .route(PREFIX, any(handle))
-        .route(&format!("{PREFIX}/{{*rest}}"), any(handle))
+    catch_all(PREFIX, handle)
         .with_state(av.clone())
         .layer(axum::middleware::from_fn_with_state(av, fault_middleware))
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
+    reply::json(status, JSON, v)
 }
 
 fn error(status: u16, message: &str) -> Response {
@@ -91,35 +84,6 @@ fn error(status: u16, message: &str) -> Response {
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         &json!({ "error": message }),
     )
-}
-
-/// A success with an empty body (create, deploy, PATCH).
-fn empty(status: StatusCode) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    r
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) =
-                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 enum Route {
@@ -161,20 +125,12 @@ fn who(token: &str) -> Option<(Option<&'static str>, bool)> {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, tok) = h.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| tok.trim())
-}
-
 /// `page`/`per_page`: default 1/10, `per_page` clamped to 100, < 1 or not an
 /// integer → `None` (400).
 fn pagination(query: Option<&str>) -> Option<(usize, usize)> {
     let (mut page, mut per_page) = (1i64, 10i64);
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(&v.replace('+', " "));
-        match k {
+    for (k, v) in query_pairs(query) {
+        match k.as_str() {
             "page" => page = v.trim().parse().ok()?,
             "per_page" => per_page = v.trim().parse().ok()?,
             _ => {}
@@ -188,9 +144,7 @@ fn pagination(query: Option<&str>) -> Option<(usize, usize)> {
 
 async fn handle(State(av): State<Arc<Aviator>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
+    let bytes = body_bytes(body, 1 << 20).await;
     let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
     let Some(route) = route(path) else {
         return error(404, "Not found");
@@ -214,11 +168,7 @@ async fn handle(State(av): State<Arc<Aviator>>, req: Request) -> Response {
     }
 
     let now = av.core.clock.now_ns();
-    let revoked = av
-        .core
-        .faults_for("aviator")
-        .expire_tokens_at
-        .is_some_and(|d| now >= av.core.clock.start_ns() + d.as_nanos() as i64);
+    let revoked = av.core.token_cut("aviator").is_some_and(|cut| now >= cut);
     let Some((actor, may_write)) = bearer(&parts.headers).and_then(who).filter(|_| !revoked) else {
         return error(401, "Unauthorized");
     };
@@ -258,11 +208,8 @@ async fn handle(State(av): State<Arc<Aviator>>, req: Request) -> Response {
             if method == Method::GET {
                 let (page, per_page) =
                     pagination(parts.uri.query()).ok_or((400, "Invalid pagination parameters"))?;
-                let rows: Vec<Value> = st
-                    .history(p, env)
+                let rows: Vec<Value> = paging::page(st.history(p, env), page, per_page)
                     .into_iter()
-                    .skip((page - 1).saturating_mul(per_page))
-                    .take(per_page)
                     .map(|i| st.deployments[i].to_json())
                     .collect();
                 Ok(json_response(StatusCode::OK, &Value::Array(rows)))
@@ -294,101 +241,53 @@ async fn handle(State(av): State<Arc<Aviator>>, req: Request) -> Response {
     }
 }
 
-/// A body that fails before producing any byte: hyper drops the connection
-/// without a response head (a reset, as the client sees it).
-fn reset_body() -> Body {
-    Body::from_stream(futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "simulated connection reset",
-        ))
-    }))
-}
-
-const GATEWAY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
-
 /// The fault layer in Aviator's style (contract §9, fault table). Same draws
 /// and order as the shared layer; `malformed_rate` either cuts the body or,
 /// for a non-empty list, drops `status` from one item.
 async fn fault_middleware(State(av): State<Arc<Aviator>>, req: Request, next: Next) -> Response {
-    let core = &av.core;
-    let faults = core.faults_for("aviator");
-    let roll = |rate: Option<f64>| rate.is_some_and(|r| r > 0.0 && core.fault_draw() < r);
+    let dice = Dice::new(&av.core, "aviator");
 
-    if roll(faults.reset_rate) {
+    if dice.roll(dice.faults.reset_rate) {
         // The request is read (and, for a write, applied) before the socket closes:
         // a POST deployment may exist although the client saw no answer.
         let resp = next.run(req).await;
-        let _ = axum::body::to_bytes(resp.into_body(), 16 << 20).await;
-        return Response::new(reset_body());
+        let _ = body_bytes(resp.into_body(), 16 << 20).await;
+        return dropped();
     }
-    if roll(faults.hang_rate) {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+    dice.wait(true).await;
+    if dice.roll(dice.faults.rate_limit) {
+        return with_retry_after(error(429, "Rate limit exceeded"), dice.retry_after());
     }
-    let mut delay = faults.latency.unwrap_or_default();
-    if let Some(j) = faults.jitter.filter(|j| !j.is_zero()) {
-        delay += j.mul_f64(core.fault_draw());
-    }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    if roll(faults.rate_limit) {
-        let mut r = error(429, "Rate limit exceeded");
-        let secs = faults.retry_after.unwrap_or(2);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
-    }
-    if roll(faults.error_rate) {
-        return if core.next_error_serial() % 2 == 0 {
+    if dice.roll(dice.faults.error_rate) {
+        return if av.core.next_error_serial() % 2 == 0 {
             error(500, "Internal server error")
         } else {
-            (
+            reply::body(
                 StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
-                GATEWAY_PAGE,
+                "text/html",
+                gateway_page("502 Bad Gateway", None),
             )
-                .into_response()
         };
     }
-    let malformed = roll(faults.malformed_rate);
+    let malformed = dice.roll(dice.faults.malformed_rate);
     let resp = next.run(req).await;
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    if !malformed || !resp.status().is_success() || !is_json {
+    if !malformed || !resp.status().is_success() || !is_json(&resp) {
         return resp;
     }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let variant = core.fault_draw();
-    let body: Bytes = match serde_json::from_slice::<Value>(&bytes) {
+    let variant = dice.draw();
+    let bad = |bytes: Bytes| match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(mut items)) if !items.is_empty() && variant < 0.5 => {
             let i = ((variant * 2.0 * items.len() as f64) as usize).min(items.len() - 1);
-            if let Some(obj) = items[i].as_object_mut() {
+            if let Some(obj) = items.get_mut(i).and_then(Value::as_object_mut) {
                 obj.remove("status");
             }
             Bytes::from(Value::Array(items).to_string())
         }
-        _ => {
-            let cut = if bytes.len() > 1 {
-                1 + (core.fault_draw() * (bytes.len() - 1) as f64) as usize
-            } else {
-                0
-            };
-            bytes.slice(..cut.min(bytes.len().saturating_sub(1)))
-        }
+        _ => truncate(&bytes, || dice.draw()),
     };
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from_str(&body.len().to_string()).unwrap_or(HeaderValue::from_static("0")),
-    );
-    Response::from_parts(parts, Body::from(body))
+    rewrite_body(resp, bad)
+        .await
+        .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::state::{self, COOKIE_MAX_AGE_SECS, Pipeline, Session, USERS};
@@ -55,11 +55,11 @@ impl Candor {
         if now >= s.issued + ttl {
             return None;
         }
-        if let Some(d) = f.expire_tokens_at {
-            let cut = self.core.clock.start_ns() + d.as_nanos() as i64;
-            if now >= cut && s.issued < cut {
-                return None;
-            }
+        if let Some(cut) = self.core.token_cut(super::KIND)
+            && now >= cut
+            && s.issued < cut
+        {
+            return None;
         }
         Some(s.user)
     }
@@ -77,12 +77,7 @@ fn pipeline_id(s: &str) -> Option<i64> {
 /// The text answer of the log and archive routes (`res.status(404).send(text)`): Express sends
 /// a string as `text/html`.
 fn sentence(status: StatusCode, text: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        text.to_string(),
-    )
-        .into_response()
+    crate::sim::reply::body(status, "text/html; charset=utf-8", text.to_string())
 }
 
 fn dispatch(c: &Candor, r: &Req) -> Response {

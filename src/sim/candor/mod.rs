@@ -21,19 +21,24 @@ mod runner;
 pub mod runner_engine;
 pub mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::response::Response;
+use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::decode::{body_bytes, content_type_has, query_pairs};
+use super::layer::{Dice, drain, is_json, rewrite_body, truncate};
+use super::mount::{Store, catch_all};
+use super::reply::{self, JSON_UTF8, dropped, express_error_page, with_retry_after};
 use super::{Backend, Core, FaultSet};
+
+pub(crate) use super::decode::percent_decode;
 
 pub use state::{DELETED_LOG_PIPELINE, RUNNER_TOKEN};
 
@@ -46,15 +51,14 @@ const KIND: &str = "candor";
 
 pub struct Candor {
     core: Arc<Core>,
-    state: Mutex<state::State>,
+    state: Store<state::State>,
 }
 
 impl Candor {
     pub fn new(core: Arc<Core>) -> Self {
-        let st = Self::fresh(&core);
         Candor {
+            state: Store::new(&core, Self::fresh),
             core,
-            state: Mutex::new(st),
         }
     }
 
@@ -69,7 +73,7 @@ impl Candor {
     }
 
     fn lock(&self) -> MutexGuard<'_, state::State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn faults(&self) -> FaultSet {
@@ -92,20 +96,14 @@ impl Candor {
 
 impl Backend for Candor {
     fn reset(&self) {
-        let fresh = Self::fresh(&self.core);
-        *self.lock() = fresh;
+        self.state.reset(&self.core);
     }
 }
 
 /// Both mounts with the fault layer, plus the options control route (not faulted).
 pub fn router(c: Arc<Candor>) -> Router {
-    let faulted = Router::new()
-        .route(PREFIX, any(dashboard::handle))
-        .route(&format!("{PREFIX}/"), any(dashboard::handle))
-        .route(&format!("{PREFIX}/{{*rest}}"), any(dashboard::handle))
-        .route(RUNNER_PREFIX, any(runner::handle))
-        .route(&format!("{RUNNER_PREFIX}/"), any(runner::handle))
-        .route(&format!("{RUNNER_PREFIX}/{{*rest}}"), any(runner::handle))
+    let faulted = catch_all(PREFIX, dashboard::handle)
+        .merge(catch_all(RUNNER_PREFIX, runner::handle))
         .layer(axum::middleware::from_fn_with_state(c.clone(), faults))
         .with_state(c.clone());
     let control = Router::new()
@@ -163,17 +161,7 @@ struct ResetAfterStart;
 /// What a crashed Node process gives the request that crashed it: the connection closes.
 pub(crate) fn crash(why: &str) -> Response {
     tracing::info!(target: "shipdeck::sim", "candor: the process would crash here: {why}");
-    Response::new(reset_body())
-}
-
-/// A body that fails before its first byte: the client sees the connection close.
-fn reset_body() -> Body {
-    Body::from_stream(futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "simulated connection reset",
-        ))
-    }))
+    dropped()
 }
 
 fn is_run_route(method: &Method, path: &str) -> bool {
@@ -187,78 +175,43 @@ fn is_dashboard_log(path: &str) -> bool {
 /// The fault table of §9: like the shared layer, with Candor's forms (the log route's 200
 /// sentinel, `/run` exempt from hangs and still started on a reset).
 async fn faults(State(c): State<Arc<Candor>>, mut req: Request, next: Next) -> Response {
-    let f = c.faults();
+    let dice = Dice::new(&c.core, KIND);
     let path = req.uri().path().to_string();
     let run = is_run_route(req.method(), &path);
-    if c.roll(f.reset_rate) {
+    if dice.roll(dice.faults.reset_rate) {
         if run {
             req.extensions_mut().insert(ResetAfterStart);
             return next.run(req).await;
         }
-        let _ = axum::body::to_bytes(req.into_body(), 16 << 20).await;
-        return Response::new(reset_body());
+        drain(req).await;
+        return dropped();
     }
-    if !run && c.roll(f.hang_rate) {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+    dice.wait(!run).await;
+    if dice.roll(dice.faults.rate_limit) {
+        return with_retry_after(
+            text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+            dice.retry_after(),
+        );
     }
-    let mut delay = f.latency.unwrap_or_default();
-    if let Some(j) = f.jitter.filter(|j| !j.is_zero()) {
-        delay += j.mul_f64(c.core.fault_draw());
-    }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    if c.roll(f.rate_limit) {
-        let mut r = text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-        if let Ok(v) = HeaderValue::from_str(&f.retry_after.unwrap_or(2).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
-    }
-    if c.roll(f.error_rate) {
+    if dice.roll(dice.faults.error_rate) {
         if is_dashboard_log(&path) {
             return raw(StatusCode::OK, dashboard::LOG_ERROR.as_bytes().to_vec());
         }
         return text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     }
-    let malformed = c.roll(f.malformed_rate);
+    let malformed = dice.roll(dice.faults.malformed_rate);
     let resp = next.run(req).await;
-    if !malformed || !resp.status().is_success() {
+    if !malformed || !resp.status().is_success() || !is_json(&resp) {
         return resp;
     }
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    if !is_json {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
-    };
-    let cut = if bytes.len() > 1 {
-        (1 + (c.core.fault_draw() * (bytes.len() - 1) as f64) as usize).min(bytes.len() - 1)
-    } else {
-        0
-    };
-    let body = bytes.slice(..cut);
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from_str(&body.len().to_string()).unwrap_or(HeaderValue::from_static("0")),
-    );
-    Response::from_parts(parts, Body::from(body))
+    rewrite_body(resp, |b| truncate(&b, || dice.draw()))
+        .await
+        .unwrap_or_else(|| text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
 }
 
 /// Express's `res.sendStatus`/`res.send(text)`: `text/plain; charset=utf-8`.
 pub(crate) fn text(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
+    reply::body(status, "text/plain; charset=utf-8", body.to_string())
 }
 
 /// Express's phrase for a status (`sendStatus`).
@@ -267,12 +220,7 @@ pub(crate) fn phrase(status: StatusCode) -> Response {
 }
 
 pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        v.to_string(),
-    )
-        .into_response()
+    reply::json(status, JSON_UTF8, v)
 }
 
 /// A piped body with no `Content-Type` at all (dashboard log and archive replies).
@@ -292,42 +240,17 @@ pub(crate) fn route_miss(method: &Method, path: &str) -> Response {
 
 /// Express's default HTML error page with `message` in a `<pre>`.
 pub(crate) fn html(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>{message}</pre>\n</body>\n</html>\n"
-    );
-    (
+    reply::body(
         status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
+        "text/html; charset=utf-8",
+        express_error_page(message),
     )
-        .into_response()
 }
 
 pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-/// `%XX` decoding of one path segment or query value (invalid escapes kept as they are).
-pub(crate) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) =
-                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// JavaScript's `decodeURIComponent`: every `%` starts a valid escape and the bytes are UTF-8,
@@ -367,9 +290,7 @@ impl Req {
     async fn read(req: Request, prefix: &str) -> Req {
         let reset_after_start = req.extensions().get::<ResetAfterStart>().is_some();
         let (parts, body) = req.into_parts();
-        let body = axum::body::to_bytes(body, 32 << 20)
-            .await
-            .unwrap_or_default();
+        let body = body_bytes(body, 32 << 20).await;
         let p = parts.uri.path();
         let p = p.strip_prefix(prefix).unwrap_or(p);
         Req {
@@ -395,21 +316,11 @@ impl Req {
     }
 
     pub fn is_json(&self) -> bool {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+        content_type_has(&self.headers, "json")
     }
 
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        self.query
-            .as_deref()
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        query_pairs(self.query.as_deref())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

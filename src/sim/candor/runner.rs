@@ -76,7 +76,7 @@ async fn run(c: &Candor, r: &Req) -> Response {
     };
     if r.reset_after_start {
         // The connection breaks; the run goes on.
-        return Response::new(super::reset_body());
+        return crate::sim::reply::dropped();
     }
     // Held until the whole pipeline has finished (simulated time).
     loop {

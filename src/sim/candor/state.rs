@@ -298,7 +298,8 @@ impl State {
         let mut pipelines = Vec::new();
         for (id, name, public, assigned, config) in fixture_configs() {
             let token = hex_id(&mut rng, 16);
-            let plan = runner_engine::parse_plan(&config).expect("fixture plan");
+            // A fixture that does not parse keeps no runs (`every_fixture_config_parses`).
+            let plan = runner_engine::parse_plan(&config);
             let count = match id {
                 4 => 0,
                 1 => 15,
@@ -307,12 +308,12 @@ impl State {
             let flaky = matches!(id, 1 | 2);
             let mut runs = Vec::new();
             let mut at = start - rng.i64(10..120) * 60 * NS_PER_SEC;
-            for k in 0..count {
+            for (k, plan) in (0..count).filter_map(|k| Some((k, plan.as_ref()?))) {
                 let run_id = hex_id(&mut rng, 4);
                 // The newest run of a flaky pipeline passes; older ones fail 30 % of the time.
                 let fail =
                     (flaky && k > 0 && rng.f64() < 0.3).then(|| rng.usize(..plan.stages.len()));
-                let mut r = runner_engine::simulate(seed, &run_id, &plan, at, fail);
+                let mut r = runner_engine::simulate(seed, &run_id, plan, at, fail);
                 if id == DELETED_LOG_PIPELINE && k == 1 {
                     r.deleted = true;
                 }
@@ -636,6 +637,16 @@ mod tests {
         assert_eq!(jspath(&b, ".a.b[1].c"), vec![json!("x")]);
         assert_eq!(jspath(&b, ".a.b[0]"), vec![json!(1)]);
         assert!(jspath(&b, ".nope").is_empty());
+    }
+
+    #[test]
+    fn every_fixture_config_parses() {
+        for (id, name, _, _, config) in fixture_configs() {
+            assert!(
+                runner_engine::parse_plan(&config).is_some(),
+                "pipeline {id} {name}"
+            );
+        }
     }
 
     #[test]

@@ -26,17 +26,19 @@ impl Claims {
     }
 }
 
-fn sign(input: &str) -> String {
-    let mut mac = Hmac::<Sha512>::new_from_slice(KEY).expect("HMAC accepts any key length");
+/// The signature of `input`; `None` only if HMAC refused the key (it takes any length), and
+/// then no token verifies.
+fn sign(input: &str) -> Option<String> {
+    let mut mac = Hmac::<Sha512>::new_from_slice(KEY).ok()?;
     mac.update(input.as_bytes());
-    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    Some(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
 pub fn encode(claims: &Claims) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
     let input = format!("{header}.{payload}");
-    let sig = sign(&input);
+    let sig = sign(&input).unwrap_or_default();
     format!("{input}.{sig}")
 }
 
@@ -57,7 +59,7 @@ pub fn decode(token: &str, now_s: i64, revoked_before_s: Option<i64>) -> Result<
     else {
         return Err(JwtError::Invalid);
     };
-    let expected = sign(&format!("{h}.{p}"));
+    let expected = sign(&format!("{h}.{p}")).ok_or(JwtError::Invalid)?;
     let (a, b) = (expected.as_bytes(), s.as_bytes());
     if a.len() != b.len() || a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0 {
         return Err(JwtError::Invalid);

@@ -295,18 +295,16 @@ impl FcState {
         )
     }
 
-    /// Queues a run of `project_id` at `now`; returns (project name, run UUID).
+    /// Queues a run of `project_id` at `now`; returns (project name, run UUID), `None` for an
+    /// unknown project.
     pub fn launch(
         &mut self,
         project_id: i64,
         ignore_steps: &[String],
         now: i64,
-    ) -> (String, String) {
+    ) -> Option<(String, String)> {
         let uuid = self.uuid();
-        let project = self
-            .projects
-            .get_mut(&project_id)
-            .expect("checked by caller");
+        let project = self.projects.get_mut(&project_id)?;
         project.launches += 1;
         let fail_test = project.profile == Profile::Flaky && project.launches % 3 == 0;
         let ignored: Vec<&'static str> = project
@@ -336,7 +334,7 @@ impl FcState {
             killed: false,
             persisted: false,
         });
-        (name, uuid)
+        Some((name, uuid))
     }
 
     /// Applies every event (process ends, scheduler ticks, demo launches) up to `now`.
@@ -383,7 +381,7 @@ impl FcState {
             return;
         }
         let id = candidates[self.rng.usize(..candidates.len())];
-        self.launch(id, &[], at);
+        let _ = self.launch(id, &[], at);
     }
 
     /// One scheduler tick (§7.1 #2).
@@ -416,10 +414,16 @@ impl FcState {
         run.persisted = true;
         let run = run.clone();
         let started = run.started_at.unwrap_or(run.created_at);
+        self.store_build(run.project_id, &run.plan, run.created_at, started);
+    }
+
+    /// Writes the Build row and step Logs of a run of `plan` created at `created` and started
+    /// at `started`, learns the project's steps from it and applies the retention.
+    pub(super) fn store_build(&mut self, project_id: i64, plan: &Plan, created: i64, started: i64) {
         let id = self.next_build_id;
         self.next_build_id += 1;
         let mut logs = Vec::new();
-        for s in &run.plan.steps {
+        for s in &plan.steps {
             logs.push(Log {
                 id: self.next_log_id,
                 step: s.name.clone(),
@@ -436,18 +440,18 @@ impl FcState {
             id,
             Build {
                 id,
-                output: run.plan.output.clone(),
-                exit_code: run.plan.exit_code,
-                exit_message: run.plan.exit_message.clone(),
-                created_at: run.created_at,
-                completed_at: started + run.plan.end,
-                project_id: run.project_id,
+                output: plan.output.clone(),
+                exit_code: plan.exit_code,
+                exit_message: plan.exit_message.clone(),
+                created_at: created,
+                completed_at: started + plan.end,
+                project_id,
                 logs,
             },
         );
-        if let Some(p) = self.projects.get_mut(&run.project_id) {
+        if let Some(p) = self.projects.get_mut(&project_id) {
             // Known once a build has parsed the spec (broken builds never do).
-            if p.available_steps.is_empty() && !run.plan.steps.is_empty() {
+            if p.available_steps.is_empty() && !plan.steps.is_empty() {
                 p.available_steps = p
                     .spec_steps
                     .iter()
@@ -456,7 +460,7 @@ impl FcState {
                     .collect();
             }
             let keep = p.keep_number_build;
-            self.apply_retention(run.project_id, keep);
+            self.apply_retention(project_id, keep);
         }
     }
 

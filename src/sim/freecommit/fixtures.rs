@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use super::super::clock::{NS_PER_MS, NS_PER_SEC};
 use super::engine::{
-    Build, Credential, Developer, Executor, FcState, Log, Outcome, Plan, PlanStep, Profile,
-    Project, Secret, join_lines,
+    Credential, Developer, Executor, FcState, Outcome, Plan, PlanStep, Profile, Project, Secret,
 };
 
 pub const PROJECT_NAMES: [&str; 47] = [
@@ -346,13 +345,14 @@ pub fn gen_plan(
         }
         (Outcome::Killed, true) => {
             // Killed half-way through the chosen step.
-            let last = plan.steps.pop().expect("stopped on a step");
-            let at = last.start + (last.end - last.start) / 2;
-            plan.steps.push(PlanStep {
-                success: Some(true),
-                ..last
-            });
-            plan.kill(at, 1_500 * NS_PER_MS);
+            if let Some(last) = plan.steps.pop() {
+                let at = last.start + (last.end - last.start) / 2;
+                plan.steps.push(PlanStep {
+                    success: Some(true),
+                    ..last
+                });
+                plan.kill(at, 1_500 * NS_PER_MS);
+            }
         }
         _ => {
             // Success: the last step keeps `success` null.
@@ -601,7 +601,9 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
         count_cache: BTreeMap::new(),
     };
     for (created, pid) in planned {
-        let project = st.projects.get_mut(&pid).expect("fixture project");
+        let Some(project) = st.projects.get_mut(&pid) else {
+            continue;
+        };
         project.launches += 1;
         let project = project.clone();
         let outcome = match (project.profile, rng.u32(0..20)) {
@@ -615,46 +617,7 @@ pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcStat
         };
         let plan = gen_plan(&mut rng, &project, &[], outcome);
         let started = created + rng.i64(0..8 * NS_PER_SEC);
-        let id = st.next_build_id;
-        st.next_build_id += 1;
-        let mut logs = Vec::new();
-        for s in &plan.steps {
-            logs.push(Log {
-                id: st.next_log_id,
-                step: s.name.clone(),
-                log: join_lines(s.lines.iter().map(|(_, l)| l.as_str())),
-                build_id: id,
-                start_at: started + s.start,
-                closed_at: Some(started + s.end),
-                success: s.success,
-                skipped: s.skipped,
-            });
-            st.next_log_id += 1;
-        }
-        st.builds.insert(
-            id,
-            Build {
-                id,
-                output: plan.output.clone(),
-                exit_code: plan.exit_code,
-                exit_message: plan.exit_message.clone(),
-                created_at: created,
-                completed_at: started + plan.end,
-                project_id: pid,
-                logs,
-            },
-        );
-        let p = st.projects.get_mut(&pid).expect("fixture project");
-        if p.available_steps.is_empty() && !plan.steps.is_empty() {
-            p.available_steps = p
-                .spec_steps
-                .iter()
-                .map(|s| format!("@{s}"))
-                .chain(std::iter::once("@cleanup".to_string()))
-                .collect();
-        }
-        let keep = p.keep_number_build;
-        st.apply_retention(pid, keep);
+        st.store_build(pid, &plan, created, started);
     }
     st
 }

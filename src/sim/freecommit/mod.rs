@@ -16,18 +16,19 @@ mod fixtures;
 mod handlers;
 mod pagination;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::clock::{NS_PER_SEC, fmt_spring};
+use super::decode::{body_bytes, content_type_has};
 use super::layer::{FaultLayerState, FaultStyle, fault_middleware};
+use super::mount::{Store, catch_all};
+use super::reply::{self, JSON, with_retry_after};
 use super::{Backend, ClockMode, Core};
 
 pub use fixtures::{HUGE_LOG_LINES, HUGE_LOG_PROJECT_ID, PROJECT_NAMES};
@@ -42,15 +43,14 @@ pub const MOUNTS: [&str; 2] = [PREFIX, "/freecommit/api-free-commit"];
 /// The Free Commit backend: fixtures, queue, running builds.
 pub struct FreeCommit {
     core: Arc<Core>,
-    state: Mutex<engine::FcState>,
+    state: Store<engine::FcState>,
 }
 
 impl FreeCommit {
     pub fn new(core: Arc<Core>) -> Self {
-        let state = Self::fresh_state(&core);
         FreeCommit {
+            state: Store::new(&core, Self::fresh_state),
             core,
-            state: Mutex::new(state),
         }
     }
 
@@ -76,14 +76,13 @@ impl FreeCommit {
     }
 
     fn lock(&self) -> MutexGuard<'_, engine::FcState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 
 impl Backend for FreeCommit {
     fn reset(&self) {
-        let fresh = Self::fresh_state(&self.core);
-        *self.lock() = fresh;
+        self.state.reset(&self.core);
     }
 }
 
@@ -108,11 +107,10 @@ impl FaultStyle for FcStyle {
     }
 
     fn rate_limited(&self, retry_after: u64) -> Response {
-        let mut r = text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-        if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        r
+        with_retry_after(
+            text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+            retry_after,
+        )
     }
 }
 
@@ -122,10 +120,7 @@ pub fn router(fc: Arc<FreeCommit>) -> Router {
         core: fc.core.clone(),
         style: Arc::new(FcStyle),
     };
-    Router::new()
-        .route(PREFIX, any(handle))
-        .route(&format!("{PREFIX}/"), any(handle))
-        .route(&format!("{PREFIX}/{{*rest}}"), any(handle))
+    catch_all(PREFIX, handle)
         .with_state(fc)
         .layer(axum::middleware::from_fn_with_state(
             layer_state,
@@ -145,21 +140,11 @@ fn app_path(full: &str) -> &str {
 }
 
 pub(crate) fn text(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
+    reply::body(status, "text/plain;charset=UTF-8", body.to_string())
 }
 
 pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
+    reply::json(status, JSON, v)
 }
 
 /// Spring Boot's default error JSON.
@@ -176,16 +161,7 @@ pub(crate) fn spring_error(status: StatusCode, message: &str, path: &str, now: i
     )
 }
 
-/// 401 with an empty body and `Content-Length: 0`.
-pub(crate) fn empty(status: StatusCode) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = status;
-    if status != StatusCode::NO_CONTENT {
-        r.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    }
-    r
-}
+pub(crate) use reply::empty;
 
 /// What a handler sees of the request.
 pub(crate) struct Ctx {
@@ -227,15 +203,8 @@ fn flatten(v: Value) -> Option<serde_json::Map<String, Value>> {
 
 async fn handle(State(fc): State<Arc<FreeCommit>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 32 << 20)
-        .await
-        .unwrap_or_default();
-    let is_json = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
-    let body = if is_json {
+    let bytes = body_bytes(body, 32 << 20).await;
+    let body = if content_type_has(&parts.headers, "application/json") {
         serde_json::from_slice::<Value>(&bytes)
             .ok()
             .and_then(flatten)

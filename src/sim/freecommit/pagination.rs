@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value, json};
 
 use super::super::clock::NS_PER_SEC;
+use super::super::paging;
 
 /// Seconds the COUNT result of one query text stays cached.
 pub const COUNT_CACHE_NS: i64 = 30 * NS_PER_SEC;
@@ -228,11 +229,9 @@ pub fn sort(rows: &mut [Map<String, Value>], q: &Query, id_key: &str) {
 pub fn envelope(rows: Vec<Map<String, Value>>, q: &Query, count: usize) -> Value {
     let p = q.per_page;
     let n = q.page.max(1);
-    let offset = p.saturating_mul(n - 1);
-    let data: Vec<Value> = rows
+    let offset = paging::page_offset(n, p);
+    let data: Vec<Value> = paging::window(rows, offset, p)
         .into_iter()
-        .skip(offset)
-        .take(p)
         .map(Value::Object)
         .collect();
     let r = data.len();

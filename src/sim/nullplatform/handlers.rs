@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use super::state::{API_KEYS, BuildRec, NpState, TOKEN_TTL_NS};
 use super::{Nullplatform, error, json_response};
+use crate::sim::decode::bearer_of;
+use crate::sim::paging;
 
 pub(super) struct Ctx {
     pub method: Method,
@@ -127,17 +129,16 @@ pub(super) fn dispatch(np: &Nullplatform, ctx: &Ctx) -> Response {
     let Some(auth) = ctx.auth.as_deref().map(str::trim).filter(|a| !a.is_empty()) else {
         return error(StatusCode::UNAUTHORIZED, "Missing authorization header");
     };
-    let token = match auth.split_once(' ') {
-        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-        _ => return error(StatusCode::UNAUTHORIZED, "Invalid token"),
+    let Some(token) = bearer_of(auth) else {
+        return error(StatusCode::UNAUTHORIZED, "Invalid token");
     };
     let Some(&(issued, exp)) = st.tokens.get(token) else {
         return error(StatusCode::UNAUTHORIZED, "Invalid token");
     };
-    let revoked = faults.expire_tokens_at.is_some_and(|d| {
-        let cut = np.core.clock.start_ns() + d.as_nanos() as i64;
-        ctx.now >= cut && issued < cut
-    });
+    let revoked = np
+        .core
+        .token_cut(super::KIND)
+        .is_some_and(|cut| ctx.now >= cut && issued < cut);
     if ctx.now >= exp || revoked {
         return error(StatusCode::UNAUTHORIZED, "Token expired");
     }
@@ -283,7 +284,7 @@ const STATUSES: &[&str] = &["pending", "in_progress", "failed", "successful"];
 
 /// `PATCH /build/{id}` (§9 #9); the path id wins over a body `id`.
 fn patch_build(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
-    let Some(id) = id_of(id).filter(|i| st.builds.contains_key(i)) else {
+    let Some(b) = id_of(id).and_then(|i| st.builds.get_mut(&i)) else {
         return error(StatusCode::NOT_FOUND, "Build not found");
     };
     let to = match ctx.field("status") {
@@ -294,9 +295,9 @@ fn patch_build(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
             return bad(&format!("Invalid build status: {s}"));
         }
     };
-    let from = st.builds[&id].status.clone();
+    let from = b.status.clone();
     if from == to {
-        return ok(&st.builds[&id].to_json());
+        return ok(&b.to_json());
     }
     let allowed = match from.as_str() {
         "pending" => matches!(to.as_str(), "in_progress" | "failed" | "successful"),
@@ -308,10 +309,8 @@ fn patch_build(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
     }
     // §11 C5: a current GitHub action sets `successful` before it creates the asset, and
     // whether the real server refuses that is not confirmed: the simulator accepts it.
-    let now = ctx.now;
-    let b = st.builds.get_mut(&id).expect("checked above");
     b.status = to;
-    b.updated = now;
+    b.updated = ctx.now;
     ok(&b.to_json())
 }
 
@@ -357,12 +356,11 @@ fn create_asset(st: &mut NpState, ctx: &Ctx, id: &str) -> Response {
 /// `result.length`), not §9's `{paging, results}` envelope of the public API.
 fn bare_window(ctx: &Ctx, rows: Vec<Value>) -> Response {
     let n = |k: &str| ctx.q(k).and_then(|v| v.parse::<usize>().ok());
-    let page: Vec<Value> = rows
-        .into_iter()
-        .skip(n("offset").unwrap_or(0))
-        .take(n("limit").unwrap_or(usize::MAX))
-        .collect();
-    ok(&Value::Array(page))
+    ok(&Value::Array(paging::window(
+        rows,
+        n("offset").unwrap_or(0),
+        n("limit").unwrap_or(usize::MAX),
+    )))
 }
 
 /// `GET /build?application_id=&status=&branch=&limit=&offset=`, newest first (§9 #6).

@@ -9,17 +9,19 @@ pub mod demo;
 mod handlers;
 mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use serde_json::{Value, json};
 
+use super::decode::{body_bytes, query_pairs};
+use super::layer::{Dice, rewrite_body, truncate};
+use super::mount::{Store, catch_all};
+use super::reply::{self, JSON, dropped, gateway_page, with_retry_after};
 use super::{Backend, Core};
 
 pub use state::{API_KEYS, APP_NAMES, BUILD_PARAMS};
@@ -30,15 +32,14 @@ const KIND: &str = "nullplatform";
 
 pub struct Nullplatform {
     core: Arc<Core>,
-    state: Mutex<state::NpState>,
+    state: Store<state::NpState>,
 }
 
 impl Nullplatform {
     pub fn new(core: Arc<Core>) -> Self {
-        let st = Self::fresh(&core);
         Nullplatform {
+            state: Store::new(&core, Self::fresh),
             core,
-            state: Mutex::new(st),
         }
     }
 
@@ -52,22 +53,18 @@ impl Nullplatform {
     }
 
     fn lock(&self) -> MutexGuard<'_, state::NpState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 
 impl Backend for Nullplatform {
     fn reset(&self) {
-        let fresh = Self::fresh(&self.core);
-        *self.lock() = fresh;
+        self.state.reset(&self.core);
     }
 }
 
 pub fn router(np: Arc<Nullplatform>) -> Router {
-    Router::new()
-        .route(PREFIX, any(handle))
-        .route(&format!("{PREFIX}/"), any(handle))
-        .route(&format!("{PREFIX}/{{*rest}}"), any(handle))
+    catch_all(PREFIX, handle)
         .layer(axum::middleware::from_fn_with_state(
             np.clone(),
             fault_middleware,
@@ -76,12 +73,7 @@ pub fn router(np: Arc<Nullplatform>) -> Router {
 }
 
 pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
+    reply::json(status, JSON, v)
 }
 
 /// `{"id": <HTTP status>, "message": "<text>"}` (§9 #3).
@@ -90,20 +82,7 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn html(status: StatusCode, title: &str) -> Response {
-    let body = format!(
-        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
-    );
-    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
-}
-
-/// A body that fails before its first byte: the connection is dropped without a response.
-fn reset_body() -> Body {
-    Body::from_stream(futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "simulated connection reset",
-        ))
-    }))
+    reply::body(status, "text/html", gateway_page(title, None))
 }
 
 /// Fault table of §9.
@@ -112,44 +91,29 @@ async fn fault_middleware(
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let core = &np.core;
-    let faults = core.faults_for(KIND);
-    let roll = |rate: Option<f64>| rate.is_some_and(|r| r > 0.0 && core.fault_draw() < r);
+    let dice = Dice::new(&np.core, KIND);
 
-    if roll(faults.reset_rate) {
+    if dice.roll(dice.faults.reset_rate) {
         // The request is read and the socket closed; half the time the request was applied
         // first (a `POST /build` may or may not exist afterwards).
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, 16 << 20)
-            .await
-            .unwrap_or_default();
-        if core.fault_draw() < 0.5 {
+        let bytes = body_bytes(body, 16 << 20).await;
+        if dice.draw() < 0.5 {
             let _ = next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
         }
-        return Response::new(reset_body());
+        return dropped();
     }
-    if roll(faults.hang_rate) {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+    dice.wait(true).await;
+    if dice.roll(dice.faults.rate_limit) {
+        return with_retry_after(
+            error(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
+            dice.retry_after(),
+        );
     }
-    let mut delay = faults.latency.unwrap_or_default();
-    if let Some(j) = faults.jitter.filter(|j| !j.is_zero()) {
-        delay += j.mul_f64(core.fault_draw());
-    }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    if roll(faults.rate_limit) {
-        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-        let secs = faults.retry_after.unwrap_or(2);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
-    }
-    if roll(faults.error_rate) {
-        return match core.next_error_serial() % 3 {
+    if dice.roll(dice.faults.error_rate) {
+        return match np.core.next_error_serial() % 3 {
             0 => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
             1 => html(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
             _ => html(
@@ -158,21 +122,15 @@ async fn fault_middleware(
             ),
         };
     }
-    let malformed = roll(faults.malformed_rate);
+    let malformed = dice.roll(dice.faults.malformed_rate);
     let resp = next.run(req).await;
     if !malformed || !resp.status().is_success() {
         return resp;
     }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let body = malform(&bytes, core.fault_draw());
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from_str(&body.len().to_string()).unwrap_or(HeaderValue::from_static("0")),
-    );
-    Response::from_parts(parts, Body::from(body))
+    let draw = dice.draw();
+    rewrite_body(resp, |b| malform(&b, draw))
+        .await
+        .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// A JSON body made bad: when `draw < 0.5` and the body holds an array of objects with a
@@ -191,7 +149,7 @@ fn malform(bytes: &Bytes, draw: f64) -> Bytes {
             let n = arr.len();
             if n > 0 {
                 let i = ((draw * 2.0) * n as f64) as usize % n;
-                if let Some(obj) = arr[i].as_object_mut()
+                if let Some(obj) = arr.get_mut(i).and_then(Value::as_object_mut)
                     && let Some(id) = obj.get("id").and_then(Value::as_i64)
                 {
                     obj.insert("id".into(), Value::String(format!("{id}")));
@@ -200,30 +158,15 @@ fn malform(bytes: &Bytes, draw: f64) -> Bytes {
             }
         }
     }
-    let len = bytes.len();
-    if len <= 1 {
-        return Bytes::new();
-    }
-    let cut = 1 + ((draw * (len - 1) as f64) as usize).min(len - 2);
-    bytes.slice(..cut)
+    truncate(bytes, || draw)
 }
 
 async fn handle(State(np): State<Arc<Nullplatform>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 8 << 20)
-        .await
-        .unwrap_or_default();
+    let bytes = body_bytes(body, 8 << 20).await;
     let full = parts.uri.path();
     let path = full.strip_prefix(PREFIX).unwrap_or(full);
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = query_pairs(parts.uri.query());
     let ctx = handlers::Ctx {
         method: parts.method.clone(),
         path: if path.is_empty() { "/" } else { path }.to_string(),

@@ -18,11 +18,7 @@ pub(super) fn authenticate(
     let Some(secret) = ctx.headers.get("cd_token").and_then(|v| v.to_str().ok()) else {
         return Err(Fail::NoToken);
     };
-    let cut = scd
-        .core
-        .faults_for("serverless-cd")
-        .expire_tokens_at
-        .map(|d| scd.core.clock.start_ns() + d.as_nanos() as i64);
+    let cut = scd.core.token_cut("serverless-cd");
     let now = ctx.now;
     let Some(tok) = st.tokens.iter_mut().find(|t| t.secret == secret) else {
         return Err(Fail::UnknownToken);

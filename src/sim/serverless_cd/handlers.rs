@@ -8,6 +8,7 @@ use super::auth::authenticate;
 use super::reply::{Answer, Fail, index_page, ok};
 use super::state::{Outcome, ScdState, TaskSpec, uuid_v4};
 use super::{Ctx, Era, ServerlessCd};
+use crate::sim::paging;
 
 pub const APP_NOT_FOUND: &str = "没有查到应用信息";
 /// `application/detail` of an unknown id (§11 R14).
@@ -274,13 +275,11 @@ impl H<'_> {
             .filter(|t| env.as_ref().is_none_or(|e| *e == t.env))
             .collect();
         rows.sort_by(|a, b| {
-            (b.updated(now), b.created, &b.id).cmp(&(a.updated(now), a.created, &a.id))
+            (b.updated(now), b.spec.created, &b.id).cmp(&(a.updated(now), a.spec.created, &a.id))
         });
         let total = rows.len();
-        let result: Vec<Value> = rows
+        let result: Vec<Value> = paging::page(rows, page, size)
             .into_iter()
-            .skip(page.saturating_sub(1).saturating_mul(size))
-            .take(size)
             .map(|t| t.to_json(now, self.era))
             .collect();
         // The storage SDK's hit count is a string (§11 R1).
@@ -397,11 +396,8 @@ impl H<'_> {
         let spec = TaskSpec {
             app,
             created: self.now(),
-            commit: old.commit.clone(),
-            git_ref: old.git_ref.clone(),
-            message: old.message.clone(),
             redelivery: Some(old.id.clone()),
-            inputs: old.inputs.clone(),
+            ..old.spec.clone()
         };
         self.dispatched(spec)
     }

@@ -15,18 +15,21 @@ pub mod state;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use axum::routing::{any, get};
+use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::decode::{body_bytes, content_type_has, query_pairs};
 use super::layer::{FaultLayerState, FaultStyle, fault_middleware};
+use super::mount::{Store, catch_all};
+use super::reply::{dropped, gateway_page, with_retry_after};
 use super::{Backend, Core};
 use reply::{Answer, error_envelope, express_error_page, html, json_response};
 
@@ -92,24 +95,27 @@ impl FromStr for Era {
 
 pub struct ServerlessCd {
     core: Arc<Core>,
-    state: Mutex<state::ScdState>,
+    state: Store<state::ScdState>,
     era: AtomicU8,
 }
 
 impl ServerlessCd {
     pub fn new(core: Arc<Core>, era: Era) -> Self {
-        let st = state::ScdState::new(core.seed, core.clock.start_ns(), core.demo);
         let s = ServerlessCd {
+            state: Store::new(&core, Self::fresh),
             core,
-            state: Mutex::new(st),
             era: AtomicU8::new(0),
         };
         s.set_era(era);
         s
     }
 
+    fn fresh(core: &Core) -> state::ScdState {
+        state::ScdState::new(core.seed, core.clock.start_ns(), core.demo)
+    }
+
     fn lock(&self) -> MutexGuard<'_, state::ScdState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     pub fn era(&self) -> Era {
@@ -133,9 +139,7 @@ pub fn foreign_app_id(seed: u64) -> String {
 impl Backend for ServerlessCd {
     /// Back to the fixtures; the era stays what it is.
     fn reset(&self) {
-        let fresh =
-            state::ScdState::new(self.core.seed, self.core.clock.start_ns(), self.core.demo);
-        *self.lock() = fresh;
+        self.state.reset(&self.core);
     }
 }
 
@@ -160,7 +164,7 @@ impl FaultStyle for ScdStyle {
             ),
             _ => html(
                 StatusCode::BAD_GATEWAY,
-                "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>Function Compute gateway</center>\r\n</body>\r\n</html>\r\n",
+                &gateway_page("502 Bad Gateway", Some("Function Compute gateway")),
             ),
         }
     }
@@ -170,11 +174,10 @@ impl FaultStyle for ScdStyle {
         if self.0.era() == Era::Jan {
             body["code"] = json!(429);
         }
-        let mut r = json_response(StatusCode::TOO_MANY_REQUESTS, &body);
-        if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        r
+        with_retry_after(
+            json_response(StatusCode::TOO_MANY_REQUESTS, &body),
+            retry_after,
+        )
     }
 }
 
@@ -183,10 +186,7 @@ pub fn router(scd: Arc<ServerlessCd>) -> Router {
         core: scd.core.clone(),
         style: Arc::new(ScdStyle(scd.clone())),
     };
-    Router::new()
-        .route(PREFIX, any(handle))
-        .route(&format!("{PREFIX}/"), any(handle))
-        .route(&format!("{PREFIX}/{{*rest}}"), any(handle))
+    catch_all(PREFIX, handle)
         .with_state(scd)
         .layer(axum::middleware::from_fn_with_state(
             layer_state,
@@ -222,16 +222,6 @@ async fn put_era(State(scd): State<Arc<ServerlessCd>>, body: Bytes) -> Response 
     }
 }
 
-/// A body that fails before its first byte: the connection is dropped without an answer.
-fn dropped() -> Response {
-    Response::new(Body::from_stream(futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "the server never answered",
-        ))
-    })))
-}
-
 /// What a handler sees of the request.
 pub(crate) struct Ctx {
     pub method: Method,
@@ -264,15 +254,8 @@ impl Ctx {
 
 async fn handle(State(scd): State<Arc<ServerlessCd>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 8 << 20)
-        .await
-        .unwrap_or_default();
-    let is_json = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
-    let body = if is_json {
+    let bytes = body_bytes(body, 8 << 20).await;
+    let body = if content_type_has(&parts.headers, "json") {
         serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|_| json!({}))
     } else {
         json!({})
@@ -280,15 +263,7 @@ async fn handle(State(scd): State<Arc<ServerlessCd>>, req: Request) -> Response 
     let full = parts.uri.path();
     let path = full.strip_prefix(PREFIX).unwrap_or(full);
     let path = if path.is_empty() { "/" } else { path };
-    let query = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = query_pairs(parts.uri.query());
     let ctx = Ctx {
         method: parts.method.clone(),
         path: path.to_string(),

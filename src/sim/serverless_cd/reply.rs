@@ -5,10 +5,11 @@
 //! left unanswered.
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{Era, PREFIX};
+use crate::sim::reply::{self, JSON_UTF8};
 
 /// What a handler decided.
 pub(crate) enum Answer {
@@ -38,21 +39,11 @@ pub const TOKEN_UNKNOWN: &str = "token 不存在";
 pub const TOKEN_EXPIRED: &str = "token 已过期";
 
 pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        v.to_string(),
-    )
-        .into_response()
+    reply::json(status, JSON_UTF8, v)
 }
 
 pub(crate) fn html(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
+    reply::body(status, "text/html; charset=utf-8", body.to_string())
 }
 
 /// `{"success": true, "data": …}`; Jan 2023 adds `"code": 200` (§3, §11 R15).
@@ -77,9 +68,9 @@ pub(crate) fn error_envelope(era: Era, status: StatusCode, message: &str) -> Res
 
 /// Express's default error page; in development mode (as measured) it carries the stack.
 pub(crate) fn express_error_page(message: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Error: {message}<br> &nbsp; &nbsp;at tokenAuth (/code/src/console/admin/middleware/token-auth.js:21:13)<br> &nbsp; &nbsp;at processTicksAndRejections (node:internal/process/task_queues:96:5)</pre>\n</body>\n</html>\n"
-    )
+    reply::express_error_page(&format!(
+        "Error: {message}<br> &nbsp; &nbsp;at tokenAuth (/code/src/console/admin/middleware/token-auth.js:21:13)<br> &nbsp; &nbsp;at processTicksAndRejections (node:internal/process/task_queues:96:5)"
+    ))
 }
 
 /// The web UI's index page: what any unknown route answers (§11 R8).
@@ -93,12 +84,11 @@ pub(crate) fn index_page() -> Response {
 /// Express's `res.redirect('/login')`.
 fn to_login() -> Response {
     let location = format!("{PREFIX}/login");
-    let mut r = (
+    let mut r = reply::body(
         StatusCode::FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "text/plain; charset=utf-8",
         format!("Found. Redirecting to {location}"),
-    )
-        .into_response();
+    );
     if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, v);
     }

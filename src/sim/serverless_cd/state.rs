@@ -179,12 +179,8 @@ pub struct Task {
     pub user_id: String,
     pub owner: String,
     pub env: String,
-    pub created: i64,
-    pub commit: String,
-    pub git_ref: String,
-    pub message: String,
-    pub redelivery: Option<String>,
-    pub inputs: Map<String, Value>,
+    /// What it was made from (`spec.app` is the index of `app_id` then).
+    pub spec: TaskSpec,
     pub steps: Vec<PlanStep>,
     pub failure: bool,
     pub cancelled_at: Option<i64>,
@@ -193,7 +189,7 @@ pub struct Task {
 
 impl Task {
     fn run_start(&self) -> i64 {
-        self.created + PENDING_NS
+        self.spec.created + PENDING_NS
     }
 
     fn end(&self) -> i64 {
@@ -231,7 +227,7 @@ impl Task {
     pub fn updated(&self, now: i64) -> i64 {
         match self.finished_at(now) {
             Some(t) => t,
-            None if now < self.run_start() => self.created,
+            None if now < self.run_start() => self.spec.created,
             None => now,
         }
     }
@@ -313,26 +309,26 @@ impl Task {
                 step
             })
             .collect();
-        let branch = self
-            .git_ref
+        let git_ref = &self.spec.git_ref;
+        let branch = git_ref
             .strip_prefix("refs/heads/")
-            .or_else(|| self.git_ref.strip_prefix("refs/tags/"))
-            .unwrap_or(&self.git_ref);
+            .or_else(|| git_ref.strip_prefix("refs/tags/"))
+            .unwrap_or(git_ref);
         let mut v = json!({
             "id": self.id,
             "app_id": self.app_id,
             "user_id": self.user_id,
             "status": self.status(now),
             "steps": steps,
-            "created_time": ms(self.created),
+            "created_time": ms(self.spec.created),
             "updated_time": ms(self.updated(now)),
-            "message": self.message,
-            "commit": self.commit,
-            "ref": self.git_ref,
+            "message": self.spec.message,
+            "commit": self.spec.commit,
+            "ref": git_ref,
             "branch": branch,
             "owner": self.owner,
         });
-        if let Some(r) = &self.redelivery {
+        if let Some(r) = &self.spec.redelivery {
             v["redelivery"] = json!(r);
         }
         if era == Era::Jan {
@@ -393,6 +389,7 @@ pub fn token_secret(rng: &mut fastrand::Rng) -> String {
 }
 
 /// What a new task is about.
+#[derive(Debug, Clone)]
 pub struct TaskSpec {
     pub app: usize,
     pub created: i64,
@@ -652,12 +649,7 @@ impl ScdState {
             user_id: user,
             owner,
             env,
-            created: spec.created,
-            commit: spec.commit,
-            git_ref: spec.git_ref,
-            message: spec.message,
-            redelivery: spec.redelivery,
-            inputs: spec.inputs,
+            spec,
             steps,
             failure: test_fails,
             cancelled_at: None,
@@ -723,13 +715,13 @@ impl ScdState {
             .tasks
             .iter()
             .filter(|t| t.app_id == a.id)
-            .max_by_key(|t| (t.created, t.id.clone()));
+            .max_by_key(|t| (t.spec.created, t.id.clone()));
         if let Some(t) = latest {
             data["latest_task"] = json!({
                 "taskId": t.id,
-                "commit": t.commit,
-                "message": t.message,
-                "ref": t.git_ref,
+                "commit": t.spec.commit,
+                "message": t.spec.message,
+                "ref": t.spec.git_ref,
                 "completed": t.is_finished(now),
                 "status": t.status(now),
             });
