@@ -113,31 +113,35 @@ pub fn list_loaded(
     fx: &mut Vec<Effect>,
 ) {
     let now = s.now;
+    let wall = s.wall;
     let (res, outcome) = match result {
         Ok(Listing::Projects(p)) => (
             Resource::Projects,
-            apply(&mut s.lists.projects, req, Ok(p), now),
+            apply(&mut s.lists.projects, req, Ok(p), (now, wall)),
         ),
         Ok(Listing::Builds(p)) => (
             Resource::Builds,
-            apply(&mut s.lists.builds, req, Ok(p), now),
+            apply(&mut s.lists.builds, req, Ok(p), (now, wall)),
         ),
         Ok(Listing::Deployments(p)) => (
             Resource::Releases,
-            apply(&mut s.lists.releases, req, Ok(p), now),
+            apply(&mut s.lists.releases, req, Ok(p), (now, wall)),
         ),
-        Ok(Listing::Audit(p)) => (Resource::Audit, apply(&mut s.lists.audit, req, Ok(p), now)),
+        Ok(Listing::Audit(p)) => (
+            Resource::Audit,
+            apply(&mut s.lists.audit, req, Ok(p), (now, wall)),
+        ),
         Ok(Listing::Overview(p)) => (
             Resource::Overview,
-            apply(&mut s.lists.overview, req, Ok(p), now),
+            apply(&mut s.lists.overview, req, Ok(p), (now, wall)),
         ),
         Ok(Listing::Developers(p)) => (
             Resource::Developers,
-            apply(&mut s.lists.developers, req, Ok(p), now),
+            apply(&mut s.lists.developers, req, Ok(p), (now, wall)),
         ),
         Ok(Listing::Secrets(p)) => (
             Resource::Secrets,
-            apply(&mut s.lists.secrets, req, Ok(p), now),
+            apply(&mut s.lists.secrets, req, Ok(p), (now, wall)),
         ),
         Err(e) => {
             // Find the list this request belongs to.
@@ -184,7 +188,10 @@ pub fn list_loaded(
             ) {
                 save_cache(s, fx);
             }
-            if res == s.pane {
+            if res == s.pane && s.lists.meta(res).to_end {
+                // `G` on a server-paged list: follow the end until the last page is in.
+                bottom(s, fx);
+            } else if res == s.pane {
                 prefetch(s, fx);
             }
         }
@@ -218,7 +225,7 @@ fn apply<T: Row>(
     l: &mut ListPane<T>,
     req: u64,
     page: Result<Page<T>, ApiError>,
-    now: Millis,
+    (now, wall): (Millis, chrono::DateTime<chrono::Utc>),
 ) -> Applied {
     let Some((id, kind)) = l.loading else {
         return Applied::Ignored;
@@ -238,6 +245,7 @@ fn apply<T: Row>(
     l.failures = 0;
     l.retry_at = None;
     l.loaded_at = Some(now);
+    l.fresh_at = Some(wall);
     let mut changed = !was_healthy;
     match kind {
         LoadKind::Reload => {
@@ -355,6 +363,14 @@ pub fn prefetch(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// `G`: the last row, also of a list the server pages (the pages still missing are fetched,
+/// one after another, with the selection on the end).
+pub fn bottom(s: &mut State, fx: &mut Vec<Effect>) {
+    move_by(s, i64::MAX / 2, fx);
+    let l = s.lists.meta_mut(s.pane);
+    l.to_end = l.has_more;
+}
+
 pub fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
     if s.detail.is_some() {
         return;
@@ -362,6 +378,7 @@ pub fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
     let rows = s.page_rows;
     {
         let l = s.lists.meta_mut(s.pane);
+        l.to_end = false;
         let len = l.visible.len();
         if len == 0 {
             return;

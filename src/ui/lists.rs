@@ -755,7 +755,14 @@ fn status_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>) -> Option<Line<'a>>
             .retry_at
             .map(|r| format!(" · retry in {}s", r.saturating_sub(s.now).div_ceil(1000)))
             .unwrap_or_else(|| " · r to retry".into());
-        let stale = if l.stale { "stale data · " } else { "" };
+        let stale = match (l.stale, l.fresh_at) {
+            (true, Some(at)) => format!(
+                "stale since {} · ",
+                at.with_timezone(&chrono::Local).format("%H:%M:%S")
+            ),
+            (true, None) => "stale data · ".to_string(),
+            _ => String::new(),
+        };
         return Some(Line::from(Span::styled(
             format!(" ▲ {stale}{}{retry} ", clean(e)),
             Style::new().fg(t.error),

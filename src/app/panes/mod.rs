@@ -37,7 +37,7 @@ pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         Action::PageDown => move_by(s, page, fx),
         Action::PageUp => move_by(s, -page, fx),
         Action::Top => move_by(s, i64::MIN / 2, fx),
-        Action::Bottom => move_by(s, i64::MAX / 2, fx),
+        Action::Bottom => super::lists::bottom(s, fx),
         Action::Open => open(s, fx),
         Action::Inspect => inspect(s),
         // Esc dismisses a message first, then goes back.

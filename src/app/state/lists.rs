@@ -45,6 +45,10 @@ pub struct ListMeta {
     pub pages: u32,
     pub sort: Option<Sort>,
     pub loaded_at: Option<Millis>,
+    /// Wall-clock time of the last good answer ("stale since 14:02:11" after a failure).
+    pub fresh_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `G` was pressed: keep the selection on the last row while the next pages arrive.
+    pub to_end: bool,
     pub retry_at: Option<Millis>,
     pub failures: u32,
 }
@@ -99,6 +103,8 @@ impl Default for ListMeta {
             pages: 0,
             sort: None,
             loaded_at: None,
+            fresh_at: None,
+            to_end: false,
             retry_at: None,
             failures: 0,
         }
