@@ -3,6 +3,7 @@
 
 pub mod aviator;
 pub mod candor;
+pub mod errors;
 pub mod freecommit;
 pub mod http;
 pub mod ids;

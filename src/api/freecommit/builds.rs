@@ -8,18 +8,7 @@ use crate::domain::{Build, BuildScope, BuildStatus, LaunchRequest};
 use reqwest::Method;
 use serde_json::Value;
 
-/// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
-pub(super) fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub(super) use crate::api::http::seg;
 
 /// A queued (`running` false) or running entry of the in-memory lists.
 pub(super) fn run_build(run: wire::Run, running: bool) -> Build {
@@ -211,13 +200,6 @@ impl FreeCommit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(seg("test"), "test");
-        assert_eq!(seg("a b/c%"), "a%20b%2Fc%25");
-        assert_eq!(seg("é"), "%C3%A9");
-    }
 
     #[test]
     fn history_sorts_by_numeric_id() {

@@ -455,17 +455,11 @@ fn explain(code: &str) -> String {
 
 /// Any non-success reply as an `ApiError`, with the server's message.
 fn map_error(reply: &Reply) -> ApiError {
-    let message = error_message(reply)
-        .map(|m| explain(&m))
-        .unwrap_or_else(|| format!("HTTP {}: {}", reply.status, reply.snippet()));
-    match reply.status {
-        401 => ApiError::Auth(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
-    }
+    super::errors::map_reply(reply, |r| {
+        error_message(r)
+            .map(|m| explain(&m))
+            .unwrap_or_else(|| format!("HTTP {}: {}", r.status, r.snippet()))
+    })
 }
 
 #[cfg(test)]

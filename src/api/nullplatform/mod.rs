@@ -596,15 +596,7 @@ fn message_of(reply: &Reply) -> String {
 
 /// Any non-success reply as an `ApiError`, with the server's own words.
 fn map_error(reply: &Reply) -> ApiError {
-    let message = message_of(reply);
-    match reply.status {
-        401 => ApiError::Auth(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
-    }
+    super::errors::map_reply(reply, message_of)
 }
 
 #[cfg(test)]
