@@ -15,7 +15,6 @@ use crate::domain::{
     User,
 };
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::Utc;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -101,23 +100,15 @@ impl FreeCommit {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let tr: wire::TokenReply = reply.json()?;
-        let claims = decode_claims(&tr.access_token);
-        // Expiry on *this* machine's clock: the token's lifetime from now. Comparing the
-        // server's `exp` with the local clock would treat every token as stale (a login before
-        // every request) whenever the two clocks disagree.
-        let now = Utc::now().timestamp();
-        let lifetime = tr.expires_in.or_else(|| {
-            let c = claims.as_ref()?;
-            Some(c.exp? - c.iat?)
-        });
-        let exp = lifetime
-            .map(|s| now + s)
-            .or_else(|| claims.as_ref().and_then(|c| c.exp));
+        let tr = super::token::LoginReply::from_reply(&reply)?;
+        let exp = tr.expiry(Utc::now().timestamp());
+        let roles = super::token::jwt_claims::<wire::Claims>(&tr.access_token)
+            .map(|c| c.roles)
+            .unwrap_or_default();
         Ok(Token {
             value: SecretString::from(tr.access_token),
             exp,
-            extra: claims.map(|c| c.roles).unwrap_or_default(),
+            extra: roles,
         })
     }
 
@@ -411,14 +402,6 @@ fn last_build(code: Option<i64>, message: Option<String>, at: Option<&str>) -> O
 
 /// RFC 3339 with 0–9 fraction digits and any offset; an offset-less time is taken as UTC.
 pub(crate) use super::tolerant::datetime as parse_time;
-
-fn decode_claims(jwt: &str) -> Option<wire::Claims> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
 
 fn error_message(reply: &Reply) -> Option<String> {
     if !reply.is_json() && !reply.body.starts_with(b"{") {

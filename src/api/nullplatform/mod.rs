@@ -18,7 +18,6 @@ use crate::domain::{
     ListSupport, LogEvent, Page, Project, Resource, Secret, Session, User,
 };
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::Utc;
 use futures::StreamExt;
 use reqwest::Method;
@@ -91,16 +90,8 @@ impl Nullplatform {
                 )),
             });
         }
-        let lr: wire::LoginReply = serde_json::from_slice(&reply.body).map_err(|e| {
-            // Never echo the body: it may hold a token.
-            ApiError::Decode(format!("the login reply is not the expected JSON ({e})"))
-        })?;
-        if lr.access_token.is_empty() {
-            return Err(ApiError::Decode(
-                "the login reply has an empty access_token".into(),
-            ));
-        }
-        let exp = token_expiry(&lr.access_token, lr.expires_in, Utc::now().timestamp());
+        let lr = super::token::LoginReply::from_reply(&reply)?;
+        let exp = lr.expiry(Utc::now().timestamp());
         Ok(Token {
             value: SecretString::from(lr.access_token),
             exp,
@@ -245,29 +236,6 @@ impl Nullplatform {
     fn set_build_reads(&self, served: bool) {
         *self.build_reads.lock().unwrap_or_else(|e| e.into_inner()) = Some(served);
     }
-}
-
-/// Expiry on this machine's clock: `expires_in`, else the JWT's lifetime (`exp - iat`), else
-/// its absolute `exp`; `None` when the token says nothing (opaque tokens).
-fn token_expiry(token: &str, expires_in: Option<i64>, now: i64) -> Option<i64> {
-    if let Some(s) = expires_in {
-        return Some(now + s);
-    }
-    let claims = decode_claims(token)?;
-    match (claims.iat, claims.exp) {
-        (Some(iat), Some(exp)) => Some(now + (exp - iat)),
-        (None, Some(exp)) => Some(exp),
-        _ => None,
-    }
-}
-
-fn decode_claims(jwt: &str) -> Option<wire::Claims> {
-    let mut parts = jwt.split('.');
-    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 /// What `GET /application` is asked to filter, checked again on every row of the reply
@@ -602,26 +570,6 @@ fn map_error(reply: &Reply) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn jwt(claims: &str) -> String {
-        let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        format!("{}.{}.sig", b(r#"{"alg":"HS256"}"#), b(claims))
-    }
-
-    #[test]
-    fn expiry_from_expires_in_or_jwt() {
-        assert_eq!(token_expiry("npat_opaque", None, 1000), None);
-        assert_eq!(token_expiry("npat_opaque", Some(300), 1000), Some(1300));
-        assert_eq!(
-            token_expiry(&jwt(r#"{"iat":50,"exp":150}"#), None, 1000),
-            Some(1100)
-        );
-        assert_eq!(
-            token_expiry(&jwt(r#"{"exp":5000}"#), None, 1000),
-            Some(5000)
-        );
-        assert_eq!(token_expiry("a.!!!.c", None, 1000), None);
-    }
 
     #[test]
     fn errors_carry_the_servers_words() {
