@@ -9,6 +9,7 @@ pub mod http;
 pub mod ids;
 pub mod nullplatform;
 pub mod serverless_cd;
+pub mod tail;
 pub mod token;
 pub mod tolerant;
 
