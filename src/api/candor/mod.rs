@@ -149,10 +149,27 @@ impl Candor {
                     .into(),
             ));
         }
-        Ok(Candor {
+        Ok(Candor::assemble(
             http,
-            username: profile.username.clone(),
-            password: profile.password.clone(),
+            profile.username.clone(),
+            profile.password.clone(),
+            runner,
+            timeout,
+        ))
+    }
+
+    /// A client from its parts, every other field at its start value.
+    fn assemble(
+        http: Http,
+        username: Option<String>,
+        password: Option<Credential>,
+        runner: Option<runner::RunnerClient>,
+        timeout: Duration,
+    ) -> Candor {
+        Candor {
+            http,
+            username,
+            password,
             session: Mutex::new(SessionState::default()),
             me_check: ME_CHECK_INTERVAL,
             seen: std::sync::Mutex::new(Seen::default()),
@@ -161,7 +178,7 @@ impl Candor {
             detail_poll: Duration::from_millis(2500),
             log_poll: Duration::from_secs(1),
             timeout,
-        })
+        }
     }
 
     /// For tests: a dashboard client on `base` with this retry policy and a fresh cookie jar.
@@ -185,20 +202,13 @@ impl Candor {
             )?),
             None => None,
         };
-        Ok(Candor {
+        Ok(Candor::assemble(
             http,
-            username: user.map(|(u, _)| u.to_string()),
-            password: user
-                .map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
-            session: Mutex::new(SessionState::default()),
-            me_check: ME_CHECK_INTERVAL,
-            seen: std::sync::Mutex::new(Seen::default()),
-            archive_route: std::sync::Mutex::new("archived"),
+            user.map(|(u, _)| u.to_string()),
+            user.map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
             runner,
-            detail_poll: Duration::from_millis(2500),
-            log_poll: Duration::from_secs(1),
             timeout,
-        })
+        ))
     }
 
     /// For tests: poll details and runner logs at this interval.
@@ -375,6 +385,16 @@ impl Candor {
             seen.visible.insert(id);
         }
         Ok(rows)
+    }
+
+    /// The numbers of the visible pipelines (rows without one are left out).
+    async fn pipeline_ids(&self) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .pipelines()
+            .await?
+            .into_iter()
+            .filter_map(|r| r.id)
+            .collect())
     }
 
     /// The pipeline id for `wanted`: a number as it is, else the id of the visible pipeline of
