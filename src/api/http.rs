@@ -118,6 +118,17 @@ impl Reply {
         })
     }
 
+    /// A success reply's JSON; any other answer as the backend's error (`map_error`).
+    pub fn json_or<T: serde::de::DeserializeOwned>(
+        &self,
+        map_error: impl FnOnce(&Reply) -> ApiError,
+    ) -> Result<T, ApiError> {
+        if !self.is_success() {
+            return Err(map_error(self));
+        }
+        self.json()
+    }
+
     /// The first 200 bytes of the body as one line of text, for error messages.
     pub fn snippet(&self) -> String {
         let cut = self.body.get(..200).unwrap_or(&self.body);

@@ -98,6 +98,30 @@ impl<X> TokenSlot<X> {
         let token = self.renew(&token, &login).await?;
         http.send(&req.bearer(&token)).await
     }
+
+    /// [`send`](Self::send), a second 401 (right after a fresh login) being an `Auth` error
+    /// with the server's `words` where it gave some.
+    pub async fn send_checked<F, Fut>(
+        &self,
+        http: &Http,
+        req: Request,
+        login: F,
+        words: impl FnOnce(&Reply) -> Option<String>,
+    ) -> Result<Reply, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Token<X>, ApiError>>,
+    {
+        let reply = self.send(http, req, login).await?;
+        if reply.status != 401 {
+            return Ok(reply);
+        }
+        let again = "the server rejected the session again right after a fresh login";
+        Err(ApiError::Auth(match words(&reply) {
+            Some(w) => format!("{again}: {w}"),
+            None => again.to_string(),
+        }))
+    }
 }
 
 /// A login reply: the token and, when the server says, its lifetime in seconds (Free Commit's

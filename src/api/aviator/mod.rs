@@ -473,10 +473,7 @@ impl Backend for Aviator {
             .query("page", page.to_string())
             .query("per_page", per_page.to_string());
         let reply = self.send(req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply, project));
-        }
-        let v: serde_json::Value = reply.json()?;
+        let v: serde_json::Value = reply.json_or(|r| map_error(r, project))?;
         // A full page (odd rows included) may be followed by another.
         let rows = v.as_array().map_or(0, Vec::len);
         let items = decode::deployments(v, project, environment)?;

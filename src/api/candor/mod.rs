@@ -365,10 +365,7 @@ impl Candor {
         let req = Request::get("/api/pipelines");
         let read = async || -> Result<Vec<wire::PipelineEntry>, ApiError> {
             let reply = self.http.send(&req).await?;
-            if !reply.is_success() {
-                return Err(map_error(&reply));
-            }
-            Ok(wire::pipelines(reply::json(&reply)?))
+            Ok(wire::pipelines(reply::ok_json(&reply)?))
         };
         let mut rows = read().await?;
         let missing = {
@@ -433,10 +430,7 @@ impl Candor {
     async fn detail(&self, pid: &str) -> Result<wire::PipelineDetail, ApiError> {
         let path = format!("/api/pipelines/{}", paths::pipeline(pid)?);
         let reply = self.send(&Request::get(path), Some(pid)).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        let d = wire::detail(reply::json(&reply)?)?;
+        let d = wire::detail(reply::ok_json(&reply)?)?;
         self.remember_runs(pid, &d);
         Ok(d)
     }
@@ -445,10 +439,7 @@ impl Candor {
     async fn config(&self, pid: &str) -> Result<serde_json::Value, ApiError> {
         let path = format!("/api/pipelines/{}/config", paths::pipeline(pid)?);
         let reply = self.send(&Request::get(path), Some(pid)).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply::json(&reply)
+        reply::ok_json(&reply)
     }
 
     /// `POST /logout`, so that the dashboard drops this login's server-side session (each
@@ -525,15 +516,11 @@ impl Candor {
             builds: BuildSupport {
                 list: true,
                 launch: self.username.is_some(),
-                skip_steps: false,
-                kill: false,
-                redeploy: false,
                 logs: true,
                 live_logs: self.runner.is_some(),
-                report_statuses: Vec::new(),
-                asset_kinds: Vec::new(),
                 archives: true,
                 direct_runs: self.runner.is_some(),
+                ..BuildSupport::default()
             },
             releases: Default::default(),
             missing: vec![(Resource::Secrets, "Candor has no secret API".to_string())],

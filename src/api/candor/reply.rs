@@ -96,6 +96,14 @@ pub(super) fn json(reply: &Reply) -> Result<serde_json::Value, ApiError> {
     })
 }
 
+/// A success reply's JSON ([`json`]); any other answer as [`map_error`].
+pub(super) fn ok_json(reply: &Reply) -> Result<serde_json::Value, ApiError> {
+    if !reply.is_success() {
+        return Err(map_error(reply));
+    }
+    json(reply)
+}
+
 /// Whether a 404 is Express's "no such route" page (`Cannot GET /path`).
 pub(super) fn is_route_miss(reply: &Reply) -> bool {
     reply.status == 404 && is_route_miss_words(&server_words(reply))

@@ -97,19 +97,14 @@ fn outcome_build(id: &str, o: &wire::RunOutcome, started: DateTime<Utc>) -> Buil
     let status = o.status.clone().unwrap_or_default();
     let (exit_code, message) = explain_stages(&status, Some(&o.stages));
     Build {
-        id: id.to_string(),
-        run_id: Some(id.to_string()),
-        build_id: None,
-        project_id: None,
-        project: "runner (ad hoc)".into(),
         status: run_status(&status),
         raw_status: status,
         exit_code,
         message,
-        queued_at: None,
         started_at: Some(started),
         finished_at: Some(Utc::now()),
         trigger: Some("shipdeck".into()),
+        ..running_run(id)
     }
 }
 

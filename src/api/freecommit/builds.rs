@@ -160,10 +160,7 @@ impl FreeCommit {
                 Some(body),
             ))
             .await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        let run: wire::Run = reply.json()?;
+        let run: wire::Run = reply.json_or(map_error)?;
         let mut b = run_build(run, false);
         b.project_id = Some(req.project_id.clone());
         b.queued_at = Some(chrono::Utc::now());

@@ -114,24 +114,14 @@ impl FreeCommit {
 
     /// Send with the token; on 401 log in once and replay once (`api::token`).
     async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
-        let reply = self
-            .token
-            .send(&self.http, req, || self.fetch_token())
-            .await?;
-        if reply.status == 401 {
-            return Err(ApiError::Auth(
-                "the server rejected the session again right after a fresh login".into(),
-            ));
-        }
-        Ok(reply)
+        let login = || self.fetch_token();
+        self.token
+            .send_checked(&self.http, req, login, |_| None)
+            .await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
-        let reply = self.send_authed(req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply.json()
+        self.send_authed(req).await?.json_or(map_error)
     }
 
     async fn page<T>(
@@ -349,13 +339,9 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             launch: true,
             skip_steps: true,
             kill: true,
-            redeploy: false,
             logs: true,
             live_logs: true,
-            report_statuses: Vec::new(),
-            asset_kinds: Vec::new(),
-            archives: false,
-            direct_runs: false,
+            ..BuildSupport::default()
         },
         releases: Default::default(),
         missing: vec![(

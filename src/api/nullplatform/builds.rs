@@ -373,10 +373,7 @@ impl Nullplatform {
                 Some(body),
             ))
             .await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        decode::asset(reply.json()?, build_id)
+        decode::asset(reply.json_or(map_error)?, build_id)
     }
 }
 

@@ -102,25 +102,13 @@ impl Nullplatform {
     /// Send with the token; on 401 log in once and replay once (a 401 means the request was
     /// not processed, so replaying a POST is safe: contract §2).
     async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
-        let reply = self
-            .token
-            .send(&self.http, req, || self.fetch_token())
-            .await?;
-        if reply.status == 401 {
-            return Err(ApiError::Auth(format!(
-                "the server rejected the session again right after a fresh login: {}",
-                message_of(&reply)
-            )));
-        }
-        Ok(reply)
+        let login = || self.fetch_token();
+        let words = |r: &Reply| Some(message_of(r));
+        self.token.send_checked(&self.http, req, login, words).await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
-        let reply = self.send_authed(req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply.json()
+        self.send_authed(req).await?.json_or(map_error)
     }
 
     /// `GET /application` with the given filters, applied again to the reply (§11 C3: the
@@ -327,17 +315,11 @@ fn capabilities(build_reads: bool) -> Capabilities {
         builds: BuildSupport {
             list: build_reads,
             launch: true,
-            skip_steps: false,
-            kill: false,
-            redeploy: false,
-            logs: false,
-            live_logs: false,
             report_statuses: ["in_progress", "failed", "successful"]
                 .map(String::from)
                 .to_vec(),
             asset_kinds: ["docker-image", "lambda"].map(String::from).to_vec(),
-            archives: false,
-            direct_runs: false,
+            ..BuildSupport::default()
         },
         releases: Default::default(),
         missing,

@@ -639,15 +639,11 @@ fn capabilities() -> Capabilities {
         builds: BuildSupport {
             list: true,
             launch: true,
-            skip_steps: false,
             kill: true,
             redeploy: true,
             logs: true,
             live_logs: true,
-            report_statuses: Vec::new(),
-            asset_kinds: Vec::new(),
-            archives: false,
-            direct_runs: false,
+            ..BuildSupport::default()
         },
         releases: Default::default(),
         missing: vec![(
