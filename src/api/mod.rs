@@ -3,6 +3,7 @@
 
 pub mod aviator;
 pub mod candor;
+pub mod caps;
 pub mod errors;
 pub mod freecommit;
 pub mod http;

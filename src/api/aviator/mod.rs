@@ -9,9 +9,9 @@ use super::http::{Http, Reply, Request, seg};
 use super::{ApiError, Backend};
 use crate::config::{Credential, Profile, ReleaseProject};
 use crate::domain::{
-    BuildStatus, Capabilities, DeployRequest, Deployment, Environment, Kind, ListQuery,
-    ListSupport, Page, Project, ReleaseRequest, ReleaseSupport, Resource, RollbackRequest, Session,
-    StatusRequest, User, split_candidate,
+    BuildStatus, Capabilities, DeployRequest, Deployment, Environment, Kind, ListQuery, Page,
+    Project, ReleaseRequest, ReleaseSupport, Resource, RollbackRequest, Session, StatusRequest,
+    User, split_candidate,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -307,14 +307,7 @@ fn with_candidate_hint(e: ApiError, candidate: &str) -> ApiError {
 
 fn capabilities() -> Capabilities {
     Capabilities {
-        lists: vec![(
-            Resource::Projects,
-            ListSupport {
-                paged: false,
-                server_filter: false,
-                sort_fields: &[],
-            },
-        )],
+        lists: vec![(Resource::Projects, super::caps::WHOLE_LIST)],
         builds: Default::default(),
         releases: ReleaseSupport {
             list: true,

@@ -25,10 +25,11 @@ use reply::{is_route_miss, map_error, server_words};
 
 use super::http::{Http, Reply, Request};
 use super::{ApiError, Backend, RunnerHealth};
+use crate::api::caps::WHOLE_LIST;
 use crate::config::{Credential, Profile};
 use crate::domain::{
     Build, BuildScope, BuildSupport, Capabilities, Developer, Kind, LaunchOptions, LaunchRequest,
-    ListQuery, ListSupport, LogEvent, Page, Project, Resource, Session, User,
+    ListQuery, LogEvent, Page, Project, Resource, Session, User,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -503,15 +504,10 @@ impl Candor {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let whole = ListSupport {
-            paged: false,
-            server_filter: false,
-            sort_fields: &[],
-        };
         Capabilities {
             lists: vec![
-                (Resource::Projects, whole.clone()),
-                (Resource::Developers, whole),
+                (Resource::Projects, WHOLE_LIST),
+                (Resource::Developers, WHOLE_LIST),
             ],
             builds: BuildSupport {
                 list: true,

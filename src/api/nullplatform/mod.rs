@@ -15,7 +15,7 @@ use super::{ApiError, Backend};
 use crate::config::{Credential, Profile};
 use crate::domain::{
     Build, BuildScope, BuildSupport, Capabilities, Kind, LaunchOptions, LaunchRequest, ListQuery,
-    ListSupport, LogEvent, Page, Project, Resource, Secret, Session, User,
+    LogEvent, Page, Project, Resource, Secret, Session, User,
 };
 use async_trait::async_trait;
 use chrono::Utc;
@@ -295,22 +295,8 @@ fn capabilities(build_reads: bool) -> Capabilities {
     }
     Capabilities {
         lists: vec![
-            (
-                Resource::Projects,
-                ListSupport {
-                    paged: false,
-                    server_filter: true,
-                    sort_fields: &[],
-                },
-            ),
-            (
-                Resource::Secrets,
-                ListSupport {
-                    paged: false,
-                    server_filter: true,
-                    sort_fields: &[],
-                },
-            ),
+            (Resource::Projects, super::caps::WHOLE_FILTERED_LIST),
+            (Resource::Secrets, super::caps::WHOLE_FILTERED_LIST),
         ],
         builds: BuildSupport {
             list: build_reads,
