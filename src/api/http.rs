@@ -118,9 +118,20 @@ impl Reply {
         })
     }
 
+    /// A success reply's JSON; any other answer as the backend's error (`map_error`).
+    pub fn json_or<T: serde::de::DeserializeOwned>(
+        &self,
+        map_error: impl FnOnce(&Reply) -> ApiError,
+    ) -> Result<T, ApiError> {
+        if !self.is_success() {
+            return Err(map_error(self));
+        }
+        self.json()
+    }
+
     /// The first 200 bytes of the body as one line of text, for error messages.
     pub fn snippet(&self) -> String {
-        let cut = &self.body[..self.body.len().min(200)];
+        let cut = self.body.get(..200).unwrap_or(&self.body);
         let text: String = String::from_utf8_lossy(cut)
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -288,7 +299,7 @@ impl Http {
             match rb.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    if req.idempotent && !last && matches!(status, 429 | 502 | 503 | 504) {
+                    if req.idempotent && !last && super::errors::retryable_status(status) {
                         let wait = if status == 429 {
                             retry_after(resp.headers())
                                 .unwrap_or(delay)
@@ -338,6 +349,20 @@ impl Http {
     }
 }
 
+/// One path segment or query value, percent-encoded (everything but RFC 3986 unreserved
+/// characters): `payments api` → `payments%20api`.
+pub fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `Retry-After` in seconds or as an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers
@@ -371,4 +396,38 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> ApiError {
         "request failed"
     };
     ApiError::Network(format!("{what}: {root}"))
+}
+
+/// For unit tests: a reply with this status, content type and body.
+#[cfg(test)]
+pub(crate) fn test_reply(status: u16, content_type: &str, body: &str) -> Reply {
+    Reply {
+        status,
+        content_type: content_type.into(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(seg("test"), "test");
+        assert_eq!(seg("data pipeline"), "data%20pipeline");
+        assert_eq!(seg("2026.03.02-rc1"), "2026.03.02-rc1");
+        assert_eq!(seg("a/b%"), "a%2Fb%25");
+        assert_eq!(seg("a b/c%"), "a%20b%2Fc%25");
+        assert_eq!(seg("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn snippets_are_one_short_line() {
+        let r = test_reply(500, "text/plain", &format!("a\n\tb {}", "x".repeat(300)));
+        let s = r.snippet();
+        assert!(s.starts_with("a b x"), "{s}");
+        assert!(s.chars().count() <= 200, "{}", s.len());
+        assert_eq!(test_reply(500, "text/plain", " ").snippet(), "(empty body)");
+    }
 }

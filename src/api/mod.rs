@@ -3,11 +3,14 @@
 
 pub mod aviator;
 pub mod candor;
+pub mod caps;
+pub mod errors;
 pub mod freecommit;
 pub mod http;
 pub mod ids;
 pub mod nullplatform;
 pub mod serverless_cd;
+pub mod tail;
 pub mod token;
 pub mod tolerant;
 

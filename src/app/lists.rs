@@ -294,7 +294,7 @@ fn apply_err(l: &mut ListMeta, has_rows: bool, e: ApiError, now: Millis) -> Appl
     l.error = Some(e.to_string());
     l.stale = has_rows;
     // Connectivity and server failures retry with backoff; a refusal waits for the user.
-    let retry = e.is_connectivity() || matches!(e, ApiError::Server { .. } | ApiError::Decode(_));
+    let retry = crate::api::errors::is_transient(&e);
     l.retry_at = retry.then(|| now + backoff(l.failures));
     l.loaded_at = Some(now);
     Applied::Failed(e)

@@ -5,13 +5,13 @@
 pub mod decode;
 mod wire;
 
-use super::http::{Http, Reply, Request};
+use super::http::{Http, Reply, Request, seg};
 use super::{ApiError, Backend};
 use crate::config::{Credential, Profile, ReleaseProject};
 use crate::domain::{
-    BuildStatus, Capabilities, DeployRequest, Deployment, Environment, Kind, ListQuery,
-    ListSupport, Page, Project, ReleaseRequest, ReleaseSupport, Resource, RollbackRequest, Session,
-    StatusRequest, User, split_candidate,
+    BuildStatus, Capabilities, DeployRequest, Deployment, Environment, Kind, ListQuery, Page,
+    Project, ReleaseRequest, ReleaseSupport, Resource, RollbackRequest, Session, StatusRequest,
+    User, split_candidate,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -169,19 +169,6 @@ impl Aviator {
     }
 }
 
-/// Percent-encode one path segment (`payments api` → `payments%20api`).
-fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn env_path(project: &str, env: &str, tail: &str) -> String {
     format!(
         "/api/releases/{}/environments/{}/{tail}",
@@ -280,14 +267,10 @@ fn said(reply: &Reply) -> String {
 fn map_error(reply: &Reply, project: &str) -> ApiError {
     let message = said(reply);
     match reply.status {
-        401 => ApiError::Auth(message),
         403 => ApiError::Forbidden(format!(
             "token lacks access to this project: {project} ({message})"
         )),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
+        s => super::errors::by_status(s, message),
     }
 }
 
@@ -324,14 +307,7 @@ fn with_candidate_hint(e: ApiError, candidate: &str) -> ApiError {
 
 fn capabilities() -> Capabilities {
     Capabilities {
-        lists: vec![(
-            Resource::Projects,
-            ListSupport {
-                paged: false,
-                server_filter: false,
-                sort_fields: &[],
-            },
-        )],
+        lists: vec![(Resource::Projects, super::caps::WHOLE_LIST)],
         builds: Default::default(),
         releases: ReleaseSupport {
             list: true,
@@ -490,10 +466,7 @@ impl Backend for Aviator {
             .query("page", page.to_string())
             .query("per_page", per_page.to_string());
         let reply = self.send(req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply, project));
-        }
-        let v: serde_json::Value = reply.json()?;
+        let v: serde_json::Value = reply.json_or(|r| map_error(r, project))?;
         // A full page (odd rows included) may be followed by another.
         let rows = v.as_array().map_or(0, Vec::len);
         let items = decode::deployments(v, project, environment)?;
@@ -566,13 +539,6 @@ impl Backend for Aviator {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(seg("data pipeline"), "data%20pipeline");
-        assert_eq!(seg("2026.03.02-rc1"), "2026.03.02-rc1");
-        assert_eq!(seg("a/b%"), "a%2Fb%25");
-    }
 
     #[test]
     fn statuses_map_to_the_unified_table() {
@@ -652,13 +618,7 @@ mod tests {
         assert_eq!((d.started_at, d.finished_at), (None, None));
     }
 
-    fn reply(status: u16, content_type: &str, body: &str) -> Reply {
-        Reply {
-            status,
-            content_type: content_type.into(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use crate::api::http::test_reply as reply;
 
     /// §11: 401/403 bodies are not documented: whatever text comes, or the status.
     #[test]

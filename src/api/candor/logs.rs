@@ -9,9 +9,9 @@ use super::runs::{RUNNING_SUFFIX, runner_less, runner_less_stages, stage_status}
 use super::{Candor, map_error, paths, server_words, wire};
 use crate::api::ApiError;
 use crate::api::http::Request;
+use crate::api::tail::{self, Flow, Pace, Polled, Poller, Stop, emit, guarded, pause};
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
 use std::collections::HashSet;
-use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -24,54 +24,25 @@ pub const LOG_NOT_FOUND: &str = "No log could be found";
 /// Reads of the log route that answered `An error occurred` before giving up.
 const SENTINEL_TRIES: u32 = 3;
 
-/// Why a tail stopped early.
-pub(super) enum Stop {
-    /// The viewer went away: not an error.
-    Closed,
-    Err(ApiError),
+/// Failed detail polls in a row after which the wait for a running pipeline gives up.
+const MAX_DETAIL_FAILURES: u32 = 8;
+
+/// The wait for a pipeline's run in progress to end: one detail poll.
+struct RunEnd<'a> {
+    candor: &'a Candor,
+    pid: &'a str,
+    detail: wire::PipelineDetail,
 }
 
-impl From<ApiError> for Stop {
-    fn from(e: ApiError) -> Self {
-        Stop::Err(e)
+impl Poller for RunEnd<'_> {
+    async fn poll(&mut self, sink: &UnboundedSender<LogEvent>) -> Flow<Polled> {
+        self.detail = guarded(sink, self.candor.detail(self.pid)).await??;
+        Ok(if self.detail.running {
+            Polled::Wait
+        } else {
+            Polled::Done
+        })
     }
-}
-
-pub(super) type Flow<T> = Result<T, Stop>;
-
-pub(super) fn emit(sink: &UnboundedSender<LogEvent>, ev: LogEvent) -> Flow<()> {
-    sink.send(ev).map_err(|_| Stop::Closed)
-}
-
-/// Runs `fut` unless the viewer closes first.
-pub(super) async fn guarded<T>(
-    sink: &UnboundedSender<LogEvent>,
-    fut: impl Future<Output = T>,
-) -> Flow<T> {
-    tokio::select! {
-        biased;
-        () = sink.closed() => Err(Stop::Closed),
-        v = fut => Ok(v),
-    }
-}
-
-pub(super) fn finish(flow: Flow<()>) -> Result<(), ApiError> {
-    match flow {
-        Ok(()) | Err(Stop::Closed) => Ok(()),
-        Err(Stop::Err(e)) => Err(e),
-    }
-}
-
-/// Errors worth another poll.
-pub(super) fn transient(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::Network(_)
-            | ApiError::Timeout(_)
-            | ApiError::RateLimited
-            | ApiError::Server { .. }
-            | ApiError::Decode(_)
-    )
 }
 
 /// What the log route answered about one run.
@@ -103,7 +74,7 @@ impl Candor {
         } else {
             self.tail_finished(build, &sink).await
         };
-        finish(flow)
+        tail::finish(flow)
     }
 
     /// A finished dashboard run; a bare run id (e.g. from the command line) is looked for
@@ -238,12 +209,7 @@ impl Candor {
         if let Some(pid) = known {
             return Ok((pid, None));
         }
-        let ids: Vec<String> = self
-            .pipelines()
-            .await?
-            .into_iter()
-            .filter_map(|r| r.id)
-            .collect();
+        let ids = self.pipeline_ids().await?;
         for id in &ids {
             match self.detail(id).await {
                 Ok(d) if d.last_runs.iter().any(|r| r.id == rid) => return Ok((id.clone(), None)),
@@ -347,20 +313,20 @@ impl Candor {
         if !follow {
             return emit(sink, LogEvent::End { status: None });
         }
-        let mut running = d.running;
         let mut detail = d;
-        let mut failures = 0u32;
-        while running {
-            guarded(sink, tokio::time::sleep(self.detail_poll)).await?;
-            match guarded(sink, self.detail(&pid)).await? {
-                Ok(d) => {
-                    failures = 0;
-                    running = d.running;
-                    detail = d;
-                }
-                Err(e) if transient(&e) && failures < 8 => failures += 1,
-                Err(e) => return Err(Stop::Err(e)),
-            }
+        if detail.running {
+            pause(sink, self.detail_poll).await?;
+            let mut waiting = RunEnd {
+                candor: self,
+                pid: &pid,
+                detail,
+            };
+            let pace = Pace {
+                give_up_after: Some(MAX_DETAIL_FAILURES),
+                ..Pace::new(true, self.detail_poll)
+            };
+            tail::run(&mut waiting, sink, pace).await?;
+            detail = waiting.detail;
         }
         let run = detail
             .last_runs

@@ -25,10 +25,11 @@ use reply::{is_route_miss, map_error, server_words};
 
 use super::http::{Http, Reply, Request};
 use super::{ApiError, Backend, RunnerHealth};
+use crate::api::caps::WHOLE_LIST;
 use crate::config::{Credential, Profile};
 use crate::domain::{
     Build, BuildScope, BuildSupport, Capabilities, Developer, Kind, LaunchOptions, LaunchRequest,
-    ListQuery, ListSupport, LogEvent, Page, Project, Resource, Session, User,
+    ListQuery, LogEvent, Page, Project, Resource, Session, User,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -149,10 +150,27 @@ impl Candor {
                     .into(),
             ));
         }
-        Ok(Candor {
+        Ok(Candor::assemble(
             http,
-            username: profile.username.clone(),
-            password: profile.password.clone(),
+            profile.username.clone(),
+            profile.password.clone(),
+            runner,
+            timeout,
+        ))
+    }
+
+    /// A client from its parts, every other field at its start value.
+    fn assemble(
+        http: Http,
+        username: Option<String>,
+        password: Option<Credential>,
+        runner: Option<runner::RunnerClient>,
+        timeout: Duration,
+    ) -> Candor {
+        Candor {
+            http,
+            username,
+            password,
             session: Mutex::new(SessionState::default()),
             me_check: ME_CHECK_INTERVAL,
             seen: std::sync::Mutex::new(Seen::default()),
@@ -161,7 +179,7 @@ impl Candor {
             detail_poll: Duration::from_millis(2500),
             log_poll: Duration::from_secs(1),
             timeout,
-        })
+        }
     }
 
     /// For tests: a dashboard client on `base` with this retry policy and a fresh cookie jar.
@@ -185,20 +203,13 @@ impl Candor {
             )?),
             None => None,
         };
-        Ok(Candor {
+        Ok(Candor::assemble(
             http,
-            username: user.map(|(u, _)| u.to_string()),
-            password: user
-                .map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
-            session: Mutex::new(SessionState::default()),
-            me_check: ME_CHECK_INTERVAL,
-            seen: std::sync::Mutex::new(Seen::default()),
-            archive_route: std::sync::Mutex::new("archived"),
+            user.map(|(u, _)| u.to_string()),
+            user.map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
             runner,
-            detail_poll: Duration::from_millis(2500),
-            log_poll: Duration::from_secs(1),
             timeout,
-        })
+        ))
     }
 
     /// For tests: poll details and runner logs at this interval.
@@ -355,10 +366,7 @@ impl Candor {
         let req = Request::get("/api/pipelines");
         let read = async || -> Result<Vec<wire::PipelineEntry>, ApiError> {
             let reply = self.http.send(&req).await?;
-            if !reply.is_success() {
-                return Err(map_error(&reply));
-            }
-            Ok(wire::pipelines(reply::json(&reply)?))
+            Ok(wire::pipelines(reply::ok_json(&reply)?))
         };
         let mut rows = read().await?;
         let missing = {
@@ -375,6 +383,16 @@ impl Candor {
             seen.visible.insert(id);
         }
         Ok(rows)
+    }
+
+    /// The numbers of the visible pipelines (rows without one are left out).
+    async fn pipeline_ids(&self) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .pipelines()
+            .await?
+            .into_iter()
+            .filter_map(|r| r.id)
+            .collect())
     }
 
     /// The pipeline id for `wanted`: a number as it is, else the id of the visible pipeline of
@@ -413,10 +431,7 @@ impl Candor {
     async fn detail(&self, pid: &str) -> Result<wire::PipelineDetail, ApiError> {
         let path = format!("/api/pipelines/{}", paths::pipeline(pid)?);
         let reply = self.send(&Request::get(path), Some(pid)).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        let d = wire::detail(reply::json(&reply)?)?;
+        let d = wire::detail(reply::ok_json(&reply)?)?;
         self.remember_runs(pid, &d);
         Ok(d)
     }
@@ -425,10 +440,7 @@ impl Candor {
     async fn config(&self, pid: &str) -> Result<serde_json::Value, ApiError> {
         let path = format!("/api/pipelines/{}/config", paths::pipeline(pid)?);
         let reply = self.send(&Request::get(path), Some(pid)).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply::json(&reply)
+        reply::ok_json(&reply)
     }
 
     /// `POST /logout`, so that the dashboard drops this login's server-side session (each
@@ -492,28 +504,19 @@ impl Candor {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let whole = ListSupport {
-            paged: false,
-            server_filter: false,
-            sort_fields: &[],
-        };
         Capabilities {
             lists: vec![
-                (Resource::Projects, whole.clone()),
-                (Resource::Developers, whole),
+                (Resource::Projects, WHOLE_LIST),
+                (Resource::Developers, WHOLE_LIST),
             ],
             builds: BuildSupport {
                 list: true,
                 launch: self.username.is_some(),
-                skip_steps: false,
-                kill: false,
-                redeploy: false,
                 logs: true,
                 live_logs: self.runner.is_some(),
-                report_statuses: Vec::new(),
-                asset_kinds: Vec::new(),
                 archives: true,
                 direct_runs: self.runner.is_some(),
+                ..BuildSupport::default()
             },
             releases: Default::default(),
             missing: vec![(Resource::Secrets, "Candor has no secret API".to_string())],

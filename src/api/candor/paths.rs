@@ -6,19 +6,7 @@
 
 use crate::api::ApiError;
 
-/// One path segment or query value, percent-encoded (everything but RFC 3986 unreserved
-/// characters).
-pub(crate) fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub(crate) use crate::api::http::seg;
 
 /// The largest pipeline id: the dashboard's database column is a 32-bit integer, and a value
 /// beyond it fails there like a non-numeric one.

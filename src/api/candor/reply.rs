@@ -96,6 +96,14 @@ pub(super) fn json(reply: &Reply) -> Result<serde_json::Value, ApiError> {
     })
 }
 
+/// A success reply's JSON ([`json`]); any other answer as [`map_error`].
+pub(super) fn ok_json(reply: &Reply) -> Result<serde_json::Value, ApiError> {
+    if !reply.is_success() {
+        return Err(map_error(reply));
+    }
+    json(reply)
+}
+
 /// Whether a 404 is Express's "no such route" page (`Cannot GET /path`).
 pub(super) fn is_route_miss(reply: &Reply) -> bool {
     reply.status == 404 && is_route_miss_words(&server_words(reply))
@@ -103,29 +111,14 @@ pub(super) fn is_route_miss(reply: &Reply) -> bool {
 
 /// Any non-success reply as an `ApiError` with the server's words.
 pub(super) fn map_error(reply: &Reply) -> ApiError {
-    let words = server_words(reply);
-    let message = format!("HTTP {}: {words}", reply.status);
-    match reply.status {
-        401 => ApiError::Auth(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
-    }
+    crate::api::errors::map_reply(reply, |r| format!("HTTP {}: {}", r.status, server_words(r)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn reply(status: u16, content_type: &str, body: &str) -> Reply {
-        Reply {
-            status,
-            content_type: content_type.into(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use crate::api::http::test_reply as reply;
 
     #[test]
     fn express_pages_give_their_words() {

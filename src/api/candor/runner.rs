@@ -4,10 +4,11 @@
 //! miss, the wiki's spelling).
 
 use super::logparse::LogParser;
-use super::logs::{Flow, Stop, emit, guarded, transient};
 use super::runs::{explain_stages, run_status, stage_status};
 use super::{Candor, is_route_miss, map_error, paths, server_words, wire};
+use crate::api::errors::is_transient as transient;
 use crate::api::http::{Http, Request, RetryPolicy};
+use crate::api::tail::{Flow, Stop, emit, guarded};
 use crate::api::{ApiError, RunnerHealth};
 use crate::config::Credential;
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
@@ -73,23 +74,37 @@ fn outcome_stages(o: &wire::RunOutcome) -> StageResults {
         .collect()
 }
 
-fn outcome_build(id: &str, o: &wire::RunOutcome, started: DateTime<Utc>) -> Build {
-    let status = o.status.clone().unwrap_or_default();
-    let (exit_code, message) = explain_stages(&status, Some(&o.stages));
+/// An ad-hoc runner run still going, as a build.
+fn running_run(id: &str) -> Build {
     Build {
         id: id.to_string(),
         run_id: Some(id.to_string()),
         build_id: None,
         project_id: None,
         project: "runner (ad hoc)".into(),
+        status: BuildStatus::Running,
+        raw_status: "running on the runner".into(),
+        exit_code: None,
+        message: None,
+        queued_at: None,
+        started_at: None,
+        finished_at: None,
+        trigger: None,
+    }
+}
+
+fn outcome_build(id: &str, o: &wire::RunOutcome, started: DateTime<Utc>) -> Build {
+    let status = o.status.clone().unwrap_or_default();
+    let (exit_code, message) = explain_stages(&status, Some(&o.stages));
+    Build {
         status: run_status(&status),
         raw_status: status,
         exit_code,
         message,
-        queued_at: None,
         started_at: Some(started),
         finished_at: Some(Utc::now()),
         trigger: Some("shipdeck".into()),
+        ..running_run(id)
     }
 }
 
@@ -143,19 +158,9 @@ impl RunnerClient {
             .iter()
             .filter(|(_, j)| *j.state.borrow() == RunnerJobState::Running)
             .map(|(id, j)| Build {
-                id: id.clone(),
-                run_id: Some(id.clone()),
-                build_id: None,
-                project_id: None,
-                project: "runner (ad hoc)".into(),
-                status: BuildStatus::Running,
-                raw_status: "running on the runner".into(),
-                exit_code: None,
-                message: None,
-                queued_at: None,
                 started_at: Some(j.started),
-                finished_at: None,
                 trigger: Some("shipdeck".into()),
+                ..running_run(id)
             })
             .collect();
         out.sort_by_key(|b| std::cmp::Reverse(b.started_at));
@@ -511,28 +516,14 @@ impl Candor {
         sink: UnboundedSender<LogEvent>,
     ) -> Result<(), ApiError> {
         let r = self.runner()?;
-        super::logs::finish(r.tail(run_id, follow, &sink, self.log_poll).await)
+        crate::api::tail::finish(r.tail(run_id, follow, &sink, self.log_poll).await)
     }
 
     /// A runner run as a build, for `tail_log` (running until its outcome is known).
     pub fn runner_build(&self, run_id: &str) -> Build {
         match self.runner_job(run_id) {
             Some(RunnerJobState::Finished(b)) => *b,
-            _ => Build {
-                id: run_id.to_string(),
-                run_id: Some(run_id.to_string()),
-                build_id: None,
-                project_id: None,
-                project: "runner (ad hoc)".into(),
-                status: BuildStatus::Running,
-                raw_status: "running on the runner".into(),
-                exit_code: None,
-                message: None,
-                queued_at: None,
-                started_at: None,
-                finished_at: None,
-                trigger: None,
-            },
+            _ => running_run(run_id),
         }
     }
 }

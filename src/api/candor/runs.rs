@@ -276,12 +276,7 @@ impl Candor {
     /// Running pipelines (one detail per visible pipeline; the list has no `running` key),
     /// then runner runs this process started that are still going.
     async fn active_builds(&self) -> Result<Vec<Build>, ApiError> {
-        let ids: Vec<String> = self
-            .pipelines()
-            .await?
-            .into_iter()
-            .filter_map(|r| r.id)
-            .collect();
+        let ids = self.pipeline_ids().await?;
         let details = futures::future::join_all(ids.iter().map(|id| self.detail(id))).await;
         let mut out = Vec::new();
         for (id, d) in ids.iter().zip(details) {

@@ -8,18 +8,7 @@ use crate::domain::{Build, BuildScope, BuildStatus, LaunchRequest};
 use reqwest::Method;
 use serde_json::Value;
 
-/// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
-pub(super) fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub(super) use crate::api::http::seg;
 
 /// A queued (`running` false) or running entry of the in-memory lists.
 pub(super) fn run_build(run: wire::Run, running: bool) -> Build {
@@ -171,10 +160,7 @@ impl FreeCommit {
                 Some(body),
             ))
             .await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        let run: wire::Run = reply.json()?;
+        let run: wire::Run = reply.json_or(map_error)?;
         let mut b = run_build(run, false);
         b.project_id = Some(req.project_id.clone());
         b.queued_at = Some(chrono::Utc::now());
@@ -211,13 +197,6 @@ impl FreeCommit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(seg("test"), "test");
-        assert_eq!(seg("a b/c%"), "a%20b%2Fc%25");
-        assert_eq!(seg("é"), "%C3%A9");
-    }
 
     #[test]
     fn history_sorts_by_numeric_id() {

@@ -5,11 +5,12 @@
 use super::builds::seg;
 use super::{FreeCommit, error_message, map_error, parse_time, status_of_exit, wire};
 use crate::api::ApiError;
+use crate::api::errors::is_transient as transient;
 use crate::api::http::{Reply, Request};
+use crate::api::tail::{self, Flow, Pace, Polled, Poller, Stop, emit, guarded, pause};
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -22,44 +23,10 @@ const CORRELATE_TRIES: u32 = 30;
 const MAX_ARCHIVED_STEPS: usize = 256;
 /// Live polls in a row without the 1 s pause (a server that keeps switching steps is paced).
 const MAX_EAGER_POLLS: usize = 256;
-/// Backoff after a failed live poll grows up to this many poll intervals (8 s by default).
-const MAX_BACKOFF_FACTOR: u32 = 8;
 /// Candidates whose first step is fetched to tell concurrent runs of one project apart.
 const MAX_PROBED_CANDIDATES: usize = 4;
 /// Slack when comparing server times of a run and a Build.
 const TIME_SLACK_SECS: i64 = 2;
-
-/// Why a tail stopped early.
-enum Stop {
-    /// The viewer went away: not an error.
-    Closed,
-    Err(ApiError),
-}
-
-impl From<ApiError> for Stop {
-    fn from(e: ApiError) -> Self {
-        Stop::Err(e)
-    }
-}
-
-type Flow<T> = Result<T, Stop>;
-
-fn emit(sink: &UnboundedSender<LogEvent>, ev: LogEvent) -> Flow<()> {
-    sink.send(ev).map_err(|_| Stop::Closed)
-}
-
-/// Runs `fut` unless the viewer closes first.
-async fn guarded<T>(sink: &UnboundedSender<LogEvent>, fut: impl Future<Output = T>) -> Flow<T> {
-    tokio::select! {
-        biased;
-        () = sink.closed() => Err(Stop::Closed),
-        v = fut => Ok(v),
-    }
-}
-
-async fn pause(sink: &UnboundedSender<LogEvent>, d: Duration) -> Flow<()> {
-    guarded(sink, tokio::time::sleep(d)).await
-}
 
 /// Status of a step of a finished build (`api/README.md`, "Steps: Free Commit").
 fn archived_step_status(step: &str, success: Option<bool>, skipped: Option<bool>) -> StepStatus {
@@ -203,20 +170,61 @@ fn is_closed(s: StepStatus) -> bool {
     !matches!(s, StepStatus::Running | StepStatus::Queued)
 }
 
-/// Errors worth another poll: the connection, the server, a cut body.
-fn transient(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::Network(_)
-            | ApiError::Timeout(_)
-            | ApiError::RateLimited
-            | ApiError::Server { .. }
-            | ApiError::Decode(_)
-    )
-}
-
 fn is_code(reply: &Reply, status: u16, code: &str) -> bool {
     reply.status == status && error_message(reply).as_deref() == Some(code)
+}
+
+/// One poll of the live protocol (§7.2); on 404 `EXECUTOR_NOT_FOUND` the hand-over to the
+/// archived log ends the tail.
+struct LiveTail<'a> {
+    fc: &'a FreeCommit,
+    build: &'a Build,
+    run_id: &'a str,
+    follow: bool,
+    live: LiveState,
+    corr: Option<Correlation>,
+    /// Polls in a row without a pause.
+    eager: usize,
+}
+
+impl Poller for LiveTail<'_> {
+    async fn poll(&mut self, sink: &UnboundedSender<LogEvent>) -> Flow<Polled> {
+        let req = Request::get(self.live.path(self.run_id));
+        let reply = guarded(sink, self.fc.send_authed(req)).await??;
+        // Not followed: one look at what exists now, then the end.
+        let paused = if self.follow {
+            Polled::Wait
+        } else {
+            Polled::End(None)
+        };
+        if is_code(&reply, 404, "EXECUTOR_NOT_FOUND") {
+            let corr = self.corr.take();
+            self.fc
+                .hand_over(self.build, corr, self.live.started, sink)
+                .await?;
+            return Ok(Polled::Done);
+        }
+        if reply.status == 500 && !self.live.saw_line {
+            // The first step has no line yet (early git clone): expected, not a failure.
+            return Ok(paused);
+        }
+        if !reply.is_success() {
+            return Err(map_error(&reply).into());
+        }
+        let progress = self.live.apply(reply.json::<wire::LogWrapper>()?, sink)?;
+        // Ask again at once while the server holds more (catching up on finished steps,
+        // re-requesting a short chunk), within a bound.
+        let again = match progress {
+            Progress::New { more } => more || !self.follow,
+            Progress::Waiting | Progress::Nothing => false,
+        };
+        if again && self.eager < MAX_EAGER_POLLS {
+            self.eager += 1;
+            return Ok(Polled::Again);
+        }
+        self.eager = 0;
+        Ok(paused)
+    }
 }
 
 /// How the hand-over finds the Build row of an ended run.
@@ -244,10 +252,7 @@ impl FreeCommit {
                 build.id
             ))))
         };
-        match flow {
-            Ok(()) | Err(Stop::Closed) => Ok(()),
-            Err(Stop::Err(e)) => Err(e),
-        }
+        tail::finish(flow)
     }
 
     async fn tail_archived(
@@ -319,7 +324,7 @@ impl FreeCommit {
         sink: &UnboundedSender<LogEvent>,
     ) -> Flow<()> {
         let run_id = build.run_id.as_deref().unwrap_or_default();
-        let mut live = LiveState {
+        let live = LiveState {
             step: None,
             n: 0,
             status: StepStatus::Queued,
@@ -336,57 +341,16 @@ impl FreeCommit {
                 Err(Stop::Err(e)) => tracing::debug!(error = %e, "no build snapshot"),
             }
         }
-        let poll = self.poll_interval;
-        let mut backoff = poll;
-        let mut eager = 0usize;
-        loop {
-            let sent = guarded(sink, self.send_authed(Request::get(live.path(run_id)))).await?;
-            let failure = match sent {
-                Ok(reply) if is_code(&reply, 404, "EXECUTOR_NOT_FOUND") => {
-                    return self.hand_over(build, corr, live.started, sink).await;
-                }
-                Ok(reply) if reply.status == 500 && !live.saw_line => {
-                    // The first step has no line yet (early git clone): expected, not a failure.
-                    if !follow {
-                        break;
-                    }
-                    pause(sink, poll).await?;
-                    continue;
-                }
-                Ok(reply) if reply.is_success() => match reply.json::<wire::LogWrapper>() {
-                    Ok(w) => {
-                        backoff = poll;
-                        let progress = live.apply(w, sink)?;
-                        // Ask again at once while the server holds more (catching up on
-                        // finished steps, re-requesting a short chunk), within a bound.
-                        let again = match progress {
-                            Progress::New { more } => more || !follow,
-                            Progress::Waiting | Progress::Nothing => false,
-                        };
-                        if again && eager < MAX_EAGER_POLLS {
-                            eager += 1;
-                            continue;
-                        }
-                        eager = 0;
-                        if !follow {
-                            break;
-                        }
-                        pause(sink, poll).await?;
-                        continue;
-                    }
-                    Err(e) => e,
-                },
-                Ok(reply) => map_error(&reply),
-                Err(e) => e,
-            };
-            if !follow || !transient(&failure) {
-                return Err(failure.into());
-            }
-            tracing::debug!(error = %failure, ?backoff, "live log poll failed; retrying");
-            pause(sink, backoff).await?;
-            backoff = (backoff * 2).min(poll * MAX_BACKOFF_FACTOR);
-        }
-        emit(sink, LogEvent::End { status: None })
+        let mut poller = LiveTail {
+            fc: self,
+            build,
+            run_id,
+            follow,
+            live,
+            corr,
+            eager: 0,
+        };
+        tail::run(&mut poller, sink, Pace::new(follow, self.poll_interval)).await
     }
 
     /// The project ids of `build` (looked up by name when unknown) and, with `snapshot`, the
@@ -499,7 +463,7 @@ impl FreeCommit {
                 .collect();
             return Ok(match fresh.len() {
                 0 => Match::NotYet,
-                1 => Match::Found(fresh.into_iter().next().expect("one row")),
+                1 => fresh.into_iter().next().map_or(Match::NotYet, Match::Found),
                 _ => Match::Ambiguous,
             });
         };

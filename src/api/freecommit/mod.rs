@@ -15,7 +15,6 @@ use crate::domain::{
     User,
 };
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::Utc;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -101,46 +100,28 @@ impl FreeCommit {
         if !reply.is_success() {
             return Err(map_error(&reply));
         }
-        let tr: wire::TokenReply = reply.json()?;
-        let claims = decode_claims(&tr.access_token);
-        // Expiry on *this* machine's clock: the token's lifetime from now. Comparing the
-        // server's `exp` with the local clock would treat every token as stale (a login before
-        // every request) whenever the two clocks disagree.
-        let now = Utc::now().timestamp();
-        let lifetime = tr.expires_in.or_else(|| {
-            let c = claims.as_ref()?;
-            Some(c.exp? - c.iat?)
-        });
-        let exp = lifetime
-            .map(|s| now + s)
-            .or_else(|| claims.as_ref().and_then(|c| c.exp));
+        let tr = super::token::LoginReply::from_reply(&reply)?;
+        let exp = tr.expiry(Utc::now().timestamp());
+        let roles = super::token::jwt_claims::<wire::Claims>(&tr.access_token)
+            .map(|c| c.roles)
+            .unwrap_or_default();
         Ok(Token {
             value: SecretString::from(tr.access_token),
             exp,
-            extra: claims.map(|c| c.roles).unwrap_or_default(),
+            extra: roles,
         })
     }
 
     /// Send with the token; on 401 log in once and replay once (`api::token`).
     async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
-        let reply = self
-            .token
-            .send(&self.http, req, || self.fetch_token())
-            .await?;
-        if reply.status == 401 {
-            return Err(ApiError::Auth(
-                "the server rejected the session again right after a fresh login".into(),
-            ));
-        }
-        Ok(reply)
+        let login = || self.fetch_token();
+        self.token
+            .send_checked(&self.http, req, login, |_| None)
+            .await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
-        let reply = self.send_authed(req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply.json()
+        self.send_authed(req).await?.json_or(map_error)
     }
 
     async fn page<T>(
@@ -358,13 +339,9 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
             launch: true,
             skip_steps: true,
             kill: true,
-            redeploy: false,
             logs: true,
             live_logs: true,
-            report_statuses: Vec::new(),
-            asset_kinds: Vec::new(),
-            archives: false,
-            direct_runs: false,
+            ..BuildSupport::default()
         },
         releases: Default::default(),
         missing: vec![(
@@ -412,14 +389,6 @@ fn last_build(code: Option<i64>, message: Option<String>, at: Option<&str>) -> O
 /// RFC 3339 with 0–9 fraction digits and any offset; an offset-less time is taken as UTC.
 pub(crate) use super::tolerant::datetime as parse_time;
 
-fn decode_claims(jwt: &str) -> Option<wire::Claims> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 fn error_message(reply: &Reply) -> Option<String> {
     if !reply.is_json() && !reply.body.starts_with(b"{") {
         return None;
@@ -455,17 +424,11 @@ fn explain(code: &str) -> String {
 
 /// Any non-success reply as an `ApiError`, with the server's message.
 fn map_error(reply: &Reply) -> ApiError {
-    let message = error_message(reply)
-        .map(|m| explain(&m))
-        .unwrap_or_else(|| format!("HTTP {}: {}", reply.status, reply.snippet()));
-    match reply.status {
-        401 => ApiError::Auth(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
-    }
+    super::errors::map_reply(reply, |r| {
+        error_message(r)
+            .map(|m| explain(&m))
+            .unwrap_or_else(|| format!("HTTP {}: {}", r.status, r.snippet()))
+    })
 }
 
 #[cfg(test)]

@@ -8,13 +8,6 @@ use crate::api::ids::id_string;
 use crate::api::tolerant::{opt_bool, opt_i64, opt_string, opt_u64, records, rows};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
-pub struct TokenReply {
-    pub access_token: String,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub expires_in: Option<i64>,
-}
-
 /// Spring's error JSON, or the bare `{"message"}` of login failures.
 #[derive(Debug, Deserialize, Default)]
 pub struct ErrorBody {
@@ -34,13 +27,9 @@ pub struct UserInfo {
     pub roles: Vec<String>,
 }
 
-/// Claims of the HS512 JWT (only what the client reads).
+/// Claims of the HS512 JWT beyond its lifetime (`api::token::expiry` reads that).
 #[derive(Debug, Deserialize)]
 pub struct Claims {
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub iat: Option<i64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub exp: Option<i64>,
     #[serde(default, deserialize_with = "rows")]
     pub roles: Vec<String>,
 }

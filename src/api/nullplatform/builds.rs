@@ -16,18 +16,7 @@ const MAX_PAGES: usize = 10;
 /// The non-terminal statuses the active list asks for.
 const ACTIVE_STATUSES: &[&str] = &["pending", "in_progress"];
 
-/// One path segment, percent-encoded (everything but RFC 3986 unreserved characters).
-pub(super) fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub(super) use crate::api::http::seg;
 
 /// Unified status (`api/README.md`): every vocabulary the sources use.
 pub fn status_of(raw: &str) -> BuildStatus {
@@ -384,10 +373,7 @@ impl Nullplatform {
                 Some(body),
             ))
             .await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        decode::asset(reply.json()?, build_id)
+        decode::asset(reply.json_or(map_error)?, build_id)
     }
 }
 

@@ -15,10 +15,9 @@ use super::{ApiError, Backend};
 use crate::config::{Credential, Profile};
 use crate::domain::{
     Build, BuildScope, BuildSupport, Capabilities, Kind, LaunchOptions, LaunchRequest, ListQuery,
-    ListSupport, LogEvent, Page, Project, Resource, Secret, Session, User,
+    LogEvent, Page, Project, Resource, Secret, Session, User,
 };
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::Utc;
 use futures::StreamExt;
 use reqwest::Method;
@@ -91,16 +90,8 @@ impl Nullplatform {
                 )),
             });
         }
-        let lr: wire::LoginReply = serde_json::from_slice(&reply.body).map_err(|e| {
-            // Never echo the body: it may hold a token.
-            ApiError::Decode(format!("the login reply is not the expected JSON ({e})"))
-        })?;
-        if lr.access_token.is_empty() {
-            return Err(ApiError::Decode(
-                "the login reply has an empty access_token".into(),
-            ));
-        }
-        let exp = token_expiry(&lr.access_token, lr.expires_in, Utc::now().timestamp());
+        let lr = super::token::LoginReply::from_reply(&reply)?;
+        let exp = lr.expiry(Utc::now().timestamp());
         Ok(Token {
             value: SecretString::from(lr.access_token),
             exp,
@@ -111,25 +102,13 @@ impl Nullplatform {
     /// Send with the token; on 401 log in once and replay once (a 401 means the request was
     /// not processed, so replaying a POST is safe: contract §2).
     async fn send_authed(&self, req: Request) -> Result<Reply, ApiError> {
-        let reply = self
-            .token
-            .send(&self.http, req, || self.fetch_token())
-            .await?;
-        if reply.status == 401 {
-            return Err(ApiError::Auth(format!(
-                "the server rejected the session again right after a fresh login: {}",
-                message_of(&reply)
-            )));
-        }
-        Ok(reply)
+        let login = || self.fetch_token();
+        let words = |r: &Reply| Some(message_of(r));
+        self.token.send_checked(&self.http, req, login, words).await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
-        let reply = self.send_authed(req).await?;
-        if !reply.is_success() {
-            return Err(map_error(&reply));
-        }
-        reply.json()
+        self.send_authed(req).await?.json_or(map_error)
     }
 
     /// `GET /application` with the given filters, applied again to the reply (§11 C3: the
@@ -247,29 +226,6 @@ impl Nullplatform {
     }
 }
 
-/// Expiry on this machine's clock: `expires_in`, else the JWT's lifetime (`exp - iat`), else
-/// its absolute `exp`; `None` when the token says nothing (opaque tokens).
-fn token_expiry(token: &str, expires_in: Option<i64>, now: i64) -> Option<i64> {
-    if let Some(s) = expires_in {
-        return Some(now + s);
-    }
-    let claims = decode_claims(token)?;
-    match (claims.iat, claims.exp) {
-        (Some(iat), Some(exp)) => Some(now + (exp - iat)),
-        (None, Some(exp)) => Some(exp),
-        _ => None,
-    }
-}
-
-fn decode_claims(jwt: &str) -> Option<wire::Claims> {
-    let mut parts = jwt.split('.');
-    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 /// What `GET /application` is asked to filter, checked again on every row of the reply
 /// (§11 C3). A row that does not say (no `status`, no repository) is kept.
 #[derive(Default)]
@@ -339,37 +295,17 @@ fn capabilities(build_reads: bool) -> Capabilities {
     }
     Capabilities {
         lists: vec![
-            (
-                Resource::Projects,
-                ListSupport {
-                    paged: false,
-                    server_filter: true,
-                    sort_fields: &[],
-                },
-            ),
-            (
-                Resource::Secrets,
-                ListSupport {
-                    paged: false,
-                    server_filter: true,
-                    sort_fields: &[],
-                },
-            ),
+            (Resource::Projects, super::caps::WHOLE_FILTERED_LIST),
+            (Resource::Secrets, super::caps::WHOLE_FILTERED_LIST),
         ],
         builds: BuildSupport {
             list: build_reads,
             launch: true,
-            skip_steps: false,
-            kill: false,
-            redeploy: false,
-            logs: false,
-            live_logs: false,
             report_statuses: ["in_progress", "failed", "successful"]
                 .map(String::from)
                 .to_vec(),
             asset_kinds: ["docker-image", "lambda"].map(String::from).to_vec(),
-            archives: false,
-            direct_runs: false,
+            ..BuildSupport::default()
         },
         releases: Default::default(),
         missing,
@@ -596,40 +532,12 @@ fn message_of(reply: &Reply) -> String {
 
 /// Any non-success reply as an `ApiError`, with the server's own words.
 fn map_error(reply: &Reply) -> ApiError {
-    let message = message_of(reply);
-    match reply.status {
-        401 => ApiError::Auth(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited,
-        s @ 400..=499 => ApiError::Rejected { status: s, message },
-        s => ApiError::Server { status: s, message },
-    }
+    super::errors::map_reply(reply, message_of)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn jwt(claims: &str) -> String {
-        let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        format!("{}.{}.sig", b(r#"{"alg":"HS256"}"#), b(claims))
-    }
-
-    #[test]
-    fn expiry_from_expires_in_or_jwt() {
-        assert_eq!(token_expiry("npat_opaque", None, 1000), None);
-        assert_eq!(token_expiry("npat_opaque", Some(300), 1000), Some(1300));
-        assert_eq!(
-            token_expiry(&jwt(r#"{"iat":50,"exp":150}"#), None, 1000),
-            Some(1100)
-        );
-        assert_eq!(
-            token_expiry(&jwt(r#"{"exp":5000}"#), None, 1000),
-            Some(5000)
-        );
-        assert_eq!(token_expiry("a.!!!.c", None, 1000), None);
-    }
 
     #[test]
     fn errors_carry_the_servers_words() {

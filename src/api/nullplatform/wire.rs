@@ -5,33 +5,8 @@
 //! asset. Parameter values are held in a type whose `Debug` never shows them.
 
 use crate::api::ids::id_string;
-use crate::api::tolerant::{opt_bool, opt_i64, opt_string, or_default, records};
+use crate::api::tolerant::{opt_bool, opt_string, or_default, records};
 use serde::{Deserialize, Deserializer};
-
-#[derive(Deserialize)]
-pub struct LoginReply {
-    pub access_token: String,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub expires_in: Option<i64>,
-}
-
-impl std::fmt::Debug for LoginReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginReply")
-            .field("access_token", &"[REDACTED]")
-            .field("expires_in", &self.expires_in)
-            .finish()
-    }
-}
-
-/// Claims of a JWT access token (only what expiry needs).
-#[derive(Debug, Deserialize)]
-pub struct Claims {
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub iat: Option<i64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub exp: Option<i64>,
-}
 
 #[derive(Debug, Deserialize, Default)]
 pub struct ErrorBody {

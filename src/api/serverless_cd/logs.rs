@@ -8,8 +8,8 @@
 use super::convert::{build_status, is_active, step_status};
 use super::{ServerlessCd, wire};
 use crate::api::ApiError;
+use crate::api::tail::{self, Flow, Pace, Polled, Poller, emit, guarded};
 use crate::domain::{Build, BuildStatus, LogEvent, StepStatus};
-use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -17,53 +17,14 @@ use tokio::sync::mpsc::UnboundedSender;
 pub(super) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Fetches of a finished step's log while the reply looks cut (no final `\n`).
 const FINAL_FETCH_TRIES: usize = 3;
-/// Backoff after a failed poll grows up to this many poll intervals.
-const MAX_BACKOFF_FACTOR: u32 = 8;
 /// How long an ended step's log may take to be uploaded before the tail says it has none.
 const UPLOAD_WAIT: Duration = Duration::from_secs(15);
 
 /// Prefix of the lines shipdeck itself writes into a log view (never server content).
 pub const NOTE_PREFIX: &str = "shipdeck: ";
 
-enum Stop {
-    Closed,
-    Err(ApiError),
-}
-
-impl From<ApiError> for Stop {
-    fn from(e: ApiError) -> Self {
-        Stop::Err(e)
-    }
-}
-
-type Flow<T> = Result<T, Stop>;
-
-fn emit(sink: &UnboundedSender<LogEvent>, ev: LogEvent) -> Flow<()> {
-    sink.send(ev).map_err(|_| Stop::Closed)
-}
-
 fn note(sink: &UnboundedSender<LogEvent>, text: String) -> Flow<()> {
     emit(sink, LogEvent::Lines(vec![format!("{NOTE_PREFIX}{text}")]))
-}
-
-async fn guarded<T>(sink: &UnboundedSender<LogEvent>, fut: impl Future<Output = T>) -> Flow<T> {
-    tokio::select! {
-        biased;
-        () = sink.closed() => Err(Stop::Closed),
-        v = fut => Ok(v),
-    }
-}
-
-/// Worth retrying while following.
-fn transient(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::Network(_)
-            | ApiError::Timeout(_)
-            | ApiError::RateLimited
-            | ApiError::Server { .. }
-            | ApiError::Decode(_)
-    )
 }
 
 /// Where the tail is.
@@ -89,6 +50,30 @@ fn lines_of(text: &str) -> Vec<String> {
     body.split('\n').map(str::to_string).collect()
 }
 
+/// One poll of a task: `task/get`, then the steps from the cursor on.
+struct TaskTail<'a> {
+    cd: &'a ServerlessCd,
+    task_id: &'a str,
+    follow: bool,
+    cur: Cursor,
+}
+
+impl Poller for TaskTail<'_> {
+    async fn poll(&mut self, sink: &UnboundedSender<LogEvent>) -> Flow<Polled> {
+        let task = guarded(sink, self.cd.task(self.task_id)).await??;
+        Ok(
+            match self
+                .cd
+                .walk(&task, self.follow, &mut self.cur, sink)
+                .await?
+            {
+                Some(end) => Polled::End(end),
+                None => Polled::Wait,
+            },
+        )
+    }
+}
+
 impl ServerlessCd {
     pub(super) async fn tail(
         &self,
@@ -96,10 +81,14 @@ impl ServerlessCd {
         follow: bool,
         sink: UnboundedSender<LogEvent>,
     ) -> Result<(), ApiError> {
-        match self.tail_task(build, follow, &sink).await {
-            Ok(()) | Err(Stop::Closed) => Ok(()),
-            Err(Stop::Err(e)) => Err(e),
-        }
+        let mut poller = TaskTail {
+            cd: self,
+            task_id: &build.id,
+            follow,
+            cur: Cursor::default(),
+        };
+        let pace = Pace::new(follow, self.poll_interval);
+        tail::finish(tail::run(&mut poller, &sink, pace).await)
     }
 
     /// The step's whole text, `Err(message)` when the server has none (not yet, or any more).
@@ -150,35 +139,6 @@ impl ServerlessCd {
             }
         }
         Ok(Ok(best.unwrap_or_default()))
-    }
-
-    async fn tail_task(
-        &self,
-        build: &Build,
-        follow: bool,
-        sink: &UnboundedSender<LogEvent>,
-    ) -> Flow<()> {
-        let poll = self.poll_interval;
-        let mut backoff = poll;
-        let mut cur = Cursor::default();
-        loop {
-            let pass = async {
-                let task = guarded(sink, self.task(&build.id)).await??;
-                self.walk(&task, follow, &mut cur, sink).await
-            };
-            match pass.await {
-                Ok(Some(end)) => return emit(sink, LogEvent::End { status: end }),
-                Ok(None) => backoff = poll,
-                Err(Stop::Err(e)) if follow && transient(&e) => {
-                    tracing::debug!(error = %e, ?backoff, "task poll failed; retrying");
-                    guarded(sink, tokio::time::sleep(backoff)).await?;
-                    backoff = (backoff * 2).min(poll * MAX_BACKOFF_FACTOR);
-                    continue;
-                }
-                Err(stop) => return Err(stop),
-            }
-            guarded(sink, tokio::time::sleep(poll)).await?;
-        }
     }
 
     /// One pass over the task's steps from the cursor. `Some(status)` = the tail is over.

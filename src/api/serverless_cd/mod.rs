@@ -15,11 +15,11 @@ mod props;
 
 use super::http::{Http, Reply, Request};
 use super::{ApiError, Backend};
+use crate::api::caps::WHOLE_LIST;
 use crate::config::{Credential, Profile};
 use crate::domain::{
     Build, BuildScope, BuildStatus, BuildSupport, Capabilities, Kind, LaunchField, LaunchOptions,
-    LaunchRequest, ListQuery, ListSupport, LogEvent, Page, Project, Resource, Secret, Session,
-    User,
+    LaunchRequest, ListQuery, LogEvent, Page, Project, Resource, Secret, Session, User,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -626,28 +626,19 @@ impl Backend for ServerlessCd {
 }
 
 fn capabilities() -> Capabilities {
-    let whole = ListSupport {
-        paged: false,
-        server_filter: false,
-        sort_fields: &[],
-    };
     Capabilities {
         lists: vec![
-            (Resource::Projects, whole.clone()),
-            (Resource::Secrets, whole),
+            (Resource::Projects, WHOLE_LIST),
+            (Resource::Secrets, WHOLE_LIST),
         ],
         builds: BuildSupport {
             list: true,
             launch: true,
-            skip_steps: false,
             kill: true,
             redeploy: true,
             logs: true,
             live_logs: true,
-            report_statuses: Vec::new(),
-            asset_kinds: Vec::new(),
-            archives: false,
-            direct_runs: false,
+            ..BuildSupport::default()
         },
         releases: Default::default(),
         missing: vec![(
