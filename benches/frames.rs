@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo bench --bench frames`
 
+// A benchmark harness: a failed set-up step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Utc;
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::app::{Action, Keymap, Listing, LogItem, ProfileInfo, State, update};

@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench --bench log_ingest`
 
+// A benchmark harness: a failed set-up step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! `update()` tests (action sequences → state and effects, no terminal, no network) and insta
 //! snapshots of each pane drawn on ratatui's `TestBackend` at 80×24 and 160×48.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{Terminal, backend::TestBackend};

@@ -3,6 +3,9 @@
 //! `update` (through `app::headless`) and `ui::draw` produce the screens. Plus a few facts per
 //! backend that must hold on screen whatever the snapshots say.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::api::{self, Backend};
 use shipdeck::app::headless::act;

@@ -3,6 +3,9 @@
 //! it arrives instead of holding it until the build ends, and `get environments --json` says
 //! what each environment runs, as the Releases pane does.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{advance, running_build, start_sim};

@@ -2,6 +2,9 @@
 //! with its line, inline secrets only in private files, credential sources, and the one-shot
 //! commands' exit codes and output against the simulator.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use secrecy::{ExposeSecret, SecretString};

@@ -3,6 +3,9 @@
 //! create/deploy/status/rollback with every documented error, the current RC, percent-encoded
 //! names, and faults turned into the right `ApiError`.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{advance, fast_policy, set_faults, start_proxy, start_sim};

@@ -4,6 +4,9 @@
 //! trigger's outcomes, the runner (health, ad-hoc runs, byte-range tail, auth), `runner_down`
 //! and faults.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use axum::body::Body;

@@ -2,6 +2,9 @@
 //! login and roles, pagination with the `last_page` quirk, filters, sorting, secrets without
 //! values, transparent re-login, and every fault turned into the right `ApiError`.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{advance, client, set_faults, start_proxy, start_sim};

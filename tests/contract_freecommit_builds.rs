@@ -6,6 +6,9 @@
 //! Live tails poll every 20 ms (`with_poll_interval`); the tests move simulated time and then
 //! wait, through a request-recording proxy, until the client has polled again: no fixed sleeps.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Proxy, advance, clear_faults, client, set_faults, start_proxy, start_sim};

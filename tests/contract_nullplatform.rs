@@ -4,6 +4,9 @@
 //! (history, active, launch, status reports with the refused `successful`, assets and their
 //! targets), the server's errors verbatim, the probe of the optional build reads, and faults.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use axum::body::Body;

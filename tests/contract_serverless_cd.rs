@@ -7,6 +7,9 @@
 //! tests can check headers and bodies and wait for the client's next poll instead of sleeping.
 //! The proxy can also drop the `cd_token` header, as an nginx in front does by default.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use axum::body::Body;

@@ -1,6 +1,9 @@
 //! End-to-end tests of the real binary in a pseudo-terminal: keys in, the emulated screen
 //! (vt100) polled with a deadline. No fixed sleeps.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -4,6 +4,9 @@
 //! confirmation ("n" sends nothing, "y" sends exactly one request). No fixed sleeps: the
 //! emulated screen (vt100) is polled with a deadline.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};

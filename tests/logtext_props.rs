@@ -1,5 +1,8 @@
 //! Property tests for `shipdeck::logtext`.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use shipdeck::logtext::{LogBuffer, LogLine, Sanitizer, sanitize_keep_sgr, sanitize_to_string};
 

@@ -1,6 +1,9 @@
 //! The task runner (issue 14 item 4): a change in flight is never aborted. A profile switch
 //! during a kill lets the kill reach the server, and its audit line is written.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{running_build, set_faults, start_proxy, start_sim};

@@ -2,6 +2,9 @@
 //! tokens, fixtures, the deployment state machine on the simulated clock, PATCH upserts, list
 //! paging, rollback, and the fault table.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{advance, set_faults, start_sim};

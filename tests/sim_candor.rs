@@ -2,6 +2,9 @@
 //! visibility, runs and exit codes, log sentinels, archives, the trigger's outcomes, the
 //! runner's auth, held `/run` and byte ranges, `runner_down`, and the fault table.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{advance, set_faults, start_sim};

@@ -1,5 +1,8 @@
 //! Integration tests of the Free Commit simulator (manual clock, no sleeps).
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::str::FromStr;
 
 use reqwest::StatusCode;

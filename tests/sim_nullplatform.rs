@@ -2,6 +2,9 @@
 //! tokens, application filters, parameters, build transitions, assets and their targets,
 //! the optional build reads, error bodies, 405s, faults and the demo's external CI.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{advance, set_faults, start_sim};

@@ -4,6 +4,9 @@
 //! fixtures, paging, the task clock, step logs, dispatch, redeploy, cancel, tokens, the fault
 //! table and the era switch.
 
+// Tests stop loudly on a failed set-up step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shipdeck::sim::serverless_cd::{DEMO_TOKEN, EXPIRED_TOKEN, Era, foreign_app_id};
