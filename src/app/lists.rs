@@ -398,12 +398,16 @@ pub fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
     prefetch(s, fx);
 }
 
+/// Whether the backend filters this pane's list itself.
+pub fn server_filters(s: &State, pane: Resource) -> bool {
+    s.caps()
+        .and_then(|c| c.list(pane))
+        .is_some_and(|l| l.server_filter)
+}
+
 pub fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
     let pane = s.pane;
-    let server = s
-        .caps()
-        .and_then(|c| c.list(pane))
-        .is_some_and(|l| l.server_filter);
+    let server = server_filters(s, pane);
     let list = s.lists.get_mut(pane);
     let l = list.meta_mut();
     l.filter = text.clone();

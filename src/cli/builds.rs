@@ -5,7 +5,7 @@ use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::{self, ApiError, Backend};
 use crate::app::mutation::Mutation;
 use crate::config::{Config, Profile};
-use crate::domain::{Build, BuildScope, BuildStatus, LaunchRequest, ListQuery, LogEvent};
+use crate::domain::{Build, BuildScope, LaunchRequest, ListQuery, LogEvent};
 use crate::logtext;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -108,18 +108,8 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
     }
     Ok(Build {
         id: wanted.to_string(),
-        run_id: None,
         build_id: Some(wanted.to_string()),
-        project_id: None,
-        project: String::new(),
-        status: BuildStatus::Unknown,
-        raw_status: String::new(),
-        exit_code: None,
-        message: None,
-        queued_at: None,
-        started_at: None,
-        finished_at: None,
-        trigger: None,
+        ..Build::default()
     })
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One unit of CI work: queued, running or finished.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Build {
     /// Stable key within a profile: the backend's run id while queued/running (when it has
     /// one), its build id once finished.

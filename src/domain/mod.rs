@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::backends::Kind;
 
 /// Unified status of a build, run, task or deployment (`api/README.md`, "Unified build status").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BuildStatus {
     Queued,
@@ -25,6 +25,7 @@ pub enum BuildStatus {
     Succeeded,
     Failed,
     Cancelled,
+    #[default]
     Unknown,
 }
 

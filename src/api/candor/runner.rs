@@ -79,17 +79,10 @@ fn running_run(id: &str) -> Build {
     Build {
         id: id.to_string(),
         run_id: Some(id.to_string()),
-        build_id: None,
-        project_id: None,
         project: "runner (ad hoc)".into(),
         status: BuildStatus::Running,
         raw_status: "running on the runner".into(),
-        exit_code: None,
-        message: None,
-        queued_at: None,
-        started_at: None,
-        finished_at: None,
-        trigger: None,
+        ..Build::default()
     }
 }
 

@@ -19,10 +19,7 @@ pub fn handle(
         Action::Cancel => {
             // Back to the filter that was applied before typing.
             let pane = s.pane;
-            let server = s
-                .caps()
-                .and_then(|c| c.list(pane))
-                .is_some_and(|l| l.server_filter);
+            let server = crate::app::lists::server_filters(s, pane);
             let list = s.lists.get_mut(pane);
             let l = list.meta_mut();
             l.server_filter = server;

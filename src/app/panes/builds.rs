@@ -170,18 +170,13 @@ fn build_form(s: &mut State, asset: bool) {
             )],
         )
     };
-    s.overlay = Overlay::Launch(LaunchForm {
+    s.overlay = Overlay::Launch(LaunchForm::fields_only(
         purpose,
-        statuses: options.clone(),
-        project_id: build.id.clone(),
-        project: build.project.clone(),
-        steps: Vec::new(),
-        cursor: 0,
-        input: TextArea::default(),
+        build.id.clone(),
+        build.project.clone(),
+        options.clone(),
         fields,
-        focus: 2,
-        error: None,
-    });
+    ));
 }
 
 fn ask_archives(s: &mut State, fx: &mut Vec<Effect>) {

@@ -292,16 +292,20 @@ fn can(s: &State, what: fn(&crate::domain::ReleaseSupport) -> bool) -> bool {
 }
 
 /// Promote: what the selected environment runs goes to the next one.
+/// Names of the selected project's environments, in promotion order.
+fn env_names(s: &State) -> Vec<String> {
+    s.releases
+        .environments()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect()
+}
+
 fn promote(s: &mut State) {
     if !can(s, |r| r.deploy) {
         return toast(s, Level::Warn, "this backend cannot deploy");
     }
-    let envs: Vec<String> = s
-        .releases
-        .environments()
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let envs = env_names(s);
     let Some((project, env)) = s.releases.selected() else {
         return;
     };
@@ -410,18 +414,13 @@ fn form(
     purpose: FormPurpose,
     fields: Vec<(LaunchField, TextArea<'static>)>,
 ) -> Overlay {
-    Overlay::Launch(LaunchForm {
+    Overlay::Launch(LaunchForm::fields_only(
         purpose,
-        statuses: Vec::new(),
-        project_id: project.clone(),
+        project.clone(),
         project,
-        steps: Vec::new(),
-        cursor: 0,
-        input: TextArea::default(),
+        Vec::new(),
         fields,
-        focus: 2,
-        error: None,
-    })
+    ))
 }
 
 /// Deploy a chosen candidate to the selected environment (default: what the previous one runs).
@@ -432,12 +431,7 @@ fn deploy_form(s: &mut State) {
     let Some((project, env)) = s.releases.selected() else {
         return;
     };
-    let envs: Vec<String> = s
-        .releases
-        .environments()
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let envs = env_names(s);
     let i = envs.iter().position(|e| *e == env).unwrap_or(0);
     let prev = i.checked_sub(1).and_then(|p| envs.get(p)).cloned();
     let default = prev

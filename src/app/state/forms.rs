@@ -178,6 +178,28 @@ pub struct LaunchForm {
 }
 
 impl LaunchForm {
+    /// A form of fields only (no step checklist), the focus on the first field.
+    pub fn fields_only(
+        purpose: FormPurpose,
+        project_id: String,
+        project: String,
+        statuses: Vec<String>,
+        fields: Vec<(crate::domain::LaunchField, TextArea<'static>)>,
+    ) -> LaunchForm {
+        LaunchForm {
+            purpose,
+            statuses,
+            project_id,
+            project,
+            steps: Vec::new(),
+            cursor: 0,
+            input: TextArea::default(),
+            fields,
+            focus: 2,
+            error: None,
+        }
+    }
+
     /// Focus positions that exist for this form, in Tab order.
     pub fn focus_order(&self) -> Vec<usize> {
         let mut order = Vec::new();
