@@ -22,7 +22,7 @@ pub enum Kind {
 }
 
 /// The config fields of a kind. Secret fields stand for `<f>`, `<f>_env`, `<f>_command`.
-pub struct ConfigSchema {
+pub(crate) struct ConfigSchema {
     pub keys: &'static [&'static str],
     pub required: &'static [&'static str],
     /// The vendor's fixed host, when it has one (`url` may then be left out).
@@ -34,10 +34,10 @@ pub struct ConfigSchema {
 }
 
 /// A simulator's routes and the handle the control routes reset.
-pub type Mounted = (axum::Router, Arc<dyn sim::Backend>);
+pub(crate) type Mounted = (axum::Router, Arc<dyn sim::Backend>);
 
 /// How a kind's simulator joins the built-in simulator and the demo.
-pub struct SimMount {
+pub(crate) struct SimMount {
     /// Its routes, and the handle the control routes reset.
     pub mount: fn(Arc<sim::Core>, &SimOptions) -> Mounted,
     /// The lines `shipdeck simulate` prints for it (its URLs).
@@ -48,7 +48,7 @@ pub struct SimMount {
     pub printed: fn(&SimHandle) -> String,
 }
 
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     pub kind: Kind,
     /// The spelling in the config file (`kind = "…"`).
     pub name: &'static str,
@@ -68,7 +68,7 @@ fn no_profile_problem(_: &str, _: &Profile) -> Option<String> {
 }
 
 /// Every backend, in the order the demo and `simulate` list them.
-pub static BACKENDS: [Descriptor; 5] = [
+pub(crate) static BACKENDS: [Descriptor; 5] = [
     Descriptor {
         kind: Kind::Freecommit,
         name: "freecommit",
@@ -190,7 +190,7 @@ impl Kind {
     }
 
     /// This kind's row of the table.
-    pub fn descriptor(self) -> &'static Descriptor {
+    pub(crate) fn descriptor(self) -> &'static Descriptor {
         // Every variant has its row (a unit test checks); the first row is never reached.
         BACKENDS
             .iter()
@@ -208,7 +208,7 @@ impl Kind {
     }
 
     /// Human name of the system.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         self.descriptor().label
     }
 }

@@ -7,7 +7,7 @@ use crate::sim::{ClockMode, SimHandle, SimOptions};
 
 /// The Serverless-cd server era the demo imitates: Jan 2023 (per-environment applications,
 /// `envName`, code-500 errors), the newer of the two the client supports.
-pub const DEMO_SERVERLESS_CD_ERA: Era = Era::Jan;
+pub(crate) const DEMO_SERVERLESS_CD_ERA: Era = Era::Jan;
 
 /// Start the simulator at real speed with background activity, and build the demo profiles.
 pub async fn start_sim() -> std::io::Result<(SimHandle, Config)> {

@@ -3,14 +3,14 @@
 use crate::domain::ListSupport;
 
 /// A list that arrives whole; the dashboard filters and sorts the loaded rows.
-pub const WHOLE_LIST: ListSupport = ListSupport {
+pub(crate) const WHOLE_LIST: ListSupport = ListSupport {
     paged: false,
     server_filter: false,
     sort_fields: &[],
 };
 
 /// A list that arrives whole, filtered by the server.
-pub const WHOLE_FILTERED_LIST: ListSupport = ListSupport {
+pub(crate) const WHOLE_FILTERED_LIST: ListSupport = ListSupport {
     server_filter: true,
     ..WHOLE_LIST
 };

@@ -9,7 +9,7 @@ use super::http::Reply;
 /// A failed answer by its HTTP status, with `message` (the server's words, as the backend
 /// reads its bodies): 401 `Auth`, 403 `Forbidden`, 404 `NotFound`, 429 `RateLimited`, any other
 /// 4xx (409 included) `Rejected`, anything else `Server`.
-pub fn by_status(status: u16, message: String) -> ApiError {
+pub(crate) fn by_status(status: u16, message: String) -> ApiError {
     match status {
         401 => ApiError::Auth(message),
         403 => ApiError::Forbidden(message),
@@ -21,19 +21,19 @@ pub fn by_status(status: u16, message: String) -> ApiError {
 }
 
 /// [`by_status`] for a reply, its message read by the backend's `words`.
-pub fn map_reply(reply: &Reply, words: impl FnOnce(&Reply) -> String) -> ApiError {
+pub(crate) fn map_reply(reply: &Reply, words: impl FnOnce(&Reply) -> String) -> ApiError {
     by_status(reply.status, words(reply))
 }
 
 /// HTTP statuses a read is sent again after (with backoff; `Retry-After` on 429).
-pub fn retryable_status(status: u16) -> bool {
+pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
 /// Whether a failure is worth another poll or try (log tails, list refreshes): the
 /// connection (`ApiError::is_connectivity`), any server error, or a cut or garbled body.
 /// Never a refusal: auth, access, not found, rejected, config.
-pub fn is_transient(e: &ApiError) -> bool {
+pub(crate) fn is_transient(e: &ApiError) -> bool {
     e.is_connectivity() || matches!(e, ApiError::Server { .. } | ApiError::Decode(_))
 }
 

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
-pub const USER_AGENT: &str = concat!("shipdeck/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("shipdeck/", env!("CARGO_PKG_VERSION"));
 
 /// How reads are retried (`api/README.md`, client conventions).
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +103,7 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.content_type.contains("json")
     }
 
@@ -119,7 +119,7 @@ impl Reply {
     }
 
     /// A success reply's JSON; any other answer as the backend's error (`map_error`).
-    pub fn json_or<T: serde::de::DeserializeOwned>(
+    pub(crate) fn json_or<T: serde::de::DeserializeOwned>(
         &self,
         map_error: impl FnOnce(&Reply) -> ApiError,
     ) -> Result<T, ApiError> {
@@ -130,7 +130,7 @@ impl Reply {
     }
 
     /// The first 200 bytes of the body as one line of text, for error messages.
-    pub fn snippet(&self) -> String {
+    pub(crate) fn snippet(&self) -> String {
         let cut = self.body.get(..200).unwrap_or(&self.body);
         let text: String = String::from_utf8_lossy(cut)
             .chars()
@@ -183,7 +183,7 @@ impl Http {
 
     /// Like [`Http::new`], but a 3xx answer comes back as it is instead of being followed
     /// (Serverless-cd answers a request without a usable token with a 302 to its login page).
-    pub fn new_without_redirects(profile: &Profile) -> Result<Http, ApiError> {
+    pub(crate) fn new_without_redirects(profile: &Profile) -> Result<Http, ApiError> {
         Http::build(
             profile.url.as_str(),
             Duration::from_secs(profile.timeout_secs),
@@ -206,7 +206,7 @@ impl Http {
 
     /// Like `with_base`, with a cookie store: `Set-Cookie` answers are kept in `jar` and sent
     /// back on later requests (Candor's session cookie). One jar per profile.
-    pub fn with_cookies(
+    pub(crate) fn with_cookies(
         base: &str,
         timeout: Duration,
         ca_file: Option<&std::path::Path>,
@@ -269,7 +269,7 @@ impl Http {
 
     /// The underlying client (same TLS settings and cookie store), for streaming a body to
     /// disk, which `send` (whole bodies) cannot do. No retries or timeouts are applied.
-    pub fn raw_client(&self) -> &reqwest::Client {
+    pub(crate) fn raw_client(&self) -> &reqwest::Client {
         &self.client
     }
 
@@ -351,7 +351,7 @@ impl Http {
 
 /// One path segment or query value, percent-encoded (everything but RFC 3986 unreserved
 /// characters): `payments api` → `payments%20api`.
-pub fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -20,13 +20,8 @@ impl Id {
 }
 
 /// A number or a string, as a string.
-pub fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Id::deserialize(d).map(Id::into_string)
-}
-
-/// The same, absent or `null` allowed.
-pub fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<Id>::deserialize(d)?.map(Id::into_string))
 }
 
 #[cfg(test)]
@@ -35,7 +30,7 @@ mod tests {
     struct Row {
         #[serde(deserialize_with = "super::id_string")]
         id: String,
-        #[serde(default, deserialize_with = "super::opt_id_string")]
+        #[serde(default, deserialize_with = "crate::api::tolerant::opt_string")]
         parent: Option<String>,
     }
 

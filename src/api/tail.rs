@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Backoff after failed polls grows up to this many poll intervals.
-pub const MAX_BACKOFF_FACTOR: u32 = 8;
+pub(crate) const MAX_BACKOFF_FACTOR: u32 = 8;
 
 /// Why a tail stopped early.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ impl From<ApiError> for Stop {
     }
 }
 
-pub type Flow<T> = Result<T, Stop>;
+pub(crate) type Flow<T> = Result<T, Stop>;
 
 /// Send one event; a dropped receiver stops the tail.
 pub fn emit(sink: &UnboundedSender<LogEvent>, ev: LogEvent) -> Flow<()> {
@@ -36,7 +36,10 @@ pub fn emit(sink: &UnboundedSender<LogEvent>, ev: LogEvent) -> Flow<()> {
 }
 
 /// Runs `fut` unless the viewer closes first.
-pub async fn guarded<T>(sink: &UnboundedSender<LogEvent>, fut: impl Future<Output = T>) -> Flow<T> {
+pub(crate) async fn guarded<T>(
+    sink: &UnboundedSender<LogEvent>,
+    fut: impl Future<Output = T>,
+) -> Flow<T> {
     tokio::select! {
         biased;
         () = sink.closed() => Err(Stop::Closed),

@@ -15,7 +15,7 @@ use std::future::Future;
 use tokio::sync::Mutex;
 
 /// Log in again this long before a known expiry.
-pub const EXPIRY_MARGIN_SECS: i64 = 60;
+pub(crate) const EXPIRY_MARGIN_SECS: i64 = 60;
 
 /// What a login gave: the token, when it expires (local-clock epoch seconds, if known) and
 /// whatever else the backend keeps from it.
@@ -25,7 +25,7 @@ pub struct Token<X> {
     pub extra: X,
 }
 
-pub struct TokenSlot<X> {
+pub(crate) struct TokenSlot<X> {
     slot: Mutex<Option<Token<X>>>,
 }
 
@@ -56,7 +56,7 @@ impl<X> TokenSlot<X> {
     }
 
     /// After a 401 with `stale`: log in again unless another request already did.
-    pub async fn renew<F, Fut>(
+    pub(crate) async fn renew<F, Fut>(
         &self,
         stale: &SecretString,
         login: F,
@@ -101,7 +101,7 @@ impl<X> TokenSlot<X> {
 
     /// [`send`](Self::send), a second 401 (right after a fresh login) being an `Auth` error
     /// with the server's `words` where it gave some.
-    pub async fn send_checked<F, Fut>(
+    pub(crate) async fn send_checked<F, Fut>(
         &self,
         http: &Http,
         req: Request,
@@ -127,7 +127,7 @@ impl<X> TokenSlot<X> {
 /// A login reply: the token and, when the server says, its lifetime in seconds (Free Commit's
 /// `/auth/token`, nullplatform's `/login`). `Debug` never shows the token.
 #[derive(Deserialize)]
-pub struct LoginReply {
+pub(crate) struct LoginReply {
     pub access_token: String,
     #[serde(default, deserialize_with = "opt_i64")]
     pub expires_in: Option<i64>,
@@ -145,7 +145,7 @@ impl std::fmt::Debug for LoginReply {
 impl LoginReply {
     /// Decode a successful login reply; a bad one is a `Decode` error that never quotes the
     /// body (it may hold a token).
-    pub fn from_reply(reply: &Reply) -> Result<LoginReply, ApiError> {
+    pub(crate) fn from_reply(reply: &Reply) -> Result<LoginReply, ApiError> {
         let lr: LoginReply = serde_json::from_slice(&reply.body).map_err(|e| {
             ApiError::Decode(format!("the login reply is not the expected JSON ({e})"))
         })?;
@@ -164,7 +164,7 @@ impl LoginReply {
 }
 
 /// The claims of a JWT's payload (`header.payload.signature`); `None` for an opaque token.
-pub fn jwt_claims<T: DeserializeOwned>(jwt: &str) -> Option<T> {
+pub(crate) fn jwt_claims<T: DeserializeOwned>(jwt: &str) -> Option<T> {
     let mut parts = jwt.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD

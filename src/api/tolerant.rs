@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// Any field: decode `T`, or log the oddity and use `T::default()`.
-pub fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned + Default,
@@ -51,7 +51,7 @@ where
 }
 
 /// [`rows`] on a value already parsed.
-pub fn rows_of<T: DeserializeOwned>(v: Value) -> Vec<T> {
+pub(crate) fn rows_of<T: DeserializeOwned>(v: Value) -> Vec<T> {
     let items = match v {
         Value::Null => Vec::new(),
         Value::Array(a) => a,
@@ -84,7 +84,7 @@ where
 }
 
 /// [`records`] on a value already parsed.
-pub fn records_of<T: DeserializeOwned>(v: Value) -> Vec<T> {
+pub(crate) fn records_of<T: DeserializeOwned>(v: Value) -> Vec<T> {
     let v = match v {
         Value::Array(items) => {
             let total = items.len();
@@ -126,35 +126,20 @@ pub fn number(v: &Value) -> Option<f64> {
 
 /// An optional unsigned integer: number, numeric string, float with no fraction; else `None`
 /// (logged when present but unreadable).
-pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(as_u64(&v))
 }
 
-/// An unsigned integer that defaults to 0 when absent or unreadable.
-pub fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(opt_u64(d)?.unwrap_or(0))
-}
-
 /// An optional signed integer (an exit code, epoch millis): number, numeric string or float.
-pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(as_i64(&v))
 }
 
-/// An optional float: number or numeric string.
-pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let v = Value::deserialize(d)?;
-    let n = number(&v);
-    if n.is_none() && !v.is_null() {
-        log_odd("number", &v);
-    }
-    Ok(n)
-}
-
 /// An optional string: a string, or a number/boolean written as text; objects and lists are
 /// logged and dropped.
-pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(match v {
         Value::Null => None,
@@ -169,17 +154,17 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 }
 
 /// A string that defaults to empty when absent or unreadable (as [`opt_string`]).
-pub fn string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(opt_string(d)?.unwrap_or_default())
 }
 
 /// A boolean that defaults to `false` when absent or unreadable (as [`opt_bool`]).
-pub fn bool_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn bool_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(opt_bool(d)?.unwrap_or(false))
 }
 
 /// An optional boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`.
-pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(match &v {
         Value::Null => None,
@@ -201,7 +186,7 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
 }
 
 /// A value as an unsigned integer, when it is one in any spelling.
-pub fn as_u64(v: &Value) -> Option<u64> {
+pub(crate) fn as_u64(v: &Value) -> Option<u64> {
     if let Some(u) = v.as_u64() {
         return Some(u);
     }
@@ -229,7 +214,7 @@ pub fn as_i64(v: &Value) -> Option<i64> {
 /// any fraction (0–9 digits) or none, any offset (`Z`, `+00:00`, `+0000`) or none (taken as
 /// UTC), `T` or a space between date and time (`2026-12-04T10:00:00`, `2026-12-04 10:00:00`).
 /// Anything else is `None` (logged), never an error.
-pub fn datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     use chrono::{DateTime, NaiveDateTime, Utc};
     let s = s.trim();
     let utc = |t: DateTime<chrono::FixedOffset>| t.with_timezone(&Utc);
@@ -267,8 +252,6 @@ mod tests {
         count: Option<u64>,
         #[serde(default, deserialize_with = "opt_i64")]
         exit: Option<i64>,
-        #[serde(default, deserialize_with = "opt_f64")]
-        secs: Option<f64>,
         #[serde(default, deserialize_with = "opt_string")]
         name: Option<String>,
         #[serde(default, deserialize_with = "rows")]
@@ -297,16 +280,15 @@ mod tests {
         let r = row(r#"{"count":"23","exit":"-1","secs":"1.25","name":7,"done":"true"}"#);
         assert_eq!(r.count, Some(23));
         assert_eq!(r.exit, Some(-1));
-        assert_eq!(r.secs, Some(1.25));
         assert_eq!(r.name.as_deref(), Some("7"));
         assert_eq!(r.done, Some(true));
         let r = row(r#"{"count":4.0,"exit":2.9,"secs":null,"name":{"x":1},"done":[]}"#);
         assert_eq!(
-            (r.count, r.exit, r.secs, r.name, r.done),
-            (Some(4), Some(2), None, None, None)
+            (r.count, r.exit, r.name, r.done),
+            (Some(4), Some(2), None, None)
         );
         let r = row(r#"{"count":"lots","exit":true,"secs":"NaN"}"#);
-        assert_eq!((r.count, r.exit, r.secs), (None, None, None));
+        assert_eq!((r.count, r.exit), (None, None));
         assert_eq!(row(r#"{"count":-3}"#).count, None);
     }
 

@@ -185,7 +185,7 @@ pub enum Action {
 impl Action {
     /// The keys that start a change on a server (a read-only profile refuses them before any
     /// form opens), and the verb the audit trail records for them.
-    pub fn change_verb(&self) -> Option<&'static str> {
+    pub(crate) fn change_verb(&self) -> Option<&'static str> {
         Some(match self {
             Action::Launch => "launch",
             Action::Kill => "kill",
@@ -356,12 +356,7 @@ pub enum Effect {
     Audit(Box<AuditEntry>),
 }
 
-impl Effect {
-    /// Whether this effect changes something on the server (refused in read-only mode).
-    pub fn is_mutating(&self) -> bool {
-        matches!(self, Effect::Mutate { .. })
-    }
-}
+impl Effect {}
 
 /// What the dashboard knows about a configured profile (no credentials).
 #[derive(Clone, Debug, PartialEq)]

@@ -136,7 +136,7 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
 
 /// File work of the log viewer, run off the UI thread (blocking I/O: call it from
 /// `spawn_blocking`). `None` for other effects.
-pub fn file_work(effect: &Effect) -> Option<Action> {
+pub(crate) fn file_work(effect: &Effect) -> Option<Action> {
     match effect {
         Effect::SaveLog { path, snapshot } => {
             let result = path

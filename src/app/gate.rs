@@ -19,7 +19,7 @@ pub fn refusal(cli_read_only: bool, profile: &str, profile_read_only: bool) -> O
 }
 
 /// What the operator reads when a change was refused.
-pub fn refused_message(why: &str, op: &Mutation) -> String {
+pub(crate) fn refused_message(why: &str, op: &Mutation) -> String {
     format!(
         "refused: {why}; the {} of {} was not sent",
         op.verb().replace('_', " "),
@@ -28,7 +28,7 @@ pub fn refused_message(why: &str, op: &Mutation) -> String {
 }
 
 /// The audit line of a refused attempt: nothing was sent, and the trail says so.
-pub fn refused_audit(
+pub(crate) fn refused_audit(
     time: chrono::DateTime<chrono::Utc>,
     profile: &str,
     user: &str,
@@ -86,7 +86,7 @@ pub fn send(s: &mut State, op: Mutation, fx: &mut Vec<Effect>) {
 
 /// A change key on a read-only profile: refused before any form or question, said, and
 /// audited. Returns false when the profile may change things (the key goes on as usual).
-pub fn refuse_early(s: &mut State, verb: &str, fx: &mut Vec<Effect>) -> bool {
+pub(crate) fn refuse_early(s: &mut State, verb: &str, fx: &mut Vec<Effect>) -> bool {
     let Some(why) = why_not(s) else {
         return false;
     };

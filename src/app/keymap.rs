@@ -110,7 +110,7 @@ impl Key {
         Ok(Key { code, mods })
     }
 
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let base = match self.code {
             KeyCode::Enter => "⏎".to_string(),
             KeyCode::Esc => "esc".to_string(),
@@ -187,7 +187,7 @@ impl Ctx {
 
     /// Layers below which global keys still work (a popup is modal: only its own keys and
     /// Ctrl-c reach anything).
-    pub fn falls_through(self) -> bool {
+    pub(crate) fn falls_through(self) -> bool {
         matches!(self, Ctx::List | Ctx::Log)
     }
 }
@@ -418,7 +418,7 @@ impl Keymap {
     /// The action bound to this key event in a context, or in the layers below it that are
     /// visible too (the log viewer and a pane fall through to the global keys; popups do not).
     /// Ctrl-c always quits and cannot be rebound.
-    pub fn action_for(&self, ev: &KeyEvent, ctx: Ctx) -> Option<Action> {
+    pub(crate) fn action_for(&self, ev: &KeyEvent, ctx: Ctx) -> Option<Action> {
         if Key::ctrl('c').matches(ev) {
             return Some(Action::Quit);
         }
@@ -454,7 +454,7 @@ impl Keymap {
     }
 
     /// Label of the keys bound to an action name (`"j/↓"`).
-    pub fn keys_of(&self, name: &str) -> String {
+    pub(crate) fn keys_of(&self, name: &str) -> String {
         self.bindings
             .iter()
             .find(|b| b.name == name)

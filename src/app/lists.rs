@@ -12,12 +12,12 @@ use crate::api::ApiError;
 use crate::domain::{ListQuery, Page, Resource, Row, Sort};
 
 /// Spinner frame interval while something loads.
-pub const SPINNER_MS: Millis = 120;
+pub(crate) const SPINNER_MS: Millis = 120;
 const MAX_BACKOFF_MS: Millis = 30_000;
 /// Rows kept per list in the cache.
 const CACHE_ROWS: usize = 200;
 
-pub fn backoff(failures: u32) -> Millis {
+pub(crate) fn backoff(failures: u32) -> Millis {
     (1_000u64 << failures.saturating_sub(1).min(5)).min(MAX_BACKOFF_MS)
 }
 
@@ -106,7 +106,7 @@ pub fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) 
     s.dirty = true;
 }
 
-pub fn list_loaded(
+pub(crate) fn list_loaded(
     s: &mut State,
     req: u64,
     result: Result<Listing, ApiError>,
@@ -371,7 +371,7 @@ pub fn bottom(s: &mut State, fx: &mut Vec<Effect>) {
     l.to_end = l.has_more;
 }
 
-pub fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
+pub(crate) fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
     if s.detail.is_some() {
         return;
     }
@@ -399,13 +399,13 @@ pub fn move_by(s: &mut State, delta: i64, fx: &mut Vec<Effect>) {
 }
 
 /// Whether the backend filters this pane's list itself.
-pub fn server_filters(s: &State, pane: Resource) -> bool {
+pub(crate) fn server_filters(s: &State, pane: Resource) -> bool {
     s.caps()
         .and_then(|c| c.list(pane))
         .is_some_and(|l| l.server_filter)
 }
 
-pub fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
+pub(crate) fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
     let pane = s.pane;
     let server = server_filters(s, pane);
     let list = s.lists.get_mut(pane);
@@ -426,7 +426,7 @@ pub fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
     }
 }
 
-pub fn cycle_sort(s: &mut State, fx: &mut Vec<Effect>) {
+pub(crate) fn cycle_sort(s: &mut State, fx: &mut Vec<Effect>) {
     let fields = s
         .caps()
         .and_then(|c| c.list(s.pane))
@@ -460,7 +460,7 @@ pub fn cycle_sort(s: &mut State, fx: &mut Vec<Effect>) {
 }
 
 /// Reverse the sort order (a sort column must be chosen first).
-pub fn toggle_sort_order(s: &mut State, fx: &mut Vec<Effect>) {
+pub(crate) fn toggle_sort_order(s: &mut State, fx: &mut Vec<Effect>) {
     let changed = match &mut s.lists.meta_mut(s.pane).sort {
         Some(sort) => {
             sort.ascending = !sort.ascending;
@@ -481,7 +481,7 @@ pub fn reload(s: &mut State, res: Resource, fx: &mut Vec<Effect>) {
 }
 
 /// Cached rows for a list nothing fresher has filled yet: shown dimmed as stale.
-pub fn prefill<T: Row>(l: &mut ListPane<T>, rows: Vec<T>) {
+pub(crate) fn prefill<T: Row>(l: &mut ListPane<T>, rows: Vec<T>) {
     if l.loaded_at.is_some() || !l.rows.is_empty() || rows.is_empty() {
         return;
     }
@@ -491,7 +491,7 @@ pub fn prefill<T: Row>(l: &mut ListPane<T>, rows: Vec<T>) {
 }
 
 /// After a fresh first page: keep what the lists show for the next start.
-pub fn save_cache(s: &State, fx: &mut Vec<Effect>) {
+pub(crate) fn save_cache(s: &State, fx: &mut Vec<Effect>) {
     let Some(profile) = s.profile().map(|p| p.name.clone()) else {
         return;
     };

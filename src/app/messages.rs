@@ -4,10 +4,10 @@
 use super::state::{Level, Millis, State, Toast};
 
 /// How long a message stays (errors twice as long).
-pub const TOAST_MS: Millis = 5_000;
+pub(crate) const TOAST_MS: Millis = 5_000;
 
 /// Nothing was sent: what every cancelled change says.
-pub const CANCELLED: &str = "cancelled: nothing was sent";
+pub(crate) const CANCELLED: &str = "cancelled: nothing was sent";
 
 /// Say something in the footer. Information fades after a while; a warning or an error stays
 /// until another message replaces it or Esc dismisses it. Every message also goes to the

@@ -11,13 +11,13 @@
 //! - `runner` + `exec`: effects become tasks; writes are never aborted.
 
 pub mod action;
-pub mod exec;
-pub mod gate;
+pub(crate) mod exec;
+pub(crate) mod gate;
 pub mod headless;
 pub mod keymap;
 pub mod lists;
 pub mod messages;
-pub mod mutation;
+pub(crate) mod mutation;
 pub mod overlays;
 pub mod panes;
 pub mod profile;

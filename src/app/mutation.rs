@@ -55,7 +55,7 @@ pub enum Mutation {
 }
 
 impl Mutation {
-    pub fn verb(&self) -> &'static str {
+    pub(crate) fn verb(&self) -> &'static str {
         match self {
             Mutation::Launch { .. } => "launch",
             Mutation::Kill { .. } => "kill",
@@ -189,7 +189,7 @@ impl crate::domain::Row for AuditEntry {
 }
 
 /// Read the last `max` entries of an audit file (missing file: none; bad lines skipped).
-pub fn read_audit(path: &std::path::Path, max: usize) -> Vec<AuditEntry> {
+pub(crate) fn read_audit(path: &std::path::Path, max: usize) -> Vec<AuditEntry> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
@@ -206,7 +206,7 @@ pub fn read_audit(path: &std::path::Path, max: usize) -> Vec<AuditEntry> {
 }
 
 /// Append one entry to the audit file, creating it (and its directory) on first use.
-pub fn append_audit(path: &std::path::Path, entry: &AuditEntry) -> std::io::Result<()> {
+pub(crate) fn append_audit(path: &std::path::Path, entry: &AuditEntry) -> std::io::Result<()> {
     use std::io::Write;
     let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
     line.push('\n');

@@ -9,7 +9,7 @@ use super::state::{Conn, Level, LoadKind, Overlay, State};
 use crate::api::ApiError;
 use crate::domain::Resource;
 
-pub fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
+pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     let Some(idx) = s.profiles.iter().position(|p| p.name == name) else {
         let names: Vec<&str> = s.profiles.iter().map(|p| p.name.as_str()).collect();
         toast(

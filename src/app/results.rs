@@ -12,7 +12,7 @@ use crate::domain::Resource;
 use crate::domain::{Build, BuildScope};
 
 /// What [`handle`] did with an action.
-pub enum Handled {
+pub(crate) enum Handled {
     /// A reply, applied; whether the screen must be drawn again.
     Reply { redraw: bool },
     /// Not the answer of a request (a key or the clock): for the rest of `update`.
@@ -20,7 +20,7 @@ pub enum Handled {
 }
 
 /// Apply a reply, or hand the action back.
-pub fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Handled {
+pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Handled {
     // Every reply of the current profile carries its epoch; the trail and file results do not.
     let active = s.epoch;
     let current = |epoch: u64| epoch == active;

@@ -71,7 +71,7 @@ impl Runner {
     }
 
     /// Where the lists of a profile are cached (`None`: nothing is read or written).
-    pub fn with_cache_dir(mut self, dir: Option<std::path::PathBuf>) -> Runner {
+    pub(crate) fn with_cache_dir(mut self, dir: Option<std::path::PathBuf>) -> Runner {
         self.cache_dir = dir;
         self
     }

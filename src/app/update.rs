@@ -78,7 +78,7 @@ fn global(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
 }
 
 /// `:theme <name>`.
-pub fn set_theme(s: &mut State, name: &str) {
+pub(crate) fn set_theme(s: &mut State, name: &str) {
     if s.theme_names.iter().any(|t| t == name) {
         s.theme_override = Some(name.to_string());
     } else {

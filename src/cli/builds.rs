@@ -10,7 +10,7 @@ use crate::logtext;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-pub const EXIT_REFUSED: i32 = 4;
+pub(crate) const EXIT_REFUSED: i32 = 4;
 
 /// The profile, its backend (logged in) and the user name. Errors are reported and turned
 /// into exit codes.
@@ -34,7 +34,7 @@ pub async fn session(cli: &Cli, cfg: &Config) -> Result<(Profile, Arc<dyn Backen
 /// Run a one-shot command against the picked profile's backend, logged in (`session`), and
 /// end the server-side session before returning, whatever the command did: Candor keeps a
 /// 30-day session per login. `logout` is bounded in time and only logs a failure.
-pub async fn with_session(
+pub(crate) async fn with_session(
     cli: &Cli,
     cfg: &Config,
     command: impl AsyncFnOnce(Profile, Arc<dyn Backend>, String) -> i32,
@@ -250,7 +250,7 @@ async fn kill_with(
     super::changes::apply(cli, profile, b, user, Mutation::Kill { build }).await
 }
 
-pub struct LogsArgs<'a> {
+pub(crate) struct LogsArgs<'a> {
     pub build: &'a str,
     /// 1-based step to print alone.
     pub step: Option<usize>,

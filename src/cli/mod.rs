@@ -15,10 +15,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use out::{err, out};
 use std::path::PathBuf;
 
-pub const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_OK: i32 = 0;
 pub const EXIT_API: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_AUTH: i32 = 3;
+pub(crate) const EXIT_USAGE: i32 = 2;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -171,7 +170,7 @@ pub fn config_path(cli: &Cli) -> Option<PathBuf> {
 }
 
 /// Load the config for a command that needs one; problems are printed, the exit code returned.
-pub fn load_config(cli: &Cli) -> Result<Config, i32> {
+pub(crate) fn load_config(cli: &Cli) -> Result<Config, i32> {
     let Some(path) = config_path(cli) else {
         err!("shipdeck: no config directory on this system; pass --config PATH");
         return Err(EXIT_USAGE);

@@ -32,20 +32,20 @@ pub fn line(args: Arguments<'_>) -> bool {
 }
 
 /// Write a line to stderr; failures (a closed stderr) are ignored.
-pub fn err_line(args: Arguments<'_>) {
+pub(crate) fn err_line(args: Arguments<'_>) {
     let mut e = io::stderr().lock();
     let _ = e.write_fmt(args).and_then(|()| e.write_all(b"\n"));
 }
 
 /// Write to stderr without a newline (a question waiting for an answer on the same line).
-pub fn err_prompt(args: Arguments<'_>) {
+pub(crate) fn err_prompt(args: Arguments<'_>) {
     let mut e = io::stderr().lock();
     let _ = e.write_fmt(args).and_then(|()| e.flush());
 }
 
 /// A buffered stdout for many lines (a log): `flush` at the end of each batch so a follower sees
 /// every batch at once without a syscall per line. Errors mark stdout closed.
-pub struct Batch {
+pub(crate) struct Batch {
     w: io::BufWriter<io::StdoutLock<'static>>,
 }
 

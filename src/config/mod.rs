@@ -9,11 +9,11 @@ use crate::domain::Kind;
 use std::path::{Path, PathBuf};
 
 /// Default polling interval for lists that change.
-pub const DEFAULT_REFRESH_SECS: u64 = 5;
+pub(crate) const DEFAULT_REFRESH_SECS: u64 = 5;
 /// Default per-request timeout.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 15;
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 15;
 /// Default number of log lines kept in memory per log view.
-pub const DEFAULT_LOG_BUFFER_LINES: usize = 100_000;
+pub(crate) const DEFAULT_LOG_BUFFER_LINES: usize = 100_000;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -194,7 +194,7 @@ impl Config {
 }
 
 /// Whether group and others have no access to the file.
-pub fn is_private(path: &Path) -> bool {
+pub(crate) fn is_private(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -210,7 +210,7 @@ pub fn is_private(path: &Path) -> bool {
 }
 
 /// The platform's config file path: `$XDG_CONFIG_HOME/shipdeck/config.toml` on Linux.
-pub fn default_path() -> Option<PathBuf> {
+pub(crate) fn default_path() -> Option<PathBuf> {
     dirs().map(|d| d.config_dir().join("config.toml"))
 }
 
@@ -229,7 +229,7 @@ pub fn state_dir() -> Option<PathBuf> {
 }
 
 /// An example config, shown on the first-run screen and printed by `shipdeck simulate`.
-pub const EXAMPLE: &str = r#"default_profile = "ci"
+pub(crate) const EXAMPLE: &str = r#"default_profile = "ci"
 theme = "dark"
 refresh_secs = 5
 

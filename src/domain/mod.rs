@@ -49,7 +49,7 @@ impl BuildStatus {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             BuildStatus::Queued => "queued",
             BuildStatus::Running => "running",
@@ -142,7 +142,7 @@ impl<T> Page<T> {
 }
 
 /// A name made safe to use as a file name (ASCII letters, digits, `-_.`; the rest `_`).
-pub fn file_name_safe(name: &str) -> String {
+pub(crate) fn file_name_safe(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -187,7 +187,7 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 7] = [
+    pub(crate) const ALL: [Resource; 7] = [
         Resource::Projects,
         Resource::Developers,
         Resource::Secrets,

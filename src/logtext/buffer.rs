@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use super::line::LogLine;
 
 /// Lines per sparse-index block of the spill file.
-pub const SPILL_BLOCK_LINES: u64 = 1024;
+pub(crate) const SPILL_BLOCK_LINES: u64 = 1024;
 /// Default spill batch size in bytes.
-pub const DEFAULT_FLUSH_BYTES: usize = 256 * 1024;
+pub(crate) const DEFAULT_FLUSH_BYTES: usize = 256 * 1024;
 
 /// Step status is the domain's (one enum for the whole app).
 pub use crate::domain::StepStatus;
@@ -240,13 +240,15 @@ impl LogBuffer {
     }
 
     /// Path of the spill file.
-    pub fn spill_path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn spill_path(&self) -> &Path {
         &self.spill.path
     }
 
     /// The last spill write error, if the most recent write attempt failed
     /// (affected lines are still held in memory).
-    pub fn spill_error(&self) -> Option<&io::Error> {
+    #[cfg(test)]
+    pub(crate) fn spill_error(&self) -> Option<&io::Error> {
         self.spill.error.as_ref()
     }
 
@@ -258,7 +260,7 @@ impl LogBuffer {
     }
 
     /// Iterate in-memory lines with their absolute numbers.
-    pub fn iter_mem(&self) -> impl DoubleEndedIterator<Item = (u64, &LogLine)> + '_ {
+    pub(crate) fn iter_mem(&self) -> impl DoubleEndedIterator<Item = (u64, &LogLine)> + '_ {
         let base = self.spilled;
         self.mem
             .iter()
@@ -344,7 +346,12 @@ impl LogBuffer {
     }
 
     /// [`search`](Self::search) reporting I/O errors.
-    pub fn try_search(&self, needle: &str, from: u64, forward: bool) -> io::Result<Option<u64>> {
+    pub(crate) fn try_search(
+        &self,
+        needle: &str,
+        from: u64,
+        forward: bool,
+    ) -> io::Result<Option<u64>> {
         if needle.is_empty() || needle.contains('\n') {
             return Ok(None);
         }
@@ -360,7 +367,8 @@ impl LogBuffer {
     /// Search with an arbitrary line predicate (e.g. case-insensitive or
     /// regex matching supplied by the UI). Same semantics as
     /// [`try_search`](Self::try_search).
-    pub fn search_by(
+    #[cfg(test)]
+    pub(crate) fn search_by(
         &self,
         from: u64,
         forward: bool,
@@ -459,7 +467,7 @@ impl LogBuffer {
     }
 
     /// Update a step's status; false if `idx` is out of range.
-    pub fn set_step_status(&mut self, idx: usize, status: StepStatus) -> bool {
+    pub(crate) fn set_step_status(&mut self, idx: usize, status: StepStatus) -> bool {
         match self.steps.get_mut(idx) {
             Some(s) => {
                 s.status = status;
@@ -476,7 +484,7 @@ impl LogBuffer {
 
     /// Index of the step containing line `n` (the last step starting at or
     /// before it).
-    pub fn step_for_line(&self, n: u64) -> Option<usize> {
+    pub(crate) fn step_for_line(&self, n: u64) -> Option<usize> {
         self.steps.partition_point(|s| s.line <= n).checked_sub(1)
     }
 }
@@ -588,7 +596,7 @@ impl LogSnapshot {
 
     /// The first spilled line (number from 0) that `matches`, reading the spill file as a
     /// stream; lines in memory are not searched (the UI searches those itself).
-    pub fn first_spilled(&self, matches: impl Fn(&str) -> bool) -> io::Result<Option<u64>> {
+    pub(crate) fn first_spilled(&self, matches: impl Fn(&str) -> bool) -> io::Result<Option<u64>> {
         use std::io::BufRead;
         let mut n = 0u64;
         if self.spill_len > 0 {

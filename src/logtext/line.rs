@@ -103,7 +103,8 @@ impl LogLine {
     }
 
     /// Style at byte offset `byte` (default style where no run applies).
-    pub fn style_at(&self, byte: usize) -> Style {
+    #[cfg(test)]
+    pub(crate) fn style_at(&self, byte: usize) -> Style {
         let i = self.runs.partition_point(|r| (r.end as usize) <= byte);
         match self.runs.get(i) {
             Some(r) if (r.start as usize) <= byte => r.style,
@@ -150,7 +151,7 @@ impl LogLine {
 
     /// Byte range of the window `skip_cols .. skip_cols + max_cols` (display
     /// columns). A wide character straddling `skip_cols` is skipped.
-    pub fn window_bytes(&self, skip_cols: usize, max_cols: usize) -> Range<usize> {
+    pub(crate) fn window_bytes(&self, skip_cols: usize, max_cols: usize) -> Range<usize> {
         let start = if skip_cols == 0 {
             0
         } else {
@@ -180,14 +181,15 @@ impl LogLine {
 
     /// Render display columns `skip_cols .. skip_cols + max_cols`
     /// (horizontal scrolling).
-    pub fn to_line_window(&self, skip_cols: usize, max_cols: usize) -> Line<'_> {
+    pub(crate) fn to_line_window(&self, skip_cols: usize, max_cols: usize) -> Line<'_> {
         let r = self.window_bytes(skip_cols, max_cols);
         Line::from(self.spans(r, None))
     }
 
     /// Like [`to_line`](Self::to_line), with every occurrence of `needle`
     /// (case-sensitive) overlaid with `hl` (patched over the line's style).
-    pub fn to_line_highlighted(&self, needle: &str, hl: Style, max_cols: usize) -> Line<'_> {
+    #[cfg(test)]
+    pub(crate) fn to_line_highlighted(&self, needle: &str, hl: Style, max_cols: usize) -> Line<'_> {
         match super::Needle::literal(needle) {
             Some(n) => self.to_line_window_highlighted(0, max_cols, &n, hl),
             None => self.to_line(max_cols),
@@ -195,7 +197,7 @@ impl LogLine {
     }
 
     /// Windowed rendering with match highlighting.
-    pub fn to_line_window_highlighted(
+    pub(crate) fn to_line_window_highlighted(
         &self,
         skip_cols: usize,
         max_cols: usize,
@@ -208,7 +210,7 @@ impl LogLine {
 
     /// Number of rows the line occupies when hard-wrapped at `width` columns
     /// (at least 1, also for an empty line). O(1) for ASCII text.
-    pub fn wrapped_rows(&self, width: usize) -> usize {
+    pub(crate) fn wrapped_rows(&self, width: usize) -> usize {
         let width = width.max(1);
         if self.text.is_ascii() {
             return self.text.len().div_ceil(width).max(1);
@@ -226,7 +228,7 @@ impl LogLine {
     /// columns and render rows `skip_rows .. skip_rows + max_rows`. Work is
     /// proportional to `(skip_rows + max_rows) * width`, not the line length.
     /// `highlight` optionally overlays matches of a needle.
-    pub fn to_wrapped_lines(
+    pub(crate) fn to_wrapped_lines(
         &self,
         width: usize,
         skip_rows: usize,

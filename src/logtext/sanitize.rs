@@ -47,7 +47,7 @@ use vte::{Params, Parser, Perform};
 use super::line::{LogLine, StyleRun, is_forbidden};
 
 /// Default cap on one line's text, in bytes (1 MiB).
-pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 /// CAN: aborts any escape sequence in progress in the vte state machine.
 const CAN: u8 = 0x18;
@@ -249,11 +249,6 @@ impl Sanitizer {
         self.st.pending_cr = false;
         self.st.done.clear();
     }
-
-    /// The SGR style currently in effect (for diagnostics / tests).
-    pub fn current_style(&self) -> Style {
-        self.st.style
-    }
 }
 
 /// Number of continuation bytes missing from an incomplete UTF-8 sequence
@@ -277,7 +272,8 @@ fn utf8_missing(b: &[u8]) -> usize {
 
 /// Sanitise a whole stream at once; lines completed by `\n` plus the final
 /// partial line (if it has text).
-pub fn sanitize_lines(bytes: &[u8]) -> Vec<LogLine> {
+#[cfg(test)]
+pub(crate) fn sanitize_lines(bytes: &[u8]) -> Vec<LogLine> {
     let mut s = Sanitizer::new();
     let mut lines: Vec<LogLine> = s.push(bytes).collect();
     lines.extend(s.finish());
@@ -325,7 +321,7 @@ pub fn sanitize_keep_sgr(bytes: &[u8]) -> String {
 }
 
 /// Append `line` with SGR sequences for its style runs.
-pub fn write_line_sgr(out: &mut String, line: &LogLine) {
+pub(crate) fn write_line_sgr(out: &mut String, line: &LogLine) {
     let text = line.plain();
     let mut pos = 0;
     let mut styled = false;

@@ -45,7 +45,8 @@ impl Needle {
     }
 
     /// Exactly this text, case-sensitive.
-    pub fn literal(text: &str) -> Option<Needle> {
+    #[cfg(test)]
+    pub(crate) fn literal(text: &str) -> Option<Needle> {
         let re = RegexBuilder::new(&regex::escape(text))
             .size_limit(SIZE_LIMIT)
             .build()
@@ -62,7 +63,7 @@ impl Needle {
         &self.text
     }
 
-    pub fn is_match(&self, line: &str) -> bool {
+    pub(crate) fn is_match(&self, line: &str) -> bool {
         self.re.is_match(line)
     }
 

@@ -14,8 +14,8 @@ use super::ClockMode;
 /// 2026-01-01T10:00:00Z: the start of simulated time for a manual clock.
 pub const MANUAL_EPOCH_NS: i64 = 1_767_261_600 * NS_PER_SEC;
 
-pub const NS_PER_MS: i64 = 1_000_000;
-pub const NS_PER_SEC: i64 = 1_000_000_000;
+pub(crate) const NS_PER_MS: i64 = 1_000_000;
+pub(crate) const NS_PER_SEC: i64 = 1_000_000_000;
 
 #[derive(Debug)]
 pub struct Clock {
@@ -46,12 +46,12 @@ impl Clock {
     }
 
     /// Simulated instant at which the simulator started.
-    pub fn start_ns(&self) -> i64 {
+    pub(crate) fn start_ns(&self) -> i64 {
         self.start_ns
     }
 
     /// Current simulated time.
-    pub fn now_ns(&self) -> i64 {
+    pub(crate) fn now_ns(&self) -> i64 {
         let offset = *self.offset_ns.lock().unwrap_or_else(|e| e.into_inner());
         let real = match self.mode {
             ClockMode::Manual => 0,
@@ -73,7 +73,7 @@ impl Clock {
 
 /// `2026-01-01T10:00:00.123456Z`: UTC, nanoseconds with trailing zeros trimmed
 /// (0 to 9 fraction digits).
-pub fn fmt_ns(ns: i64) -> String {
+pub(crate) fn fmt_ns(ns: i64) -> String {
     let secs = ns.div_euclid(NS_PER_SEC);
     let frac = ns.rem_euclid(NS_PER_SEC);
     let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
@@ -88,7 +88,7 @@ pub fn fmt_ns(ns: i64) -> String {
 }
 
 /// Spring's error timestamp style: `2026-01-01T10:00:00.000+00:00`.
-pub fn fmt_spring(ns: i64) -> String {
+pub(crate) fn fmt_spring(ns: i64) -> String {
     let secs = ns.div_euclid(NS_PER_SEC);
     let ms = ns.rem_euclid(NS_PER_SEC) / NS_PER_MS;
     let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 
 /// `%XX` decoding of one path segment or query value; an invalid escape is kept as it is and
 /// the bytes are read as UTF-8, lossily.
-pub fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -32,7 +32,7 @@ pub fn percent_decode(s: &str) -> String {
 }
 
 /// The `application/x-www-form-urlencoded` pairs of a query string (`+` is a space).
-pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -43,7 +43,7 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// Whether the `Content-Type` contains `needle` (ASCII case-insensitive; `needle` lower case).
-pub fn content_type_has(headers: &HeaderMap, needle: &str) -> bool {
+pub(crate) fn content_type_has(headers: &HeaderMap, needle: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -51,7 +51,7 @@ pub fn content_type_has(headers: &HeaderMap, needle: &str) -> bool {
 }
 
 /// The whole request body, at most `limit` bytes (a larger or broken one reads as empty).
-pub async fn body_bytes(body: Body, limit: usize) -> Bytes {
+pub(crate) async fn body_bytes(body: Body, limit: usize) -> Bytes {
     axum::body::to_bytes(body, limit).await.unwrap_or_default()
 }
 
@@ -61,7 +61,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token of an `Authorization` value `Bearer <token>`, the scheme in any case.
-pub fn bearer_of(value: &str) -> Option<&str> {
+pub(crate) fn bearer_of(value: &str) -> Option<&str> {
     let (scheme, tok) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| tok.trim())
 }

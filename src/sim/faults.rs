@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Backend kinds that may prefix a fault key.
-pub const BACKEND_KINDS: &[&str] = &[
+pub(crate) const BACKEND_KINDS: &[&str] = &[
     "freecommit",
     "nullplatform",
     "aviator",
@@ -155,7 +155,7 @@ pub struct Faults {
 
 impl Faults {
     /// The effective fault values for one backend kind.
-    pub fn for_backend(&self, kind: &str) -> FaultSet {
+    pub(crate) fn for_backend(&self, kind: &str) -> FaultSet {
         match self.scoped.get(kind) {
             Some(s) => s.or(&self.global),
             None => self.global.clone(),
@@ -192,7 +192,7 @@ impl Faults {
 
     /// Builds a fault spec from a JSON object (`PUT /__sim/faults`); values may
     /// be strings, numbers or booleans.
-    pub fn from_json(v: &serde_json::Value) -> Result<Faults, FaultParseError> {
+    pub(crate) fn from_json(v: &serde_json::Value) -> Result<Faults, FaultParseError> {
         let obj = v.as_object().ok_or_else(|| FaultParseError {
             key: "<body>".into(),
             value: None,
@@ -268,7 +268,7 @@ impl FromStr for Faults {
 }
 
 /// `200ms`, `1.5s`, `30s`, `5m`, `1h`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
         (n, 0.001)

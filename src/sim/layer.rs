@@ -20,7 +20,7 @@ use super::reply::{dropped, with_body};
 use super::{Core, FaultSet};
 
 /// How one backend renders the generic faults.
-pub trait FaultStyle: Send + Sync + 'static {
+pub(crate) trait FaultStyle: Send + Sync + 'static {
     /// Backend kind, used to resolve scoped keys (`freecommit.error_rate`).
     fn kind(&self) -> &'static str;
     /// The `n`-th injected server error for a request to `path`.
@@ -30,14 +30,14 @@ pub trait FaultStyle: Send + Sync + 'static {
 }
 
 #[derive(Clone)]
-pub struct FaultLayerState {
+pub(crate) struct FaultLayerState {
     pub core: Arc<Core>,
     pub style: Arc<dyn FaultStyle>,
 }
 
 impl Core {
     /// The simulated instant from which `expire_tokens_at` revokes the tokens of `kind`.
-    pub fn token_cut(&self, kind: &str) -> Option<i64> {
+    pub(crate) fn token_cut(&self, kind: &str) -> Option<i64> {
         self.faults_for(kind)
             .expire_tokens_at
             .map(|d| self.clock.start_ns() + d.as_nanos() as i64)
@@ -45,7 +45,7 @@ impl Core {
 }
 
 /// One request's faults and draws, in the order every fault table uses.
-pub struct Dice<'a> {
+pub(crate) struct Dice<'a> {
     core: &'a Core,
     pub faults: FaultSet,
 }
@@ -89,7 +89,7 @@ impl<'a> Dice<'a> {
 }
 
 /// Whether an answer is a JSON document (by its `Content-Type`).
-pub fn is_json(resp: &Response) -> bool {
+pub(crate) fn is_json(resp: &Response) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -98,7 +98,7 @@ pub fn is_json(resp: &Response) -> bool {
 
 /// `bytes` cut somewhere inside (at least one byte kept, at least one dropped); `draw` is
 /// called only when there is a place to cut. Empty for a body of at most one byte.
-pub fn truncate(bytes: &Bytes, draw: impl FnOnce() -> f64) -> Bytes {
+pub(crate) fn truncate(bytes: &Bytes, draw: impl FnOnce() -> f64) -> Bytes {
     let len = bytes.len();
     if len <= 1 {
         return Bytes::new();
@@ -108,7 +108,10 @@ pub fn truncate(bytes: &Bytes, draw: impl FnOnce() -> f64) -> Bytes {
 }
 
 /// `resp` with its body read and replaced by `bad(body)`; `None` when the body cannot be read.
-pub async fn rewrite_body(resp: Response, bad: impl FnOnce(Bytes) -> Bytes) -> Option<Response> {
+pub(crate) async fn rewrite_body(
+    resp: Response,
+    bad: impl FnOnce(Bytes) -> Bytes,
+) -> Option<Response> {
     let (parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.ok()?;
     Some(with_body(parts, bad(bytes)))
@@ -119,7 +122,7 @@ pub async fn drain(req: Request) {
     let _ = axum::body::to_bytes(req.into_body(), 16 << 20).await;
 }
 
-pub async fn fault_middleware(
+pub(crate) async fn fault_middleware(
     State(st): State<FaultLayerState>,
     req: Request,
     next: Next,

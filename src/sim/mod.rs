@@ -96,7 +96,7 @@ impl Core {
     }
 
     /// Effective faults for one backend kind.
-    pub fn faults_for(&self, kind: &str) -> FaultSet {
+    pub(crate) fn faults_for(&self, kind: &str) -> FaultSet {
         self.faults
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -115,7 +115,7 @@ impl Core {
     }
 
     /// One uniform draw in `[0, 1)` from the fault PRNG.
-    pub fn fault_draw(&self) -> f64 {
+    pub(crate) fn fault_draw(&self) -> f64 {
         self.fault_rng
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -129,7 +129,7 @@ impl Core {
 
 /// A PRNG derived from the simulator seed and a purpose tag, so that each
 /// backend/purpose has its own deterministic stream.
-pub fn rng_for(seed: u64, tag: &str) -> fastrand::Rng {
+pub(crate) fn rng_for(seed: u64, tag: &str) -> fastrand::Rng {
     // FNV-1a of the tag, mixed with the seed through splitmix64.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in tag.bytes() {
@@ -150,7 +150,7 @@ pub trait Backend: Send + Sync {
 }
 
 /// A backend's base URL on this simulator as a profile URL (`None` only if it would not parse).
-pub fn profile_url(h: &SimHandle, prefix: &str) -> Option<url::Url> {
+pub(crate) fn profile_url(h: &SimHandle, prefix: &str) -> Option<url::Url> {
     url::Url::parse(&h.url(prefix)).ok()
 }
 

@@ -11,7 +11,7 @@ use axum::routing::any;
 use super::Core;
 
 /// `prefix`, `prefix/` and everything below it, all to `handler`.
-pub fn catch_all<H, T, S>(prefix: &str, handler: H) -> Router<S>
+pub(crate) fn catch_all<H, T, S>(prefix: &str, handler: H) -> Router<S>
 where
     H: Handler<T, S>,
     T: 'static,
@@ -24,7 +24,7 @@ where
 }
 
 /// A backend's state, built from the fixtures by `fresh` and rebuilt by [`Store::reset`].
-pub struct Store<T> {
+pub(crate) struct Store<T> {
     state: Mutex<T>,
     fresh: fn(&Core) -> T,
 }

@@ -8,7 +8,7 @@ pub fn window<T>(rows: impl IntoIterator<Item = T>, offset: usize, limit: usize)
 }
 
 /// The first row of page `page` (1-based; 0 is read as 1) of `per_page` rows.
-pub fn page_offset(page: usize, per_page: usize) -> usize {
+pub(crate) fn page_offset(page: usize, per_page: usize) -> usize {
     page.saturating_sub(1).saturating_mul(per_page)
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// `Content-Type` of a JSON answer without a charset (Spring, nginx-fronted APIs).
 pub const JSON: &str = "application/json";
 /// `Content-Type` of a JSON answer from Express (`res.json`).
-pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+pub(crate) const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// `body` with `status` and `content_type`.
 pub fn body(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
@@ -46,7 +46,7 @@ pub fn dropped() -> Response {
 }
 
 /// `r` with `Retry-After: <secs>`.
-pub fn with_retry_after(mut r: Response, secs: u64) -> Response {
+pub(crate) fn with_retry_after(mut r: Response, secs: u64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -54,7 +54,7 @@ pub fn with_retry_after(mut r: Response, secs: u64) -> Response {
 }
 
 /// nginx's error page for `title` (`502 Bad Gateway`), with an optional footer line.
-pub fn gateway_page(title: &str, footer: Option<&str>) -> String {
+pub(crate) fn gateway_page(title: &str, footer: Option<&str>) -> String {
     let footer = footer
         .map(|f| format!("<hr><center>{f}</center>\r\n"))
         .unwrap_or_default();
@@ -64,14 +64,14 @@ pub fn gateway_page(title: &str, footer: Option<&str>) -> String {
 }
 
 /// Express's default error page with `pre` (already HTML) in its `<pre>`.
-pub fn express_error_page(pre: &str) -> String {
+pub(crate) fn express_error_page(pre: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>{pre}</pre>\n</body>\n</html>\n"
     )
 }
 
 /// `parts` with a new body, `Content-Length` following it.
-pub fn with_body(mut parts: axum::http::response::Parts, body: Bytes) -> Response {
+pub(crate) fn with_body(mut parts: axum::http::response::Parts, body: Bytes) -> Response {
     parts.headers.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from_str(&body.len().to_string()).unwrap_or(HeaderValue::from_static("0")),

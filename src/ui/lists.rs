@@ -19,7 +19,7 @@ trait Columns: Row {
     fn detail(&self, s: &State) -> Vec<(&'static str, String)>;
 }
 
-pub fn status_color(t: &Theme, st: BuildStatus) -> ratatui::style::Color {
+pub(crate) fn status_color(t: &Theme, st: BuildStatus) -> ratatui::style::Color {
     match st {
         BuildStatus::Queued => t.queued,
         BuildStatus::Running => t.running,
@@ -509,7 +509,7 @@ impl Columns for Secret {
     }
 }
 
-pub fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub(crate) fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     // Before the login answers: cached rows if there are any, else the connection panel.
     let cached = match s.pane {
         Resource::Projects => !s.lists.projects.rows.is_empty(),

@@ -174,7 +174,7 @@ pub fn help(f: &mut Frame, body: Rect, s: &State, t: &Theme, scroll: u16, ctx: C
     );
 }
 
-pub fn first_run(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub(crate) fn first_run(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let path = s
         .config_path
         .clone()

@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
-pub const PIPELINE_HEIGHT: u16 = 7;
+pub(crate) const PIPELINE_HEIGHT: u16 = 7;
 
 pub fn pipeline(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let r = &s.releases;

@@ -127,7 +127,7 @@ impl Theme {
         Style::new().fg(c)
     }
 
-    pub fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         if self.mono {
             Style::new().add_modifier(Modifier::DIM)
         } else {

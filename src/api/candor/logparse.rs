@@ -17,7 +17,7 @@ const SKIPPED: &str = "Skipped";
 const NO_RUNTIME: &str = "Runtime unavailable";
 
 /// `**************** [i/N] ****************` → `(i, N)`.
-pub fn stage_header(line: &str) -> Option<(usize, usize)> {
+pub(crate) fn stage_header(line: &str) -> Option<(usize, usize)> {
     let stars = "*".repeat(16);
     let inner = line
         .strip_prefix(stars.as_str())?
@@ -190,7 +190,7 @@ impl LogParser {
 
     /// Whether `tail`, the unterminated end of the text, closes the run's last stage (the file
     /// does not end with a newline, so the last closing sentence never gets one).
-    pub fn ends_run(&self, tail: &str) -> bool {
+    pub(crate) fn ends_run(&self, tail: &str) -> bool {
         let Some(c) = &self.current else {
             return false;
         };
@@ -200,7 +200,7 @@ impl LogParser {
 
     /// The run's outcome arrived: its stage names and results become the truth, for the step
     /// being shown and for those still to come (§11 R4).
-    pub fn set_outcome(
+    pub(crate) fn set_outcome(
         &mut self,
         stages: Vec<(String, Option<StepStatus>)>,
         out: &mut Vec<LogEvent>,
@@ -218,7 +218,7 @@ impl LogParser {
 
     /// The run is over with `status`: a step still open (its closing sentence never came, e.g.
     /// the runner failed inside) takes the run's result.
-    pub fn close_open(&mut self, status: BuildStatus, out: &mut Vec<LogEvent>) {
+    pub(crate) fn close_open(&mut self, status: BuildStatus, out: &mut Vec<LogEvent>) {
         let open = self
             .current
             .as_ref()

@@ -16,9 +16,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Dashboard log, runner answered 404.
-pub const LOG_DELETED: &str = "No log could be found (deleted on server)";
+pub(crate) const LOG_DELETED: &str = "No log could be found (deleted on server)";
 /// Dashboard log, any other runner failure.
-pub const LOG_ERROR: &str = "An error occurred";
+pub(crate) const LOG_ERROR: &str = "An error occurred";
 /// Dashboard log, no such run (with 404).
 pub const LOG_NOT_FOUND: &str = "No log could be found";
 /// Reads of the log route that answered `An error occurred` before giving up.

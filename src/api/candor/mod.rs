@@ -45,7 +45,7 @@ pub const LOGOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How often the session is confirmed with `GET /me` while the profile is in use (§2.1: an
 /// expired cookie hides private pipelines without any 401).
-pub const ME_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const ME_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The login state of the cookie jar.
 #[derive(Default)]

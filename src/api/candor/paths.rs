@@ -13,7 +13,7 @@ pub(crate) use crate::api::http::seg;
 const MAX_PIPELINE_ID: u64 = i32::MAX as u64;
 
 /// Whether `s` is a pipeline id as the server writes them: an integer the dashboard can store.
-pub fn is_pipeline_id(s: &str) -> bool {
+pub(crate) fn is_pipeline_id(s: &str) -> bool {
     !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_digit())
         && s.parse::<u64>().is_ok_and(|n| n <= MAX_PIPELINE_ID)
@@ -30,7 +30,7 @@ pub fn pipeline(pid: &str) -> Result<String, ApiError> {
         .map_err(|_| not_a_pipeline_id(pid))
 }
 
-pub fn not_a_pipeline_id(pid: &str) -> ApiError {
+pub(crate) fn not_a_pipeline_id(pid: &str) -> ApiError {
     if pid.trim().is_empty() {
         ApiError::NotFound(
             "no pipeline given: a Candor pipeline is addressed by its number; nothing was sent"
@@ -47,7 +47,7 @@ pub fn not_a_pipeline_id(pid: &str) -> ApiError {
 
 /// Whether `s` can be a run id: 1 to 64 ASCII letters, digits, `-` or `_` (dashboard ids are
 /// 8 hex characters, runner ids 12; `last` names the newest run).
-pub fn is_run_id(s: &str) -> bool {
+pub(crate) fn is_run_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -71,14 +71,14 @@ pub fn run(rid: &str) -> Result<String, ApiError> {
 }
 
 /// `/api/runs/<pid>/<rid>/<what>`, both ids checked.
-pub fn run_route(pid: &str, rid: &str, what: &str) -> Result<String, ApiError> {
+pub(crate) fn run_route(pid: &str, rid: &str, what: &str) -> Result<String, ApiError> {
     Ok(format!("/api/runs/{}/{}/{what}", pipeline(pid)?, run(rid)?))
 }
 
 /// The `file` query value of the archive route: the name percent-encoded twice, so that the
 /// dashboard's two decodings give the name back for every name (a lone `%` decoded twice would
 /// crash it; `50%25off` would become `50%off`).
-pub fn archive_file(name: &str) -> String {
+pub(crate) fn archive_file(name: &str) -> String {
     seg(&seg(name))
 }
 

@@ -140,12 +140,12 @@ impl RunnerClient {
         ))
     }
 
-    pub fn job_state(&self, id: &str) -> Option<RunnerJobState> {
+    pub(crate) fn job_state(&self, id: &str) -> Option<RunnerJobState> {
         self.jobs().get(id).map(|j| j.state.borrow().clone())
     }
 
     /// Runs in flight, as running builds.
-    pub fn active_builds(&self) -> Vec<Build> {
+    pub(crate) fn active_builds(&self) -> Vec<Build> {
         let jobs = self.jobs();
         let mut out: Vec<Build> = jobs
             .iter()
@@ -198,7 +198,7 @@ impl RunnerClient {
 
     /// New bytes of the run's log from `offset` on (empty = nothing new). 404 (no file yet,
     /// or deleted) is `NotFound`.
-    pub async fn log_since(&self, run_id: &str, offset: u64) -> Result<Vec<u8>, ApiError> {
+    pub(crate) async fn log_since(&self, run_id: &str, offset: u64) -> Result<Vec<u8>, ApiError> {
         let path = format!("/logs/{}", paths::run(run_id)?);
         let token = self.token().await?;
         let mut retried = false;
@@ -498,18 +498,6 @@ impl Candor {
     /// none, 200 the whole file minus what is held).
     pub async fn runner_log_since(&self, run_id: &str, offset: u64) -> Result<Vec<u8>, ApiError> {
         self.runner()?.log_since(run_id, offset).await
-    }
-
-    /// Tail a runner run's log into `sink` (whole lines, steps from the headers), until the run
-    /// ends (`follow`) or once.
-    pub async fn runner_tail(
-        &self,
-        run_id: &str,
-        follow: bool,
-        sink: UnboundedSender<LogEvent>,
-    ) -> Result<(), ApiError> {
-        let r = self.runner()?;
-        crate::api::tail::finish(r.tail(run_id, follow, &sink, self.log_poll).await)
     }
 
     /// A runner run as a build, for `tail_log` (running until its outcome is known).

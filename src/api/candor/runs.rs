@@ -20,7 +20,7 @@ pub(super) const RUNNING_SUFFIX: &str = ":running";
 
 /// Unified status of a run (`api/README.md`): `Passed`/`Success` → Succeeded, `Failed`/`Error`
 /// → Failed.
-pub fn run_status(s: &str) -> BuildStatus {
+pub(crate) fn run_status(s: &str) -> BuildStatus {
     match s {
         "Passed" | "Success" => BuildStatus::Succeeded,
         "Failed" | "Error" => BuildStatus::Failed,
@@ -28,7 +28,7 @@ pub fn run_status(s: &str) -> BuildStatus {
     }
 }
 
-pub fn stage_status(s: &str) -> StepStatus {
+pub(crate) fn stage_status(s: &str) -> StepStatus {
     match s {
         "Passed" | "Success" => StepStatus::Succeeded,
         "Failed" | "Error" => StepStatus::Failed,
@@ -38,7 +38,7 @@ pub fn stage_status(s: &str) -> StepStatus {
 }
 
 /// What a stage exit code means (§5 exitCode).
-pub fn exit_meaning(code: i64) -> Option<&'static str> {
+pub(crate) fn exit_meaning(code: i64) -> Option<&'static str> {
     Some(match code {
         0 => "passed",
         -1 => "skipped after an earlier failure, or a container/engine error",

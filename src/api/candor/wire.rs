@@ -18,7 +18,7 @@ fn pipeline_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct Me {
+pub(crate) struct Me {
     #[serde(default, deserialize_with = "string_lenient")]
     pub id: String,
     #[serde(default, deserialize_with = "string_lenient")]
@@ -27,7 +27,7 @@ pub struct Me {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PipelineEntry {
+pub(crate) struct PipelineEntry {
     #[serde(default, deserialize_with = "pipeline_id")]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "string_lenient")]
@@ -44,7 +44,7 @@ pub struct PipelineEntry {
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Stage {
+pub(crate) struct Stage {
     #[serde(default, deserialize_with = "string_lenient")]
     pub name: String,
     #[serde(default, deserialize_with = "string_lenient")]
@@ -79,7 +79,7 @@ impl Run {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PipelineDetail {
+pub(crate) struct PipelineDetail {
     #[serde(default, deserialize_with = "bool_lenient")]
     pub assigned: bool,
     #[serde(default, deserialize_with = "string_lenient")]
@@ -109,7 +109,7 @@ impl PipelineDetail {
 /// The runner's `/run` reply (its `archived` names are not used: the runner's uploads are
 /// reachable only through the dashboard, which does not record ad-hoc runs).
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct RunOutcome {
+pub(crate) struct RunOutcome {
     #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "rows")]

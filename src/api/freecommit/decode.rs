@@ -13,7 +13,7 @@ use serde_json::Value;
 const CLEANUP_STEP: &str = "@cleanup";
 
 /// One page: its rows and the server's `total` (when it sent a readable one).
-pub type PageRows<T> = (Vec<T>, Option<u64>);
+pub(crate) type PageRows<T> = (Vec<T>, Option<u64>);
 
 /// A pagination envelope (§6): its rows and `total`. Anything but a JSON object is a `Decode`
 /// error (it is not a page); odd rows inside are dropped.

@@ -352,7 +352,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
 }
 
 /// Unified status of a finished build from its exit code (`api/README.md`).
-pub fn status_of_exit(code: i64, output: Option<&str>) -> BuildStatus {
+pub(crate) fn status_of_exit(code: i64, output: Option<&str>) -> BuildStatus {
     if code == 143 || output.is_some_and(|o| o.contains("Container killed")) {
         BuildStatus::Cancelled
     } else if code == 0 {
@@ -363,7 +363,7 @@ pub fn status_of_exit(code: i64, output: Option<&str>) -> BuildStatus {
 }
 
 /// What an exit code means (`build/ExitMessageMapper.java` and the 8-bit truncation of 2000).
-pub fn exit_meaning(code: i64) -> Option<&'static str> {
+pub(crate) fn exit_meaning(code: i64) -> Option<&'static str> {
     Some(match code {
         0 => "success",
         -1 => "unknown error",

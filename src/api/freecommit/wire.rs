@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// Spring's error JSON, or the bare `{"message"}` of login failures.
 #[derive(Debug, Deserialize, Default)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     #[serde(default, deserialize_with = "opt_string")]
     pub message: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -18,7 +18,7 @@ pub struct ErrorBody {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct UserInfo {
+pub(crate) struct UserInfo {
     #[serde(default, deserialize_with = "opt_string")]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -29,7 +29,7 @@ pub struct UserInfo {
 
 /// Claims of the HS512 JWT beyond its lifetime (`api::token::expiry` reads that).
 #[derive(Debug, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     #[serde(default, deserialize_with = "rows")]
     pub roles: Vec<String>,
 }
@@ -37,7 +37,7 @@ pub struct Claims {
 /// The pagination envelope; `data` is the only key the client trusts.
 #[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
-pub struct Envelope<T> {
+pub(crate) struct Envelope<T> {
     #[serde(default, deserialize_with = "opt_u64")]
     pub total: Option<u64>,
     #[serde(default = "Vec::new", deserialize_with = "records")]
@@ -45,7 +45,7 @@ pub struct Envelope<T> {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ProjectRow {
+pub(crate) struct ProjectRow {
     #[serde(deserialize_with = "id_string")]
     pub project_id: String,
     #[serde(default, deserialize_with = "opt_string")]
@@ -59,7 +59,7 @@ pub struct ProjectRow {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct DeveloperRow {
+pub(crate) struct DeveloperRow {
     #[serde(deserialize_with = "id_string")]
     pub developer_id: String,
     #[serde(default, deserialize_with = "opt_string")]
@@ -71,7 +71,7 @@ pub struct DeveloperRow {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SecretRow {
+pub(crate) struct SecretRow {
     #[serde(deserialize_with = "id_string")]
     pub secret_id: String,
     #[serde(default, deserialize_with = "opt_string")]
@@ -84,7 +84,7 @@ pub struct SecretRow {
 
 /// `GET /developer/projects/{id}` (only what builds need) and the rows of `/developer/projects`.
 #[derive(Debug, Deserialize)]
-pub struct ProjectDetail {
+pub(crate) struct ProjectDetail {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
     #[serde(default, deserialize_with = "opt_string")]
@@ -107,7 +107,7 @@ pub struct Run {
 
 /// A finished Build (DEVELOPER encoding).
 #[derive(Debug, Deserialize)]
-pub struct BuildRow {
+pub(crate) struct BuildRow {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
     #[serde(default, deserialize_with = "opt_string")]
@@ -127,7 +127,7 @@ pub struct BuildRow {
 
 /// One step of a finished build (`GET /developer/logs/{buildId}/{step}`).
 #[derive(Debug, Deserialize)]
-pub struct LogRow {
+pub(crate) struct LogRow {
     #[serde(default, deserialize_with = "opt_string")]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -144,7 +144,7 @@ pub struct LogRow {
 
 /// A live chunk (`GET /developer/logs/{executorId}/{step}/{lineNumber}`).
 #[derive(Debug, Deserialize)]
-pub struct LogWrapper {
+pub(crate) struct LogWrapper {
     #[serde(default, deserialize_with = "opt_string")]
     pub step: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]

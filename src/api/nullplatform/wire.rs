@@ -9,13 +9,13 @@ use crate::api::tolerant::{opt_bool, opt_string, or_default, records};
 use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Deserialize, Default)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     #[serde(default, deserialize_with = "opt_string")]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct CodeRepository {
+pub(crate) struct CodeRepository {
     #[serde(default, deserialize_with = "opt_string")]
     pub url: Option<String>,
 }
@@ -44,7 +44,7 @@ pub struct Application {
 
 impl Application {
     /// `name`, else the slug, else `application <id>`.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         self.name
             .as_deref()
             .or(self.slug.as_deref())
@@ -62,7 +62,7 @@ impl Application {
             .filter(|s| !s.is_empty())
     }
 
-    pub fn app_path(&self) -> Option<&str> {
+    pub(crate) fn app_path(&self) -> Option<&str> {
         self.code_repository_app_path
             .as_deref()
             .or(self.repository_app_path.as_deref())
@@ -73,7 +73,7 @@ impl Application {
 /// A parameter value: never printed by `Debug`. A number or boolean value is kept as text.
 #[derive(Deserialize, Default)]
 #[serde(transparent)]
-pub struct Masked(#[serde(deserialize_with = "masked")] pub Option<String>);
+pub(crate) struct Masked(#[serde(deserialize_with = "masked")] pub Option<String>);
 
 fn masked<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     // `opt_string` logs only the kind of an odd value, never the value.
@@ -87,7 +87,7 @@ impl std::fmt::Debug for Masked {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Parameter {
+pub(crate) struct Parameter {
     /// A parameter without a name cannot be used (it is an environment-variable name).
     #[serde(default, deserialize_with = "opt_string")]
     pub name: Option<String>,
@@ -128,7 +128,7 @@ pub struct Build {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Target {
+pub(crate) struct Target {
     #[serde(default, deserialize_with = "opt_string")]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]

@@ -32,7 +32,7 @@ pub fn step_status(raw: &str) -> StepStatus {
     }
 }
 
-pub fn is_active(raw: Option<&str>) -> bool {
+pub(crate) fn is_active(raw: Option<&str>) -> bool {
     matches!(raw, Some("pending" | "running"))
 }
 
@@ -40,7 +40,7 @@ fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms?)
 }
 
-pub fn app_project(app: &wire::Application) -> Project {
+pub(crate) fn app_project(app: &wire::Application) -> Project {
     let name = app.name();
     let mut description = app
         .description
@@ -79,7 +79,7 @@ pub fn app_project(app: &wire::Application) -> Project {
 
 /// A task as a build; `project` is the application's name (tasks carry no `repo_name` in the
 /// measured eras, §11 R11).
-pub fn task_build(t: wire::Task, project: &str) -> Build {
+pub(crate) fn task_build(t: wire::Task, project: &str) -> Build {
     let raw = t.status.unwrap_or_default();
     let status = build_status(&raw);
     let trigger = match (&t.redelivery, &t.trigger_type) {
@@ -126,7 +126,7 @@ pub fn task_build(t: wire::Task, project: &str) -> Build {
 }
 
 /// A just-dispatched task that could not be read back: queued, as far as we know.
-pub fn queued_build(task_id: String, app_id: Option<&str>, project: &str) -> Build {
+pub(crate) fn queued_build(task_id: String, app_id: Option<&str>, project: &str) -> Build {
     Build {
         id: task_id.clone(),
         run_id: Some(task_id.clone()),

@@ -41,7 +41,7 @@ enum Said {
 }
 
 /// The auth phrase in `text` (case-insensitive for the Latin ones), if any.
-pub fn auth_phrase(text: &str) -> Option<&'static str> {
+pub(crate) fn auth_phrase(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
     AUTH_PHRASES
         .iter()
@@ -143,7 +143,7 @@ pub fn classify(http_status: u16, code: Option<&Value>, message: Option<&str>) -
 }
 
 /// Whether the body is a web page rather than JSON.
-pub fn is_web_page(reply: &Reply) -> bool {
+pub(crate) fn is_web_page(reply: &Reply) -> bool {
     let text = String::from_utf8_lossy(reply.body.get(..512).unwrap_or(&reply.body));
     reply.content_type.contains("html") || text.trim_start().starts_with('<')
 }
@@ -165,7 +165,7 @@ pub fn redirected(reply: &Reply) -> ApiError {
 }
 
 /// A non-2xx answer that is not a JSON envelope (an HTML error page, a gateway page).
-pub fn page_error(reply: &Reply) -> ApiError {
+pub(crate) fn page_error(reply: &Reply) -> ApiError {
     let body = String::from_utf8_lossy(&reply.body);
     // Nov 2022: an unknown or expired token is an Express error page (§11 R4).
     if let Some(phrase) = auth_phrase(&body) {
@@ -187,7 +187,7 @@ pub fn page_error(reply: &Reply) -> ApiError {
 }
 
 /// `Cannot GET /path` from Express's 404 page, if that is what this is.
-pub fn express_cannot(reply: &Reply) -> Option<String> {
+pub(crate) fn express_cannot(reply: &Reply) -> Option<String> {
     let text = String::from_utf8_lossy(&reply.body);
     let start = text.find("Cannot ")?;
     let rest = text.get(start..)?;

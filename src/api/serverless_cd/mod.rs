@@ -38,13 +38,13 @@ pub use logs::NOTE_PREFIX;
 use convert::{app_project, is_active, queued_build, task_build};
 
 /// The documented era's route prefix (§1).
-pub const DEFAULT_ROUTE_PREFIX: &str = "/api/flow";
+pub(crate) const DEFAULT_ROUTE_PREFIX: &str = "/api/flow";
 /// Lower-case, underscore (§2).
 const TOKEN_HEADER: &str = "cd_token";
 /// Tasks per `task/list` request when walking an application's history.
 const DEFAULT_PAGE_SIZE: u32 = 20;
 /// `pageSize` above this fails on the real servers (a storage limit, §11 R16).
-pub const MAX_PAGE_SIZE: u32 = 100;
+pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 /// A history walk stops after this many pages.
 const MAX_PAGES: u32 = 50;
 

@@ -13,11 +13,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The environment a Jan 2023 application usually has (§11 R2).
-pub const DEFAULT_ENV: &str = "default";
+pub(crate) const DEFAULT_ENV: &str = "default";
 
 /// The envelope of every answer: `{"success", "code"?, "message"?, "data"?}`.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     #[serde(default, deserialize_with = "opt_bool")]
     pub success: Option<bool>,
     /// Number (Jan 2023) or string (newest); absent in Nov 2022 (and on Jan's expired token).
@@ -30,7 +30,7 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct LatestTask {
+pub(crate) struct LatestTask {
     #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
     #[serde(default, rename = "ref", deserialize_with = "opt_string")]
@@ -42,7 +42,7 @@ pub struct LatestTask {
 /// What an application holds per environment (Jan 2023 `environment.<env>`), or at the top
 /// level (Nov 2022).
 #[derive(Debug, Default, Deserialize)]
-pub struct EnvData {
+pub(crate) struct EnvData {
     #[serde(default, deserialize_with = "or_default")]
     pub latest_task: Option<LatestTask>,
     /// Names only: the values (clear text on the wire) are dropped while decoding.
@@ -106,12 +106,12 @@ impl Application {
         self.pick(|e| e.latest_task.as_ref())
     }
 
-    pub fn secret_names(&self) -> Option<&[String]> {
+    pub(crate) fn secret_names(&self) -> Option<&[String]> {
         self.pick(|e| e.secrets.as_deref())
     }
 
     /// `refs/heads/<branch>` from the trigger spec, if it names one.
-    pub fn default_ref(&self) -> Option<&str> {
+    pub(crate) fn default_ref(&self) -> Option<&str> {
         self.pick(|e| e.default_ref.as_deref())
     }
 }
@@ -129,7 +129,7 @@ pub struct Step {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Task {
+pub(crate) struct Task {
     #[serde(deserialize_with = "id_string")]
     pub id: String,
     #[serde(default, deserialize_with = "opt_string")]
@@ -162,7 +162,7 @@ pub struct Task {
 /// `task/list`: `{"result": Task[], "totalCount"}`; `totalCount` is a string on the real
 /// servers (§11 R1).
 #[derive(Debug, Default, Deserialize)]
-pub struct TaskPage {
+pub(crate) struct TaskPage {
     #[serde(default, deserialize_with = "tolerant::rows")]
     pub result: Vec<Task>,
     #[serde(default, rename = "totalCount", deserialize_with = "opt_u64")]
@@ -171,7 +171,7 @@ pub struct TaskPage {
 
 /// `dispatch/manual` and `dispatch/redeploy`.
 #[derive(Debug, Deserialize)]
-pub struct Dispatched {
+pub(crate) struct Dispatched {
     #[serde(rename = "taskId", deserialize_with = "id_string")]
     pub task_id: String,
 }
@@ -255,22 +255,22 @@ fn decode_err(what: &str, e: serde_json::Error) -> String {
 }
 
 /// `application/list` data: every readable row (odd rows are logged and left out).
-pub fn decode_applications(v: Value) -> Vec<Application> {
+pub(crate) fn decode_applications(v: Value) -> Vec<Application> {
     tolerant::rows_of(v)
 }
 
 /// `application/detail` data.
-pub fn decode_application(v: Value) -> Result<Application, String> {
+pub(crate) fn decode_application(v: Value) -> Result<Application, String> {
     serde_json::from_value(v).map_err(|e| decode_err("application/detail data", e))
 }
 
 /// `task/get` data.
-pub fn decode_task(v: Value) -> Result<Task, String> {
+pub(crate) fn decode_task(v: Value) -> Result<Task, String> {
     serde_json::from_value(v).map_err(|e| decode_err("task/get data", e))
 }
 
 /// `task/list` data; a `null` page is an empty one.
-pub fn decode_task_page(v: Value) -> Result<TaskPage, String> {
+pub(crate) fn decode_task_page(v: Value) -> Result<TaskPage, String> {
     if v.is_null() {
         return Ok(TaskPage::default());
     }
@@ -278,7 +278,7 @@ pub fn decode_task_page(v: Value) -> Result<TaskPage, String> {
 }
 
 /// `dispatch/*` data.
-pub fn decode_dispatched(v: Value) -> Result<Dispatched, String> {
+pub(crate) fn decode_dispatched(v: Value) -> Result<Dispatched, String> {
     serde_json::from_value(v).map_err(|e| decode_err("dispatch data", e))
 }
 

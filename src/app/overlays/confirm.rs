@@ -56,7 +56,7 @@ fn recheck(s: &State, op: Mutation) -> Recheck {
 }
 
 /// Keys in a confirmation.
-pub fn handle(s: &mut State, mut c: Confirm, a: Action, fx: &mut Vec<Effect>) -> Overlay {
+pub(crate) fn handle(s: &mut State, mut c: Confirm, a: Action, fx: &mut Vec<Effect>) -> Overlay {
     match a {
         Action::Cancel => {
             toast(s, Level::Info, CANCELLED);

@@ -8,7 +8,7 @@ use crate::app::messages::toast;
 use crate::app::state::{Level, Overlay, State};
 use ratatui_textarea::TextArea;
 
-pub fn handle(
+pub(crate) fn handle(
     s: &mut State,
     mut input: TextArea<'static>,
     a: Action,

@@ -20,7 +20,12 @@ enum FormResult {
 
 /// Keys in a form: Tab (and ↑/↓ in a text field) moves between the checklist, the skip text and
 /// the fields.
-pub fn handle(s: &mut State, mut form: LaunchForm, a: Action, fx: &mut Vec<Effect>) -> Overlay {
+pub(crate) fn handle(
+    s: &mut State,
+    mut form: LaunchForm,
+    a: Action,
+    fx: &mut Vec<Effect>,
+) -> Overlay {
     let order = form.focus_order();
     let step = |form: &mut LaunchForm, dir: i64| {
         if !order.is_empty() {
@@ -178,7 +183,7 @@ fn skip_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn launch_form(
+pub(crate) fn launch_form(
     s: &mut State,
     project_id: String,
     project: String,
@@ -226,7 +231,7 @@ pub fn launch_form(
 }
 
 /// Where to save an archived file (default: the save directory).
-pub fn download_form(s: &State, build: Box<Build>, file: String) -> Overlay {
+pub(crate) fn download_form(s: &State, build: Box<Build>, file: String) -> Overlay {
     let default = s
         .save_dir
         .join(crate::domain::file_name_safe(&file))

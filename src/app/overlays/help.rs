@@ -13,7 +13,7 @@ pub fn open(s: &State) -> Overlay {
     }
 }
 
-pub fn handle(scroll: u16, ctx: Ctx, a: Action) -> Overlay {
+pub(crate) fn handle(scroll: u16, ctx: Ctx, a: Action) -> Overlay {
     match a {
         Action::Cancel | Action::Help => Overlay::None,
         Action::Down => Overlay::Help {

@@ -7,7 +7,7 @@ pub mod filter;
 pub mod form;
 pub mod help;
 pub mod palette;
-pub mod picker;
+pub(crate) mod picker;
 
 use crate::app::action::{Action, Effect};
 use crate::app::keymap::Ctx;
@@ -17,7 +17,7 @@ use ratatui_textarea::TextArea;
 
 /// The keymap layer of a popup, and whether a text field has the focus (plain characters are
 /// then text, not commands). `None`: no popup, or one that any key closes.
-pub fn layer(o: &Overlay) -> Option<(Ctx, bool)> {
+pub(crate) fn layer(o: &Overlay) -> Option<(Ctx, bool)> {
     Some(match o {
         Overlay::None | Overlay::Message { .. } => return None,
         Overlay::Palette { .. } => (Ctx::Palette, true),
@@ -30,7 +30,7 @@ pub fn layer(o: &Overlay) -> Option<(Ctx, bool)> {
 }
 
 /// An action while a popup is open: only the popup sees it.
-pub fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
+pub(crate) fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
     if let Overlay::Message { .. } = s.overlay {
         s.overlay = Overlay::None; // something to read: any key closes it
         return;
@@ -80,7 +80,7 @@ fn opened(s: &mut State) -> Overlay {
 
 /// A key typed into a one-line field. Tab, Enter and Esc are never text (a popup binds them or
 /// ignores them: Tab no longer types spaces into a name to confirm).
-pub fn type_into(input: &mut TextArea<'static>, key: KeyEvent) -> bool {
+pub(crate) fn type_into(input: &mut TextArea<'static>, key: KeyEvent) -> bool {
     let named = matches!(
         key.code,
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Enter | KeyCode::Esc

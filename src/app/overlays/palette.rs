@@ -10,7 +10,7 @@ use crate::domain::Resource;
 use ratatui_textarea::TextArea;
 
 /// Palette commands: name, description. Names ending in a space take an argument.
-pub const COMMANDS: &[(&str, &str)] = &[
+pub(crate) const COMMANDS: &[(&str, &str)] = &[
     ("projects", "Projects pane"),
     ("developers", "Developers pane"),
     ("secrets", "Secrets pane"),
@@ -89,7 +89,7 @@ pub fn candidates(s: &State, text: &str) -> Vec<(String, String)> {
 }
 
 /// Keys in the palette.
-pub fn handle(
+pub(crate) fn handle(
     s: &mut State,
     mut input: TextArea<'static>,
     mut selected: usize,

@@ -4,7 +4,7 @@ use crate::app::action::Action;
 use crate::app::state::{Overlay, State};
 use crate::domain::Build;
 
-pub struct Pick {
+pub(crate) struct Pick {
     pub title: String,
     pub items: Vec<String>,
     pub selected: usize,
@@ -22,7 +22,7 @@ impl Pick {
     }
 }
 
-pub fn handle(s: &mut State, mut p: Pick, a: Action) -> Overlay {
+pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action) -> Overlay {
     match a {
         Action::Cancel => Overlay::None,
         Action::Down => {

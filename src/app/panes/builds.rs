@@ -9,7 +9,7 @@ use crate::domain::{BuildScope, Resource};
 use ratatui_textarea::TextArea;
 
 /// The Builds pane's keys (and launch from Projects). Returns false for the rest.
-pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
     match a {
         // In the Builds pane, R rolls back the way build-based backends do: run an earlier
         // build again (Serverless-cd redeploy); T reports a status, A declares an asset.

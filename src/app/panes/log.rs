@@ -7,7 +7,7 @@ use crate::app::messages::toast;
 use crate::app::state::{Level, State, short_id};
 use crate::domain::Build;
 
-pub fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
+pub(crate) fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
     let req = s.take_req();
     let follow = !build.status.is_terminal();
     let file = format!("log-{}-{req}.spill", s.instance);
@@ -28,7 +28,7 @@ pub fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
 }
 
 /// Keys while the log viewer is open. Returns false for actions it leaves to the rest.
-pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
     let page = s.page_rows.max(1) as i64;
     let Some(log) = s.log.as_mut() else {
         return false;
@@ -40,13 +40,13 @@ pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         Action::PageDown => log.move_by(page),
         Action::HalfPageUp => log.move_by(-page / 2),
         Action::HalfPageDown => log.move_by(page / 2),
-        Action::Top => log.to_top(),
-        Action::Bottom => log.to_bottom_and_follow(),
+        Action::Top => log.go_top(),
+        Action::Bottom => log.go_bottom_and_follow(),
         Action::ToggleFollow => {
             if log.follow {
                 log.follow = false;
             } else {
-                log.to_bottom_and_follow();
+                log.go_bottom_and_follow();
             }
         }
         Action::ToggleWrap => log.wrap = !log.wrap,

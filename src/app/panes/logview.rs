@@ -121,12 +121,12 @@ impl LogView {
         self.buf.spilled()
     }
 
-    pub fn last_line(&self) -> Option<u64> {
+    pub(crate) fn last_line(&self) -> Option<u64> {
         self.buf.len().checked_sub(1)
     }
 
     /// Apply a batch from the tail. Returns whether anything visible changed.
-    pub fn ingest(&mut self, items: Vec<LogItem>) -> bool {
+    pub(crate) fn ingest(&mut self, items: Vec<LogItem>) -> bool {
         let mut changed = false;
         for item in items {
             changed = true;
@@ -190,7 +190,7 @@ impl LogView {
     }
 
     /// Keep cursor and top inside the in-memory part.
-    pub fn clamp(&mut self) {
+    pub(crate) fn clamp(&mut self) {
         let first = self.first_in_memory();
         let last = self.last_line().unwrap_or(0);
         self.cursor = self.cursor.clamp(first, last.max(first));
@@ -206,7 +206,7 @@ impl LogView {
     }
 
     /// Move the cursor by `delta` lines (in match-filter mode: by matches).
-    pub fn move_by(&mut self, delta: i64) {
+    pub(crate) fn move_by(&mut self, delta: i64) {
         if self.only_matches {
             if self.matches.is_empty() {
                 return;
@@ -225,13 +225,13 @@ impl LogView {
         self.clamp();
     }
 
-    pub fn to_top(&mut self) {
+    pub(crate) fn go_top(&mut self) {
         self.follow = false;
         self.cursor = self.first_in_memory();
         self.clamp();
     }
 
-    pub fn to_bottom_and_follow(&mut self) {
+    pub(crate) fn go_bottom_and_follow(&mut self) {
         self.follow = true;
         if let Some(l) = self.last_line() {
             self.cursor = l;
@@ -250,7 +250,7 @@ impl LogView {
         self.find(true, true)
     }
 
-    pub fn recompute_matches(&mut self) {
+    pub(crate) fn recompute_matches(&mut self) {
         self.matches.clear();
         if self.search.is_empty() {
             self.only_matches = false;
@@ -290,7 +290,7 @@ impl LogView {
     /// `e`: the first error of the log; `E` (`after_cursor`): the next one after the cursor,
     /// from the top again after the last. An error is what the build itself signals: the
     /// first line of a failed step, a non-zero exit, an `error`/`fail`/`fatal` word.
-    pub fn jump_to_error(&mut self, after_cursor: bool) -> Option<u64> {
+    pub(crate) fn jump_to_error(&mut self, after_cursor: bool) -> Option<u64> {
         let first = self.first_in_memory();
         let failed_steps: Vec<u64> = self
             .buf
@@ -335,7 +335,7 @@ impl LogView {
     }
 
     /// Jump to the next (or previous) step's first line.
-    pub fn jump_step(&mut self, forward: bool) -> Option<String> {
+    pub(crate) fn jump_step(&mut self, forward: bool) -> Option<String> {
         let steps = self.buf.steps();
         let cur = self.buf.step_for_line(self.cursor);
         let target = match (cur, forward) {
@@ -361,7 +361,7 @@ impl LogView {
     }
 
     /// Text of the selection (or the cursor line), in-memory lines only.
-    pub fn selection_text(&self) -> String {
+    pub(crate) fn selection_text(&self) -> String {
         let (a, b) = match self.mark {
             Some(m) => (m.min(self.cursor), m.max(self.cursor)),
             None => (self.cursor, self.cursor),
@@ -373,7 +373,7 @@ impl LogView {
     }
 
     /// Status of the step the cursor is in, for the header.
-    pub fn current_step(&self) -> Option<(String, StepStatus)> {
+    pub(crate) fn current_step(&self) -> Option<(String, StepStatus)> {
         let i = self.buf.step_for_line(self.cursor)?;
         let s = self.buf.steps().get(i)?;
         Some((s.name.clone(), s.status))
@@ -381,7 +381,7 @@ impl LogView {
 }
 
 /// A line that says something failed: an error/fail/fatal word, or a non-zero exit status.
-pub fn error_line(text: &str) -> bool {
+pub(crate) fn error_line(text: &str) -> bool {
     static EXIT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let lower = text.to_ascii_lowercase();
     if ["error", "fail", "fatal", "panic"]

@@ -18,7 +18,7 @@ use ratatui_textarea::TextArea;
 
 /// A key action for the pane on screen, the log viewer first when it is visible. Returns
 /// false for what the panes leave to the global keys.
-pub fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
     if s.log_visible() && log::handle(s, a, fx) {
         return true;
     }
@@ -128,7 +128,7 @@ pub fn back(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-pub fn cycle_pane(s: &mut State, dir: i64, fx: &mut Vec<Effect>) {
+pub(crate) fn cycle_pane(s: &mut State, dir: i64, fx: &mut Vec<Effect>) {
     let panes = s.panes();
     if panes.is_empty() {
         return;
@@ -138,7 +138,7 @@ pub fn cycle_pane(s: &mut State, dir: i64, fx: &mut Vec<Effect>) {
     show_pane(s, next, fx);
 }
 
-pub fn show_pane(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
+pub(crate) fn show_pane(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
     if let Some(caps) = s.caps()
         && caps.list(r).is_none()
     {
@@ -162,7 +162,7 @@ pub fn show_pane(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
 }
 
 /// `1`–`7`: a pane. The Builds tab is the queue; a project's builds are reached with Enter.
-pub fn show_tab(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
+pub(crate) fn show_tab(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
     if r == Resource::Builds && s.builds_scope != BuildScope::Active {
         s.builds_scope = BuildScope::Active;
         s.lists.builds = Default::default();

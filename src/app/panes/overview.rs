@@ -30,7 +30,7 @@ impl ItemKind {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ItemKind::Failing => "failing",
             ItemKind::Running => "running",
@@ -215,7 +215,7 @@ pub fn problem(profile: &str, backend: Kind, why: &str) -> OverviewItem {
 }
 
 /// Order of the kinds on screen.
-pub fn rank(k: ItemKind) -> u8 {
+pub(crate) fn rank(k: ItemKind) -> u8 {
     match k {
         ItemKind::Problem => 0,
         ItemKind::Failing => 1,

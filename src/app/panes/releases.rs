@@ -89,7 +89,7 @@ impl Releases {
             .map(|e| (e.project.clone(), e.name.clone()))
     }
 
-    pub fn env_state(&self, project: &str, env: &str) -> Option<&EnvState> {
+    pub(crate) fn env_state(&self, project: &str, env: &str) -> Option<&EnvState> {
         self.state.get(&(project.to_string(), env.to_string()))
     }
 
@@ -115,7 +115,7 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
 }
 
 /// Re-read every environment of the selected project (one request each, coalesced by id).
-pub fn refresh_pipeline(s: &mut State, fx: &mut Vec<Effect>) {
+pub(crate) fn refresh_pipeline(s: &mut State, fx: &mut Vec<Effect>) {
     let envs: Vec<(String, String)> = s
         .releases
         .environments()
@@ -145,7 +145,7 @@ fn fetch_env(s: &mut State, project: String, environment: String, fx: &mut Vec<E
     });
 }
 
-pub fn environments_loaded(
+pub(crate) fn environments_loaded(
     s: &mut State,
     result: Result<Vec<Environment>, ApiError>,
     fx: &mut Vec<Effect>,
@@ -166,7 +166,7 @@ pub fn environments_loaded(
 }
 
 /// A pipeline read came back. Returns false when `req` was not one of ours (a history page).
-pub fn deployments_loaded(
+pub(crate) fn deployments_loaded(
     s: &mut State,
     req: u64,
     result: &Result<Page<Deployment>, ApiError>,

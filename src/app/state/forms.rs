@@ -41,7 +41,7 @@ pub enum FormPurpose {
 
 impl FormPurpose {
     /// The change these answers ask for, or what is wrong with them.
-    pub fn mutation(
+    pub(crate) fn mutation(
         &self,
         project: &str,
         project_id: &str,
@@ -179,7 +179,7 @@ pub struct LaunchForm {
 
 impl LaunchForm {
     /// A form of fields only (no step checklist), the focus on the first field.
-    pub fn fields_only(
+    pub(crate) fn fields_only(
         purpose: FormPurpose,
         project_id: String,
         project: String,
@@ -201,7 +201,7 @@ impl LaunchForm {
     }
 
     /// Focus positions that exist for this form, in Tab order.
-    pub fn focus_order(&self) -> Vec<usize> {
+    pub(crate) fn focus_order(&self) -> Vec<usize> {
         let mut order = Vec::new();
         if !self.steps.is_empty() {
             order.extend([0, 1]);

@@ -120,7 +120,7 @@ impl<T: Row> ListPane<T> {
 
     /// Recompute `visible` after rows or the filter changed, keeping the selection on the same
     /// row when it is still there.
-    pub fn refilter(&mut self) {
+    pub(crate) fn refilter(&mut self) {
         let keep = self
             .meta
             .selected_id
@@ -147,7 +147,7 @@ impl<T: Row> ListPane<T> {
     }
 
     /// The user moved: the item under the cursor is now the one to follow.
-    pub fn sync_selection(&mut self) {
+    pub(crate) fn sync_selection(&mut self) {
         self.meta.selected_id = self.selected_row().map(|r| r.id().to_string());
     }
 }
@@ -197,7 +197,7 @@ impl Lists {
         }
     }
 
-    pub fn get_mut(&mut self, r: Resource) -> &mut dyn AnyList {
+    pub(crate) fn get_mut(&mut self, r: Resource) -> &mut dyn AnyList {
         match r {
             Resource::Projects => &mut self.projects,
             Resource::Developers => &mut self.developers,
@@ -213,7 +213,7 @@ impl Lists {
         self.get(r).meta()
     }
 
-    pub fn meta_mut(&mut self, r: Resource) -> &mut ListMeta {
+    pub(crate) fn meta_mut(&mut self, r: Resource) -> &mut ListMeta {
         self.get_mut(r).meta_mut()
     }
 }

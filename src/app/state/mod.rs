@@ -17,10 +17,10 @@ use std::path::PathBuf;
 /// Rows per server page. Free Commit's default; small enough that the first answer is quick.
 pub const PER_PAGE: u32 = 20;
 /// A refresh reloads every loaded page in one request, up to this many rows.
-pub const MAX_REFRESH_ROWS: u32 = 500;
+pub(crate) const MAX_REFRESH_ROWS: u32 = 500;
 
 /// Milliseconds on the app's monotonic clock (passed in, never read inside `update`).
-pub type Millis = u64;
+pub(crate) type Millis = u64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Conn {
@@ -203,7 +203,7 @@ impl State {
     }
 
     /// A fresh request id (results carry it back; a newer one supersedes an older one).
-    pub fn take_req(&mut self) -> u64 {
+    pub(crate) fn take_req(&mut self) -> u64 {
         let r = self.next_req;
         self.next_req += 1;
         r
@@ -279,13 +279,13 @@ impl State {
     }
 
     /// The layer that gets keys now (see `app::router`): help and the footer describe it.
-    pub fn key_context(&self) -> Ctx {
+    pub(crate) fn key_context(&self) -> Ctx {
         super::router::top(self).ctx()
     }
 
     /// Whether something in the Builds pane is queued or running (refresh often, tick the
     /// duration column every second).
-    pub fn builds_active(&self) -> bool {
+    pub(crate) fn builds_active(&self) -> bool {
         self.lists
             .builds
             .rows
@@ -328,7 +328,7 @@ impl State {
     }
 
     /// Polling interval of the pane on screen: often while builds run, rarely when idle.
-    pub fn refresh_interval(&self) -> Millis {
+    pub(crate) fn refresh_interval(&self) -> Millis {
         if self.pane != Resource::Builds {
             self.refresh_ms
         } else if self.builds_active() {
@@ -364,7 +364,7 @@ fn find<T: Row>(rows: &[T], id: &str) -> Option<String> {
 
 /// Run ids are UUIDs: the first 8 characters are enough on screen.
 /// Cut on a character boundary: an id is server-supplied text and may hold any character.
-pub fn short_id(id: &str) -> &str {
+pub(crate) fn short_id(id: &str) -> &str {
     if id.chars().count() > 12 && id.contains('-') {
         id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
     } else {

@@ -13,7 +13,7 @@ pub fn mount(core: Arc<Core>, _: &SimOptions) -> (axum::Router, Arc<dyn Backend>
     (router(av.clone()), av)
 }
 
-pub fn describe(h: &SimHandle) -> Vec<String> {
+pub(crate) fn describe(h: &SimHandle) -> Vec<String> {
     vec![format!("  Aviator       {}", h.url("aviator"))]
 }
 

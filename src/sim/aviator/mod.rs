@@ -28,14 +28,14 @@ use super::{Backend, Core, paging};
 pub use state::{CATALOG, EnvSpec, HEALTH_CHECK_FAILED, ProjectSpec, STATUSES, fmt_time, parse_rc};
 
 /// Route prefix of this backend.
-pub const PREFIX: &str = "/aviator";
+pub(crate) const PREFIX: &str = "/aviator";
 
 /// User access token: rows it creates get `actor` `alice@acme.test`.
 pub const TOKEN_ALICE: &str = "av_uat_demo_alice";
 /// Account API token: `actor` null.
-pub const TOKEN_ACCOUNT: &str = "av_api_demo";
+pub(crate) const TOKEN_ACCOUNT: &str = "av_api_demo";
 /// Read-only user token: 403 on every write.
-pub const TOKEN_VIEWER: &str = "av_uat_demo_viewer";
+pub(crate) const TOKEN_VIEWER: &str = "av_uat_demo_viewer";
 
 /// The Aviator backend: release projects, RCs, deployments.
 pub struct Aviator {

@@ -10,15 +10,15 @@ use serde_json::{Value, json};
 use crate::sim::clock::NS_PER_SEC;
 
 /// `pending` → `in_progress` after this.
-pub const PENDING_NS: i64 = 2 * NS_PER_SEC;
+pub(crate) const PENDING_NS: i64 = 2 * NS_PER_SEC;
 /// `in_progress` → terminal this long after the start.
-pub const FINISH_NS: i64 = 12 * NS_PER_SEC;
+pub(crate) const FINISH_NS: i64 = 12 * NS_PER_SEC;
 /// `canceling` → `canceled` after this.
-pub const CANCEL_NS: i64 = 2 * NS_PER_SEC;
+pub(crate) const CANCEL_NS: i64 = 2 * NS_PER_SEC;
 /// `trigger_build_workflow: true` marks the RC's build done this long after the cut.
-pub const BUILD_NS: i64 = 20 * NS_PER_SEC;
+pub(crate) const BUILD_NS: i64 = 20 * NS_PER_SEC;
 /// Demo mode: a new RC deployed to a first environment this often.
-pub const DEMO_EVERY_NS: i64 = 150 * NS_PER_SEC;
+pub(crate) const DEMO_EVERY_NS: i64 = 150 * NS_PER_SEC;
 
 pub const HEALTH_CHECK_FAILED: &str = "Health check failed: 3/5 pods not ready";
 
@@ -145,7 +145,7 @@ pub fn parse_rc(v: &str) -> Option<(&str, u64)> {
 }
 
 /// `7`–`40` hex digits.
-pub fn valid_commit(c: &str) -> bool {
+pub(crate) fn valid_commit(c: &str) -> bool {
     (7..=40).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -169,7 +169,7 @@ fn calver(ns: i64) -> String {
 /// the commit and build time are kept as the real service would keep them.
 #[derive(Debug, Clone)]
 #[allow(dead_code)]
-pub struct Rc {
+pub(crate) struct Rc {
     pub version: String,
     pub commit: String,
     /// When the triggered build finished (`None`: no build was triggered).
@@ -196,7 +196,7 @@ impl Project {
         self.envs.iter().find(|e| e.name == name)
     }
 
-    pub fn has_rc(&self, v: &str) -> bool {
+    pub(crate) fn has_rc(&self, v: &str) -> bool {
         self.rcs.iter().any(|r| r.version == v)
     }
 }
@@ -230,7 +230,7 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "actor": self.actor,
@@ -284,21 +284,21 @@ impl Deployment {
 }
 
 /// Why a request failed: status and the `error` text.
-pub type Failure = (u16, &'static str);
+pub(crate) type Failure = (u16, &'static str);
 
 pub const PROJECT_NOT_FOUND: Failure = (404, "Release project not found");
-pub const ENV_NOT_FOUND: Failure = (404, "Release environment not found");
-pub const RELEASE_NOT_FOUND: Failure = (404, "Release not found");
-pub const INVALID_VERSION: Failure = (400, "Invalid release candidate version");
-pub const INVALID_COMMIT: Failure = (400, "Invalid commit hash");
-pub const REPO_NOT_FOUND: Failure = (404, "GitHub repository not found");
-pub const RC_EXISTS: Failure = (400, "Release candidate already exists");
-pub const FROZEN: Failure = (400, "Environment is frozen");
-pub const NO_PREVIOUS: Failure = (404, "No previous deployment to roll back from");
-pub const INVALID_STATUS: Failure = (400, "Invalid status");
+pub(crate) const ENV_NOT_FOUND: Failure = (404, "Release environment not found");
+pub(crate) const RELEASE_NOT_FOUND: Failure = (404, "Release not found");
+pub(crate) const INVALID_VERSION: Failure = (400, "Invalid release candidate version");
+pub(crate) const INVALID_COMMIT: Failure = (400, "Invalid commit hash");
+pub(crate) const REPO_NOT_FOUND: Failure = (404, "GitHub repository not found");
+pub(crate) const RC_EXISTS: Failure = (400, "Release candidate already exists");
+pub(crate) const FROZEN: Failure = (400, "Environment is frozen");
+pub(crate) const NO_PREVIOUS: Failure = (404, "No previous deployment to roll back from");
+pub(crate) const INVALID_STATUS: Failure = (400, "Invalid status");
 
 #[derive(Debug)]
-pub struct AvState {
+pub(crate) struct AvState {
     pub projects: Vec<Project>,
     pub deployments: Vec<Deployment>,
     next_id: i64,

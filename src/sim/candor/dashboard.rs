@@ -17,9 +17,9 @@ use super::{
 use crate::sim::clock::NS_PER_SEC;
 
 pub const LOG_NOT_FOUND: &str = "No log could be found";
-pub const LOG_DELETED: &str = "No log could be found (deleted on server)";
-pub const LOG_ERROR: &str = "An error occurred";
-pub const ARCHIVE_NOT_FOUND: &str = "No archive could be found";
+pub(crate) const LOG_DELETED: &str = "No log could be found (deleted on server)";
+pub(crate) const LOG_ERROR: &str = "An error occurred";
+pub(crate) const ARCHIVE_NOT_FOUND: &str = "No archive could be found";
 const COOKIE: &str = "connect.sid";
 
 pub(super) async fn handle(State(c): State<Arc<Candor>>, req: Request) -> Response {

@@ -43,9 +43,9 @@ pub(crate) use super::decode::percent_decode;
 pub use state::{DELETED_LOG_PIPELINE, RUNNER_TOKEN};
 
 /// Route prefix of the dashboard.
-pub const PREFIX: &str = "/candor";
+pub(crate) const PREFIX: &str = "/candor";
 /// Route prefix of the runner.
-pub const RUNNER_PREFIX: &str = "/candor-runner";
+pub(crate) const RUNNER_PREFIX: &str = "/candor-runner";
 /// Fault scope of both.
 const KIND: &str = "candor";
 
@@ -309,17 +309,17 @@ impl Req {
 
     /// The path's segments; one trailing slash is ignored (Express routing is not strict:
     /// `/api/pipelines/` is `/api/pipelines`).
-    pub fn segments(&self) -> Vec<&str> {
+    pub(crate) fn segments(&self) -> Vec<&str> {
         let p = self.path.trim_start_matches('/');
         let p = p.strip_suffix('/').unwrap_or(p);
         p.split('/').collect()
     }
 
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         content_type_has(&self.headers, "json")
     }
 
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
+    pub(crate) fn query_pairs(&self) -> Vec<(String, String)> {
         query_pairs(self.query.as_deref())
     }
 

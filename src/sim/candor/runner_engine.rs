@@ -18,13 +18,13 @@ use crate::sim::rng_for;
 
 /// `RUNNER_CONTAINER_TIMEOUT` of the simulated runner: a stage that would run longer is cut
 /// here with exit code -3 (simulated seconds).
-pub const STAGE_TIMEOUT_NS: i64 = 15 * NS_PER_SEC;
+pub(crate) const STAGE_TIMEOUT_NS: i64 = 15 * NS_PER_SEC;
 /// Docker runtimes the simulated runner has (`runtime` absent = the default one).
-pub const RUNTIMES: &[&str] = &["runc", "sysbox"];
+pub(crate) const RUNTIMES: &[&str] = &["runc", "sysbox"];
 /// Output lines per second of a running stage.
 const LINES_PER_SEC: i64 = 3;
 /// An image whose name contains this cannot be pulled (an internal runner error, §11 R3).
-pub const UNPULLABLE: &str = "does-not-exist";
+pub(crate) const UNPULLABLE: &str = "does-not-exist";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StagePlan {
@@ -54,7 +54,7 @@ fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
 
 /// The runner's plan check (D18): `stages` required and non-empty, each with a non-empty
 /// `name` and `image`; extra keys are ignored (the dashboard sends the whole config).
-pub fn parse_plan(v: &Value) -> Option<Plan> {
+pub(crate) fn parse_plan(v: &Value) -> Option<Plan> {
     let stages = v.get("stages")?.as_array()?;
     if stages.is_empty() {
         return None;
@@ -93,7 +93,7 @@ pub struct StageResult {
 }
 
 impl StageResult {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({"name": self.name, "status": self.status, "exitCode": self.exit_code})
     }
 }
@@ -108,7 +108,7 @@ pub struct Outcome {
 impl Outcome {
     /// The runner's `/run` reply: `archived` only when something was archived; a run that
     /// failed inside the runner (no stages) is `{"status": "Error"}` alone.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         if self.stages.is_empty() {
             return json!({"status": self.status});
         }
@@ -137,7 +137,7 @@ pub struct RunnerRun {
 
 impl RunnerRun {
     /// The log file as it is at `now`.
-    pub fn log_at(&self, now: i64) -> Vec<u8> {
+    pub(crate) fn log_at(&self, now: i64) -> Vec<u8> {
         let mut out = Vec::new();
         for (t, text) in &self.writes {
             if *t > now {
@@ -215,7 +215,7 @@ fn output_line(rng: &mut fastrand::Rng, n: usize) -> String {
 }
 
 /// Base name of an archive path (archives are flattened).
-pub fn basename(path: &str) -> String {
+pub(crate) fn basename(path: &str) -> String {
     path.trim_end_matches('/')
         .rsplit('/')
         .next()

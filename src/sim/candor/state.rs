@@ -11,11 +11,11 @@ use crate::sim::clock::{NS_PER_MS, NS_PER_SEC};
 use crate::sim::rng_for;
 
 /// Demo: a trigger on a random assigned pipeline every 45 s.
-pub const DEMO_TRIGGER_EVERY_NS: i64 = 45 * NS_PER_SEC;
+pub(crate) const DEMO_TRIGGER_EVERY_NS: i64 = 45 * NS_PER_SEC;
 /// The runner's bearer token.
 pub const RUNNER_TOKEN: &str = "runner-demo-token";
 /// Login cookie lifetime without `token_ttl` (30 days).
-pub const COOKIE_MAX_AGE_SECS: i64 = 2_592_000;
+pub(crate) const COOKIE_MAX_AGE_SECS: i64 = 2_592_000;
 /// Pipeline whose second newest run's log was deleted on the runner.
 pub const DELETED_LOG_PIPELINE: i64 = 1;
 
@@ -26,7 +26,7 @@ pub struct User {
     pub password: &'static str,
 }
 
-pub const USERS: &[User] = &[
+pub(crate) const USERS: &[User] = &[
     User {
         id: 1,
         name: "demouser",
@@ -52,7 +52,7 @@ pub struct Run {
 
 impl Run {
     /// A `lastRuns` entry: `stages` and `archived` always present, `[]` when empty (§11 R3).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "start": self.start / NS_PER_MS,
@@ -85,12 +85,12 @@ impl Pipeline {
         user.is_some_and(|u| self.assignees.contains(&u))
     }
 
-    pub fn can_inspect(&self, user: Option<i64>) -> bool {
+    pub(crate) fn can_inspect(&self, user: Option<i64>) -> bool {
         self.public || self.assigned(user)
     }
 
     /// The run `last` names: greatest `start`.
-    pub fn find_run(&self, id: &str) -> Option<&Run> {
+    pub(crate) fn find_run(&self, id: &str) -> Option<&Run> {
         if id == "last" {
             self.runs.iter().max_by_key(|r| r.start)
         } else {
@@ -99,7 +99,7 @@ impl Pipeline {
     }
 
     /// Newest `finish` first, at most `n`.
-    pub fn last_runs(&self, n: usize) -> Vec<&Run> {
+    pub(crate) fn last_runs(&self, n: usize) -> Vec<&Run> {
         let mut v: Vec<&Run> = self.runs.iter().collect();
         v.sort_by_key(|r| std::cmp::Reverse(r.finish));
         v.truncate(n);
@@ -107,7 +107,7 @@ impl Pipeline {
     }
 
     /// The detail (D7) as `user` sees it.
-    pub fn detail_json(&self, user: Option<i64>) -> Value {
+    pub(crate) fn detail_json(&self, user: Option<i64>) -> Value {
         let assigned = self.assigned(user);
         let params: Vec<String> = self
             .config
@@ -135,7 +135,7 @@ impl Pipeline {
 
     /// The list entry (D7): keys of the last finished run, absent when never run; `stages`
     /// absent for a run that failed before any stage (§11 R3).
-    pub fn entry_json(&self) -> Value {
+    pub(crate) fn entry_json(&self) -> Value {
         let mut v = json!({"id": self.id, "name": self.name});
         if let Some(last) = self.runs.iter().max_by_key(|r| r.finish) {
             v["status"] = json!(last.status);
@@ -287,7 +287,7 @@ fn fixture_configs() -> Vec<(i64, &'static str, bool, bool, Value)> {
 }
 
 /// A fresh hex id of `bytes` random bytes.
-pub fn hex_id(rng: &mut fastrand::Rng, bytes: usize) -> String {
+pub(crate) fn hex_id(rng: &mut fastrand::Rng, bytes: usize) -> String {
     (0..bytes).map(|_| format!("{:02x}", rng.u8(..))).collect()
 }
 
@@ -406,7 +406,7 @@ impl State {
     /// The trigger's "start" (D12): a run id, the running flag, the runner's run. With the
     /// runner down a synthetic `Get Runner` failure is recorded at once (§11 R8): such a run
     /// has no runner log.
-    pub fn start_run(
+    pub(crate) fn start_run(
         &mut self,
         pid: i64,
         params: &HashMap<String, String>,
@@ -482,7 +482,7 @@ impl State {
 
 /// `%name%` substituted into every stage's `name`, `image`, `runtime`, `environment[]`,
 /// `script[]` (§5 trigger details).
-pub fn substitute(config: &Value, params: &HashMap<String, String>) -> Value {
+pub(crate) fn substitute(config: &Value, params: &HashMap<String, String>) -> Value {
     let sub = |s: &str| -> String {
         let mut out = s.to_string();
         for (k, v) in params {
@@ -514,7 +514,7 @@ pub fn substitute(config: &Value, params: &HashMap<String, String>) -> Value {
 
 /// The JSPath subset of the simulator: `.a.b`, `.a[0]`, `.` (the whole body). Returns the
 /// matches (0 or 1).
-pub fn jspath(body: &Value, path: &str) -> Vec<Value> {
+pub(crate) fn jspath(body: &Value, path: &str) -> Vec<Value> {
     let mut cur = body;
     let mut rest = path.trim();
     if !rest.starts_with('.') {
@@ -552,7 +552,7 @@ pub fn jspath(body: &Value, path: &str) -> Vec<Value> {
 }
 
 /// JSPath match → parameter value (strings as they are, anything else as JSON).
-pub fn stringify(v: &Value) -> String {
+pub(crate) fn stringify(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -566,7 +566,7 @@ fn name_ok(s: &str) -> bool {
 }
 
 /// The PipelineConfig schema (D14, §5).
-pub fn valid_config(v: &Value) -> bool {
+pub(crate) fn valid_config(v: &Value) -> bool {
     let Some(obj) = v.as_object() else {
         return false;
     };

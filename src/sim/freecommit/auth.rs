@@ -11,7 +11,7 @@ use sha2::Sha512;
 const KEY: &[u8] = b"shipdeck-simulator-free-commit-hs512-signing-key-not-a-secret!!!";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Claims {
+pub(crate) struct Claims {
     pub sub: String,
     pub iat: i64,
     pub exp: i64,
@@ -34,7 +34,7 @@ fn sign(input: &str) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
-pub fn encode(claims: &Claims) -> String {
+pub(crate) fn encode(claims: &Claims) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
     let input = format!("{header}.{payload}");
@@ -44,7 +44,7 @@ pub fn encode(claims: &Claims) -> String {
 
 /// Why a token was refused (`error.jwt.invalid` / `error.jwt.expired`).
 #[derive(Debug, PartialEq)]
-pub enum JwtError {
+pub(crate) enum JwtError {
     Invalid,
     Expired,
 }

@@ -8,13 +8,13 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-pub const ALLOW_METHODS: &str = "HEAD,GET,POST,PUT,DELETE,PATCH";
-pub const ALLOW_HEADERS: &str = "Authorization, Cache-Control, Content-Type";
+pub(crate) const ALLOW_METHODS: &str = "HEAD,GET,POST,PUT,DELETE,PATCH";
+pub(crate) const ALLOW_HEADERS: &str = "Authorization, Cache-Control, Content-Type";
 const MAX_AGE_SECS: &str = "1800";
 const VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 /// Axum middleware for both Free Commit mounts.
-pub async fn cors(req: Request, next: Next) -> Response {
+pub(crate) async fn cors(req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS {
         return preflight(&req);
     }

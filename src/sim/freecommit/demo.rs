@@ -13,7 +13,7 @@ pub fn mount(core: Arc<Core>, _: &SimOptions) -> (axum::Router, Arc<dyn Backend>
     (router(fc.clone()), fc)
 }
 
-pub fn describe(h: &SimHandle) -> Vec<String> {
+pub(crate) fn describe(h: &SimHandle) -> Vec<String> {
     MOUNTS
         .iter()
         .map(|m| format!("  Free Commit   {}", h.url(m)))

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use super::super::clock::{NS_PER_MS, NS_PER_SEC};
 
-pub const TICK_NS: i64 = 5 * NS_PER_SEC;
-pub const MAX_PARALLEL_EXECUTOR: usize = 2;
-pub const START_SPACING_NS: i64 = 250 * NS_PER_MS;
-pub const DEMO_LAUNCH_EVERY_NS: i64 = 25 * NS_PER_SEC;
+pub(crate) const TICK_NS: i64 = 5 * NS_PER_SEC;
+pub(crate) const MAX_PARALLEL_EXECUTOR: usize = 2;
+pub(crate) const START_SPACING_NS: i64 = 250 * NS_PER_MS;
+pub(crate) const DEMO_LAUNCH_EVERY_NS: i64 = 25 * NS_PER_SEC;
 /// Kill of a running build: the procedure takes 1.5 s before the 204.
-pub const KILL_DELAY_NS: i64 = 1_500 * NS_PER_MS;
+pub(crate) const KILL_DELAY_NS: i64 = 1_500 * NS_PER_MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -81,7 +81,7 @@ pub struct Credential {
 }
 
 #[derive(Debug, Clone)]
-pub struct Executor {
+pub(crate) struct Executor {
     pub id: i64,
     pub name: String,
     pub driver: String,
@@ -114,7 +114,7 @@ pub struct Build {
 
 /// One step of a plan; offsets are relative to the run start.
 #[derive(Debug, Clone)]
-pub struct PlanStep {
+pub(crate) struct PlanStep {
     pub name: String,
     pub start: i64,
     pub end: i64,
@@ -138,7 +138,7 @@ pub struct Plan {
 
 impl Plan {
     /// The container exists from the first spec step on (§9 #12).
-    pub fn container_from(&self) -> Option<i64> {
+    pub(crate) fn container_from(&self) -> Option<i64> {
         self.steps.get(1).map(|s| s.start)
     }
 
@@ -171,7 +171,7 @@ impl Plan {
 
 /// What a step looks like at one instant.
 #[derive(Debug, Clone, Copy)]
-pub struct StepView<'a> {
+pub(crate) struct StepView<'a> {
     pub step: &'a PlanStep,
     /// Lines printed so far.
     pub n: usize,
@@ -201,7 +201,7 @@ pub struct Run {
 
 impl Run {
     /// Steps visible at absolute time `now` (empty before the start).
-    pub fn view(&self, now: i64) -> Vec<StepView<'_>> {
+    pub(crate) fn view(&self, now: i64) -> Vec<StepView<'_>> {
         let Some(started) = self.started_at else {
             return Vec::new();
         };
@@ -224,13 +224,13 @@ impl Run {
             .collect()
     }
 
-    pub fn end_abs(&self) -> Option<i64> {
+    pub(crate) fn end_abs(&self) -> Option<i64> {
         self.started_at.map(|s| s + self.plan.end)
     }
 }
 
 #[derive(Debug)]
-pub struct FcState {
+pub(crate) struct FcState {
     pub projects: BTreeMap<i64, Project>,
     pub developers: BTreeMap<i64, Developer>,
     pub secrets: BTreeMap<i64, Secret>,
@@ -253,21 +253,21 @@ pub struct FcState {
 
 impl FcState {
     /// Member check for launch (admins bypass it).
-    pub fn is_member(&self, project_id: i64, developer_id: i64) -> bool {
+    pub(crate) fn is_member(&self, project_id: i64, developer_id: i64) -> bool {
         self.projects
             .get(&project_id)
             .is_some_and(|p| p.developers_id.contains(&developer_id))
     }
 
-    pub fn developer_by_username(&self, name: &str) -> Option<&Developer> {
+    pub(crate) fn developer_by_username(&self, name: &str) -> Option<&Developer> {
         self.developers.values().find(|d| d.username == name)
     }
 
-    pub fn developer_by_user_id(&self, user_id: i64) -> Option<&Developer> {
+    pub(crate) fn developer_by_user_id(&self, user_id: i64) -> Option<&Developer> {
         self.developers.values().find(|d| d.user_id == user_id)
     }
 
-    pub fn builds_of(&self, project_id: i64) -> impl Iterator<Item = &Build> {
+    pub(crate) fn builds_of(&self, project_id: i64) -> impl Iterator<Item = &Build> {
         self.builds
             .values()
             .filter(move |b| b.project_id == project_id)
@@ -464,7 +464,7 @@ impl FcState {
         }
     }
 
-    pub fn apply_retention(&mut self, project_id: i64, keep: Option<i64>) {
+    pub(crate) fn apply_retention(&mut self, project_id: i64, keep: Option<i64>) {
         let Some(keep) = keep else { return };
         let ids: Vec<i64> = self.builds_of(project_id).map(|b| b.id).collect();
         let excess = ids.len().saturating_sub(usize::try_from(keep).unwrap_or(0));
@@ -475,7 +475,7 @@ impl FcState {
 }
 
 /// Lines joined by `\n`, blank lines dropped; `None` when nothing remains.
-pub fn join_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn join_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Option<String> {
     let v: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
     (!v.is_empty()).then(|| v.join("\n"))
 }

@@ -115,7 +115,7 @@ pub fn log(l: &Log) -> Value {
     })
 }
 
-pub fn project_row(st: &FcState, p: &Project) -> Map<String, Value> {
+pub(crate) fn project_row(st: &FcState, p: &Project) -> Map<String, Value> {
     let last = st.last_build(p.id);
     let v = json!({
         "project_id": p.id,
@@ -127,7 +127,7 @@ pub fn project_row(st: &FcState, p: &Project) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-pub fn developer_row(d: &Developer) -> Map<String, Value> {
+pub(crate) fn developer_row(d: &Developer) -> Map<String, Value> {
     let role = if d.roles.iter().any(|r| r == "ROLE_ADMIN") {
         Some("ROLE_ADMIN")
     } else if d.roles.iter().any(|r| r == "ROLE_DEVELOPER") {
@@ -144,7 +144,7 @@ pub fn developer_row(d: &Developer) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-pub fn secret_row(s: &Secret) -> Map<String, Value> {
+pub(crate) fn secret_row(s: &Secret) -> Map<String, Value> {
     let v = json!({
         "secret_id": s.id,
         "secret_name": s.name,

@@ -106,7 +106,7 @@ const DEVELOPERS: [(&str, Option<&str>, Option<&str>); 20] = [
 
 /// Random nanosecond noise below `max_ns`, truncated to 0, 1–6 or 9 fraction
 /// digits so that formatted datetimes vary in precision (§9 #6).
-pub fn noise(rng: &mut fastrand::Rng, max_ns: i64) -> i64 {
+pub(crate) fn noise(rng: &mut fastrand::Rng, max_ns: i64) -> i64 {
     let digits = [0u32, 1, 2, 3, 4, 5, 6, 9][rng.usize(..8)];
     if digits == 0 {
         return 0;
@@ -190,7 +190,7 @@ fn error_line(rng: &mut fastrand::Rng) -> String {
 }
 
 /// Draws the whole future of one run of `project`.
-pub fn gen_plan(
+pub(crate) fn gen_plan(
     rng: &mut fastrand::Rng,
     project: &Project,
     ignored: &[&'static str],
@@ -378,7 +378,7 @@ pub(super) fn spec_steps_for(id: i64, profile: Profile) -> Vec<&'static str> {
 }
 
 /// Builds the whole fixture state at simulated time `start` (nanoseconds).
-pub fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcState {
+pub(crate) fn build_state(seed: u64, start: i64, demo: bool, kill_delay: i64) -> FcState {
     let mut rng = super::super::rng_for(seed, "freecommit");
 
     let developers: BTreeMap<i64, Developer> = DEVELOPERS

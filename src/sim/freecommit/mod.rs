@@ -34,9 +34,9 @@ use super::{Backend, ClockMode, Core};
 pub use fixtures::{HUGE_LOG_LINES, HUGE_LOG_PROJECT_ID, PROJECT_NAMES};
 
 /// Route prefix of this backend.
-pub const PREFIX: &str = "/freecommit";
+pub(crate) const PREFIX: &str = "/freecommit";
 /// Second mount, the reverse-proxy style base URL.
-pub const PROXY_PREFIX: &str = "/api-free-commit";
+pub(crate) const PROXY_PREFIX: &str = "/api-free-commit";
 /// Every mount this backend serves (`shipdeck simulate` prints each).
 pub const MOUNTS: [&str; 2] = [PREFIX, "/freecommit/api-free-commit"];
 

@@ -8,7 +8,7 @@ use super::super::clock::NS_PER_SEC;
 use super::super::paging;
 
 /// Seconds the COUNT result of one query text stays cached.
-pub const COUNT_CACHE_NS: i64 = 30 * NS_PER_SEC;
+pub(crate) const COUNT_CACHE_NS: i64 = 30 * NS_PER_SEC;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -24,7 +24,7 @@ pub struct Query {
 
 /// A 500 with this message (Java-ish text, as the server would answer).
 #[derive(Debug)]
-pub struct PageError(pub String);
+pub(crate) struct PageError(pub String);
 
 const OPS: [&str; 10] = [
     "eq",
@@ -94,7 +94,7 @@ impl Query {
     }
 
     /// The text that identifies the COUNT query (filters and mode only).
-    pub fn count_key(&self, route: &str) -> String {
+    pub(crate) fn count_key(&self, route: &str) -> String {
         let mut f: Vec<String> = self
             .filters
             .iter()

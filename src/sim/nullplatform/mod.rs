@@ -27,7 +27,7 @@ use super::{Backend, Core};
 pub use state::{API_KEYS, APP_NAMES, BUILD_PARAMS};
 
 /// Route prefix of this backend.
-pub const PREFIX: &str = "/nullplatform";
+pub(crate) const PREFIX: &str = "/nullplatform";
 const KIND: &str = "nullplatform";
 
 pub struct Nullplatform {

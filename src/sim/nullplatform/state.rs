@@ -10,9 +10,9 @@ use crate::sim::clock::NS_PER_SEC;
 use crate::sim::rng_for;
 
 /// Demo: a new external build every 30 s (§9 #12).
-pub const DEMO_EVERY_NS: i64 = 30 * NS_PER_SEC;
+pub(crate) const DEMO_EVERY_NS: i64 = 30 * NS_PER_SEC;
 /// Default token lifetime (§9 #2).
-pub const TOKEN_TTL_NS: i64 = 3600 * NS_PER_SEC;
+pub(crate) const TOKEN_TTL_NS: i64 = 3600 * NS_PER_SEC;
 /// Valid API keys (§9 #1).
 pub const API_KEYS: &[&str] = &["np-demo-key", "np-ci-key"];
 
@@ -76,7 +76,7 @@ const OTHER_PARAMS: &[(&str, bool)] = &[
 ];
 
 #[derive(Debug, Clone)]
-pub struct App {
+pub(crate) struct App {
     pub id: i64,
     pub name: String,
     pub slug: String,
@@ -87,7 +87,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
@@ -111,14 +111,14 @@ impl App {
 }
 
 #[derive(Debug, Clone)]
-pub struct Param {
+pub(crate) struct Param {
     pub name: String,
     pub value: Option<String>,
     pub secret: bool,
 }
 
 #[derive(Debug, Clone)]
-pub struct BuildRec {
+pub(crate) struct BuildRec {
     pub id: i64,
     pub app_id: i64,
     pub status: String,
@@ -131,7 +131,7 @@ pub struct BuildRec {
 }
 
 /// RFC 3339 UTC with milliseconds and `Z` (§9 #7).
-pub fn fmt_ms(ns: i64) -> String {
+pub(crate) fn fmt_ms(ns: i64) -> String {
     let secs = ns.div_euclid(NS_PER_SEC);
     let ms = ns.rem_euclid(NS_PER_SEC) / 1_000_000;
     let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
@@ -139,7 +139,7 @@ pub fn fmt_ms(ns: i64) -> String {
 }
 
 impl BuildRec {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "application_id": self.app_id,
@@ -158,7 +158,7 @@ impl BuildRec {
 }
 
 #[derive(Debug, Clone)]
-pub struct AssetRec {
+pub(crate) struct AssetRec {
     pub id: i64,
     pub build_id: i64,
     pub name: String,
@@ -169,7 +169,7 @@ pub struct AssetRec {
 }
 
 impl AssetRec {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let targets: Vec<Value> = self
             .targets
             .iter()
@@ -187,7 +187,12 @@ impl AssetRec {
 }
 
 /// Targets of a new asset (§9 #10).
-pub fn targets_for(kind: &str, url: Option<&str>, slug: &str, sha: &str) -> Vec<(String, String)> {
+pub(crate) fn targets_for(
+    kind: &str,
+    url: Option<&str>,
+    slug: &str,
+    sha: &str,
+) -> Vec<(String, String)> {
     if let Some(u) = url {
         return vec![("generic".into(), u.to_string())];
     }
@@ -215,7 +220,7 @@ struct DemoRun {
 }
 
 #[derive(Debug)]
-pub struct NpState {
+pub(crate) struct NpState {
     pub apps: Vec<App>,
     pub params: HashMap<i64, Vec<Param>>,
     pub builds: BTreeMap<i64, BuildRec>,
@@ -426,7 +431,7 @@ impl NpState {
     }
 
     /// A new opaque 48-character token (§9 #2).
-    pub fn issue_token(&mut self, now: i64, ttl_ns: i64) -> String {
+    pub(crate) fn issue_token(&mut self, now: i64, ttl_ns: i64) -> String {
         const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         let tail: String = (0..43)
             .map(|_| char::from(ALNUM[self.token_rng.usize(..ALNUM.len())]))
@@ -436,18 +441,18 @@ impl NpState {
         token
     }
 
-    pub fn has_asset(&self, build_id: i64) -> bool {
+    pub(crate) fn has_asset(&self, build_id: i64) -> bool {
         self.assets.values().any(|a| a.build_id == build_id)
     }
 
-    pub fn create_build(&mut self, b: BuildRec) -> i64 {
+    pub(crate) fn create_build(&mut self, b: BuildRec) -> i64 {
         let id = self.next_build;
         self.next_build += 1;
         self.builds.insert(id, BuildRec { id, ..b });
         id
     }
 
-    pub fn add_asset(
+    pub(crate) fn add_asset(
         &mut self,
         build_id: i64,
         name: String,

@@ -13,7 +13,7 @@ pub fn mount(core: Arc<Core>, opts: &SimOptions) -> (axum::Router, Arc<dyn Backe
     (control_router(scd.clone()).merge(router(scd.clone())), scd)
 }
 
-pub fn describe(h: &SimHandle) -> Vec<String> {
+pub(crate) fn describe(h: &SimHandle) -> Vec<String> {
     vec![format!(
         "  Serverless-cd {} · era {}",
         h.url("serverless-cd"),

@@ -10,17 +10,18 @@ use super::state::{Outcome, ScdState, TaskSpec, uuid_v4};
 use super::{Ctx, Era, ServerlessCd};
 use crate::sim::paging;
 
-pub const APP_NOT_FOUND: &str = "没有查到应用信息";
+pub(crate) const APP_NOT_FOUND: &str = "没有查到应用信息";
 /// `application/detail` of an unknown id (§11 R14).
-pub const NO_APP_DATA: &str = "暂无应用信息";
-pub const TASK_NOT_FOUND: &str = "没有查到部署信息";
-pub const NO_PERMISSION: &str = "无权操作此应用";
+pub(crate) const NO_APP_DATA: &str = "暂无应用信息";
+pub(crate) const TASK_NOT_FOUND: &str = "没有查到部署信息";
+pub(crate) const NO_PERMISSION: &str = "无权操作此应用";
 /// A missing object in the log store: not uploaded yet, or gone (§11 R9).
 pub const NO_SUCH_KEY: &str = "The specified key does not exist.";
 /// The storage limit behind `pageSize` (§11 R16).
-pub const PAGE_LIMIT: &str = "OTSParameterInvalid: the limit of a query must be between 1 and 100";
+pub(crate) const PAGE_LIMIT: &str =
+    "OTSParameterInvalid: the limit of a query must be between 1 and 100";
 /// What the Function Compute client says when a finished task is stopped (§11 R13).
-pub fn already_finished(task_id: &str) -> String {
+pub(crate) fn already_finished(task_id: &str) -> String {
     format!(
         "StatefulAsyncInvocationAlreadyCompleted: the stateful async invocation {task_id} has already completed"
     )

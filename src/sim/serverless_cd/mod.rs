@@ -37,12 +37,12 @@ pub use reply::{NEED_LOGIN, TOKEN_EXPIRED, TOKEN_UNKNOWN};
 pub use state::{DEMO_TOKEN, DEMO_USER, EXPIRED_TOKEN};
 
 /// Route prefix of this backend.
-pub const PREFIX: &str = "/serverless-cd";
+pub(crate) const PREFIX: &str = "/serverless-cd";
 /// The route prefix clients use (documented era).
 pub const ROUTE_PREFIX: &str = "/api/flow";
 /// How long a request the real server never answers is held before the connection is dropped:
 /// longer than any client timeout, short enough not to pile up (§11 R5, R17).
-pub const HOLD: Duration = Duration::from_secs(30);
+pub(crate) const HOLD: Duration = Duration::from_secs(30);
 
 /// Which real server the simulator behaves like (§11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,7 +65,7 @@ impl Era {
     }
 
     /// For people: `nov — the Nov 2022 server, …`.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Era::Nov => "nov — the Nov 2022 server, shapes of the published page",
             Era::Jan => "jan — the Jan 2023 server, environments, envName, code-500 errors",
@@ -125,7 +125,7 @@ impl ServerlessCd {
         }
     }
 
-    pub fn set_era(&self, era: Era) {
+    pub(crate) fn set_era(&self, era: Era) {
         self.era.store(u8::from(era == Era::Jan), Ordering::Relaxed);
     }
 }
@@ -195,7 +195,7 @@ pub fn router(scd: Arc<ServerlessCd>) -> Router {
 }
 
 /// `GET|PUT /__sim/serverless-cd/era` (`{"era": "nov"|"jan"}`): a control route, never faulted.
-pub fn control_router(scd: Arc<ServerlessCd>) -> Router {
+pub(crate) fn control_router(scd: Arc<ServerlessCd>) -> Router {
     Router::new()
         .route("/__sim/serverless-cd/era", get(get_era).put(put_era))
         .with_state(scd)

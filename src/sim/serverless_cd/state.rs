@@ -13,37 +13,37 @@ use super::Era;
 pub const DEMO_TOKEN: &str = "SdDemoToken0123456789abcdefghijklmnopqrs";
 pub const EXPIRED_TOKEN: &str = "SdExpiredToken0123456789abcdefghijklmnop";
 pub const DEMO_USER: &str = "u-7fa3c1";
-pub const OTHER_USER: &str = "u-3d90b2";
+pub(crate) const OTHER_USER: &str = "u-3d90b2";
 
 /// Dispatch → `pending`, `running` this much later (§9 #7).
-pub const PENDING_NS: i64 = 3 * NS_PER_SEC;
+pub(crate) const PENDING_NS: i64 = 3 * NS_PER_SEC;
 /// A step's log is uploaded this long after the step ends; the step's status is written first
 /// (§11 R9). The task's own status turns final once the last upload is done.
-pub const LOG_UPLOAD_NS: i64 = NS_PER_SEC;
+pub(crate) const LOG_UPLOAD_NS: i64 = NS_PER_SEC;
 /// Two log lines per second.
-pub const LINE_EVERY_NS: i64 = 500 * NS_PER_MS;
+pub(crate) const LINE_EVERY_NS: i64 = 500 * NS_PER_MS;
 /// Demo: a webhook push task every 40 s (§9 #15).
-pub const DEMO_EVERY_NS: i64 = 40 * NS_PER_SEC;
+pub(crate) const DEMO_EVERY_NS: i64 = 40 * NS_PER_SEC;
 const DAY_NS: i64 = 86_400 * NS_PER_SEC;
 
 /// The engine's own first step (`stepCount` `"0"`), then the pipeline's steps (§11 R10).
-pub const SETUP_STEP: &str = "Set up task";
-pub const STEP_NAMES: [&str; 6] = [
+pub(crate) const SETUP_STEP: &str = "Set up task";
+pub(crate) const STEP_NAMES: [&str; 6] = [
     SETUP_STEP, "Checkout", "Install", "Test", "Deploy", "Notify",
 ];
 /// Where the `stepCount` counter starts; it continues across tasks (§11 R10).
 const FIRST_STEP_COUNT: u64 = 101;
-pub const REFS: [&str; 3] = ["refs/heads/main", "refs/heads/develop", "refs/tags/v1.4.0"];
+pub(crate) const REFS: [&str; 3] = ["refs/heads/main", "refs/heads/develop", "refs/tags/v1.4.0"];
 /// The application with 37 tasks (4 pages of 10), three of them with expired logs.
-pub const BUSY_APP: usize = 0;
+pub(crate) const BUSY_APP: usize = 0;
 /// Never deployed: no `latest_task`.
-pub const NEVER_DEPLOYED_APP: usize = 12;
+pub(crate) const NEVER_DEPLOYED_APP: usize = 12;
 /// Owned by another user: hidden from lists and refused on writes (detail shows it, §11 R14).
-pub const FOREIGN_APP: usize = 13;
+pub(crate) const FOREIGN_APP: usize = 13;
 /// The one application whose (Jan 2023) environment is not called `default`.
-pub const PROD_ENV_APP: usize = 11;
+pub(crate) const PROD_ENV_APP: usize = 11;
 /// The environment every other application has.
-pub const DEFAULT_ENV: &str = "default";
+pub(crate) const DEFAULT_ENV: &str = "default";
 
 const APP_NAMES: [&str; 14] = [
     "shop-api",
@@ -105,14 +105,14 @@ pub struct Token {
 }
 
 #[derive(Debug, Clone)]
-pub struct GitRef {
+pub(crate) struct GitRef {
     pub name: String,
     pub commit: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct App {
+pub(crate) struct App {
     pub id: String,
     pub created: i64,
     pub updated: i64,
@@ -123,7 +123,8 @@ pub struct App {
     pub user_id: String,
     pub description: Option<String>,
     pub secrets: Vec<(String, String)>,
-    pub webhook_secret: String,
+    /// Kept as the server keeps it (never sent: the open API omits it).
+    pub _webhook_secret: String,
     pub trigger_spec: Value,
     pub outcome: Outcome,
     pub refs: Vec<GitRef>,
@@ -135,13 +136,13 @@ pub struct App {
 
 impl App {
     /// The ref an empty `ref` dispatches: the trigger's branch (`refs/heads/main`).
-    pub fn default_ref(&self) -> &GitRef {
+    pub(crate) fn default_ref(&self) -> &GitRef {
         &self.refs[0]
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepEnd {
+pub(crate) enum StepEnd {
     Success,
     Failure,
     Skipped,
@@ -160,7 +161,7 @@ impl StepEnd {
 }
 
 #[derive(Debug, Clone)]
-pub struct PlanStep {
+pub(crate) struct PlanStep {
     pub name: &'static str,
     /// The opaque `stepCount` (`"0"` for `Set up task`).
     pub count: String,
@@ -173,7 +174,7 @@ pub struct PlanStep {
 }
 
 #[derive(Debug, Clone)]
-pub struct Task {
+pub(crate) struct Task {
     pub id: String,
     pub app_id: String,
     pub user_id: String,
@@ -289,13 +290,13 @@ impl Task {
     }
 
     /// The step with this `stepCount`.
-    pub fn step_index(&self, count: &str) -> Option<usize> {
+    pub(crate) fn step_index(&self, count: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.count == count)
     }
 
     /// The task as `task/get` and `task/list` show it: no `trigger_type`, no `repo_name`;
     /// `env_name` from Jan 2023 (§11 R11).
-    pub fn to_json(&self, now: i64, era: Era) -> Value {
+    pub(crate) fn to_json(&self, now: i64, era: Era) -> Value {
         let steps: Vec<Value> = (0..self.steps.len())
             .map(|i| {
                 let mut step = json!({
@@ -343,7 +344,7 @@ pub fn ms(ns: i64) -> i64 {
     ns.div_euclid(NS_PER_MS)
 }
 
-pub struct ScdState {
+pub(crate) struct ScdState {
     pub rng: fastrand::Rng,
     pub apps: Vec<App>,
     pub tasks: Vec<Task>,
@@ -354,7 +355,7 @@ pub struct ScdState {
     pub next_step_count: u64,
 }
 
-pub fn id16(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn id16(rng: &mut fastrand::Rng) -> String {
     const ALPHA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     (0..16)
         .map(|_| char::from(ALPHA[rng.usize(..ALPHA.len())]))
@@ -366,7 +367,7 @@ pub fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
     (0..n).map(|_| char::from(HEX[rng.usize(..16)])).collect()
 }
 
-pub fn uuid_v4(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn uuid_v4(rng: &mut fastrand::Rng) -> String {
     let h = hex(rng, 32);
     let variant = ['8', '9', 'a', 'b'][rng.usize(..4)];
     format!(
@@ -381,7 +382,7 @@ pub fn uuid_v4(rng: &mut fastrand::Rng) -> String {
 }
 
 /// A 40-character token from `0-9a-zA-Z`.
-pub fn token_secret(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn token_secret(rng: &mut fastrand::Rng) -> String {
     const ALPHA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     (0..40)
         .map(|_| char::from(ALPHA[rng.usize(..ALPHA.len())]))
@@ -390,7 +391,7 @@ pub fn token_secret(rng: &mut fastrand::Rng) -> String {
 
 /// What a new task is about.
 #[derive(Debug, Clone)]
-pub struct TaskSpec {
+pub(crate) struct TaskSpec {
     pub app: usize,
     pub created: i64,
     pub commit: String,
@@ -510,7 +511,7 @@ impl ScdState {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn new_app(
+    pub(crate) fn new_app(
         &mut self,
         owner: &str,
         repo: &str,
@@ -547,7 +548,7 @@ impl ScdState {
             user_id: user.into(),
             description: Some(format!("{repo} on Function Compute")),
             secrets,
-            webhook_secret,
+            _webhook_secret: webhook_secret,
             trigger_spec,
             outcome,
             refs,
@@ -556,7 +557,7 @@ impl ScdState {
         }
     }
 
-    pub fn app_index(&self, id: &str) -> Option<usize> {
+    pub(crate) fn app_index(&self, id: &str) -> Option<usize> {
         self.apps.iter().position(|a| a.id == id)
     }
 
@@ -564,12 +565,12 @@ impl ScdState {
         self.tasks.iter().find(|t| t.id == id)
     }
 
-    pub fn task_mut(&mut self, id: &str) -> Option<&mut Task> {
+    pub(crate) fn task_mut(&mut self, id: &str) -> Option<&mut Task> {
         self.tasks.iter_mut().find(|t| t.id == id)
     }
 
     /// Creates a task (pending at once) with its whole plan; returns its id.
-    pub fn create_task(&mut self, spec: TaskSpec) -> String {
+    pub(crate) fn create_task(&mut self, spec: TaskSpec) -> String {
         let app = &mut self.apps[spec.app];
         app.tasks_made += 1;
         app.updated = app.updated.max(spec.created);
@@ -686,7 +687,7 @@ impl ScdState {
 
     /// The application as `application/list` and `detail` show it: its data at the top level
     /// (Nov 2022) or under `environment.<env>` (Jan 2023, §11 R3); `webhook_secret` never.
-    pub fn app_json(&self, i: usize, now: i64, era: Era) -> Value {
+    pub(crate) fn app_json(&self, i: usize, now: i64, era: Era) -> Value {
         let a = &self.apps[i];
         let secrets: Map<String, Value> = a
             .secrets
