@@ -9,61 +9,30 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::pty::Tui;
 
 /// The simulator on a manual clock behind a recording proxy, and the dashboard pointed at it.
 struct Rig {
     _rt: tokio::runtime::Runtime,
     _sim: shipdeck::sim::SimHandle,
-    proxy: Box<dyn Recorder>,
+    proxy: common::Proxy,
     tui: Tui,
 }
 
-/// What the tests ask of a recording proxy.
-trait Recorder {
-    fn url(&self, prefix: &str) -> String;
-    /// How many requests were exactly `METHOD path`.
-    fn calls(&self, method_and_path: &str) -> usize;
-    fn paths(&self) -> Vec<String>;
-}
-
-impl Recorder for common::Proxy {
-    fn url(&self, prefix: &str) -> String {
-        common::Proxy::url(self, prefix)
-    }
-    fn calls(&self, method_and_path: &str) -> usize {
-        common::Proxy::calls(self, method_and_path)
-    }
-    fn paths(&self) -> Vec<String> {
-        common::Proxy::paths(self)
-    }
-}
-
 impl Rig {
-    /// Start the simulator and proxy, write the 0600 config `config(proxy)`, run the binary.
-    fn start(config: impl FnOnce(&dyn Recorder) -> String) -> Rig {
-        Rig::start_behind(false, config)
-    }
-
-    /// `cookies`: behind [`CookieProxy`] (Candor logs in with a session cookie, which
-    /// `common::Proxy` does not pass back), else behind `common::Proxy`.
-    fn start_behind(cookies: bool, config: impl FnOnce(&dyn Recorder) -> String) -> Rig {
+    /// Start the simulator and the recording proxy (cookies pass, for Candor's session), write
+    /// the 0600 config `config(proxy)`, run the binary.
+    fn start(config: impl FnOnce(&common::Proxy) -> String) -> Rig {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let sim = rt.block_on(common::start_sim(""));
-        let proxy: Box<dyn Recorder> = if cookies {
-            Box::new(rt.block_on(CookieProxy::start(&sim)))
-        } else {
-            Box::new(rt.block_on(common::start_proxy(&sim)))
-        };
+        let proxy = rt.block_on(common::start_proxy(&sim));
         let home = tempfile::tempdir().unwrap();
         let path = home.path().join("config.toml");
-        std::fs::write(&path, config(proxy.as_ref())).unwrap();
+        std::fs::write(&path, config(&proxy)).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let config = path.to_string_lossy().into_owned();
@@ -88,114 +57,6 @@ impl Rig {
             .map(|p| self.proxy.calls(&format!("{method} {p}")))
             .sum()
     }
-}
-
-/// A recording reverse proxy like `common::Proxy` that also passes every response header
-/// back (`Set-Cookie` above all), for Candor's cookie login.
-struct CookieProxy {
-    root: String,
-    calls: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-struct CookieProxyState {
-    client: reqwest::Client,
-    target: String,
-    calls: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl CookieProxy {
-    async fn start(sim: &shipdeck::sim::SimHandle) -> CookieProxy {
-        shipdeck::api::http::install_crypto_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let st = Arc::new(CookieProxyState {
-            client: reqwest::Client::new(),
-            target: sim.url(""),
-            calls: calls.clone(),
-        });
-        let app = axum::Router::new().fallback(forward).with_state(st);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        CookieProxy {
-            root: format!("http://{addr}"),
-            calls,
-        }
-    }
-}
-
-impl Recorder for CookieProxy {
-    fn url(&self, prefix: &str) -> String {
-        format!("{}/{}", self.root, prefix.trim_start_matches('/'))
-    }
-    fn calls(&self, method_and_path: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, p)| format!("{m} {p}") == method_and_path)
-            .count()
-    }
-    fn paths(&self) -> Vec<String> {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, p)| p.clone())
-            .collect()
-    }
-}
-
-async fn forward(
-    axum::extract::State(st): axum::extract::State<Arc<CookieProxyState>>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::http::header;
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    st.calls
-        .lock()
-        .unwrap()
-        .push((parts.method.to_string(), parts.uri.path().to_string()));
-    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut rb = st
-        .client
-        .request(parts.method.clone(), format!("{}{pq}", st.target));
-    for (n, v) in &parts.headers {
-        if n != header::HOST && n != header::CONTENT_LENGTH {
-            rb = rb.header(n, v);
-        }
-    }
-    let resp = match rb.body(bytes).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let mut out =
-                axum::response::Response::new(axum::body::Body::from(format!("proxy: {e}")));
-            *out.status_mut() = axum::http::StatusCode::BAD_GATEWAY;
-            return out;
-        }
-    };
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.bytes().await.unwrap_or_default();
-    let mut out = axum::response::Response::new(axum::body::Body::from(body));
-    *out.status_mut() = status;
-    for (n, v) in &headers {
-        let hop = [
-            header::CONTENT_LENGTH,
-            header::TRANSFER_ENCODING,
-            header::CONNECTION,
-        ];
-        if !hop.contains(n) {
-            out.headers_mut().append(n.clone(), v.clone());
-        }
-    }
-    out
 }
 
 /// One profile named `name` as TOML, `refresh_secs = 1` so the panes notice changes quickly.
@@ -366,7 +227,7 @@ fn nullplatform_list_builds_and_report_a_status() {
 
 #[test]
 fn candor_list_log_and_trigger() {
-    let mut r = Rig::start_behind(true, |p| {
+    let mut r = Rig::start(|p| {
         config(
             "cd",
             &format!(

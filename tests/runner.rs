@@ -72,3 +72,46 @@ async fn a_profile_switch_during_a_kill_keeps_the_request_and_its_audit_line() {
     // The answer for the old profile still comes back (the app drops it by its epoch).
     runner.finish(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_profile_switch_and_quit_log_the_candor_session_out() {
+    let sim = start_sim("").await;
+    let proxy = start_proxy(&sim).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "[profiles.cd]\nkind = \"candor\"\nurl = \"{}\"\nusername = \"demouser\"\npassword = \"demouser\"\n\n\
+         [profiles.cd2]\nkind = \"candor\"\nurl = \"{}\"\nusername = \"viewer\"\npassword = \"viewer\"\n",
+        proxy.url("candor"),
+        proxy.url("candor")
+    );
+    let cfg = Config::parse(&text, &dir.path().join("config.toml"), true).expect("config");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(cfg, tx);
+    let login = |runner: &mut Runner, epoch: u64, profile: &str| {
+        runner.run(Effect::Connect {
+            epoch,
+            profile: profile.into(),
+        });
+    };
+    login(&mut runner, 1, "cd");
+    let answer = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+    assert!(
+        matches!(answer, Ok(Some(Action::LoggedIn { result: Ok(_), .. }))),
+        "{answer:?}"
+    );
+    // Switching profile ends the first session.
+    login(&mut runner, 2, "cd2");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.calls("POST /candor/logout") < 1 {
+        assert!(Instant::now() < deadline, "{:?}", proxy.paths());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let answer = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+    assert!(
+        matches!(answer, Ok(Some(Action::LoggedIn { result: Ok(_), .. }))),
+        "{answer:?}"
+    );
+    // Quit ends the second one.
+    runner.finish(Duration::from_secs(5)).await;
+    assert_eq!(proxy.calls("POST /candor/logout"), 2, "{:?}", proxy.paths());
+}

@@ -238,14 +238,22 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     let keep: Vec<(header::HeaderName, HeaderValue)> = resp
         .headers()
         .iter()
-        .filter(|(n, _)| **n == header::CONTENT_TYPE || **n == header::RETRY_AFTER)
+        .filter(|(n, _)| {
+            // Cookies pass both ways, so session-cookie backends (Candor) work behind it.
+            [
+                header::CONTENT_TYPE,
+                header::RETRY_AFTER,
+                header::SET_COOKIE,
+            ]
+            .contains(*n)
+        })
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let body = resp.bytes().await.unwrap_or_default();
     let mut out = Response::new(Body::from(body));
     *out.status_mut() = status;
     for (n, v) in keep {
-        out.headers_mut().insert(n, v);
+        out.headers_mut().append(n, v);
     }
     out
 }
