@@ -9,7 +9,7 @@
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::api::{self, Backend};
 use shipdeck::app::headless::act;
-use shipdeck::app::state::Conn;
+use shipdeck::app::state::{Conn, Overlay};
 use shipdeck::app::{Action, Keymap, ProfileInfo, State, update};
 use shipdeck::domain::{BuildScope, Resource};
 use shipdeck::sim::{self, SimHandle, SimOptions};
@@ -37,6 +37,73 @@ fn pin(s: &mut State) {
     s.wall = chrono::DateTime::from_timestamp_nanos(sim::clock::MANUAL_EPOCH_NS);
     s.now = 0;
     s.toast = None;
+    // Audit lines carry the wall time they were written at.
+    for a in s.audit.iter_mut().chain(s.lists.audit.rows.iter_mut()) {
+        a.time = s.wall;
+    }
+}
+
+/// One change through the app, made as an operator would (the form, then yes), so the Audit,
+/// Builds and Overview panes show real content: a launch where the backend launches builds,
+/// else a deploy to the second environment.
+async fn make_a_change(s: &mut State, b: &dyn Backend) {
+    let caps = s.caps().cloned().expect("a session");
+    if caps.builds.launch {
+        act(s, b, Action::ShowPane(Resource::Projects)).await;
+        act(s, b, Action::Top).await;
+        if s.kind() == Some(shipdeck::domain::Kind::Candor) {
+            // The demo user may trigger the pipelines it is assigned to (not the first).
+            act(s, b, Action::Down).await;
+        }
+        act(s, b, Action::Launch).await;
+        // A required field without a default (nullplatform's commit): type one, as a user would.
+        if let Overlay::Launch(form) = &s.overlay
+            && let Some(i) = form
+                .fields
+                .iter()
+                .position(|(f, input)| f.required && input.lines().join("").is_empty())
+        {
+            let at = form
+                .focus_order()
+                .iter()
+                .position(|f| *f == i + 2)
+                .unwrap_or(0);
+            let from = form
+                .focus_order()
+                .iter()
+                .position(|f| *f == form.focus)
+                .unwrap_or(0);
+            for _ in from..at {
+                act(s, b, Action::NextField).await;
+            }
+            for c in "4e1f9a7".chars() {
+                let key = crossterm::event::KeyEvent::new(
+                    crossterm::event::KeyCode::Char(c),
+                    crossterm::event::KeyModifiers::NONE,
+                );
+                act(s, b, Action::Input(key)).await;
+            }
+        }
+    } else if caps.releases.deploy {
+        act(s, b, Action::ShowPane(Resource::Releases)).await;
+        act(s, b, Action::NextEnv).await;
+        act(s, b, Action::DeployCandidate).await;
+        act(s, b, Action::Accept).await;
+        act(s, b, Action::Accept).await;
+        // Back to the first environment, where the walk starts.
+        act(s, b, Action::PrevEnv).await;
+        return check_audited(s);
+    } else {
+        return;
+    }
+    act(s, b, Action::Accept).await; // the form: its defaults
+    act(s, b, Action::Accept).await; // the confirmation: yes
+    check_audited(s);
+}
+
+fn check_audited(s: &State) {
+    assert!(matches!(s.overlay, Overlay::None), "{:?}", s.overlay);
+    assert!(s.audit.iter().any(|a| a.result == "ok"), "{:?}", s.audit);
 }
 
 /// Log in to `profile` of the demo config headlessly at `w`×`h`, then show every pane the
@@ -58,6 +125,7 @@ async fn walk(sim: &SimHandle, profile: &str, w: u16, h: u16) -> (State, Vec<Sho
     pin(&mut s);
     act(&mut s, b, Action::SwitchProfile(profile.into())).await;
     assert_eq!(s.conn, Conn::Online, "{profile} logs in");
+    make_a_change(&mut s, b).await;
     let mut shots = Vec::new();
     let mut shot = |s: &mut State, name: &str| {
         pin(s);
@@ -75,8 +143,8 @@ async fn walk(sim: &SimHandle, profile: &str, w: u16, h: u16) -> (State, Vec<Sho
         if pane != Resource::Builds {
             continue;
         }
-        if s.lists.builds.rows.is_empty() {
-            // An empty queue: Enter on the first project shows its history.
+        {
+            // Enter on the first project shows its history.
             act(&mut s, b, Action::ShowPane(Resource::Projects)).await;
             act(&mut s, b, Action::Top).await;
             act(&mut s, b, Action::Open).await;
@@ -87,7 +155,16 @@ async fn walk(sim: &SimHandle, profile: &str, w: u16, h: u16) -> (State, Vec<Sho
             shot(&mut s, "project_builds");
         }
         if logs {
+            // The newest finished build (the change above queued one that has no log yet).
             act(&mut s, b, Action::Top).await;
+            while s
+                .lists
+                .builds
+                .selected_row()
+                .is_some_and(|x| !x.status.is_terminal())
+            {
+                act(&mut s, b, Action::Down).await;
+            }
             act(&mut s, b, Action::Open).await;
             assert!(s.log.is_some(), "{profile}: Enter on a build opens its log");
             shot(&mut s, "log");
@@ -100,19 +177,20 @@ async fn walk(sim: &SimHandle, profile: &str, w: u16, h: u16) -> (State, Vec<Sho
 
 /// Snapshot every screen of the walk at both sizes; returns the screens by name and size.
 async fn snapshots(profile: &str, prefix: &str) -> Vec<(String, String)> {
-    let sim = sim::start(SimOptions::default())
-        .await
-        .expect("simulator starts");
     let mut all = Vec::new();
     for (w, h) in SIZES {
+        // A fresh simulator per size: each walk makes its change on the same start.
+        let sim = sim::start(SimOptions::default())
+            .await
+            .expect("simulator starts");
         let (_, shots) = walk(&sim, profile, w, h).await;
         for Shot { name, screen } in shots {
             let name = format!("{prefix}_{name}_{w}x{h}");
             insta::assert_snapshot!(name.clone(), screen);
             all.push((name, screen));
         }
+        sim.shutdown().await;
     }
-    sim.shutdown().await;
     all
 }
 
@@ -209,7 +287,8 @@ async fn serverless_cd_panes() {
     let secrets = screen(&all, "serverless_cd_secrets_160x48");
     assert!(secrets.contains("ALIYUN_AK") && secrets.contains("•••• hidde"));
     let history = screen(&all, "serverless_cd_project_builds_160x48");
-    assert!(history.contains("Builds of shop-api · 37"), "{history}");
+    // 37 tasks, and the one the walk launched.
+    assert!(history.contains("Builds of shop-api · 38"), "{history}");
     let log = screen(&all, "serverless_cd_log_160x48");
     assert!(log.contains("✔ shop-api deployed (fc."), "{log}");
     assert!(log.contains("notification sent (task success)"), "{log}");
@@ -224,6 +303,7 @@ async fn nullplatform_panes() {
             "nullplatform_projects_80x24",
             "nullplatform_secrets_80x24",
             "nullplatform_builds_80x24",
+            "nullplatform_project_builds_80x24",
             "nullplatform_audit_80x24",
             "nullplatform_overview_80x24",
         ],

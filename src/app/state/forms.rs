@@ -201,7 +201,7 @@ impl LaunchForm {
     }
 
     /// Focus positions that exist for this form, in Tab order.
-    pub(crate) fn focus_order(&self) -> Vec<usize> {
+    pub fn focus_order(&self) -> Vec<usize> {
         let mut order = Vec::new();
         if !self.steps.is_empty() {
             order.extend([0, 1]);
