@@ -1625,3 +1625,68 @@ fn messages_stay_until_dismissed_belong_to_their_profile_and_have_a_history() {
     update(&mut s, Action::SwitchProfile("prod".into()), 70_000);
     assert!(s.toast.is_none());
 }
+
+#[test]
+fn overview_enter_opens_the_exact_row_of_its_profile() {
+    let (mut s, _) = online(5, true);
+    // A leftover screen of this profile: a project's history.
+    s.builds_scope = BuildScope::Project {
+        id: "1".into(),
+        name: "billing-api".into(),
+    };
+    let item = shipdeck::app::overview::OverviewItem {
+        key: "prod/running/x".into(),
+        profile: "prod".into(),
+        backend: Kind::Freecommit,
+        what: shipdeck::app::overview::ItemKind::Running,
+        title: "web-shop b-42".into(),
+        detail: "running".into(),
+        pane: Resource::Builds,
+        target: Some("b-42".into()),
+        at: None,
+    };
+    s.lists.overview.rows = vec![item];
+    s.lists.overview.refilter();
+    s.pane = Resource::Overview;
+    let fx = update(&mut s, Action::Open, 10);
+    let epoch = connect_epoch(&fx);
+    let mut session = session(true);
+    session.caps.builds.list = true;
+    let fx = update(
+        &mut s,
+        Action::LoggedIn {
+            epoch,
+            result: Ok(session),
+        },
+        20,
+    );
+    assert_eq!(s.pane, Resource::Builds);
+    assert_eq!(s.builds_scope, BuildScope::Active, "no leftover history");
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchBuilds { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("the queue is asked for");
+    let mk = |id: &str| Build {
+        id: id.into(),
+        run_id: Some(id.into()),
+        ..build(BuildStatus::Running)
+    };
+    update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Builds(page(
+                vec![mk("b-40"), mk("b-41"), mk("b-42"), mk("b-43")],
+                1,
+                20,
+                4,
+            ))),
+        },
+        30,
+    );
+    assert_eq!(s.lists.builds.selected_row().unwrap().id, "b-42");
+}

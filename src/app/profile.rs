@@ -4,9 +4,9 @@
 use super::action::Effect;
 use super::lists::{backoff, load};
 use super::messages::toast;
-use super::panes::show_pane;
 use super::state::{Conn, Level, LoadKind, Overlay, State};
 use crate::api::ApiError;
+use crate::domain::BuildScope;
 use crate::domain::Resource;
 
 pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
@@ -29,6 +29,8 @@ pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.releases = Default::default();
     s.log = None;
     s.open_after_login = None;
+    // Nothing of the previous profile's screens stays (a project's history, a detail, a log).
+    s.builds_scope = BuildScope::Active;
     s.detail = None;
     s.overlay = Overlay::None;
     // A message belongs to its profile: the next one starts with a clean footer.
@@ -67,7 +69,7 @@ pub fn logged_in(
                     s.pane = panes[0];
                 }
                 match s.open_after_login.take() {
-                    Some(p) if panes.contains(&p) => show_pane(s, p, fx),
+                    Some(to) if panes.contains(&to.0) => super::panes::open_at(s, to, fx),
                     _ => load(s, s.pane, LoadKind::Reload, fx),
                 }
             }

@@ -99,11 +99,12 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
         // An overview line opens its profile on the pane that shows it.
         Resource::Overview => {
             if let Some(item) = s.lists.overview.selected_row().cloned() {
+                let to = (item.pane, item.target.clone());
                 if s.profile().is_some_and(|p| p.name == item.profile) && s.session.is_some() {
-                    show_pane(s, item.pane, fx);
+                    open_at(s, to, fx);
                 } else {
                     super::profile::switch_profile(s, &item.profile, fx);
-                    s.open_after_login = Some(item.pane);
+                    s.open_after_login = Some(to);
                 }
             }
         }
@@ -159,6 +160,20 @@ pub(crate) fn show_pane(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
     } else {
         prefetch(s, fx);
     }
+}
+
+/// A pane with one row of it selected (the Overview's Enter): the selection follows that row
+/// as the list arrives.
+pub fn open_at(s: &mut State, (pane, row): (Resource, Option<String>), fx: &mut Vec<Effect>) {
+    if pane == Resource::Builds {
+        // The queue, whatever project's history was on screen.
+        s.builds_scope = BuildScope::Active;
+        s.lists.builds = Default::default();
+    }
+    if let Some(id) = row {
+        s.lists.meta_mut(pane).selected_id = Some(id);
+    }
+    show_pane(s, pane, fx);
 }
 
 /// `1`–`7`: a pane. The Builds tab is the queue; a project's builds are reached with Enter.

@@ -52,6 +52,8 @@ pub struct OverviewItem {
     pub detail: String,
     /// The pane Enter opens in that profile.
     pub pane: Resource,
+    /// The row of that pane it is about (a build's or a project's id), selected on Enter.
+    pub target: Option<String>,
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -79,7 +81,7 @@ fn item(
     what: ItemKind,
     title: String,
     detail: String,
-    pane: Resource,
+    (pane, target): (Resource, Option<String>),
     at: Option<DateTime<Utc>>,
 ) -> OverviewItem {
     OverviewItem {
@@ -90,6 +92,7 @@ fn item(
         title,
         detail,
         pane,
+        target,
         at,
     }
 }
@@ -106,7 +109,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                 ItemKind::Problem,
                 profile.to_string(),
                 e.to_string(),
-                Resource::Projects,
+                (Resource::Projects, None),
                 None,
             )];
         }
@@ -132,7 +135,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                             what,
                             format!("{} {}", x.project, crate::app::state::short_id(&x.id)),
                             x.raw_status.clone(),
-                            Resource::Builds,
+                            (Resource::Builds, Some(x.id.clone())),
                             x.started_at.or(x.queued_at),
                         )
                     }),
@@ -165,7 +168,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                             ItemKind::Failing,
                             p.name.clone(),
                             why,
-                            Resource::Projects,
+                            (Resource::Projects, Some(p.id.clone())),
                             l.at,
                         )
                     }),
@@ -193,7 +196,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                 what,
                 format!("{}/{} {}", env.project, env.name, d.candidate),
                 d.error.clone().unwrap_or_else(|| d.raw_status.clone()),
-                Resource::Releases,
+                (Resource::Releases, Some(d.id.clone())),
                 d.started_at,
             ));
         }
@@ -209,7 +212,7 @@ pub fn problem(profile: &str, backend: Kind, why: &str) -> OverviewItem {
         ItemKind::Problem,
         profile.to_string(),
         why.to_string(),
-        Resource::Projects,
+        (Resource::Projects, None),
         None,
     )
 }

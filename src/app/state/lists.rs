@@ -120,7 +120,7 @@ impl<T: Row> ListPane<T> {
 
     /// Recompute `visible` after rows or the filter changed, keeping the selection on the same
     /// row when it is still there.
-    pub(crate) fn refilter(&mut self) {
+    pub fn refilter(&mut self) {
         let keep = self
             .meta
             .selected_id
@@ -143,7 +143,10 @@ impl<T: Row> ListPane<T> {
             self.selected = pos;
         }
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
-        self.sync_selection();
+        // An empty list keeps the item to follow (it is selected when the rows arrive).
+        if !self.visible.is_empty() {
+            self.sync_selection();
+        }
     }
 
     /// The user moved: the item under the cursor is now the one to follow.

@@ -140,7 +140,7 @@ pub struct State {
     /// The Releases pane's pipeline: environments, their state, the selection, a watch.
     pub releases: super::releases::Releases,
     /// After a switch from the Overview: the pane to open once logged in.
-    pub open_after_login: Option<Resource>,
+    pub open_after_login: Option<(Resource, Option<String>)>,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
     /// This session's audit trail (newest last), plus earlier entries read at start.
