@@ -1690,3 +1690,73 @@ fn overview_enter_opens_the_exact_row_of_its_profile() {
     );
     assert_eq!(s.lists.builds.selected_row().unwrap().id, "b-42");
 }
+
+#[test]
+fn forms_are_titled_by_their_action_and_check_values_as_they_are_typed() {
+    let (mut s, _) = online(5, true);
+    s.session.as_mut().unwrap().caps.releases = ReleaseSupport {
+        list: true,
+        deploy: true,
+        ..Default::default()
+    };
+    s.overlay = Overlay::Launch(Box::new(shipdeck::app::state::LaunchForm::fields_only(
+        shipdeck::app::state::FormPurpose::CutRelease,
+        "web".into(),
+        "web".into(),
+        Vec::new(),
+        ["candidate", "repo", "commit"]
+            .into_iter()
+            .map(|n| {
+                (
+                    LaunchField {
+                        name: n.into(),
+                        label: n.into(),
+                        required: true,
+                        default: Some(if n == "commit" { "zz" } else { "x" }.into()),
+                        key_values: false,
+                    },
+                    ratatui_textarea::TextArea::new(vec![
+                        if n == "commit" {
+                            "zz"
+                        } else {
+                            "2026.03.02-rc1"
+                        }
+                        .to_string(),
+                    ]),
+                )
+            })
+            .collect(),
+    )));
+    let screen = render(&sized(s.clone(), 100, 30), 100, 30);
+    assert!(
+        screen.contains("cut a release candidate of web"),
+        "{screen}"
+    );
+    // Typing in the commit field: the wrong value is named before any confirmation.
+    update(&mut s, Action::NextField, 10);
+    update(&mut s, Action::NextField, 10);
+    update(&mut s, key('g'), 10);
+    match &s.overlay {
+        Overlay::Launch(f) => {
+            assert!(
+                f.error.as_deref().unwrap_or("").contains("hex SHA"),
+                "{:?}",
+                f.error
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // Ctrl-U clears the line; a valid SHA clears the complaint.
+    update(
+        &mut s,
+        Action::Input(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+        10,
+    );
+    for c in "4e1f9a7".chars() {
+        update(&mut s, key(c), 10);
+    }
+    match &s.overlay {
+        Overlay::Launch(f) => assert_eq!(f.error, None),
+        other => panic!("{other:?}"),
+    }
+}

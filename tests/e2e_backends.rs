@@ -263,7 +263,7 @@ fn candor_list_log_and_trigger() {
     for answer in ["n", "y"] {
         r.tui.send("L");
         // The trigger form asks for parameters (none needed here).
-        r.tui.wait_for("launch web-build");
+        r.tui.wait_for("launch a build of web-build");
         r.tui.send("\r");
         r.tui.wait_for("Start a build of web-build");
         r.tui.send(answer);

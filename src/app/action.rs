@@ -141,6 +141,14 @@ pub enum Action {
         file: String,
         path: std::path::PathBuf,
         result: Result<u64, ApiError>,
+        /// A directory the download had to create (said, never silent).
+        created: Option<std::path::PathBuf>,
+    },
+    /// The download's path exists: nothing was written; ask before replacing it.
+    DownloadExists {
+        build: Box<Build>,
+        file: String,
+        path: std::path::PathBuf,
     },
     RunnerHealth {
         epoch: u64,
@@ -328,6 +336,8 @@ pub enum Effect {
         build: Box<Build>,
         file: String,
         path: std::path::PathBuf,
+        /// The operator agreed to replace an existing file at `path`.
+        replace: bool,
     },
     RunnerHealth {
         epoch: u64,

@@ -96,12 +96,25 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
                 format!("downloading {file}: {}{of}", bytes(done)),
             );
         }
-        Action::Downloaded { file, path, result } => match result {
-            Ok(n) => toast(
-                s,
-                Level::Info,
-                format!("{file}: {} saved to {}", bytes(n), path.display()),
-            ),
+        Action::DownloadExists { build, file, path } => {
+            s.overlay = super::overlays::form::replace_form(build, file, path);
+        }
+        Action::Downloaded {
+            file,
+            path,
+            result,
+            created,
+        } => match result {
+            Ok(n) => {
+                let made = created
+                    .map(|d| format!(" (created {})", d.display()))
+                    .unwrap_or_default();
+                toast(
+                    s,
+                    Level::Info,
+                    format!("{file}: {} saved to {}{made}", bytes(n), path.display()),
+                )
+            }
             Err(e) => toast(s, Level::Error, format!("download of {file} failed: {e}")),
         },
         Action::RunnerHealth { epoch, result } => {

@@ -247,7 +247,12 @@ impl Runner {
                     })
                 });
             }
-            Effect::Download { build, file, path } => {
+            Effect::Download {
+                build,
+                file,
+                path,
+                replace,
+            } => {
                 let Some(b) = self.backend.clone() else {
                     return;
                 };
@@ -271,12 +276,25 @@ impl Runner {
                             }
                         }
                     });
-                    if let Some(dir) = path.parent() {
-                        let _ = tokio::fs::create_dir_all(dir).await;
+                    if !replace && tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                        return Some(Action::DownloadExists { build, file, path });
+                    }
+                    // A missing directory is created, and the message says so.
+                    let mut created = None;
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                        && !tokio::fs::try_exists(dir).await.unwrap_or(false)
+                        && tokio::fs::create_dir_all(dir).await.is_ok()
+                    {
+                        created = Some(dir.to_path_buf());
                     }
                     let result = b.download_archive(&build, &file, &path, ptx).await;
                     let _ = forward.await;
-                    Some(Action::Downloaded { file, path, result })
+                    Some(Action::Downloaded {
+                        file,
+                        path,
+                        result,
+                        created,
+                    })
                 });
             }
             Effect::StopLog => {

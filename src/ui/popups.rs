@@ -289,7 +289,7 @@ pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
 
 /// Choose the steps to skip and fill the backend's launch fields.
 pub fn launch(f: &mut Frame, body: Rect, t: &Theme, form: &LaunchForm) {
-    let title = format!("launch {}", clean(&form.project));
+    let title = clean(&form.purpose.title(&form.project)).into_owned();
     let h = form.steps.len() as u16 + form.fields.len() as u16 * 2 + 10;
     let area = centered(body, 68, h);
     f.render_widget(Clear, area);
@@ -300,6 +300,15 @@ pub fn launch(f: &mut Frame, body: Rect, t: &Theme, form: &LaunchForm) {
     let inner = blk.inner(area);
     f.render_widget(blk, area);
     let mut lines = Vec::new();
+    // Labels in their own column, as wide as the longest (values never run into them).
+    let label_w = form
+        .fields
+        .iter()
+        .map(|(f, _)| f.label.chars().count() + 3)
+        .chain([15])
+        .max()
+        .unwrap_or(15)
+        .min(34);
     let field = |label: &str, text: &str, focused: bool| {
         let style = if focused {
             Style::new().fg(t.text).add_modifier(Modifier::UNDERLINED)
@@ -308,7 +317,7 @@ pub fn launch(f: &mut Frame, body: Rect, t: &Theme, form: &LaunchForm) {
         };
         Line::from(vec![
             Span::styled(
-                format!(" {label:<15}"),
+                format!(" {label:<label_w$} "),
                 if focused {
                     Style::new().fg(t.accent)
                 } else {

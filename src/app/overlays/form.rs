@@ -15,14 +15,14 @@ enum FormResult {
     Open(Box<LaunchForm>),
     Submit(Box<Mutation>),
     /// Not a change: an archived file to fetch to a path.
-    Download(Box<Build>, String, std::path::PathBuf),
+    Download(Box<Build>, String, std::path::PathBuf, bool),
 }
 
 /// Keys in a form: Tab (and ↑/↓ in a text field) moves between the checklist, the skip text and
 /// the fields.
 pub(crate) fn handle(
     s: &mut State,
-    mut form: LaunchForm,
+    mut form: Box<LaunchForm>,
     a: Action,
     fx: &mut Vec<Effect>,
 ) -> Overlay {
@@ -40,11 +40,16 @@ pub(crate) fn handle(
         }
         Action::Accept => {
             return match submit_form(form) {
-                FormResult::Open(form) => Overlay::Launch(*form),
+                FormResult::Open(form) => Overlay::Launch(form),
                 FormResult::Submit(op) => confirm_for(s, *op),
-                FormResult::Download(build, file, path) => {
+                FormResult::Download(build, file, path, replace) => {
                     toast(s, Level::Info, format!("downloading {file}…"));
-                    fx.push(Effect::Download { build, file, path });
+                    fx.push(Effect::Download {
+                        build,
+                        file,
+                        path,
+                        replace,
+                    });
                     Overlay::None
                 }
             };
@@ -94,16 +99,51 @@ pub(crate) fn handle(
                     _ => clear(input),
                 }
             }
-            form.error = None;
+            // Checked as it is typed: a wrong value says so before the confirmation.
+            form.error = live_check(&form);
         }
         _ => {}
     }
     Overlay::Launch(form)
 }
 
+/// What is wrong with the values typed so far (a value in the wrong form, a status that is not
+/// offered); fields not filled in yet are not a problem until the form is sent.
+fn live_check(form: &LaunchForm) -> Option<String> {
+    if matches!(form.purpose, FormPurpose::Download { .. })
+        || form
+            .fields
+            .iter()
+            .any(|(f, i)| f.required && i.lines().join("").trim().is_empty())
+    {
+        return None;
+    }
+    let params = form
+        .fields
+        .iter()
+        .map(|(f, i)| (f.name.clone(), i.lines().join("").trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let skip = skip_list(&form.input.lines().join(""));
+    form.purpose
+        .mutation(
+            &form.project,
+            &form.project_id,
+            skip,
+            params,
+            &form.statuses,
+        )
+        .err()
+}
+
 /// Check the form and turn it into a request (or say what is missing).
-fn submit_form(mut form: LaunchForm) -> FormResult {
-    if let FormPurpose::Download { build, file } = &form.purpose {
+fn submit_form(mut form: Box<LaunchForm>) -> FormResult {
+    if let FormPurpose::Download {
+        build,
+        file,
+        replace,
+    } = &form.purpose
+    {
         let path = form
             .fields
             .first()
@@ -111,9 +151,11 @@ fn submit_form(mut form: LaunchForm) -> FormResult {
             .unwrap_or_default();
         if path.is_empty() {
             form.error = Some("where to save it?".into());
-            return FormResult::Open(Box::new(form));
+            return FormResult::Open(form);
         }
-        return FormResult::Download(build.clone(), file.clone(), std::path::PathBuf::from(path));
+        let path = std::path::PathBuf::from(path);
+        let agreed = replace.as_ref() == Some(&path);
+        return FormResult::Download(build.clone(), file.clone(), path, agreed);
     }
     let typed = skip_list(&form.input.lines().join(""));
     let unknown: Vec<&String> = typed
@@ -135,7 +177,7 @@ fn submit_form(mut form: LaunchForm) -> FormResult {
                 names.join(", ")
             }
         ));
-        return FormResult::Open(Box::new(form));
+        return FormResult::Open(form);
     }
     let mut params = Vec::new();
     for (field, input) in &form.fields {
@@ -147,7 +189,7 @@ fn submit_form(mut form: LaunchForm) -> FormResult {
                 .iter()
                 .position(|(f, _)| f.name == field.name)
                 .unwrap_or(0);
-            return FormResult::Open(Box::new(form));
+            return FormResult::Open(form);
         }
         if !value.is_empty() {
             params.push((field.name.clone(), value));
@@ -163,7 +205,7 @@ fn submit_form(mut form: LaunchForm) -> FormResult {
         Ok(op) => FormResult::Submit(Box::new(op)),
         Err(e) => {
             form.error = Some(e);
-            FormResult::Open(Box::new(form))
+            FormResult::Open(form)
         }
     }
 }
@@ -205,7 +247,7 @@ pub(crate) fn launch_form(
             } else {
                 0
             };
-            s.overlay = Overlay::Launch(LaunchForm {
+            s.overlay = Overlay::Launch(Box::new(LaunchForm {
                 purpose: FormPurpose::Launch,
                 statuses: Vec::new(),
                 project_id,
@@ -220,7 +262,7 @@ pub(crate) fn launch_form(
                 fields,
                 focus,
                 error: None,
-            });
+            }));
         }
         Err(e) => toast(
             s,
@@ -232,11 +274,29 @@ pub(crate) fn launch_form(
 
 /// Where to save an archived file (default: the save directory).
 pub(crate) fn download_form(s: &State, build: Box<Build>, file: String) -> Overlay {
-    let default = s
-        .save_dir
-        .join(crate::domain::file_name_safe(&file))
-        .display()
-        .to_string();
+    let default = s.save_dir.join(crate::domain::file_name_safe(&file));
+    download_form_at(build, file, default, None)
+}
+
+/// The download form again for a path that exists: a second ⏎ replaces it.
+pub(crate) fn replace_form(build: Box<Build>, file: String, path: std::path::PathBuf) -> Overlay {
+    let mut o = download_form_at(build, file, path.clone(), Some(path.clone()));
+    if let Overlay::Launch(form) = &mut o {
+        form.error = Some(format!(
+            "{} exists: ⏎ again replaces it, or change the path",
+            path.display()
+        ));
+    }
+    o
+}
+
+fn download_form_at(
+    build: Box<Build>,
+    file: String,
+    path: std::path::PathBuf,
+    replace: Option<std::path::PathBuf>,
+) -> Overlay {
+    let default = path.display().to_string();
     let mut input = TextArea::new(vec![default.clone()]);
     input.move_cursor(ratatui_textarea::CursorMove::End);
     let field = crate::domain::LaunchField {
@@ -246,10 +306,14 @@ pub(crate) fn download_form(s: &State, build: Box<Build>, file: String) -> Overl
         default: Some(default),
         key_values: false,
     };
-    Overlay::Launch(LaunchForm {
+    Overlay::Launch(Box::new(LaunchForm {
         project_id: build.id.clone(),
         project: build.project.clone(),
-        purpose: FormPurpose::Download { build, file },
+        purpose: FormPurpose::Download {
+            build,
+            file,
+            replace,
+        },
         statuses: Vec::new(),
         steps: Vec::new(),
         cursor: 0,
@@ -257,5 +321,5 @@ pub(crate) fn download_form(s: &State, build: Box<Build>, file: String) -> Overl
         fields: vec![(field, input)],
         focus: 2,
         error: None,
-    })
+    }))
 }

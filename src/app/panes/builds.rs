@@ -170,13 +170,13 @@ fn build_form(s: &mut State, asset: bool) {
             )],
         )
     };
-    s.overlay = Overlay::Launch(LaunchForm::fields_only(
+    s.overlay = Overlay::Launch(Box::new(LaunchForm::fields_only(
         purpose,
         build.id.clone(),
         build.project.clone(),
         options.clone(),
         fields,
-    ));
+    )));
 }
 
 fn ask_archives(s: &mut State, fx: &mut Vec<Effect>) {

@@ -414,13 +414,13 @@ fn form(
     purpose: FormPurpose,
     fields: Vec<(LaunchField, TextArea<'static>)>,
 ) -> Overlay {
-    Overlay::Launch(LaunchForm::fields_only(
+    Overlay::Launch(Box::new(LaunchForm::fields_only(
         purpose,
         project.clone(),
         project,
         Vec::new(),
         fields,
-    ))
+    )))
 }
 
 /// Deploy a chosen candidate to the selected environment (default: what the previous one runs).

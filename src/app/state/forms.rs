@@ -36,7 +36,31 @@ pub enum FormPurpose {
     /// Declare an asset of a build (nullplatform): fields `kind`, `name`, `url`.
     Asset { build: Box<Build> },
     /// Download an archived file (Candor): field `path`. A read, not a change.
-    Download { build: Box<Build>, file: String },
+    Download {
+        build: Box<Build>,
+        file: String,
+        /// The path the operator agreed to replace (asked once when it already exists).
+        replace: Option<std::path::PathBuf>,
+    },
+}
+
+impl FormPurpose {
+    /// The form's title: what submitting it does.
+    pub fn title(&self, project: &str) -> String {
+        match self {
+            FormPurpose::Launch => format!("launch a build of {project}"),
+            FormPurpose::CutRelease => format!("cut a release candidate of {project}"),
+            FormPurpose::Deploy { environment, .. } => {
+                format!("deploy a candidate to {environment} of {project}")
+            }
+            FormPurpose::SetStatus { environment } => {
+                format!("set the deployment status of {environment} ({project})")
+            }
+            FormPurpose::ReportStatus { .. } => format!("report a build status ({project})"),
+            FormPurpose::Asset { .. } => format!("declare an asset ({project})"),
+            FormPurpose::Download { file, .. } => format!("download {file}"),
+        }
+    }
 }
 
 impl FormPurpose {
@@ -179,7 +203,7 @@ pub struct LaunchForm {
 
 impl LaunchForm {
     /// A form of fields only (no step checklist), the focus on the first field.
-    pub(crate) fn fields_only(
+    pub fn fields_only(
         purpose: FormPurpose,
         project_id: String,
         project: String,

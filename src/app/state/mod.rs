@@ -86,7 +86,7 @@ pub enum Overlay {
         title: String,
         lines: Vec<String>,
     },
-    Launch(LaunchForm),
+    Launch(Box<LaunchForm>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
