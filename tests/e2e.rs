@@ -42,10 +42,7 @@ fn demo_browse_filter_switch_profile_and_quit() {
     t.send("q");
     let (code, _) = t.wait_exit(Duration::from_secs(5));
     assert_eq!(code, 0);
-    assert!(
-        !t.parser.lock().unwrap().screen().alternate_screen(),
-        "terminal restored"
-    );
+    t.wait_restored();
 }
 
 #[test]
@@ -60,10 +57,7 @@ fn sighup_ends_the_dashboard_within_a_second() {
     assert!(ok.success());
     let (_, took) = t.wait_exit(Duration::from_secs(3));
     assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(
-        !t.parser.lock().unwrap().screen().alternate_screen(),
-        "terminal restored"
-    );
+    t.wait_restored();
 }
 
 #[test]

@@ -123,14 +123,21 @@ impl Tui {
 }
 
 impl Tui {
+    /// The terminal was given back (alternate screen left). The last bytes the process wrote
+    /// may still be on their way through the PTY when it has exited: poll, with a deadline.
+    pub fn wait_restored(&self) {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while self.parser.lock().unwrap().screen().alternate_screen() {
+            assert!(Instant::now() < deadline, "terminal restored");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// `q`, a clean exit, and the terminal restored.
     pub fn quit(&mut self) {
         self.send("q");
         assert_eq!(self.wait_exit(Duration::from_secs(5)).0, 0);
-        assert!(
-            !self.parser.lock().unwrap().screen().alternate_screen(),
-            "terminal restored"
-        );
+        self.wait_restored();
     }
 }
 
