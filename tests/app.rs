@@ -1760,3 +1760,58 @@ fn forms_are_titled_by_their_action_and_check_values_as_they_are_typed() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_deploy_that_skips_environments_says_which() {
+    let (mut s, _) = online(5, true);
+    s.releases.envs = ["staging", "canary", "production"]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Environment {
+            project: "web".into(),
+            name: e.to_string(),
+            position: i,
+        })
+        .collect();
+    let runs = |c: &str| shipdeck::app::releases::EnvState {
+        current: Some(Deployment {
+            id: "1".into(),
+            project: "web".into(),
+            environment: String::new(),
+            release: None,
+            candidate: c.into(),
+            from_candidate: None,
+            status: BuildStatus::Succeeded,
+            raw_status: "success".into(),
+            actor: None,
+            started_at: None,
+            finished_at: None,
+            error: None,
+        }),
+        ..Default::default()
+    };
+    s.releases
+        .state
+        .insert(("web".into(), "staging".into()), runs("2026.03.02-rc2"));
+    s.releases
+        .state
+        .insert(("web".into(), "canary".into()), runs("2026.03.01-rc1"));
+    let op = Mutation::Deploy {
+        request: DeployRequest {
+            project: "web".into(),
+            environment: "production".into(),
+            candidate: "2026.03.02-rc2".into(),
+        },
+        from: Some("2026.03.01-rc1".into()),
+    };
+    match shipdeck::app::overlays::confirm::confirm_for(&s, op) {
+        Overlay::Confirm(c) => assert!(
+            c.lines
+                .iter()
+                .any(|l| l.contains("skips canary, which do not run 2026.03.02-rc2")),
+            "{:?}",
+            c.lines
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -174,7 +174,21 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
                     from.as_deref().unwrap_or("nothing yet"),
                     request.candidate
                 ),
-                "This starts the environment's deployment workflow.".to_string(),
+                match crate::app::releases::skipped(
+                    s,
+                    &request.project,
+                    &request.environment,
+                    &request.candidate,
+                )
+                .as_slice()
+                {
+                    [] => "This starts the environment's deployment workflow.".to_string(),
+                    skipped => format!(
+                        "It skips {}, which do not run {} (this starts the deployment workflow).",
+                        skipped.join(", "),
+                        request.candidate
+                    ),
+                },
             ],
             protected(&request.environment).then(|| request.environment.clone()),
         ),

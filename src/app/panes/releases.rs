@@ -353,6 +353,28 @@ fn promote(s: &mut State) {
     s.overlay = crate::app::overlays::confirm::confirm_for(s, op);
 }
 
+/// The environments before `env` in promotion order that do not run `candidate`: a deploy
+/// of it to `env` skips them.
+pub fn skipped(s: &State, project: &str, env: &str, candidate: &str) -> Vec<String> {
+    let mut envs: Vec<&Environment> = s
+        .releases
+        .envs
+        .iter()
+        .filter(|e| e.project == project)
+        .collect();
+    envs.sort_by_key(|e| e.position);
+    envs.iter()
+        .take_while(|e| e.name != env)
+        .filter(|e| {
+            s.releases
+                .env_state(project, &e.name)
+                .and_then(|st| st.current.as_ref())
+                .is_none_or(|d| d.candidate != candidate)
+        })
+        .map(|e| e.name.clone())
+        .collect()
+}
+
 /// What a rollback of `env` goes back to: the newest successful deployment in its history that
 /// is not what it runs now (the history on screen is the selected environment's).
 pub fn previous(s: &State, project: &str, env: &str, current: Option<&str>) -> Option<String> {
