@@ -43,6 +43,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
         .collect();
     let mut state = State::new(profiles, opts.keymap);
     state.instance = std::process::id();
+    state.clipboard_hint = clipboard_hint();
     state.cli_read_only = opts.read_only;
     state.config_theme = opts.config.theme.clone();
     state.theme_override = if opts.no_color {
@@ -205,6 +206,22 @@ fn draw(terminal: &mut DefaultTerminal, state: &State, themes: &Themes) -> std::
     terminal.draw(|f| ui::draw(f, state, theme))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
+}
+
+/// Inside tmux a copy (OSC 52) reaches the clipboard only with `set-clipboard` on (or
+/// external): asked once at start, from tmux itself.
+fn clipboard_hint() -> Option<String> {
+    std::env::var_os("TMUX")?;
+    let out = std::process::Command::new("tmux")
+        .args(["show-options", "-gv", "set-clipboard"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (value == "off").then(|| {
+        "tmux has set-clipboard off: add `set -g set-clipboard on` to ~/.tmux.conf".to_string()
+    })
 }
 
 /// Ctrl-Z: give the terminal back, stop (SIGTSTP, so the shell's job control takes over), and

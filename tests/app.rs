@@ -1815,3 +1815,19 @@ fn a_deploy_that_skips_environments_says_which() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn copied_is_only_claimed_where_the_terminal_takes_osc_52() {
+    let mut s = with_log(&[b"a line"]);
+    update(&mut s, key('y'), 60);
+    assert!(s.toast.as_ref().unwrap().text.starts_with("copied 1 line"));
+    s.clipboard_hint = Some("tmux has set-clipboard off: add `set -g set-clipboard on`".into());
+    let fx = update(&mut s, key('y'), 60);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Copy(_))));
+    let t = s.toast.as_ref().unwrap();
+    assert!(
+        !t.text.contains("copied") && t.text.contains("set-clipboard on"),
+        "{}",
+        t.text
+    );
+}

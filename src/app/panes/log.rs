@@ -103,11 +103,19 @@ pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
             let n = text.lines().count().max(1);
             log.mark = None;
             fx.push(Effect::Copy(text));
-            toast(
-                s,
-                Level::Info,
-                format!("copied {n} line(s) to the clipboard"),
-            );
+            // "Copied" only where the terminal can take OSC 52; otherwise say how to enable it.
+            match s.clipboard_hint.clone() {
+                None => toast(
+                    s,
+                    Level::Info,
+                    format!("copied {n} line(s) to the clipboard"),
+                ),
+                Some(hint) => toast(
+                    s,
+                    Level::Warn,
+                    format!("{n} line(s) sent for the clipboard, but {hint}"),
+                ),
+            }
         }
         Action::SaveLog => save_log(s, fx),
         Action::Back => {

@@ -150,6 +150,9 @@ pub struct State {
     /// Where `s` in a log saves it.
     pub save_dir: PathBuf,
     pub next_req: u64,
+    /// Why a copy may not reach the clipboard (tmux with `set-clipboard off`), found at start;
+    /// `None`: the terminal takes OSC 52.
+    pub clipboard_hint: Option<String>,
     /// Names this process's temporary files (the process id, passed in: `update` reads no
     /// system state).
     pub instance: u32,
@@ -197,6 +200,7 @@ impl State {
             save_dir: std::env::temp_dir().join("shipdeck").join("logs"),
             next_req: 1,
             instance: 0,
+            clipboard_hint: None,
             dirty: true,
             quit: false,
         }
