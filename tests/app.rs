@@ -1831,3 +1831,21 @@ fn copied_is_only_claimed_where_the_terminal_takes_osc_52() {
         t.text
     );
 }
+
+#[test]
+fn a_search_past_the_cursor_wraps_to_the_first_match() {
+    let mut s = with_log(&[b"an error early", b"fine", b"fine"]);
+    // Following: the cursor is on the last line, after the only match.
+    update(&mut s, Action::StartFilter, 60);
+    for c in "error".chars() {
+        update(&mut s, key(c), 60);
+    }
+    update(&mut s, special(KeyCode::Enter), 60);
+    let log = s.log.as_ref().unwrap();
+    assert_eq!(log.cursor, log.first_in_memory(), "around to the match");
+    assert!(
+        s.toast.as_ref().is_none_or(|t| !t.text.contains("no line")),
+        "{:?}",
+        s.toast
+    );
+}

@@ -247,7 +247,14 @@ impl LogView {
         if self.search.is_empty() {
             return None;
         }
-        self.find(true, true)
+        // From the cursor on; past the last match, around from the top (as `n` does in vim).
+        self.find(true, true).or_else(|| {
+            let first = *self.matches.first()?;
+            self.follow = false;
+            self.cursor = first;
+            self.clamp();
+            Some(first)
+        })
     }
 
     pub(crate) fn recompute_matches(&mut self) {
