@@ -432,7 +432,7 @@ async fn launch_report_and_assets_follow_the_server_rules() {
     assert_eq!(b.raw_status, "pending");
     assert_eq!(b.project, "payments");
     assert_eq!(
-        b.trigger.as_deref(),
+        b.commit_label().as_deref(),
         Some("main@9f2c1e4"),
         "refs/heads/ stripped"
     );
@@ -1020,7 +1020,7 @@ async fn a_minimal_build_reply_is_enough() {
         );
         assert_eq!(b.project_id.as_deref(), Some("1"));
         assert_eq!(
-            b.trigger.as_deref(),
+            b.commit_label().as_deref(),
             Some("main@9f2c1e4"),
             "from the request"
         );
@@ -1193,7 +1193,7 @@ mod tolerant_decoding {
                     prop_assert_eq!(b.status, BuildStatus::Unknown);
                 }
                 prop_assert!(b.queued_at.is_some());
-                prop_assert!(b.trigger.is_some());
+                prop_assert!(b.commit_label().is_some());
             }
         }
 

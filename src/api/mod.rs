@@ -152,6 +152,19 @@ pub trait Backend: Send + Sync {
         Err(self.no_builds())
     }
 
+    /// The project's most recent builds (or deployments), newest first, at most `n`: its last
+    /// build and trend in the Projects pane. Asked lazily for the rows on screen, so a backend
+    /// answers it with as few requests as it can (ideally one).
+    async fn recent_builds(&self, project: &Project, n: usize) -> Result<Vec<Build>, ApiError> {
+        let scope = BuildScope::Project {
+            id: project.id.clone(),
+            name: project.name.clone(),
+        };
+        let mut builds = self.builds(&scope).await?;
+        builds.truncate(n);
+        Ok(builds)
+    }
+
     /// What a launch of this project can ask for (steps to skip, extra fields).
     async fn launch_options(&self, _project_id: &str) -> Result<LaunchOptions, ApiError> {
         Ok(LaunchOptions::default())

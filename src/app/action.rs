@@ -116,6 +116,12 @@ pub enum Action {
         req: u64,
         result: Result<Listing, ApiError>,
     },
+    RecentLoaded {
+        epoch: u64,
+        profile: String,
+        project_id: String,
+        result: Result<Vec<Build>, ApiError>,
+    },
     LaunchOptionsLoaded {
         epoch: u64,
         project_id: String,
@@ -278,6 +284,12 @@ pub enum Effect {
         epoch: u64,
         req: u64,
         scope: BuildScope,
+    },
+    /// A project's recent builds (answered with `RecentLoaded`).
+    FetchRecent {
+        epoch: u64,
+        profile: String,
+        project: Box<crate::domain::Project>,
     },
     /// Ask which steps a launch may skip.
     LaunchOptions {

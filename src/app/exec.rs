@@ -52,6 +52,18 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
                 result,
             }
         }
+        Effect::FetchRecent {
+            epoch,
+            profile,
+            project,
+        } => Action::RecentLoaded {
+            epoch: *epoch,
+            profile: profile.clone(),
+            project_id: project.id.clone(),
+            result: backend
+                .recent_builds(project, super::recent::RECENT_BUILDS)
+                .await,
+        },
         Effect::LaunchOptions {
             epoch,
             project_id,

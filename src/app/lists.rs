@@ -322,6 +322,7 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     super::panes::releases::tick(s, fx);
+    super::recent::want(s, fx);
     if s.pane == Resource::Builds && s.builds_active() {
         s.dirty = true; // live durations
     }

@@ -21,6 +21,7 @@ pub(crate) mod mutation;
 pub mod overlays;
 pub mod panes;
 pub mod profile;
+pub mod recent;
 pub mod results;
 pub mod router;
 pub mod runner;

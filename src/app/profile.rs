@@ -22,6 +22,7 @@ pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     // Changes in flight are not aborted (the runner lets them finish and audits them); only
     // their answers for the old epoch are dropped. The runner logs the old backend out.
     s.epoch += 1;
+    s.recent.forget_in_flight();
     s.active = Some(idx);
     s.session = None;
     s.conn = Conn::Connecting;
@@ -99,6 +100,13 @@ pub fn refresh(s: &mut State, fx: &mut Vec<Effect>) {
                 switch_profile(s, &p, fx);
             }
         }
-        _ => load(s, s.pane, LoadKind::Reload, fx),
+        _ => {
+            if s.pane == crate::domain::Resource::Projects
+                && let Some(p) = s.profile().map(|p| p.name.clone())
+            {
+                s.recent.expire(&p);
+            }
+            load(s, s.pane, LoadKind::Reload, fx)
+        }
     }
 }

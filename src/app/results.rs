@@ -36,6 +36,17 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
             }
             return Handled::Reply { redraw: false };
         }
+        Action::RecentLoaded {
+            epoch,
+            profile,
+            project_id,
+            result,
+        } => {
+            if current(epoch) {
+                super::recent::loaded(s, profile, project_id, result, fx);
+            }
+            return Handled::Reply { redraw: false };
+        }
         Action::LaunchOptionsLoaded {
             epoch,
             project_id,

@@ -320,6 +320,7 @@ impl Runner {
             Effect::Login { .. }
             | Effect::FetchList { .. }
             | Effect::FetchBuilds { .. }
+            | Effect::FetchRecent { .. }
             | Effect::LaunchOptions { .. }
             | Effect::FetchEnvironments { .. }
             | Effect::ListArchives { .. }

@@ -23,7 +23,8 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             lists::tick(s, &mut fx);
             return fx;
         }
-        Action::Resize { rows, .. } => {
+        Action::Resize { cols, rows } => {
+            s.cols = cols;
             // header, tabs, footer, block borders and the table header.
             s.page_rows = (rows as usize).saturating_sub(6).max(1);
             if let Some(log) = &mut s.log {

@@ -133,7 +133,7 @@ async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
             super::get::print(
                 &builds,
                 json,
-                &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED"],
+                &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED", "COMMIT"],
                 |x| {
                     vec![
                         x.id.clone(),
@@ -145,6 +145,7 @@ async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
                             .or(x.queued_at)
                             .map(|t| t.to_rfc3339())
                             .unwrap_or_default(),
+                        x.commit_label().unwrap_or_default(),
                     ]
                 },
             );

@@ -27,6 +27,43 @@ pub struct Build {
     pub finished_at: Option<DateTime<Utc>>,
     /// Who or what started it, when known.
     pub trigger: Option<String>,
+    /// The commit it built, as the server wrote it (full or short SHA), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The branch, tag or ref it built, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+}
+
+impl Build {
+    /// `ref@sha7`, or whichever of the two is known: what the COMMIT column shows.
+    pub fn commit_label(&self) -> Option<String> {
+        let git_ref = self.short_ref();
+        let sha = self
+            .commit
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(7).collect::<String>());
+        match (git_ref, sha) {
+            (Some(r), Some(s)) => Some(format!("{r}@{s}")),
+            (Some(r), None) => Some(r.to_string()),
+            (None, Some(s)) => Some(s),
+            (None, None) => None,
+        }
+    }
+}
+
+impl Build {
+    /// The ref without `refs/heads/` (a branch reads as its name; tags keep `refs/tags/`
+    /// shortened to `tag:`).
+    pub fn short_ref(&self) -> Option<String> {
+        let r = self.git_ref.as_deref().filter(|r| !r.is_empty())?;
+        Some(match (r.strip_prefix("refs/heads/"), r.strip_prefix("refs/tags/")) {
+            (Some(branch), _) => branch.to_string(),
+            (None, Some(tag)) => format!("tag:{tag}"),
+            (None, None) => r.to_string(),
+        })
+    }
 }
 
 /// Which builds to list.

@@ -2,10 +2,12 @@
 
 mod build;
 mod release;
+mod trend;
 
 pub use build::{
     Build, BuildScope, LaunchField, LaunchOptions, LaunchRequest, LogEvent, StepStatus,
 };
+pub use trend::{Trend, sparkline};
 use chrono::{DateTime, Utc};
 pub use release::{
     DeployRequest, Deployment, Environment, ReleaseRequest, ReleaseSupport, RollbackRequest,
@@ -71,6 +73,19 @@ pub struct LastBuild {
     /// What the exit code means, when the backend says or the code is a known one.
     pub message: Option<String>,
     pub at: Option<DateTime<Utc>>,
+}
+
+impl LastBuild {
+    /// A project's last build from its newest build (lists that do not carry it).
+    pub fn of(b: &Build) -> LastBuild {
+        LastBuild {
+            status: b.status,
+            raw: b.raw_status.clone(),
+            exit_code: b.exit_code,
+            message: b.message.clone(),
+            at: b.finished_at.or(b.started_at).or(b.queued_at),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -36,6 +36,34 @@ pub struct Deployment {
     pub error: Option<String>,
 }
 
+impl Deployment {
+    /// The deployment as a row of build history (Aviator has no builds: a project's recent
+    /// deployments are its trend and last "build").
+    pub fn as_build(&self) -> super::Build {
+        let what = format!("{} → {}", self.candidate, self.environment);
+        super::Build {
+            id: self.id.clone(),
+            run_id: None,
+            build_id: Some(self.id.clone()),
+            project_id: Some(self.project.clone()),
+            project: self.project.clone(),
+            status: self.status,
+            raw_status: self.raw_status.clone(),
+            exit_code: None,
+            message: Some(match &self.error {
+                Some(e) if !e.is_empty() => format!("{what}: {e}"),
+                _ => what,
+            }),
+            queued_at: None,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            trigger: self.actor.clone(),
+            commit: None,
+            git_ref: None,
+        }
+    }
+}
+
 /// Cut a release candidate from a commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReleaseRequest {

@@ -45,7 +45,7 @@ pub fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
 
 impl Columns for Project {
     fn header() -> &'static [&'static str] {
-        &["", "PROJECT", "LAST BUILD", "MEANING", "WHEN"]
+        &["", "PROJECT", "LAST BUILD", "MEANING", "WHEN", "TREND"]
     }
     fn widths(width: u16) -> Vec<Constraint> {
         let wide = width >= 120;
@@ -54,11 +54,17 @@ impl Columns for Project {
             Constraint::Fill(3),
             Constraint::Length(14),
             Constraint::Fill(2),
-            Constraint::Length(if wide { 20 } else { 9 }),
+            Constraint::Length(if wide { 10 } else { 8 }),
+            Constraint::Length(trend_width(width)),
         ]
     }
     fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
-        let (sym, status, meaning, when) = match &self.last_build {
+        let recent = crate::app::recent::of(s, &self.id);
+        // The list's own last build, else the newest of the recent builds asked for the row.
+        let lazy = recent
+            .and_then(|e| e.builds.first())
+            .map(crate::domain::LastBuild::of);
+        let (sym, status, meaning, when) = match self.last_build.as_ref().or(lazy.as_ref()) {
             Some(b) => {
                 let c = status_color(t, b.status);
                 (
@@ -75,12 +81,15 @@ impl Columns for Project {
                     b.at.map(|at| ago(s.wall, at)).unwrap_or_default(),
                 )
             }
-            None => (
-                Span::styled("·", t.dim()),
-                Span::styled("never built", t.dim()),
-                String::new(),
-                String::new(),
-            ),
+            None => {
+                let (word, why) = no_last_build(recent);
+                (
+                    Span::styled("·", t.dim()),
+                    Span::styled(word, t.dim()),
+                    why,
+                    String::new(),
+                )
+            }
         };
         vec![
             Line::from(sym),
@@ -88,6 +97,9 @@ impl Columns for Project {
             Line::from(status),
             Line::from(Span::styled(meaning, t.dim())),
             Line::from(Span::styled(when, t.dim())),
+            recent
+                .map(|e| trend_line(&e.builds, s.cols, t))
+                .unwrap_or_default(),
         ]
     }
     fn detail(&self, s: &State) -> Vec<(&'static str, String)> {
@@ -95,7 +107,11 @@ impl Columns for Project {
         if let Some(d) = &self.description {
             out.push(("description", d.clone()));
         }
-        match &self.last_build {
+        let recent = crate::app::recent::of(s, &self.id);
+        let lazy = recent
+            .and_then(|e| e.builds.first())
+            .map(crate::domain::LastBuild::of);
+        match self.last_build.as_ref().or(lazy.as_ref()) {
             Some(b) => {
                 out.push((
                     "last build",
@@ -119,10 +135,95 @@ impl Columns for Project {
                     ));
                 }
             }
-            None => out.push(("last build", "never built".into())),
+            None => {
+                let (word, why) = no_last_build(recent);
+                out.push(("last build", format!("{word} {why}").trim().to_string()));
+            }
+        }
+        if let Some(e) = recent.filter(|e| !e.builds.is_empty()) {
+            let trend = crate::domain::Trend::of(&e.builds, e.builds.len());
+            out.push(("trend", trend_text(&trend)));
         }
         out
     }
+}
+
+/// What the LAST BUILD and MEANING cells say when no build is known (yet).
+fn no_last_build(recent: Option<&crate::app::recent::Entry>) -> (&'static str, String) {
+    match recent {
+        Some(e) if e.unsupported => ("—", "this backend keeps no build history".into()),
+        Some(e) if e.answered && e.error.is_none() => ("never built", String::new()),
+        Some(e) if e.error.is_some() => (
+            "unknown",
+            format!("cannot read its builds: {}", e.error.as_deref().unwrap_or("")),
+        ),
+        _ => ("…", "asking for its builds".into()),
+    }
+}
+
+/// The TREND column's width: strip and rate; the duration sparkline too on a wide screen.
+fn trend_width(width: u16) -> u16 {
+    match width {
+        // strip, " 100%", " " + sparkline, " flaky"
+        w if w >= 150 => 2 * TREND_CELLS_WIDE as u16 + 12,
+        w if w >= 120 => TREND_CELLS_WIDE as u16 + 11,
+        _ => TREND_CELLS as u16 + 11,
+    }
+}
+
+/// Builds in the strip on an ordinary and on a wide screen.
+const TREND_CELLS: usize = 6;
+const TREND_CELLS_WIDE: usize = 10;
+
+/// `✔✔✘✔✔ 80% ▂▃▅▂▁ flaky`: the last builds oldest to newest (coloured symbols, so it
+/// reads without colour), the success rate, durations, and a mark on a flaky project.
+fn trend_line(builds: &[Build], cols: u16, t: &Theme) -> Line<'static> {
+    let n = if cols >= 120 {
+        TREND_CELLS_WIDE
+    } else {
+        TREND_CELLS
+    };
+    let trend = crate::domain::Trend::of(builds, n);
+    if trend.is_empty() {
+        return Line::default();
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    // Right-aligned so that the newest results line up from row to row.
+    let pad = n.saturating_sub(trend.results.len());
+    if pad > 0 {
+        spans.push(Span::raw(" ".repeat(pad)));
+    }
+    for st in &trend.results {
+        spans.push(Span::styled(st.symbol(), Style::new().fg(status_color(t, *st))));
+    }
+    spans.push(Span::styled(
+        match trend.success_rate {
+            Some(r) => format!(" {r:>3}%"),
+            None => "    ".to_string(),
+        },
+        t.dim(),
+    ));
+    if cols >= 150 {
+        spans.push(Span::styled(
+            format!(" {:>n$}", crate::domain::sparkline(&trend.durations)),
+            Style::new().fg(t.accent),
+        ));
+    }
+    if trend.flaky {
+        spans.push(Span::styled(" flaky", Style::new().fg(t.warn)));
+    }
+    Line::from(spans)
+}
+
+/// The trend in words, for details and the top of a project's history.
+fn trend_text(trend: &crate::domain::Trend) -> String {
+    let strip: String = trend.results.iter().map(|s| s.symbol()).collect();
+    let rate = trend
+        .success_rate
+        .map(|r| format!(" · {r}% passed"))
+        .unwrap_or_default();
+    let flaky = if trend.flaky { " · flaky" } else { "" };
+    format!("{strip}{rate}{flaky} (oldest → newest)")
 }
 
 /// "1m 05s", "2h 03m".
@@ -138,7 +239,7 @@ pub fn duration(secs: i64) -> String {
 impl Columns for Build {
     fn header() -> &'static [&'static str] {
         &[
-            "", "RUN", "PROJECT", "STATUS", "STARTED", "DURATION", "EXIT",
+            "", "RUN", "PROJECT", "STATUS", "STARTED", "DURATION", "COMMIT", "MESSAGE",
         ]
     }
     fn widths(width: u16) -> Vec<Constraint> {
@@ -150,11 +251,26 @@ impl Columns for Build {
             Constraint::Length(10),
             Constraint::Length(if wide { 19 } else { 9 }),
             Constraint::Length(9),
+            // `sha7 ref` when there is room, the SHA alone on a medium screen, none below.
+            Constraint::Length(match width {
+                w if w >= 118 => 20,
+                w if w >= 94 => 8,
+                _ => 0,
+            }),
             Constraint::Fill(2),
         ]
     }
     fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
         let c = status_color(t, self.status);
+        // SHA first, so that a narrow column cut to 7 characters still shows it whole.
+        let commit = match (self.commit.as_deref(), self.short_ref()) {
+            (Some(c), Some(r)) if !c.is_empty() => {
+                format!("{} {r}", c.chars().take(7).collect::<String>())
+            }
+            (Some(c), _) => c.chars().take(7).collect(),
+            (None, Some(r)) => r.to_string(),
+            (None, None) => String::new(),
+        };
         let start = self.started_at.or(self.queued_at);
         let started = start
             .map(|at| ago(s.wall, at))
@@ -183,6 +299,10 @@ impl Columns for Build {
             Line::from(Span::styled(self.status.label(), Style::new().fg(c))),
             Line::from(Span::styled(started, t.dim())),
             Line::from(dur),
+            Line::from(Span::styled(
+                clean(&commit).into_owned(),
+                t.dim(),
+            )),
             Line::from(Span::styled(clean(&exit).into_owned(), t.dim())),
         ]
     }
@@ -202,11 +322,29 @@ impl Columns for Build {
         if let Some(b) = &self.build_id {
             out.push(("build id", b.clone()));
         }
+        if let Some(r) = &self.git_ref {
+            out.push(("ref", r.clone()));
+        }
+        if let Some(c) = &self.commit {
+            out.push(("commit", c.clone()));
+        }
         if let Some(c) = self.exit_code {
             out.push(("exit code", c.to_string()));
         }
         if let Some(m) = &self.message {
             out.push(("meaning", m.clone()));
+        }
+        // Enter shows these details instead of a log: say why there is none.
+        if let (Some(caps), Some(kind)) = (s.caps(), s.kind())
+            && !caps.builds.logs
+        {
+            out.push((
+                "log",
+                format!(
+                    "none: {} keeps no build logs (the CI that ran the build has them)",
+                    kind.label()
+                ),
+            ));
         }
         for (k, v) in [
             ("queued", self.queued_at),
@@ -525,9 +663,21 @@ pub(crate) fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Resource::Projects => pane(f, area, s, t, &s.lists.projects, Resource::Projects),
         Resource::Developers => pane(f, area, s, t, &s.lists.developers, Resource::Developers),
         Resource::Secrets => pane(f, area, s, t, &s.lists.secrets, Resource::Secrets),
-        Resource::Builds => match &s.log {
-            Some(log) => super::log::draw(f, area, s, t, log),
-            None => pane(f, area, s, t, &s.lists.builds, Resource::Builds),
+        Resource::Builds => match (&s.log, &s.builds_scope) {
+            (Some(log), _) => super::log::draw(f, area, s, t, log),
+            (None, crate::domain::BuildScope::Project { name, .. })
+                if !s.lists.builds.rows.is_empty() && s.detail.is_none() =>
+            {
+                let tall = area.height >= 30;
+                let [top, rest] = ratatui::layout::Layout::vertical([
+                    Constraint::Length(if tall { 5 } else { 3 }),
+                    Constraint::Min(3),
+                ])
+                .areas(area);
+                trend_panel(f, top, s, t, name, tall);
+                pane(f, rest, s, t, &s.lists.builds, Resource::Builds)
+            }
+            (None, _) => pane(f, area, s, t, &s.lists.builds, Resource::Builds),
         },
         Resource::Releases => {
             let [top, rest] = ratatui::layout::Layout::vertical([
@@ -541,6 +691,73 @@ pub(crate) fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Resource::Audit => pane(f, area, s, t, &s.lists.audit, Resource::Audit),
         Resource::Overview => pane(f, area, s, t, &s.lists.overview, Resource::Overview),
     }
+}
+
+/// The top of a project's history: its results as a strip (oldest → newest, as many as fit),
+/// the durations as a sparkline and the figures, from the rows already loaded.
+fn trend_panel(f: &mut Frame, area: Rect, s: &State, t: &Theme, name: &str, tall: bool) {
+    let blk = block(
+        Line::styled(
+            format!(" Trend of {} ", clean(name)),
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ),
+        t,
+    );
+    let inner = blk.inner(area);
+    f.render_widget(blk, area);
+    let builds = &s.lists.builds.rows;
+    // Two columns a build when tall (larger than the Projects column), one otherwise.
+    let cell = if tall { 2 } else { 1 };
+    let n = (inner.width as usize / cell).saturating_sub(2).clamp(1, 60);
+    let trend = crate::domain::Trend::of(builds, n);
+    let strip: Vec<Span<'static>> = trend
+        .results
+        .iter()
+        .map(|st| {
+            let sym = if tall {
+                format!("{} ", st.symbol())
+            } else {
+                st.symbol().to_string()
+            };
+            Span::styled(sym, Style::new().fg(status_color(t, *st)))
+        })
+        .collect();
+    let mut durations: Vec<i64> = trend.durations.iter().flatten().copied().collect();
+    durations.sort_unstable();
+    let mut facts = vec![match trend.success_rate {
+        Some(r) => format!("{r}% passed"),
+        None => "nothing finished yet".to_string(),
+    }];
+    facts.push(format!("last {} builds, oldest → newest", trend.results.len()));
+    if let (Some(mid), Some(max)) = (durations.get(durations.len() / 2), durations.last()) {
+        facts.push(format!("median {} · longest {}", duration(*mid), duration(*max)));
+    }
+    let mut facts_line = vec![Span::styled(facts.join(" · "), t.dim())];
+    if trend.flaky {
+        facts_line.push(Span::styled(
+            " · flaky: results flip without a new commit",
+            Style::new().fg(t.warn),
+        ));
+    }
+    let lines = if tall {
+        vec![
+            Line::from(strip),
+            Line::styled(
+                crate::domain::sparkline(&trend.durations)
+                    .chars()
+                    .flat_map(|c| [c, c])
+                    .collect::<String>(),
+                Style::new().fg(t.accent),
+            ),
+            Line::from(facts_line),
+        ]
+    } else {
+        let mut one = strip;
+        one.push(Span::raw("  "));
+        one.extend(facts_line);
+        vec![Line::from(one)]
+    };
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn block<'a>(title: Line<'a>, t: &Theme) -> Block<'a> {
@@ -659,13 +876,7 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
     }
     // Only the rows on screen are built: frame time does not grow with the list.
     let height = inner.height.saturating_sub(1) as usize;
-    let mut offset = l.offset.min(l.visible.len().saturating_sub(1));
-    if l.selected < offset {
-        offset = l.selected;
-    } else if height > 0 && l.selected >= offset + height {
-        offset = l.selected + 1 - height;
-    }
-    let end = (offset + height).min(l.visible.len());
+    let std::ops::Range { start: offset, end } = l.window(height);
     // The columns as the table will lay them out: a cell longer than its column ends in "…".
     let widths = T::widths(inner.width);
     let cols = ratatui::layout::Layout::horizontal(widths.clone())

@@ -192,6 +192,8 @@ pub(super) fn run_build(r: &wire::Run, pid: &str, name: &str) -> Build {
         started_at: ms(r.start),
         finished_at: ms(r.finish),
         trigger: None,
+        commit: None,
+        git_ref: None,
     }
 }
 
@@ -211,6 +213,8 @@ pub(super) fn running_build(pid: &str, name: &str) -> Build {
         started_at: None,
         finished_at: None,
         trigger: None,
+        commit: None,
+        git_ref: None,
     }
 }
 

@@ -35,6 +35,8 @@ pub(super) fn run_build(run: wire::Run, running: bool) -> Build {
         },
         finished_at: None,
         trigger: None,
+        commit: None,
+        git_ref: None,
     }
 }
 
@@ -65,6 +67,8 @@ pub(super) fn finished_build(row: wire::BuildRow, project: &str) -> Build {
         started_at: None,
         finished_at: row.completed_at.as_deref().and_then(parse_time),
         trigger: None,
+        commit: None,
+        git_ref: None,
     }
 }
 

@@ -253,6 +253,24 @@ impl Backend for FreeCommit {
         self.list_builds(scope).await
     }
 
+    /// Finished builds only: one request (the queue is the Builds pane's business).
+    async fn recent_builds(
+        &self,
+        project: &crate::domain::Project,
+        n: usize,
+    ) -> Result<Vec<Build>, ApiError> {
+        let rows = self.project_history(&project.id).await?;
+        Ok(rows
+            .into_iter()
+            .take(n)
+            .map(|row| {
+                let mut b = builds::finished_build(row, &project.name);
+                b.project_id.get_or_insert_with(|| project.id.clone());
+                b
+            })
+            .collect())
+    }
+
     async fn launch_options(
         &self,
         project_id: &str,

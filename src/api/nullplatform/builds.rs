@@ -86,8 +86,8 @@ pub struct Asset {
 pub(super) fn to_build(w: wire::Build, project: &str) -> Build {
     let raw = w.status.unwrap_or_default();
     let status = status_of(&raw);
-    let sha = w.commit.as_ref().and_then(|c| c.id.as_deref());
-    let trigger = trigger_of(w.branch.as_deref(), sha);
+    let commit = w.commit.and_then(|c| c.id).filter(|s| !s.is_empty());
+    let git_ref = w.branch.filter(|b| !b.is_empty());
     let updated = w.updated_at.as_deref().and_then(parse_time);
     Build {
         id: w.id.clone(),
@@ -102,21 +102,9 @@ pub(super) fn to_build(w: wire::Build, project: &str) -> Build {
         queued_at: w.created_at.as_deref().and_then(parse_time),
         started_at: None,
         finished_at: if status.is_terminal() { updated } else { None },
-        trigger,
-    }
-}
-
-/// `branch@sha7`, or whichever of the two is known.
-fn trigger_of(branch: Option<&str>, sha: Option<&str>) -> Option<String> {
-    let branch = branch.filter(|b| !b.is_empty());
-    let sha = sha
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(7).collect::<String>());
-    match (branch, sha) {
-        (Some(b), Some(s)) => Some(format!("{b}@{s}")),
-        (Some(b), None) => Some(b.to_string()),
-        (None, Some(s)) => Some(s),
-        (None, None) => None,
+        trigger: None,
+        commit,
+        git_ref,
     }
 }
 
@@ -305,8 +293,11 @@ impl Nullplatform {
         let name = self.project_name(Some(&req.project_id), &req.project_id);
         let mut b = to_build(w, &name);
         b.project_id.get_or_insert_with(|| req.project_id.clone());
-        if b.trigger.is_none() {
-            b.trigger = trigger_of(Some(branch), Some(sha));
+        if b.commit.is_none() {
+            b.commit = Some(sha.to_string());
+        }
+        if b.git_ref.is_none() {
+            b.git_ref = Some(branch.to_string());
         }
         if b.message.is_none() {
             b.message = param("description").and_then(first_line);

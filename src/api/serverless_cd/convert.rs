@@ -87,20 +87,10 @@ pub(crate) fn task_build(t: wire::Task, project: &str) -> Build {
         (None, Some(tt)) => Some(tt.clone()),
         (None, None) => None,
     };
-    // `<message> (<ref> @ <commit>)`, with whatever of it the task carries.
-    let mut place: Vec<String> = Vec::new();
-    if let Some(r) = t.git_ref.as_deref().filter(|r| !r.is_empty()) {
-        place.push(r.to_string());
-    }
-    if let Some(c) = t.commit.as_deref().filter(|c| !c.is_empty()) {
-        place.push(c.chars().take(7).collect());
-    }
-    let place = place.join(" @ ");
-    let message = match t.message.as_deref().filter(|m| !m.is_empty()) {
-        Some(m) if place.is_empty() => Some(m.to_string()),
-        Some(m) => Some(format!("{m} ({place})")),
-        None => (!place.is_empty()).then_some(place),
-    };
+    // The commit message, ref and SHA each have their own column.
+    let message = t.message.filter(|m| !m.is_empty());
+    let git_ref = t.git_ref.filter(|r| !r.is_empty());
+    let commit = t.commit.filter(|c| !c.is_empty());
     Build {
         id: t.id.clone(),
         run_id: Some(t.id.clone()),
@@ -122,6 +112,8 @@ pub(crate) fn task_build(t: wire::Task, project: &str) -> Build {
             None
         },
         trigger,
+        commit,
+        git_ref,
     }
 }
 
@@ -141,6 +133,8 @@ pub(crate) fn queued_build(task_id: String, app_id: Option<&str>, project: &str)
         started_at: None,
         finished_at: None,
         trigger: None,
+        commit: None,
+        git_ref: None,
     }
 }
 

@@ -523,6 +523,25 @@ impl Backend for ServerlessCd {
         }
     }
 
+    /// The first page of the task list (newest first, §6): one request.
+    async fn recent_builds(&self, project: &Project, n: usize) -> Result<Vec<Build>, ApiError> {
+        let size = u32::try_from(n).unwrap_or(u32::MAX).clamp(1, self.page_size);
+        let env = self.app_info_or_id(&project.id).await.env;
+        let rows = self.task_rows(&project.id, env.as_deref(), 1, size).await?;
+        let mut out: Vec<Build> = rows
+            .result
+            .into_iter()
+            .map(|t| {
+                let mut b = task_build(t, &project.name);
+                b.project_id.get_or_insert_with(|| project.id.clone());
+                b
+            })
+            .collect();
+        out.sort_by_key(|b| std::cmp::Reverse(b.queued_at));
+        out.truncate(n);
+        Ok(out)
+    }
+
     async fn launch_options(&self, project_id: &str) -> Result<LaunchOptions, ApiError> {
         let app = self.application(project_id).await?;
         // The trigger's branch, else the ref last deployed; nothing invented.

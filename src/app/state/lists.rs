@@ -53,6 +53,20 @@ pub struct ListMeta {
     pub failures: u32,
 }
 
+impl ListMeta {
+    /// Positions in `visible` on screen for a body `height` rows high: the window follows the
+    /// selection (the drawing and the lazy per-row fetches agree on what is visible).
+    pub fn window(&self, height: usize) -> std::ops::Range<usize> {
+        let mut offset = self.offset.min(self.visible.len().saturating_sub(1));
+        if self.selected < offset {
+            offset = self.selected;
+        } else if height > 0 && self.selected >= offset + height {
+            offset = self.selected + 1 - height;
+        }
+        offset..(offset + height).min(self.visible.len())
+    }
+}
+
 impl<T> std::ops::Deref for ListPane<T> {
     type Target = ListMeta;
     fn deref(&self) -> &ListMeta {

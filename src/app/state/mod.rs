@@ -132,6 +132,8 @@ pub struct State {
     pub wall: DateTime<Utc>,
     /// Body rows available to lists, from the last resize (paging and prefetch use it).
     pub page_rows: usize,
+    /// Terminal width from the last resize (how much of a trend fits).
+    pub cols: u16,
     pub config_path: Option<String>,
     /// Which builds the Builds pane shows (the queue, or one project's history).
     pub builds_scope: BuildScope,
@@ -139,6 +141,8 @@ pub struct State {
     pub log: Option<LogView>,
     /// The Releases pane's pipeline: environments, their state, the selection, a watch.
     pub releases: super::releases::Releases,
+    /// Each project's recent builds (last build, trend), per profile.
+    pub recent: super::recent::Recent,
     /// After a switch from the Overview: the pane to open once logged in.
     pub open_after_login: Option<(Resource, Option<String>)>,
     /// Lines a log keeps in memory before spilling to disk.
@@ -189,10 +193,12 @@ impl State {
             now: 0,
             wall: DateTime::<Utc>::UNIX_EPOCH,
             page_rows: 20,
+            cols: 120,
             config_path: None,
             builds_scope: BuildScope::Active,
             log: None,
             releases: Default::default(),
+            recent: Default::default(),
             open_after_login: None,
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
             audit: Vec::new(),
