@@ -118,6 +118,7 @@ fn follow_stream() {
         started_at: Some(Utc::now()),
         finished_at: None,
         trigger: None,
+        ..Build::default()
     };
     let page = Page {
         items: vec![build],

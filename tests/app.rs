@@ -218,10 +218,16 @@ fn connect_epoch(fx: &[Effect]) -> u64 {
         .unwrap_or_else(|| panic!("no Connect in {fx:?}"))
 }
 
-/// Effects without the list-cache bookkeeping (written after every fresh first page).
+/// Effects without the list-cache bookkeeping (written after every fresh first page) and the
+/// lazy per-row asks for recent builds (tested on their own in `recent_builds_…`).
 fn without_cache(fx: &[Effect]) -> Vec<Effect> {
     fx.iter()
-        .filter(|e| !matches!(e, Effect::SaveCache { .. } | Effect::LoadCache { .. }))
+        .filter(|e| {
+            !matches!(
+                e,
+                Effect::SaveCache { .. } | Effect::LoadCache { .. } | Effect::FetchRecent { .. }
+            )
+        })
         .cloned()
         .collect()
 }
@@ -737,10 +743,227 @@ fn snapshot_panes() {
         let mut s = sized(with_all_lists(), w, h);
         for r in [Resource::Projects, Resource::Developers, Resource::Secrets] {
             update(&mut s, Action::ShowPane(r), 70);
+            answer_recent(&mut s);
             s.toast = None;
             insta::assert_snapshot!(format!("{}_{w}x{h}", r.as_str()), render(&s, w, h));
         }
     }
+}
+
+/// Answer every ask for recent builds (and the asks those answers make) with a made-up
+/// history per project: the TREND column and lazily read last builds fill in.
+fn answer_recent(s: &mut State) {
+    // The asks made while the list loaded were never answered: start over.
+    s.recent = Default::default();
+    let now = s.now;
+    let mut fx = update(s, Action::Tick, now);
+    let epoch = s.epoch;
+    for _ in 0..100 {
+        let asks: Vec<Project> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::FetchRecent { project, .. } => Some((**project).clone()),
+                _ => None,
+            })
+            .collect();
+        if asks.is_empty() {
+            return;
+        }
+        fx.clear();
+        for p in asks {
+            let n: usize = p.id.parse().unwrap_or(0);
+            fx.extend(update(
+                s,
+                Action::RecentLoaded {
+                    epoch,
+                    profile: "ci".into(),
+                    project_id: p.id.clone(),
+                    result: Ok(history(n)),
+                },
+                s.now,
+            ));
+        }
+    }
+}
+
+/// Ten finished builds, newest first; results and durations vary with `seed`.
+fn history(seed: usize) -> Vec<Build> {
+    (0..10)
+        .map(|i| {
+            let start = wall() - Duration::hours(i as i64 * 5 + 1);
+            let failed = (seed + i) % 4 == 0;
+            Build {
+                id: format!("{seed}-{i}"),
+                status: if failed {
+                    BuildStatus::Failed
+                } else {
+                    BuildStatus::Succeeded
+                },
+                started_at: Some(start),
+                finished_at: Some(
+                    start + Duration::seconds(60 + ((seed * 7 + i * 13) % 90) as i64),
+                ),
+                commit: Some(format!("{:07x}", seed * 1000 + i)),
+                ..Build::default()
+            }
+        })
+        .collect()
+}
+
+fn recent_asks(fx: &[Effect]) -> Vec<String> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::FetchRecent { project, .. } => Some(project.id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn recent_builds_are_asked_for_rows_on_screen_four_at_a_time_and_kept() {
+    let (s, epoch) = online(47, true);
+    let mut s = sized(s, 80, 16); // 10 rows on screen
+    // The first page's answer already asked; start from nothing asked to count them.
+    s.recent = Default::default();
+    let fx = update(&mut s, Action::Tick, 30);
+    let first = recent_asks(&fx);
+    assert_eq!(first.len(), 4, "four at a time: {first:?}");
+    assert_eq!(first[0], project(0).id, "from the top of the screen");
+    // Each answer lets one more row ask, down to the last row on screen and no further.
+    let mut asked = first.clone();
+    let mut pending = first;
+    while let Some(id) = pending.pop() {
+        let fx = update(
+            &mut s,
+            Action::RecentLoaded {
+                epoch,
+                profile: "ci".into(),
+                project_id: id,
+                result: Ok(history(1)),
+            },
+            40,
+        );
+        let more = recent_asks(&fx);
+        asked.extend(more.iter().cloned());
+        pending.extend(more);
+    }
+    let on_screen: Vec<String> = (0..s.page_rows).map(|i| project(i).id).collect();
+    asked.sort();
+    let mut want = on_screen.clone();
+    want.sort();
+    assert_eq!(asked, want, "exactly the rows on screen, each once");
+    // Answers are kept: nothing is asked again until they are two minutes old.
+    assert!(recent_asks(&update(&mut s, Action::Tick, 60_000)).is_empty());
+    assert_eq!(
+        recent_asks(&update(&mut s, Action::Tick, 40 + 120_000)).len(),
+        4,
+        "stale answers are asked again"
+    );
+    // Moving down brings new rows on screen: they ask (once the asks in flight answered).
+    let (s2, epoch2) = online(47, true);
+    let mut s2 = sized(s2, 80, 16);
+    s2.recent = Default::default();
+    let in_flight = recent_asks(&update(&mut s2, Action::Tick, 30));
+    for _ in 0..15 {
+        assert!(
+            recent_asks(&update(&mut s2, Action::Down, 31)).is_empty(),
+            "four in flight"
+        );
+    }
+    let mut later = Vec::new();
+    for id in in_flight {
+        later.extend(recent_asks(&update(
+            &mut s2,
+            Action::RecentLoaded {
+                epoch: epoch2,
+                profile: "ci".into(),
+                project_id: id,
+                result: Ok(history(2)),
+            },
+            32,
+        )));
+    }
+    let now_on_screen: Vec<String> = (6..16).map(|i| project(i).id).collect();
+    assert_eq!(later.len(), 4, "{later:?}");
+    assert!(
+        later.iter().all(|id| now_on_screen.contains(id)),
+        "{later:?}"
+    );
+    // A backend without project history is not asked again.
+    let mut s3 = sized(online(5, true).0, 80, 16);
+    s3.recent = Default::default();
+    let epoch3 = s3.epoch;
+    let fx = update(&mut s3, Action::Tick, 30);
+    for id in recent_asks(&fx) {
+        update(
+            &mut s3,
+            Action::RecentLoaded {
+                epoch: epoch3,
+                profile: "ci".into(),
+                project_id: id,
+                result: Err(ApiError::Unsupported("no history".into())),
+            },
+            40,
+        );
+    }
+    let fx = update(&mut s3, Action::Tick, 40 + 10 * 60_000);
+    let again = recent_asks(&fx);
+    assert!(
+        again.len() <= 1 && !again.contains(&project(0).id),
+        "unsupported rows are not asked again: {again:?}"
+    );
+}
+
+#[test]
+fn a_project_without_a_last_build_in_the_list_shows_its_newest_recent_build_and_trend() {
+    let (s, epoch) = online(5, true);
+    let mut s = sized(s, 120, 24);
+    // project(4) has no last build in the list (i % 5 == 4).
+    let p = project(4);
+    assert!(p.last_build.is_none());
+    let before = render(&s, 120, 24);
+    let row = |text: &str| {
+        text.lines()
+            .find(|l| l.contains(&p.name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row(&before).contains("…"), "asking: {}", row(&before));
+    let mut h = history(4);
+    h[0].status = BuildStatus::Failed;
+    h[0].message = Some("a step failed".into());
+    update(
+        &mut s,
+        Action::RecentLoaded {
+            epoch,
+            profile: "ci".into(),
+            project_id: p.id.clone(),
+            result: Ok(h.clone()),
+        },
+        50,
+    );
+    let after = row(&render(&s, 120, 24));
+    assert!(after.contains("failed"), "{after}");
+    assert!(after.contains("a step failed"), "{after}");
+    let trend = Trend::of(&h, 10);
+    let strip: String = trend.results.iter().map(|r| r.symbol()).collect();
+    assert!(after.contains(&strip), "the strip {strip} in {after}");
+    assert!(
+        after.contains(&format!("{}%", trend.success_rate.unwrap())),
+        "{after}"
+    );
+    // Answered with no builds: "never built".
+    update(
+        &mut s,
+        Action::RecentLoaded {
+            epoch,
+            profile: "ci".into(),
+            project_id: p.id.clone(),
+            result: Ok(vec![]),
+        },
+        60,
+    );
+    assert!(row(&render(&s, 120, 24)).contains("never built"));
 }
 
 #[test]
@@ -820,7 +1043,8 @@ fn hostile_names_cannot_reach_the_terminal() {
         },
         20,
     );
-    let text = render(&s, 80, 24);
+    // Wide enough for the whole name in its column.
+    let text = render(&s, 120, 24);
     // shipdeck's own cleaning, not ratatui's: every control character (ESC, BEL, CR, the C1
     // CSI) is shown as a visible replacement character, in place, so the name reads as what
     // the server sent and nothing of it acts on the terminal.
@@ -870,6 +1094,7 @@ fn build(status: BuildStatus) -> Build {
         started_at: Some(wall() - Duration::minutes(2)),
         finished_at: None,
         trigger: None,
+        ..Build::default()
     }
 }
 

@@ -413,6 +413,8 @@ fn fake_build(id: &str, project_id: Option<&str>) -> Build {
         started_at: None,
         finished_at: None,
         trigger: None,
+        commit: None,
+        git_ref: None,
     }
 }
 
@@ -1163,12 +1165,11 @@ async fn launch_options_and_dispatch_body() {
         assert_eq!(b.project, "web-portal");
         assert_eq!(b.project_id.as_deref(), Some(app.as_str()));
         assert_eq!(b.trigger.as_deref(), Some("manual"));
-        assert!(
-            b.message
-                .as_deref()
-                .unwrap()
-                .starts_with("release 1.4.0 (refs/tags/v1.4.0 @ 0123456)")
-        );
+        // Message, ref and commit each in their own field (their own columns).
+        assert_eq!(b.message.as_deref(), Some("release 1.4.0"));
+        assert_eq!(b.git_ref.as_deref(), Some("refs/tags/v1.4.0"));
+        assert!(b.commit.as_deref().unwrap().starts_with("0123456"));
+        assert_eq!(b.commit_label().as_deref(), Some("tag:v1.4.0@0123456"));
         // Optional fields left empty are not sent.
         r.launch(
             &app,
@@ -1205,7 +1206,7 @@ async fn an_empty_ref_becomes_the_trigger_branch_or_a_question() {
             post.body,
             Some(json!({"appId": app, "ref": "refs/heads/main"}))
         );
-        assert!(b.message.as_deref().unwrap().contains("refs/heads/main"));
+        assert_eq!(b.git_ref.as_deref(), Some("refs/heads/main"));
         // An application whose trigger names no branch.
         let v: Value = reqwest::Client::new()
             .post(format!(
@@ -1279,7 +1280,11 @@ async fn redeploy_runs_an_earlier_task_again() {
         assert_eq!(b.status, BuildStatus::Queued);
         assert_eq!(b.trigger, Some(format!("redeploy of {}", old.id)));
         assert_eq!(b.project, "order-service");
-        assert_eq!(b.message, old.message, "same commit, ref and message");
+        assert_eq!(
+            (&b.message, &b.git_ref, &b.commit),
+            (&old.message, &old.git_ref, &old.commit),
+            "same commit, ref and message"
+        );
         let post = r
             .cap
             .hits()

@@ -311,12 +311,15 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
     r.tui
         .wait_for("canary already runs 2025.12.28-rc1: nothing to promote");
     assert_eq!(deploys(&r, "canary"), 0);
-    // A chosen candidate on canary: cancel sends nothing, yes sends one request.
+    // A candidate picked from the list the server gave (never typed) on canary: cancel
+    // sends nothing, yes sends one request.
     let deploy = |r: &mut Rig, candidate: &str| {
         r.tui.send("D");
-        r.tui.wait_for("candidate");
-        r.tui.send("\x15"); // Ctrl-U clears the field
-        r.tui.send(&format!("{candidate}\r"));
+        r.tui.wait_for("which candidate");
+        // Typing finds it in the list (the cursor starts on what the previous env runs).
+        r.tui.send(candidate);
+        r.tui.wait_for(&format!("›{candidate}"));
+        r.tui.send("\r");
     };
     r.tui.send("l");
     r.tui.wait_for("Deployments to canary");

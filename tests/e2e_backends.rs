@@ -109,10 +109,12 @@ fn aviator_list_releases_and_promote() {
     r.tui.send("l");
     r.tui.wait_for("Deployments to canary");
     let deploy = |r: &mut Rig| {
+        // Picked from the candidates the server listed, found by typing: never typed blind.
         r.tui.send("D");
-        r.tui.wait_for("candidate");
-        r.tui.send("\x15"); // Ctrl-U clears the field
-        r.tui.send("2025.12.25-rc2\r");
+        r.tui.wait_for("which candidate");
+        r.tui.send("2025.12.25-rc2");
+        r.tui.wait_for("›2025.12.25-rc2");
+        r.tui.send("\r");
         r.tui
             .wait_for("Deploy 2025.12.25-rc2 to canary of payments-api");
     };

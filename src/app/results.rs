@@ -82,12 +82,12 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
                         format!("{} archived no files", short_id(&build.id)),
                     ),
                     Ok(items) => {
-                        s.overlay = Overlay::Pick {
-                            title: format!("files of {} {}", build.project, short_id(&build.id)),
+                        s.overlay = Overlay::Pick(Box::new(super::overlays::picker::Pick::new(
+                            format!("files of {} {}", build.project, short_id(&build.id)),
                             items,
-                            selected: 0,
-                            build,
-                        }
+                            0,
+                            super::overlays::picker::PickFor::Archive(build),
+                        )))
                     }
                     Err(e) => toast(
                         s,

@@ -67,7 +67,8 @@ pub fn route(s: &State, ev: &KeyEvent) -> Option<Action> {
         Layer::Popup { ctx, typing } => s
             .keymap
             .lookup(ev, ctx, typing)
-            .or_else(|| typing.then_some(Action::Input(*ev))),
+            // A picker finds what is typed, after its own keys (j/k still move).
+            .or_else(|| (typing || ctx == Ctx::Picker).then_some(Action::Input(*ev))),
         Layer::Log => s.keymap.action_for(ev, Ctx::Log),
         Layer::Pane => s.keymap.action_for(ev, Ctx::List),
     }

@@ -14,6 +14,8 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
     let action = match results::handle(s, action, &mut fx) {
         results::Handled::Reply { redraw } => {
             s.dirty |= redraw;
+            // New rows on screen may want their recent builds.
+            super::recent::want(s, &mut fx);
             return fx;
         }
         results::Handled::Other(action) => *action,
@@ -62,6 +64,8 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         a if panes::handle(s, &a, &mut fx) => {}
         a => global(s, a, &mut fx),
     }
+    // The rows on screen may have changed (a move, a page, a pane): ask for theirs.
+    super::recent::want(s, &mut fx);
     s.dirty = true;
     fx
 }

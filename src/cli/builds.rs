@@ -133,7 +133,9 @@ async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
             super::get::print(
                 &builds,
                 json,
-                &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED", "COMMIT"],
+                &[
+                    "ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED", "COMMIT",
+                ],
                 |x| {
                     vec![
                         x.id.clone(),

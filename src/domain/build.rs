@@ -58,11 +58,13 @@ impl Build {
     /// shortened to `tag:`).
     pub fn short_ref(&self) -> Option<String> {
         let r = self.git_ref.as_deref().filter(|r| !r.is_empty())?;
-        Some(match (r.strip_prefix("refs/heads/"), r.strip_prefix("refs/tags/")) {
-            (Some(branch), _) => branch.to_string(),
-            (None, Some(tag)) => format!("tag:{tag}"),
-            (None, None) => r.to_string(),
-        })
+        Some(
+            match (r.strip_prefix("refs/heads/"), r.strip_prefix("refs/tags/")) {
+                (Some(branch), _) => branch.to_string(),
+                (None, Some(tag)) => format!("tag:{tag}"),
+                (None, None) => r.to_string(),
+            },
+        )
     }
 }
 

@@ -7,13 +7,13 @@ mod trend;
 pub use build::{
     Build, BuildScope, LaunchField, LaunchOptions, LaunchRequest, LogEvent, StepStatus,
 };
-pub use trend::{Trend, sparkline};
 use chrono::{DateTime, Utc};
 pub use release::{
     DeployRequest, Deployment, Environment, ReleaseRequest, ReleaseSupport, RollbackRequest,
     StatusRequest, runs as environment_runs, split_candidate,
 };
 use serde::{Deserialize, Serialize};
+pub use trend::{Trend, sparkline};
 
 /// The backend kinds: one table in `crate::backends`.
 pub use crate::backends::Kind;

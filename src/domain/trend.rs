@@ -99,7 +99,10 @@ mod tests {
     use chrono::{Duration, TimeZone, Utc};
 
     fn b(status: BuildStatus, secs: i64, commit: Option<&str>) -> Build {
-        let start = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).single().unwrap_or_default();
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 1, 10, 0, 0)
+            .single()
+            .unwrap_or_default();
         Build {
             status,
             started_at: Some(start),
@@ -114,7 +117,12 @@ mod tests {
     #[test]
     fn strip_is_oldest_first_and_rate_counts_finished_builds() {
         // Newest first, as listed: running, failed, passed, passed.
-        let builds = [b(R, 0, None), b(F, 30, None), b(S, 60, None), b(S, 90, None)];
+        let builds = [
+            b(R, 0, None),
+            b(F, 30, None),
+            b(S, 60, None),
+            b(S, 90, None),
+        ];
         let t = Trend::of(&builds, 10);
         assert_eq!(t.results, vec![S, S, F, R]);
         assert_eq!(t.success_rate, Some(66));

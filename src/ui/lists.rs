@@ -14,6 +14,11 @@ use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row as TRow, Table, W
 /// How one row type turns into table cells.
 trait Columns: Row {
     fn header() -> &'static [&'static str];
+    /// Columns of names that differ at their end (`demo-freecommit` / `demo-freecommit-alice`):
+    /// cut in the middle, so that both ends stay readable.
+    fn names() -> &'static [usize] {
+        &[]
+    }
     fn widths(width: u16) -> Vec<Constraint>;
     fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>>;
     fn detail(&self, s: &State) -> Vec<(&'static str, String)>;
@@ -48,12 +53,13 @@ impl Columns for Project {
         &["", "PROJECT", "LAST BUILD", "MEANING", "WHEN", "TREND"]
     }
     fn widths(width: u16) -> Vec<Constraint> {
-        let wide = width >= 120;
+        let wide = width >= 118;
         vec![
             Constraint::Length(1),
             Constraint::Fill(3),
             Constraint::Length(14),
-            Constraint::Fill(2),
+            // The meaning gives way to the name first on a narrow screen.
+            Constraint::Fill(if wide { 2 } else { 1 }),
             Constraint::Length(if wide { 10 } else { 8 }),
             Constraint::Length(trend_width(width)),
         ]
@@ -98,7 +104,7 @@ impl Columns for Project {
             Line::from(Span::styled(meaning, t.dim())),
             Line::from(Span::styled(when, t.dim())),
             recent
-                .map(|e| trend_line(&e.builds, s.cols, t))
+                .map(|e| trend_line(&e.builds, s.cols.saturating_sub(2), t))
                 .unwrap_or_default(),
         ]
     }
@@ -155,7 +161,10 @@ fn no_last_build(recent: Option<&crate::app::recent::Entry>) -> (&'static str, S
         Some(e) if e.answered && e.error.is_none() => ("never built", String::new()),
         Some(e) if e.error.is_some() => (
             "unknown",
-            format!("cannot read its builds: {}", e.error.as_deref().unwrap_or("")),
+            format!(
+                "cannot read its builds: {}",
+                e.error.as_deref().unwrap_or("")
+            ),
         ),
         _ => ("…", "asking for its builds".into()),
     }
@@ -164,10 +173,10 @@ fn no_last_build(recent: Option<&crate::app::recent::Entry>) -> (&'static str, S
 /// The TREND column's width: strip and rate; the duration sparkline too on a wide screen.
 fn trend_width(width: u16) -> u16 {
     match width {
-        // strip, " 100%", " " + sparkline, " flaky"
-        w if w >= 150 => 2 * TREND_CELLS_WIDE as u16 + 12,
-        w if w >= 120 => TREND_CELLS_WIDE as u16 + 11,
-        _ => TREND_CELLS as u16 + 11,
+        // strip, " 100%", " " + sparkline, " flaky" (" ≈" when narrow)
+        w if w >= 148 => 2 * TREND_CELLS_WIDE as u16 + 12,
+        w if w >= 118 => TREND_CELLS_WIDE as u16 + 11,
+        _ => TREND_CELLS as u16 + 7,
     }
 }
 
@@ -175,10 +184,10 @@ fn trend_width(width: u16) -> u16 {
 const TREND_CELLS: usize = 6;
 const TREND_CELLS_WIDE: usize = 10;
 
-/// `✔✔✘✔✔ 80% ▂▃▅▂▁ flaky`: the last builds oldest to newest (coloured symbols, so it
+/// `✔✔✘✔✔ 80% ▂▃▅▂▁ flaky` (`≈` on a narrow screen): the last builds oldest to newest (coloured symbols, so it
 /// reads without colour), the success rate, durations, and a mark on a flaky project.
-fn trend_line(builds: &[Build], cols: u16, t: &Theme) -> Line<'static> {
-    let n = if cols >= 120 {
+fn trend_line(builds: &[Build], width: u16, t: &Theme) -> Line<'static> {
+    let n = if width >= 118 {
         TREND_CELLS_WIDE
     } else {
         TREND_CELLS
@@ -194,7 +203,10 @@ fn trend_line(builds: &[Build], cols: u16, t: &Theme) -> Line<'static> {
         spans.push(Span::raw(" ".repeat(pad)));
     }
     for st in &trend.results {
-        spans.push(Span::styled(st.symbol(), Style::new().fg(status_color(t, *st))));
+        spans.push(Span::styled(
+            st.symbol(),
+            Style::new().fg(status_color(t, *st)),
+        ));
     }
     spans.push(Span::styled(
         match trend.success_rate {
@@ -203,14 +215,15 @@ fn trend_line(builds: &[Build], cols: u16, t: &Theme) -> Line<'static> {
         },
         t.dim(),
     ));
-    if cols >= 150 {
+    if width >= 148 {
         spans.push(Span::styled(
             format!(" {:>n$}", crate::domain::sparkline(&trend.durations)),
             Style::new().fg(t.accent),
         ));
     }
     if trend.flaky {
-        spans.push(Span::styled(" flaky", Style::new().fg(t.warn)));
+        let mark = if width >= 118 { " flaky" } else { " ≈" };
+        spans.push(Span::styled(mark, Style::new().fg(t.warn)));
     }
     Line::from(spans)
 }
@@ -299,10 +312,7 @@ impl Columns for Build {
             Line::from(Span::styled(self.status.label(), Style::new().fg(c))),
             Line::from(Span::styled(started, t.dim())),
             Line::from(dur),
-            Line::from(Span::styled(
-                clean(&commit).into_owned(),
-                t.dim(),
-            )),
+            Line::from(Span::styled(clean(&commit).into_owned(), t.dim())),
             Line::from(Span::styled(clean(&exit).into_owned(), t.dim())),
         ]
     }
@@ -473,6 +483,9 @@ impl Columns for crate::app::action::AuditEntry {
             "TIME", "PROFILE", "USER", "ACTION", "TARGET", "REQUEST", "RESULT",
         ]
     }
+    fn names() -> &'static [usize] {
+        &[1]
+    }
     fn widths(_width: u16) -> Vec<Constraint> {
         vec![
             Constraint::Length(19),
@@ -521,11 +534,15 @@ impl Columns for crate::app::overview::OverviewItem {
             "", "PROFILE", "BACKEND", "WHAT", "SUBJECT", "DETAIL", "WHEN",
         ]
     }
-    fn widths(_width: u16) -> Vec<Constraint> {
+    fn names() -> &'static [usize] {
+        &[1]
+    }
+    fn widths(width: u16) -> Vec<Constraint> {
+        // The backend is the first to go on a narrow screen (the profile's name says it).
         vec![
             Constraint::Length(1),
-            Constraint::Min(22),
-            Constraint::Length(13),
+            Constraint::Length(if width >= 118 { 24 } else { 16 }),
+            Constraint::Length(if width >= 98 { 13 } else { 0 }),
             Constraint::Length(11),
             Constraint::Fill(3),
             Constraint::Fill(3),
@@ -708,7 +725,13 @@ fn trend_panel(f: &mut Frame, area: Rect, s: &State, t: &Theme, name: &str, tall
     let builds = &s.lists.builds.rows;
     // Two columns a build when tall (larger than the Projects column), one otherwise.
     let cell = if tall { 2 } else { 1 };
-    let n = (inner.width as usize / cell).saturating_sub(2).clamp(1, 60);
+    // One line when short: the strip leaves room for the figures.
+    let room = if tall {
+        inner.width as usize / cell
+    } else {
+        (inner.width as usize).saturating_sub(40)
+    };
+    let n = room.saturating_sub(2).clamp(1, 60);
     let trend = crate::domain::Trend::of(builds, n);
     let strip: Vec<Span<'static>> = trend
         .results
@@ -728,9 +751,20 @@ fn trend_panel(f: &mut Frame, area: Rect, s: &State, t: &Theme, name: &str, tall
         Some(r) => format!("{r}% passed"),
         None => "nothing finished yet".to_string(),
     }];
-    facts.push(format!("last {} builds, oldest → newest", trend.results.len()));
-    if let (Some(mid), Some(max)) = (durations.get(durations.len() / 2), durations.last()) {
-        facts.push(format!("median {} · longest {}", duration(*mid), duration(*max)));
+    let last = trend.results.len();
+    facts.push(if tall {
+        format!("last {last} builds, oldest → newest")
+    } else {
+        format!("last {last}")
+    });
+    match (durations.get(durations.len() / 2), durations.last()) {
+        (Some(mid), Some(max)) if tall => facts.push(format!(
+            "median {} · longest {}",
+            duration(*mid),
+            duration(*max)
+        )),
+        (Some(mid), _) => facts.push(format!("median {}", duration(*mid))),
+        _ => {}
     }
     let mut facts_line = vec![Span::styled(facts.join(" · "), t.dim())];
     if trend.flaky {
@@ -888,7 +922,14 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
         .enumerate()
         .map(|(i, &idx)| {
             let cells = l.rows[idx].cells(s, t).into_iter().zip(cols.iter());
-            let row = TRow::new(cells.map(|(line, w)| Cell::from(fit(line, w.width as usize))));
+            let row = TRow::new(cells.enumerate().map(|(i, (line, w))| {
+                let w = w.width as usize;
+                Cell::from(if T::names().contains(&i) {
+                    fit_name(line, w)
+                } else {
+                    fit(line, w)
+                })
+            }));
             if offset + i == l.selected {
                 row.style(t.selection())
             } else {
@@ -1016,6 +1057,53 @@ fn detail<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, row: &T) 
 
 /// A cell's line cut to `width` columns, its last visible character replaced by "…" when it
 /// did not fit (styles kept).
+/// A name cell cut in the middle to `width` columns (`demo-fr…-alice`); the style of its
+/// first span is kept.
+fn fit_name(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let style = line.spans.first().map(|s| s.style).unwrap_or_default();
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    Line::from(Span::styled(middle_cut(&text, width), style)).style(line.style)
+}
+
+/// `text` in at most `width` columns: its start and end with "…" between (the end is what
+/// tells names with a common prefix apart, so it gets the larger half).
+pub(crate) fn middle_cut(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let room = width - 1;
+    let head_room = room / 3;
+    let mut head = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > head_room {
+            break;
+        }
+        used += w;
+        head.push(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut tail_used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + tail_used + w > room {
+            break;
+        }
+        tail_used += w;
+        tail.push(c);
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.into_iter().collect::<String>())
+}
+
 fn fit(line: Line<'static>, width: usize) -> Line<'static> {
     if line.width() <= width {
         return line;

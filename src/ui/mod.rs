@@ -93,12 +93,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         Overlay::Confirm(c) => popups::confirm(f, body, t, c),
         Overlay::Launch(form) => popups::launch(f, body, t, form),
         Overlay::Message { title, lines } => popups::message(f, body, t, title, lines),
-        Overlay::Pick {
-            title,
-            items,
-            selected,
-            ..
-        } => popups::pick(f, body, t, title, items, *selected),
+        Overlay::Pick(p) => popups::pick(f, body, t, p),
         Overlay::Filter { .. } | Overlay::None => {}
     }
 }

@@ -59,6 +59,16 @@ pub fn palette(f: &mut Frame, body: Rect, s: &State, t: &Theme, input: &TextArea
         lines.push(Line::styled("─".repeat(inner.width as usize), t.dim()));
     }
     let start = selected.saturating_sub(9);
+    // Names in a column as wide as the longest shown (at most half the box), cut in the
+    // middle so that `demo-freecommit` and `demo-freecommit-alice` stay apart.
+    let name_w = cands
+        .iter()
+        .skip(start)
+        .take(10)
+        .map(|(c, _)| clean(c.trim_end()).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(inner.width as usize / 2);
     for (i, (c, d)) in cands.iter().enumerate().skip(start).take(10) {
         let style = if i == selected {
             t.selection()
@@ -67,7 +77,13 @@ pub fn palette(f: &mut Frame, body: Rect, s: &State, t: &Theme, input: &TextArea
         };
         lines.push(
             Line::from(vec![
-                Span::styled(format!(" {:<22}", clean(c.trim_end())), style.fg(t.text)),
+                Span::styled(
+                    format!(
+                        " {:<name_w$}  ",
+                        super::lists::middle_cut(&clean(c.trim_end()), name_w)
+                    ),
+                    style.fg(t.text),
+                ),
                 Span::styled(clean(d).into_owned(), style.patch(t.dim())),
             ])
             .style(style),
@@ -406,7 +422,12 @@ pub fn message(f: &mut Frame, body: Rect, t: &Theme, title: &str, lines: &[Strin
 }
 
 /// Choose one of a list.
-pub fn pick(f: &mut Frame, body: Rect, t: &Theme, title: &str, items: &[String], selected: usize) {
+pub fn pick(f: &mut Frame, body: Rect, t: &Theme, p: &crate::app::overlays::picker::Pick) {
+    let (title, items, selected) = (p.title.as_str(), &p.items, p.selected);
+    let verb = match p.purpose {
+        crate::app::overlays::picker::PickFor::Archive(_) => "download",
+        crate::app::overlays::picker::PickFor::Candidate { .. } => "deploy (asks first)",
+    };
     let w = items
         .iter()
         .map(|l| l.chars().count() as u16 + 8)
@@ -426,16 +447,21 @@ pub fn pick(f: &mut Frame, body: Rect, t: &Theme, title: &str, items: &[String],
         .skip(start)
         .take(visible)
         .map(|(i, it)| {
-            let style = if i == selected {
-                t.selection()
+            // A marker as well as the colour: the choice reads without colour too.
+            let (mark, style) = if i == selected {
+                ("›", t.selection())
             } else {
-                Style::new()
+                (" ", Style::new())
             };
-            Line::styled(format!(" {}", clean(it)), style)
+            Line::styled(format!("{mark}{}", clean(it)), style)
         })
         .collect();
     let blk = popup_block(title, t).title_bottom(Line::styled(
-        " ↑↓ choose · ⏎ download · esc close ",
+        if p.find.is_empty() {
+            format!(" ↑↓ choose · type to find · ⏎ {verb} · esc close ")
+        } else {
+            format!(" find: {} · ⏎ {verb} · esc close ", clean(&p.find))
+        },
         t.dim(),
     ));
     f.render_widget(Paragraph::new(lines).block(blk), area);

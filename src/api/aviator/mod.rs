@@ -442,7 +442,9 @@ impl Backend for Aviator {
         project: &Project,
         n: usize,
     ) -> Result<Vec<crate::domain::Build>, ApiError> {
-        let per_page = u32::try_from(n).unwrap_or(MAX_PER_PAGE).clamp(1, MAX_PER_PAGE);
+        let per_page = u32::try_from(n)
+            .unwrap_or(MAX_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE);
         let envs: Vec<Environment> = self
             .environments()
             .await?

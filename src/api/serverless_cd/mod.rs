@@ -525,7 +525,9 @@ impl Backend for ServerlessCd {
 
     /// The first page of the task list (newest first, §6): one request.
     async fn recent_builds(&self, project: &Project, n: usize) -> Result<Vec<Build>, ApiError> {
-        let size = u32::try_from(n).unwrap_or(u32::MAX).clamp(1, self.page_size);
+        let size = u32::try_from(n)
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.page_size);
         let env = self.app_info_or_id(&project.id).await.env;
         let rows = self.task_rows(&project.id, env.as_deref(), 1, size).await?;
         let mut out: Vec<Build> = rows

@@ -24,7 +24,7 @@ pub(crate) fn layer(o: &Overlay) -> Option<(Ctx, bool)> {
         Overlay::Filter { .. } => (Ctx::Filter, true),
         Overlay::Help { .. } => (Ctx::Help, false),
         Overlay::Confirm(c) => (Ctx::Confirm, c.typed.is_some()),
-        Overlay::Pick { .. } => (Ctx::Picker, false),
+        Overlay::Pick(_) => (Ctx::Picker, false),
         Overlay::Launch(f) => (Ctx::Form, f.focus >= 1),
     })
 }
@@ -51,21 +51,7 @@ pub(crate) fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Overlay::Filter { input } => filter::handle(s, input, a, fx),
         Overlay::Help { scroll, ctx } => help::handle(scroll, ctx, a),
         Overlay::Confirm(c) => confirm::handle(s, *c, a, fx),
-        Overlay::Pick {
-            title,
-            items,
-            selected,
-            build,
-        } => picker::handle(
-            s,
-            picker::Pick {
-                title,
-                items,
-                selected,
-                build,
-            },
-            a,
-        ),
+        Overlay::Pick(p) => picker::handle(s, *p, a),
         Overlay::Launch(form) => form::handle(s, form, a, fx),
         Overlay::Message { .. } | Overlay::None => Overlay::None,
     };

@@ -26,6 +26,15 @@ pub struct EnvState {
     pub loaded_at: Option<Millis>,
 }
 
+/// A release candidate the server listed (in a deployment) or this session created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KnownCandidate {
+    pub project: String,
+    pub candidate: String,
+    /// Its newest deployment's start (or its creation here): the picker lists newest first.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Follow an environment after a change until its newest deployment is terminal.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Watch {
@@ -51,8 +60,8 @@ pub struct Releases {
     pub state: HashMap<(String, String), EnvState>,
     /// Pipeline requests in flight: request id → (project, environment).
     pub reqs: HashMap<u64, (String, String)>,
-    /// Candidates seen or created in this session, newest last.
-    pub candidates: Vec<String>,
+    /// Candidates seen in deployment lists or created in this session, per project.
+    pub candidates: Vec<KnownCandidate>,
     pub watch: Option<Watch>,
 }
 
@@ -93,10 +102,35 @@ impl Releases {
         self.state.get(&(project.to_string(), env.to_string()))
     }
 
-    fn remember(&mut self, candidate: &str) {
-        if !self.candidates.iter().any(|c| c == candidate) {
-            self.candidates.push(candidate.to_string());
+    fn remember(
+        &mut self,
+        project: &str,
+        candidate: &str,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
+        match self
+            .candidates
+            .iter_mut()
+            .find(|c| c.project == project && c.candidate == candidate)
+        {
+            Some(known) => known.at = known.at.max(at),
+            None => self.candidates.push(KnownCandidate {
+                project: project.to_string(),
+                candidate: candidate.to_string(),
+                at,
+            }),
         }
+    }
+
+    /// The project's known candidates, newest first.
+    pub fn candidates_of(&self, project: &str) -> Vec<&KnownCandidate> {
+        let mut v: Vec<&KnownCandidate> = self
+            .candidates
+            .iter()
+            .filter(|c| c.project == project)
+            .collect();
+        v.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.candidate.cmp(&a.candidate)));
+        v
     }
 }
 
@@ -186,7 +220,8 @@ pub(crate) fn deployments_loaded(
             entry.latest = latest.cloned();
             entry.current = current.cloned();
             for d in &page.items {
-                s.releases.remember(&d.candidate);
+                s.releases
+                    .remember(&d.project, &d.candidate, d.started_at.or(d.finished_at));
             }
         }
         Err(e) => entry.error = Some(e.to_string()),
@@ -445,7 +480,9 @@ fn form(
     )))
 }
 
-/// Deploy a chosen candidate to the selected environment (default: what the previous one runs).
+/// Deploy a chosen candidate to the selected environment: picked from the candidates the
+/// server listed (and those cut here), newest first, each with where it runs; the cursor
+/// starts on what the previous environment runs (a promotion by hand).
 fn deploy_form(s: &mut State) {
     if !can(s, |r| r.deploy) {
         return toast(s, Level::Warn, "this backend cannot deploy");
@@ -454,29 +491,73 @@ fn deploy_form(s: &mut State) {
         return;
     };
     let envs = env_names(s);
-    let i = envs.iter().position(|e| *e == env).unwrap_or(0);
-    let prev = i.checked_sub(1).and_then(|p| envs.get(p)).cloned();
-    let default = prev
-        .and_then(|p| {
-            s.releases
-                .env_state(&project, &p)
-                .and_then(|e| e.current.clone())
-        })
-        .map(|d| d.candidate)
-        .or_else(|| s.releases.candidates.last().cloned());
+    let runs = |cand: &str| -> Vec<String> {
+        envs.iter()
+            .filter(|e| {
+                s.releases
+                    .env_state(&project, e)
+                    .and_then(|st| st.current.as_ref())
+                    .is_some_and(|d| d.candidate == cand)
+            })
+            .cloned()
+            .collect()
+    };
+    let known: Vec<String> = s
+        .releases
+        .candidates_of(&project)
+        .into_iter()
+        .map(|c| c.candidate.clone())
+        .collect();
+    if known.is_empty() {
+        return toast(
+            s,
+            Level::Warn,
+            format!(
+                "no candidates of {project} known yet: they come from the deployment lists \
+                 (wait for the pipeline to load) or C cuts one"
+            ),
+        );
+    }
     let from = s
         .releases
         .env_state(&project, &env)
         .and_then(|e| e.current.clone())
         .map(|d| d.candidate);
-    s.overlay = form(
-        project,
-        FormPurpose::Deploy {
+    let i = envs.iter().position(|e| *e == env).unwrap_or(0);
+    let prev_runs = i
+        .checked_sub(1)
+        .and_then(|p| envs.get(p))
+        .and_then(|p| s.releases.env_state(&project, p))
+        .and_then(|e| e.current.as_ref())
+        .map(|d| d.candidate.clone());
+    let selected = prev_runs
+        .and_then(|c| known.iter().position(|k| *k == c))
+        .unwrap_or(0);
+    let items = known
+        .iter()
+        .map(|c| {
+            let here = if from.as_deref() == Some(c.as_str()) {
+                " · runs here now"
+            } else {
+                ""
+            };
+            match runs(c) {
+                r if r.is_empty() => format!("{c}{here}"),
+                r => format!("{c}  (on {}){here}", r.join(", ")),
+            }
+        })
+        .collect();
+    s.overlay = Overlay::Pick(Box::new(crate::app::overlays::picker::Pick::new(
+        format!("deploy to {env}: which candidate of {project}?"),
+        items,
+        selected,
+        crate::app::overlays::picker::PickFor::Candidate {
+            project,
             environment: env,
             from,
+            candidates: known,
         },
-        vec![field("candidate", "candidate", default)],
-    );
+    )));
 }
 
 fn status_form(s: &mut State) {
@@ -546,7 +627,11 @@ fn cut_form(s: &mut State) {
 pub fn changed(s: &mut State, op: Mutation, fx: &mut Vec<Effect>) {
     match op {
         Mutation::CreateRelease { request } => {
-            s.releases.remember(&request.candidate);
+            s.releases.remember(
+                &request.project,
+                &request.candidate,
+                Some(chrono::Utc::now()),
+            );
             toast(
                 s,
                 Level::Info,

@@ -24,11 +24,6 @@ pub enum FormPurpose {
     Launch,
     /// Cut a release candidate: fields `candidate`, `repo`, `commit`, `build`.
     CutRelease,
-    /// Deploy a chosen candidate to an environment: field `candidate`.
-    Deploy {
-        environment: String,
-        from: Option<String>,
-    },
     /// Report a deployment status: fields `candidate`, `status`.
     SetStatus { environment: String },
     /// Report a build's status (nullplatform): field `status`.
@@ -50,9 +45,6 @@ impl FormPurpose {
         match self {
             FormPurpose::Launch => format!("launch a build of {project}"),
             FormPurpose::CutRelease => format!("cut a release candidate of {project}"),
-            FormPurpose::Deploy { environment, .. } => {
-                format!("deploy a candidate to {environment} of {project}")
-            }
             FormPurpose::SetStatus { environment } => {
                 format!("set the deployment status of {environment} ({project})")
             }
@@ -74,7 +66,7 @@ impl FormPurpose {
         statuses: &[String],
     ) -> Result<crate::app::mutation::Mutation, String> {
         use crate::app::mutation::Mutation;
-        use crate::domain::{DeployRequest, LaunchRequest, ReleaseRequest, StatusRequest};
+        use crate::domain::{LaunchRequest, ReleaseRequest, StatusRequest};
         let get = |k: &str| {
             params
                 .iter()
@@ -120,14 +112,6 @@ impl FormPurpose {
                     },
                 }
             }
-            FormPurpose::Deploy { environment, from } => Mutation::Deploy {
-                request: DeployRequest {
-                    project: project.to_string(),
-                    environment: environment.clone(),
-                    candidate: candidate()?,
-                },
-                from: from.clone(),
-            },
             FormPurpose::ReportStatus { build } => {
                 let status = get("status");
                 if !statuses.contains(&status) {

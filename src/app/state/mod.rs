@@ -9,7 +9,7 @@ pub use lists::{AnyList, ListMeta, ListPane, Lists, LoadKind};
 use super::action::ProfileInfo;
 use super::keymap::{Ctx, Keymap};
 use super::panes::logview::LogView;
-use crate::domain::{Build, BuildScope, Capabilities, Kind, Resource, Row, Session};
+use crate::domain::{BuildScope, Capabilities, Kind, Resource, Row, Session};
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 use std::path::PathBuf;
@@ -74,13 +74,8 @@ pub enum Overlay {
         ctx: Ctx,
     },
     Confirm(Box<Confirm>),
-    /// Pick one of a list (archived files); Enter chooses.
-    Pick {
-        title: String,
-        items: Vec<String>,
-        selected: usize,
-        build: Box<Build>,
-    },
+    /// Pick one of a list (archived files, a candidate to deploy); Enter chooses.
+    Pick(Box<crate::app::overlays::picker::Pick>),
     /// Something to read (e.g. where to push an asset); any key closes it.
     Message {
         title: String,
