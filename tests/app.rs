@@ -1730,6 +1730,76 @@ fn the_selection_follows_its_item_across_a_refresh_that_reorders() {
 }
 
 #[test]
+fn a_run_that_finishes_under_a_new_id_keeps_the_selection() {
+    let mut s = with_log(&[b"x\n"]);
+    update(&mut s, Action::Back, 60);
+    let epoch = s.epoch;
+    let run = build(BuildStatus::Running);
+    let other = |id: &str, project: &str| Build {
+        id: id.into(),
+        project: project.into(),
+        project_id: Some(format!("p-{project}")),
+        status: BuildStatus::Succeeded,
+        started_at: Some(wall() - Duration::hours(5)),
+        finished_at: Some(wall() - Duration::hours(4)),
+        ..Build::default()
+    };
+    // The run, with an older build of the same project and one of another project around it.
+    let load = |s: &mut State, rows: Vec<Build>, now| {
+        let req = match &update(s, Action::Refresh, now)[..] {
+            [Effect::FetchBuilds { req, .. }] => *req,
+            other => panic!("{other:?}"),
+        };
+        update(
+            s,
+            Action::ListLoaded {
+                epoch,
+                req,
+                result: Ok(Listing::Builds(page(rows, 1, 20, 3))),
+            },
+            now + 1,
+        );
+    };
+    load(
+        &mut s,
+        vec![
+            other("7", "web-shop"),
+            run.clone(),
+            other("40", "billing-api"),
+        ],
+        70,
+    );
+    for _ in 0..3 {
+        update(&mut s, Action::Up, 72);
+    }
+    update(&mut s, Action::Down, 73);
+    assert_eq!(s.lists.builds.selected_row().unwrap().id, run.id);
+    // It finished: the server lists build 41 (the run's record) and no longer the run.
+    let finished = Build {
+        id: "41".into(),
+        run_id: None,
+        build_id: Some("41".into()),
+        status: BuildStatus::Failed,
+        started_at: run.started_at.map(|t| t + Duration::seconds(2)),
+        finished_at: Some(wall()),
+        ..run.clone()
+    };
+    load(
+        &mut s,
+        vec![finished, other("7", "web-shop"), other("40", "billing-api")],
+        80,
+    );
+    assert_eq!(s.lists.builds.selected_row().unwrap().id, "41", "followed");
+    let said = s.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(said.contains("is now 41"), "{said}");
+    // A build that leaves with no successor: the selection moves and the app says so.
+    s.toast = None;
+    load(&mut s, vec![other("7", "web-shop")], 90);
+    let said = s.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(said.contains("41 is no longer in the list"), "{said}");
+}
+
+#[test]
 fn a_kill_is_checked_again_when_it_is_sent() {
     let mut s = with_log(&[b"x\n"]);
     update(&mut s, Action::Back, 10);

@@ -168,6 +168,19 @@ pub(crate) fn list_loaded(
         Applied::Changed => {
             s.conn = Conn::Online;
             s.dirty = true;
+            if let Some((old, new)) = s.lists.meta_mut(res).succeeded.take()
+                && res == s.pane
+            {
+                toast(
+                    s,
+                    Level::Info,
+                    format!(
+                        "{} finished and is now {}: the selection followed it",
+                        short_id(&old),
+                        short_id(&new)
+                    ),
+                );
+            }
             // Said only when nothing else is being said (a kill's "killed" explains it better).
             if let Some(id) = s.lists.meta_mut(res).gone.take()
                 && res == s.pane
@@ -247,6 +260,17 @@ fn apply<T: Row>(
     l.loaded_at = Some(now);
     l.fresh_at = Some(wall);
     let mut changed = !was_healthy;
+    // The chosen row and the ids before this answer: what it may have become.
+    let before: Option<(T, std::collections::HashSet<String>)> = l
+        .selected_id
+        .as_ref()
+        .and_then(|id| l.rows.iter().find(|r| r.id() == id))
+        .map(|r| {
+            (
+                r.clone(),
+                l.rows.iter().map(|r| r.id().to_string()).collect(),
+            )
+        });
     match kind {
         LoadKind::Reload => {
             if l.rows != page.items {
@@ -279,7 +303,21 @@ fn apply<T: Row>(
     let keep = l.selected_id.clone();
     l.refilter();
     if keep.is_some() && l.selected_id != keep {
-        l.gone = keep;
+        let successor = before.and_then(|(old, ids)| {
+            l.rows
+                .iter()
+                .find(|r| !ids.contains(r.id()) && r.succeeds(&old))
+                .map(|r| r.id().to_string())
+        });
+        match (successor, keep) {
+            (Some(new), Some(old)) => {
+                l.selected_id = Some(new.clone());
+                l.refilter();
+                l.succeeded = Some((old, new));
+            }
+            (None, keep) => l.gone = keep,
+            (Some(_), None) => {}
+        }
     }
     if changed {
         Applied::Changed

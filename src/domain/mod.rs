@@ -334,6 +334,11 @@ pub trait Row: Clone + PartialEq + Send + 'static {
     fn haystack(&self) -> String;
     /// A short name for breadcrumbs and confirmations.
     fn display_name(&self) -> &str;
+    /// `self` is what `old` became under another id (a queued run that finished as a build
+    /// record): the selection follows it instead of landing on another row.
+    fn succeeds(&self, _old: &Self) -> bool {
+        false
+    }
 }
 
 impl Row for Project {
@@ -369,6 +374,9 @@ impl Row for Developer {
     }
 }
 
+/// How far apart a run's start and its build record's may be (clocks, queue time).
+const SUCCESSOR_SLACK_SECS: i64 = 120;
+
 impl Row for Build {
     fn id(&self) -> &str {
         &self.id
@@ -384,6 +392,22 @@ impl Row for Build {
     }
     fn display_name(&self) -> &str {
         &self.id
+    }
+    /// Free Commit's run (executor UUID) finishes as a numbered build, Candor's running row
+    /// as a run with an id: same project, started about when the run did (or no time known).
+    fn succeeds(&self, old: &Build) -> bool {
+        let same_project = match (&self.project_id, &old.project_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.project == old.project,
+        };
+        let close = match (
+            old.started_at.or(old.queued_at),
+            self.started_at.or(self.queued_at),
+        ) {
+            (Some(a), Some(b)) => (b - a).num_seconds().abs() <= SUCCESSOR_SLACK_SECS,
+            _ => true,
+        };
+        !old.status.is_terminal() && self.id != old.id && same_project && close
     }
 }
 

@@ -33,6 +33,8 @@ pub struct ListMeta {
     /// The chosen item left the list (it finished, was deleted, or no longer matches): said
     /// once, then the selection stays at the same position.
     pub gone: Option<String>,
+    /// The chosen item came back under a new id (old id, new id): said once.
+    pub succeeded: Option<(String, String)>,
     pub offset: usize,
     /// The filter applied (server-side when the backend filters, else on loaded rows).
     pub filter: String,
@@ -109,6 +111,7 @@ impl Default for ListMeta {
             selected: 0,
             selected_id: None,
             gone: None,
+            succeeded: None,
             offset: 0,
             filter: String::new(),
             applied_filter: String::new(),
