@@ -8,6 +8,7 @@ pub mod errors;
 pub mod freecommit;
 pub mod http;
 pub mod ids;
+pub mod login_gate;
 pub mod nullplatform;
 pub mod serverless_cd;
 pub mod tail;

@@ -57,6 +57,8 @@ struct SessionState {
     /// Bumped by every login, so that concurrent requests log in once.
     generation: u64,
     user: Option<User>,
+    /// Backoff of failed logins.
+    gate: crate::api::login_gate::LoginGate,
 }
 
 /// What this process has seen of the dashboard, beyond what it can ask again.
@@ -299,7 +301,7 @@ impl Candor {
             }
             None => {
                 tracing::info!("Candor session not valid (GET /me 401); logging in");
-                self.post_login().await?;
+                s.gate.run(self.post_login()).await?;
                 s.generation += 1;
             }
         }
@@ -325,7 +327,7 @@ impl Candor {
             return Ok(false);
         }
         tracing::info!("Candor cookie expired (GET /me 401); logging in again");
-        self.post_login().await?;
+        s.gate.run(self.post_login()).await?;
         s.generation += 1;
         s.logged_in = true;
         s.checked = Some(Instant::now());
