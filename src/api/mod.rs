@@ -10,6 +10,7 @@ pub mod http;
 pub mod ids;
 pub mod login_gate;
 pub mod nullplatform;
+pub mod paging;
 pub mod serverless_cd;
 pub mod tail;
 pub mod token;

@@ -63,6 +63,8 @@ pub struct Profile {
     pub ca_file: Option<PathBuf>,
     pub insecure: bool,
     pub timeout_secs: u64,
+    /// Bounds for walking every page of a list (`max_pages`, `max_rows`).
+    pub paging: crate::api::paging::Limits,
     /// Line of the `[profiles.<name>]` header, for messages about the profile as a whole.
     pub line: usize,
 }
@@ -88,6 +90,7 @@ impl Profile {
             ca_file: None,
             insecure: false,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            paging: Default::default(),
             line: 0,
         }
     }

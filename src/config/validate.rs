@@ -29,6 +29,8 @@ const COMMON_KEYS: &[&str] = &[
     "ca_file",
     "insecure",
     "timeout_secs",
+    "max_pages",
+    "max_rows",
 ];
 const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"];
 
@@ -452,6 +454,16 @@ fn profile(
             "insecure" => p.insecure = boolean(cx, v).unwrap_or(false),
             "timeout_secs" => {
                 p.timeout_secs = int_in(cx, v, 1, 600).unwrap_or(DEFAULT_TIMEOUT_SECS)
+            }
+            "max_pages" => {
+                if let Some(n) = int_in(cx, v, 1, 1_000_000) {
+                    p.paging.max_pages = n as u32;
+                }
+            }
+            "max_rows" => {
+                if let Some(n) = int_in(cx, v, 1, 100_000_000) {
+                    p.paging.max_rows = n;
+                }
             }
             "ca_file" => p.ca_file = string(cx, v, "a path to a PEM file").map(PathBuf::from),
             "protected_environments" => {

@@ -147,6 +147,7 @@ impl Aviator {
         project: &str,
         environment: &str,
     ) -> Result<Option<Deployment>, ApiError> {
+        let mut previous: Vec<String> = Vec::new();
         for page in 1..=MAX_PAGES {
             let p = match self
                 .deployments(project, environment, page, MAX_PER_PAGE)
@@ -158,12 +159,15 @@ impl Aviator {
                 Err(ApiError::Rejected { status: 400, .. }) if page > 1 => break,
                 Err(e) => return Err(e),
             };
+            let ids: Vec<String> = p.items.iter().map(|d| d.id.clone()).collect();
             if let Some(d) = p.items.into_iter().find(|d| d.raw_status == "success") {
                 return Ok(Some(d));
             }
-            if !p.has_more {
+            // A server that ignores `page` sends the same rows again: the history ends there.
+            if !p.has_more || ids == previous {
                 break;
             }
+            previous = ids;
         }
         Ok(None)
     }
