@@ -32,7 +32,9 @@ pub const MAX_MESSAGE_BYTES: usize = 2048;
 /// `text` cut to [`MAX_MESSAGE_BYTES`] (on a character boundary) with "… (N more bytes in the
 /// log file)"; the whole text is written to the tracing log once, when it is cut.
 pub fn cap_message(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.len() <= MAX_MESSAGE_BYTES {
+    // Slack for words added around a message cut once already (its kind, the note itself),
+    // so that cutting again is a no-op.
+    if text.len() <= MAX_MESSAGE_BYTES + 256 {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut cut = MAX_MESSAGE_BYTES;
@@ -102,6 +104,8 @@ mod tests {
         let cut = cap_message(&long);
         assert!(cut.len() < MAX_MESSAGE_BYTES + 64, "{}", cut.len());
         assert!(cut.ends_with("… (7952 more bytes in the log file)"), "{cut}");
+        let again = format!("server error (500): {cut}");
+        assert_eq!(cap_message(&again), again.as_str(), "cutting twice is a no-op");
         match by_status(500, long) {
             ApiError::Server { message, .. } => assert!(message.len() < 2200),
             e => panic!("{e:?}"),

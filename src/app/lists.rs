@@ -291,7 +291,7 @@ fn apply<T: Row>(
 fn apply_err(l: &mut ListMeta, has_rows: bool, e: ApiError, now: Millis) -> Applied {
     l.loading = None;
     l.failures += 1;
-    l.error = Some(e.to_string());
+    l.error = Some(crate::api::errors::cap_message(&e.to_string()).into_owned());
     l.stale = has_rows;
     // Connectivity and server failures retry with backoff; a refusal waits for the user.
     let retry = crate::api::errors::is_transient(&e);

@@ -74,9 +74,9 @@ pub fn logged_in(
                 }
             }
         }
-        Err(e @ ApiError::Auth(_)) => s.conn = Conn::AuthFailed(e.to_string()),
+        Err(e @ ApiError::Auth(_)) => s.conn = Conn::AuthFailed(capped(&e)),
         Err(e @ (ApiError::Unsupported(_) | ApiError::Config(_) | ApiError::Forbidden(_))) => {
-            s.conn = Conn::Unavailable(e.to_string())
+            s.conn = Conn::Unavailable(capped(&e))
         }
         Err(e) => {
             let attempt = match &s.conn {
@@ -84,12 +84,17 @@ pub fn logged_in(
                 _ => 1,
             };
             s.conn = Conn::Offline {
-                reason: e.to_string(),
+                reason: capped(&e),
                 retry_at: s.now + backoff(attempt),
                 attempt,
             };
         }
     }
+}
+
+/// An error for the screen: a server's long message cut to 2 KB (the whole in the log file).
+fn capped(e: &ApiError) -> String {
+    crate::api::errors::cap_message(&e.to_string()).into_owned()
 }
 
 pub fn refresh(s: &mut State, fx: &mut Vec<Effect>) {
