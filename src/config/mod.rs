@@ -3,7 +3,7 @@
 mod credential;
 mod validate;
 
-pub use credential::{Credential, CredentialError};
+pub use credential::{Credential, CredentialError, kill_running_commands};
 
 use crate::domain::Kind;
 use std::path::{Path, PathBuf};
