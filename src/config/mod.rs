@@ -27,6 +27,17 @@ pub struct Config {
     pub keys: Vec<KeyOverride>,
     /// In file order.
     pub profiles: Vec<Profile>,
+    /// Every `theme = "…"` of the file (top level and profiles) with where it is, for
+    /// `config check` to name unknown ones (themes are files, so not checked while parsing).
+    pub theme_uses: Vec<ThemeUse>,
+}
+
+/// A `theme = "…"` and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThemeUse {
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +154,7 @@ impl Config {
             log_buffer_lines: DEFAULT_LOG_BUFFER_LINES,
             keys: Vec::new(),
             profiles: Vec::new(),
+            theme_uses: Vec::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::{
     Config, ConfigError, Credential, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
-    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject,
+    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject, ThemeUse,
 };
 use crate::domain::Kind;
 use secrecy::SecretString;
@@ -36,18 +36,40 @@ const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"]
 
 struct Ctx<'a> {
     text: &'a str,
+    /// Byte offset where each line starts (the first is 0), so that a position is found by a
+    /// binary search instead of scanning the text: `config check` stays linear in the number
+    /// of profiles.
+    line_starts: Vec<usize>,
     private: bool,
     path: &'a Path,
     problems: Vec<Problem>,
+    themes: Vec<ThemeUse>,
 }
 
 impl Ctx<'_> {
     fn at(&self, span: Range<usize>) -> (usize, usize) {
         let start = span.start.min(self.text.len());
-        let before = &self.text[..start];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
+        let idx = self.line_starts.partition_point(|&s| s <= start).max(1) - 1;
+        let line_start = self.line_starts.get(idx).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(line_start..start)
+            .map_or(0, |l| l.chars().count())
+            + 1;
+        (idx + 1, col)
+    }
+
+    /// Remember a `theme = "…"` and where it is.
+    fn theme(&mut self, v: &Spanned<DeValue>, name: Option<String>) -> Option<String> {
+        if let Some(n) = &name {
+            let (line, column) = self.at(v.span());
+            self.themes.push(ThemeUse {
+                name: n.clone(),
+                line,
+                column,
+            });
+        }
+        name
     }
 
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
@@ -61,8 +83,13 @@ impl Ctx<'_> {
 }
 
 pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, ConfigError> {
+    let line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut cx = Ctx {
         text,
+        line_starts,
+        themes: Vec::new(),
         private,
         path,
         problems: Vec::new(),
@@ -87,7 +114,10 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
                 cfg.default_profile = string(&mut cx, value, "a profile name");
                 default_profile_span = Some(value.span());
             }
-            "theme" => cfg.theme = string(&mut cx, value, "a theme name such as \"dark\""),
+            "theme" => {
+                let name = string(&mut cx, value, "a theme name such as \"dark\"");
+                cfg.theme = cx.theme(value, name);
+            }
             "refresh_secs" => {
                 cfg.refresh_secs = int_in(&mut cx, value, 1, 3600).unwrap_or(DEFAULT_REFRESH_SECS)
             }
@@ -132,6 +162,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
         );
     }
     cx.problems.sort_by_key(|p| (p.line, p.column));
+    cfg.theme_uses = std::mem::take(&mut cx.themes);
     if cx.problems.is_empty() {
         Ok(cfg)
     } else {
@@ -449,7 +480,10 @@ fn profile(
                 }
                 p.route_prefix = prefix;
             }
-            "theme" => p.theme = string(cx, v, "a theme name"),
+            "theme" => {
+                let name = string(cx, v, "a theme name");
+                p.theme = cx.theme(v, name);
+            }
             "read_only" => p.read_only = boolean(cx, v).unwrap_or(false),
             "insecure" => p.insecure = boolean(cx, v).unwrap_or(false),
             "timeout_secs" => {
