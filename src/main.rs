@@ -4,7 +4,7 @@ use std::time::Duration;
 
 fn main() {
     let cli = Cli::parse();
-    let _log_guard = init_logging(&cli);
+    let log_guard = init_logging(&cli);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -30,6 +30,8 @@ fn main() {
     shipdeck::config::kill_running_commands();
     // Do not wait for in-flight requests or a hanging password command: leave promptly.
     rt.shutdown_timeout(Duration::from_millis(100));
+    // `exit` runs no destructors: flush the log file first.
+    drop(log_guard);
     std::process::exit(code);
 }
 

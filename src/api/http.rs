@@ -476,9 +476,9 @@ async fn exchange(rb: reqwest::RequestBuilder) -> Result<(Reply, Option<Duration
     ))
 }
 
-/// Seconds really waited, as said in a timeout message (at least 1).
+/// Seconds really waited, rounded, as said in a timeout message (at least 1).
 fn waited_secs(d: Duration) -> u64 {
-    (d.as_millis().div_ceil(1000) as u64).max(1)
+    (d.as_secs_f64().round() as u64).max(1)
 }
 
 /// One path segment or query value, percent-encoded (everything but RFC 3986 unreserved
@@ -579,6 +579,38 @@ mod tests {
         assert_eq!(seg("a/b%"), "a%2Fb%25");
         assert_eq!(seg("a b/c%"), "a%20b%2Fc%25");
         assert_eq!(seg("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn waits_are_said_in_whole_seconds() {
+        assert_eq!(waited_secs(Duration::from_millis(1004)), 1);
+        assert_eq!(waited_secs(Duration::from_millis(200)), 1);
+        assert_eq!(waited_secs(Duration::from_millis(5600)), 6);
+    }
+
+    #[test]
+    fn origins_always_carry_the_port() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(origin(&u("https://ci.example.com/x")), "https://ci.example.com:443");
+        assert_eq!(origin(&u("http://127.0.0.1:8080/")), "http://127.0.0.1:8080");
+        assert_ne!(
+            origin(&u("http://ci.example.com/")),
+            origin(&u("https://ci.example.com/"))
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_json_is_replaced_not_fatal() {
+        let mut body = br#"{"name":"a"#.to_vec();
+        body.push(0xff);
+        body.extend_from_slice(br#"b"}"#);
+        let r = Reply {
+            status: 200,
+            content_type: "application/octet-stream".into(),
+            body,
+        };
+        let v: serde_json::Value = r.json().unwrap();
+        assert_eq!(v["name"], "a\u{FFFD}b");
     }
 
     #[test]
