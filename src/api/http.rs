@@ -8,8 +8,9 @@
 //! - `Retry-After` is capped at [`RetryPolicy::max_retry_after`] and never waited past the
 //!   deadline (the 429 is returned instead).
 //! - A body larger than [`MAX_BODY_BYTES`] is not read further: "answer larger than 16 MB".
-//! - Invalid UTF-8 in a JSON or text body is replaced per character (U+FFFD), never failing the
-//!   whole answer.
+//! - Invalid UTF-8 in a JSON body is replaced per character (U+FFFD), never failing the whole
+//!   answer ([`json_lossy`]); text bodies stay bytes (log chunks are read by byte offset) and are
+//!   made text with `String::from_utf8_lossy`.
 //!
 //! Redirects: a redirect is followed only to the same origin (scheme, host and port) as the
 //! request; one to another origin is refused with a message naming both ([`CrossOrigin`]).
@@ -159,6 +160,19 @@ impl Request {
     }
 }
 
+/// JSON from a body, invalid UTF-8 replaced per character (U+FFFD) instead of failing the
+/// whole body. Every JSON body of a server is read through this (log chunks read by byte
+/// offset stay bytes: their text is made with `String::from_utf8_lossy`).
+pub(crate) fn json_lossy<T: serde::de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    match serde_json::from_slice(body) {
+        Err(_) if std::str::from_utf8(body).is_err() => {
+            tracing::warn!("invalid UTF-8 in a JSON body, replaced");
+            serde_json::from_str(&String::from_utf8_lossy(body))
+        }
+        r => r,
+    }
+}
+
 /// A complete answer: status and the whole body.
 #[derive(Clone, Debug)]
 pub struct Reply {
@@ -179,14 +193,7 @@ impl Reply {
     /// Decode the body; a bad body is a `Decode` error, never a panic. Invalid UTF-8 is
     /// replaced per character (U+FFFD) rather than failing the whole body.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let parsed = match serde_json::from_slice(&self.body) {
-            Err(_) if std::str::from_utf8(&self.body).is_err() => {
-                tracing::warn!(status = self.status, "invalid UTF-8 in a JSON body, replaced");
-                serde_json::from_str(&String::from_utf8_lossy(&self.body))
-            }
-            r => r,
-        };
-        parsed.map_err(|e| {
+        json_lossy(&self.body).map_err(|e| {
             ApiError::Decode(format!(
                 "HTTP {} body is not the expected JSON ({e}); it starts with: {}",
                 self.status,
@@ -458,13 +465,6 @@ async fn exchange(rb: reqwest::RequestBuilder) -> Result<(Reply, Option<Duration
             return Err(Failure::TooLarge);
         }
         body.extend_from_slice(&chunk);
-    }
-    // Text with a bad byte keeps the rest of its characters.
-    if (content_type.contains("json") || content_type.starts_with("text/"))
-        && std::str::from_utf8(&body).is_err()
-    {
-        tracing::warn!(status, "invalid UTF-8 in the answer, replaced");
-        body = String::from_utf8_lossy(&body).into_owned().into_bytes();
     }
     Ok((
         Reply {

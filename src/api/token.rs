@@ -176,7 +176,7 @@ impl LoginReply {
     /// Decode a successful login reply; a bad one is a `Decode` error that never quotes the
     /// body (it may hold a token).
     pub(crate) fn from_reply(reply: &Reply) -> Result<LoginReply, ApiError> {
-        let lr: LoginReply = serde_json::from_slice(&reply.body).map_err(|e| {
+        let lr: LoginReply = crate::api::http::json_lossy(&reply.body).map_err(|e| {
             ApiError::Decode(format!("the login reply is not the expected JSON ({e})"))
         })?;
         if lr.access_token.is_empty() {

@@ -220,7 +220,7 @@ fn check_candidate(v: &str) -> Result<(), ApiError> {
 
 /// The text of a JSON error body: `error` (the documented key), else `message` or `detail`.
 fn error_message(reply: &Reply) -> Option<String> {
-    let body: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    let body: serde_json::Value = crate::api::http::json_lossy(&reply.body).ok()?;
     if let serde_json::Value::String(s) = &body {
         return Some(s.clone()).filter(|s| !s.trim().is_empty());
     }
@@ -260,7 +260,7 @@ fn said(reply: &Reply) -> String {
     if looks_html {
         return format!("{} (an HTML page, probably from a gateway)", status());
     }
-    if serde_json::from_slice::<serde_json::Value>(&reply.body).is_ok() {
+    if crate::api::http::json_lossy::<serde_json::Value>(&reply.body).is_ok() {
         return format!("{}: {}", status(), reply.snippet());
     }
     reply.snippet()
