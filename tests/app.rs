@@ -607,6 +607,40 @@ fn bad_credentials_stop_without_a_retry_loop() {
 }
 
 #[test]
+fn failed_logins_wait_longer_each_time_up_to_five_minutes() {
+    let mut s = State::new(profiles(), Keymap::default());
+    let epoch = connect_epoch(&update(&mut s, Action::SwitchProfile("ci".into()), 0));
+    let mut now = 10;
+    let mut waits = Vec::new();
+    for _ in 0..12 {
+        update(
+            &mut s,
+            Action::LoggedIn {
+                epoch,
+                result: Err(ApiError::Network("refused".into())),
+            },
+            now,
+        );
+        let Conn::Offline { retry_at, .. } = s.conn else {
+            panic!("{:?}", s.conn)
+        };
+        waits.push((retry_at - now) / 1000);
+        now = retry_at;
+        // Nothing is tried before the wait is over.
+        assert!(update(&mut s, Action::Tick, retry_at - 1).is_empty());
+        assert_eq!(
+            update(&mut s, Action::Tick, retry_at),
+            vec![Effect::Login { epoch }]
+        );
+    }
+    assert_eq!(
+        waits,
+        [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300],
+        "seconds between logins"
+    );
+}
+
+#[test]
 fn sort_cycles_columns_and_order() {
     let (mut s, _) = online(5, true);
     let fx = update(&mut s, Action::CycleSort, 100);

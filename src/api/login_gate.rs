@@ -16,6 +16,13 @@ pub const MAX_DELAY: Duration = Duration::from_secs(300);
 /// Refused logins in a row after which no more are tried.
 pub const MAX_AUTH_FAILURES: u32 = 3;
 
+/// The wait after `failures` failed logins in a row: 1 s, 2 s, 4 s … up to [`MAX_DELAY`].
+pub fn delay(failures: u32) -> Duration {
+    FIRST_DELAY
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(MAX_DELAY)
+}
+
 #[derive(Default)]
 pub(crate) struct LoginGate {
     failures: u32,
@@ -70,17 +77,15 @@ impl LoginGate {
         } else {
             self.auth_failures = 0;
         }
-        let delay = FIRST_DELAY
-            .saturating_mul(1u32 << (self.failures - 1).min(16))
-            .min(MAX_DELAY);
+        let delay = delay(self.failures);
         self.next_try = Some(now + delay);
         tracing::info!(failures = self.failures, ?delay, error = %e, "login failed; backing off");
         self.last = Some(e.clone());
     }
 }
 
-/// "4s", "2m 30s".
-fn human(d: Duration) -> String {
+/// "4s", "2m 30s" (the dashboard says its own waits this way too).
+pub fn human(d: Duration) -> String {
     let secs = d.as_millis().div_ceil(1000) as u64;
     if secs < 60 {
         format!("{secs}s")

@@ -2,7 +2,7 @@
 //! the old one is dropped), the login result, and `r` when offline or refused.
 
 use super::action::Effect;
-use super::lists::{backoff, load};
+use super::lists::load;
 use super::messages::toast;
 use super::state::{Conn, Level, LoadKind, Overlay, State};
 use crate::api::ApiError;
@@ -25,6 +25,7 @@ pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.active = Some(idx);
     s.session = None;
     s.conn = Conn::Connecting;
+    s.login_failures = 0;
     s.lists = Default::default();
     s.releases = Default::default();
     s.log = None;
@@ -55,6 +56,7 @@ pub fn logged_in(
 ) {
     match result {
         Ok(session) => {
+            s.login_failures = 0;
             s.session = Some(session);
             s.conn = Conn::Online;
             let panes = s.panes();
@@ -79,13 +81,14 @@ pub fn logged_in(
             s.conn = Conn::Unavailable(capped(&e))
         }
         Err(e) => {
-            let attempt = match &s.conn {
-                Conn::Offline { attempt, .. } => attempt + 1,
-                _ => 1,
-            };
+            // Counted across the `Connecting` in between (a retry that fails again).
+            s.login_failures += 1;
+            let attempt = s.login_failures;
+            // The login's own backoff (1 s doubling to 5 min), as `api::login_gate` keeps it.
+            let wait = crate::api::login_gate::delay(attempt).as_millis() as u64;
             s.conn = Conn::Offline {
                 reason: capped(&e),
-                retry_at: s.now + backoff(attempt),
+                retry_at: s.now + wait,
                 attempt,
             };
         }
