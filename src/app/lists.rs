@@ -198,12 +198,14 @@ pub(crate) fn list_loaded(
         Applied::Failed(e) => {
             s.dirty = true;
             match e {
-                ApiError::Auth(m) => s.conn = Conn::AuthFailed(m),
+                ApiError::Auth(m) => {
+                    s.conn = Conn::AuthFailed(crate::api::errors::cap_message(&m).into_owned())
+                }
                 e if e.is_connectivity() => {
                     let l = s.lists.meta(res);
                     let (retry_at, attempt) = (l.retry_at.unwrap_or(now), l.failures);
                     s.conn = Conn::Offline {
-                        reason: e.to_string(),
+                        reason: crate::api::errors::cap_message(&e.to_string()).into_owned(),
                         retry_at,
                         attempt,
                     };

@@ -576,6 +576,46 @@ mod tests {
     }
 
     #[test]
+    fn positions_are_found_by_line_table() {
+        let text = "a = 1\n# é—ü\nb = \"x\"\n";
+        let cx = Ctx {
+            text,
+            line_starts: vec![0, 6, 16, 24],
+            private: true,
+            path: Path::new("c.toml"),
+            problems: Vec::new(),
+            themes: Vec::new(),
+        };
+        assert_eq!(cx.at(0..1), (1, 1));
+        assert_eq!(cx.at(4..5), (1, 5));
+        assert_eq!(cx.at(6..7), (2, 1));
+        // Columns count characters, not bytes.
+        assert_eq!(cx.at(16..17), (3, 1));
+        assert_eq!(cx.at(20..21), (3, 5));
+        assert_eq!(cx.at(999..1000), (4, 1));
+    }
+
+    #[test]
+    fn thousands_of_profiles_keep_their_lines_and_themes() {
+        let mut text = String::new();
+        for i in 0..5_000 {
+            text.push_str(&format!(
+                "[profiles.p{i}]\nkind = \"nullplatform\"\napi_key_env = \"K\"\ntheme = \"t{i}\"\n"
+            ));
+        }
+        let cfg = match parse(&text, Path::new("config.toml"), true) {
+            Ok(c) => c,
+            Err(e) => panic!("{} problem(s), first: {:?}", e.problems.len(), e.problems.first()),
+        };
+        assert_eq!(cfg.profiles.len(), 5_000);
+        let last = &cfg.profiles[4_999];
+        assert_eq!((last.name.as_str(), last.line), ("p4999", 4_999 * 4 + 1));
+        assert_eq!(cfg.theme_uses.len(), 5_000);
+        let t = cfg.theme_uses.iter().find(|t| t.name == "t4999").unwrap();
+        assert_eq!((t.line, t.column), (4_999 * 4 + 4, 9));
+    }
+
+    #[test]
     fn an_anonymous_candor_profile_is_valid() {
         let cfg = check("").expect("no username: public pipelines only");
         let p = &cfg.profiles[0];
