@@ -607,6 +607,48 @@ async fn failed_logins_back_off_instead_of_retrying_every_request() {
 }
 
 #[tokio::test]
+async fn refused_logins_stop_after_three_until_a_new_connection() {
+    let server = serve(|s| {
+        Box::pin(async move {
+            match (s.method.as_str(), s.path.as_str()) {
+                ("GET", "/me") => json_reply(StatusCode::UNAUTHORIZED, json!({"error": "no session"})),
+                ("POST", "/login") => {
+                    json_reply(StatusCode::UNAUTHORIZED, json!({"error": "bad credentials"}))
+                }
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        })
+    })
+    .await;
+    let candor =
+        shipdeck::api::candor::Candor::for_test(&server.base, Some(("ops", "CANARY-pw")), None, fast_policy())
+            .unwrap();
+    // A caller that keeps asking: logins at 0 s, 1 s and 3 s, then none.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let stopped = loop {
+        let e = candor.login().await.unwrap_err();
+        if e.to_string().contains("stopped after 3 refused logins") {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "never stopped: {e}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(matches!(stopped, ApiError::Auth(_)), "{stopped:?}");
+    assert_eq!(server.count("POST /login"), 3);
+    let asked = server.all().len();
+    for _ in 0..50 {
+        let _ = candor.login().await;
+    }
+    assert_eq!(server.all().len(), asked, "nothing more is asked of the server");
+    // A new connection (the dashboard's `r` or a profile switch) tries again.
+    let again =
+        shipdeck::api::candor::Candor::for_test(&server.base, Some(("ops", "CANARY-pw")), None, fast_policy())
+            .unwrap();
+    let _ = again.login().await;
+    assert_eq!(server.count("POST /login"), 4);
+}
+
+#[tokio::test]
 async fn a_sixty_second_token_is_reused_not_renewed_per_request() {
     let sim = start_sim("freecommit.token_ttl=60s").await;
     let proxy = start_proxy(&sim).await;

@@ -43,6 +43,12 @@ impl LoginGate {
         result
     }
 
+    /// `Err` (the last failure, annotated) while a login may not be tried: the caller asks
+    /// nothing of the server then (no session probe either).
+    pub fn ready(&self) -> Result<(), ApiError> {
+        self.check(Instant::now())
+    }
+
     /// `Err` (the last failure, annotated) while waiting or stopped.
     fn check(&self, now: Instant) -> Result<(), ApiError> {
         let Some(last) = &self.last else {

@@ -295,6 +295,8 @@ impl Candor {
         if s.logged_in && s.checked.is_some_and(|t| t.elapsed() < self.me_check) {
             return Ok(s.generation);
         }
+        // After a failed login, nothing is asked until its backoff is over.
+        s.gate.ready()?;
         match self.get_me().await? {
             Some(me) => {
                 s.user = Some(Self::user_of(me));
