@@ -215,7 +215,11 @@ async fn expires_in_triggers_a_proactive_refresh_before_expiry() {
     for _ in 0..3 {
         np.projects(&q(None)).await.unwrap();
     }
-    assert_eq!(logins.load(Ordering::SeqCst), 3, "an ended token: refresh each time");
+    assert_eq!(
+        logins.load(Ordering::SeqCst),
+        3,
+        "an ended token: refresh each time"
+    );
 
     let (base, logins) = stub_with_expiry(3600).await;
     let np = client(&base, "k");

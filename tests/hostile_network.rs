@@ -71,7 +71,9 @@ impl Server {
 }
 
 /// Start a server answering every request with `handler`, recording each one first.
-async fn serve(handler: impl Fn(Seen) -> BoxFuture<'static, Response> + Send + Sync + 'static) -> Server {
+async fn serve(
+    handler: impl Fn(Seen) -> BoxFuture<'static, Response> + Send + Sync + 'static,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -91,7 +93,9 @@ async fn record(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let s = Seen {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
@@ -99,7 +103,12 @@ async fn record(
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
@@ -108,7 +117,12 @@ async fn record(
 }
 
 fn json_reply(status: StatusCode, v: serde_json::Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 fn redirect_to(origin: &str, s: &Seen, status: StatusCode) -> Response {
@@ -150,14 +164,20 @@ async fn a_cross_origin_307_of_a_free_commit_login_never_reaches_the_other_origi
     let e = fc.login().await.unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains(&format!("redirected the login to http://127.0.0.1:{}", port(&other.base)))
-            && msg.contains("refused: credentials are only sent to")
+        msg.contains(&format!(
+            "redirected the login to http://127.0.0.1:{}",
+            port(&other.base)
+        )) && msg.contains("refused: credentials are only sent to")
             && msg.contains(&format!("127.0.0.1:{}", port(&hostile.base))),
         "{msg}"
     );
     assert!(!msg.contains("CANARY"), "{msg}");
     assert_eq!(hostile.count("POST /auth/token"), 1);
-    assert!(other.all().is_empty(), "the other origin got {:?}", other.all());
+    assert!(
+        other.all().is_empty(),
+        "the other origin got {:?}",
+        other.all()
+    );
 }
 
 #[tokio::test]
@@ -177,9 +197,16 @@ async fn a_cross_origin_308_of_a_nullplatform_login_never_reaches_the_other_orig
         Credential::Inline(SecretString::from("CANARY-key-5512".to_string())),
     );
     let e = np.login().await.unwrap_err();
-    assert!(matches!(&e, ApiError::Config(m) if m.contains("redirected the login to")), "{e:?}");
+    assert!(
+        matches!(&e, ApiError::Config(m) if m.contains("redirected the login to")),
+        "{e:?}"
+    );
     assert!(!e.to_string().contains("CANARY"));
-    assert!(other.all().is_empty(), "the other origin got {:?}", other.all());
+    assert!(
+        other.all().is_empty(),
+        "the other origin got {:?}",
+        other.all()
+    );
     // The login was not tried again and again either.
     assert_eq!(hostile.count("POST /login"), 1);
 }
@@ -226,8 +253,14 @@ async fn the_cd_token_never_follows_a_redirect_to_another_origin() {
     let other = sink().await;
     let hostile = redirector(&other.base).await;
     // The profile's client (no redirects followed at all) …
-    let mut p = Profile::new("scd", Kind::ServerlessCd, url::Url::parse(&hostile.base).unwrap());
-    p.token = Some(Credential::Inline(SecretString::from("CANARY-cd-9911".to_string())));
+    let mut p = Profile::new(
+        "scd",
+        Kind::ServerlessCd,
+        url::Url::parse(&hostile.base).unwrap(),
+    );
+    p.token = Some(Credential::Inline(SecretString::from(
+        "CANARY-cd-9911".to_string(),
+    )));
     p.timeout_secs = 5;
     let b = shipdeck::api::connect(&p).unwrap();
     let _ = b.login().await;
@@ -244,13 +277,17 @@ async fn the_cd_token_never_follows_a_redirect_to_another_origin() {
     assert!(!e.to_string().contains("CANARY"), "{e}");
     assert!(hostile.all().len() >= 2);
     assert!(
-        hostile
-            .all()
+        hostile.all().iter().all(|s| s
+            .headers
             .iter()
-            .all(|s| s.headers.iter().any(|(n, v)| n == "cd_token" && v == "CANARY-cd-9911")),
+            .any(|(n, v)| n == "cd_token" && v == "CANARY-cd-9911")),
         "the origin itself gets the token"
     );
-    assert!(other.all().is_empty(), "the other origin got {:?}", other.all());
+    assert!(
+        other.all().is_empty(),
+        "the other origin got {:?}",
+        other.all()
+    );
 }
 
 // ---------------------------------------------------------------- time bounds (item 4)
@@ -272,15 +309,23 @@ async fn a_hung_server_is_bounded_by_the_timeout_retries_included() {
     assert_eq!(e.to_string(), "no answer within 1s");
     assert_eq!(hung.count("GET /api/x"), 1, "no retry past the deadline");
     // Safety net only: far below the 23 s of four 5 s tries with backoff.
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn a_huge_retry_after_is_not_waited_past_the_deadline() {
     let limited = serve(|_| {
         Box::pin(async {
-            let mut r = json_reply(StatusCode::TOO_MANY_REQUESTS, json!({"message": "slow down"}));
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("180"));
+            let mut r = json_reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"message": "slow down"}),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("180"));
             r
         })
     })
@@ -290,7 +335,11 @@ async fn a_huge_retry_after_is_not_waited_past_the_deadline() {
     let reply = http.send(&ApiRequest::get("/api/x")).await.unwrap();
     assert_eq!(reply.status, 429);
     assert_eq!(limited.count("GET /api/x"), 1);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 // ---------------------------------------------------------------- the CLI against a fake Free Commit
@@ -359,13 +408,10 @@ fn command(home: &Path, cfg: &Path, args: &[&str]) -> tokio::process::Command {
 }
 
 async fn run(home: &Path, cfg: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = tokio::time::timeout(
-        Duration::from_secs(60),
-        command(home, cfg, args).output(),
-    )
-    .await
-    .expect("the command ends")
-    .expect("output");
+    let out = tokio::time::timeout(Duration::from_secs(60), command(home, cfg, args).output())
+        .await
+        .expect("the command ends")
+        .expect("output");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -377,7 +423,11 @@ async fn run(home: &Path, cfg: &Path, args: &[&str]) -> (Option<i32>, String, St
 async fn get_stops_when_the_server_ignores_the_page_number() {
     let server = fake_free_commit(|_| ((1..=100).map(project).collect(), Some(1_000_000))).await;
     let home = tempfile::tempdir().unwrap();
-    let cfg = write_config(home.path(), &server.base, "password_env = \"SHIPDECK_TEST_PW\"");
+    let cfg = write_config(
+        home.path(),
+        &server.base,
+        "password_env = \"SHIPDECK_TEST_PW\"",
+    );
     let (code, stdout, stderr) = run(home.path(), &cfg, &["get", "projects"]).await;
     assert!(
         stderr.contains("page 2 repeated the rows of page 1"),
@@ -406,7 +456,11 @@ async fn get_stops_endless_pages_at_max_pages() {
         stderr.contains("list cut at 5 pages (max_pages); 500 row(s) listed"),
         "{stderr}"
     );
-    assert_eq!(code, Some(1), "an incomplete list is not a success: {stderr}");
+    assert_eq!(
+        code,
+        Some(1),
+        "an incomplete list is not a success: {stderr}"
+    );
     assert_eq!(stdout.lines().count(), 501);
     assert_eq!(server.count("GET /developer/paginations/project"), 5);
 }
@@ -419,7 +473,11 @@ async fn get_stops_a_page_past_the_declared_total() {
     })
     .await;
     let home = tempfile::tempdir().unwrap();
-    let cfg = write_config(home.path(), &server.base, "password_env = \"SHIPDECK_TEST_PW\"");
+    let cfg = write_config(
+        home.path(),
+        &server.base,
+        "password_env = \"SHIPDECK_TEST_PW\"",
+    );
     let (code, _, stderr) = run(home.path(), &cfg, &["get", "projects"]).await;
     assert!(
         stderr.contains("the server declared 250 row(s) but kept sending more"),
@@ -449,7 +507,11 @@ async fn a_hung_server_ends_a_cli_command_within_its_timeout_and_says_so() {
     assert!(stderr.contains("no answer within 1s"), "{stderr}");
     assert_ne!(code, Some(0));
     assert_eq!(hung.all().len(), 1, "the login, once");
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -474,7 +536,11 @@ async fn a_ten_kilobyte_error_message_is_cut_to_two_on_stderr() {
     })
     .await;
     let home = tempfile::tempdir().unwrap();
-    let cfg = write_config(home.path(), &server.base, "password_env = \"SHIPDECK_TEST_PW\"");
+    let cfg = write_config(
+        home.path(),
+        &server.base,
+        "password_env = \"SHIPDECK_TEST_PW\"",
+    );
     let (code, _, stderr) = run(home.path(), &cfg, &["get", "projects"]).await;
     assert_ne!(code, Some(0));
     assert!(stderr.contains("START"), "{stderr}");
@@ -484,7 +550,11 @@ async fn a_ten_kilobyte_error_message_is_cut_to_two_on_stderr() {
     // The whole message is in the log file.
     let log = std::fs::read_to_string(home.path().join("state/shipdeck/shipdeck.log"))
         .unwrap_or_default();
-    assert!(log.contains(&"x".repeat(10 * 1024)), "log: {} bytes", log.len());
+    assert!(
+        log.contains(&"x".repeat(10 * 1024)),
+        "log: {} bytes",
+        log.len()
+    );
 }
 
 // ---------------------------------------------------------------- size bounds and UTF-8
@@ -502,7 +572,12 @@ async fn a_twenty_megabyte_body_is_not_read_whole() {
                     .collect::<Vec<_>>();
                 Response::new(Body::from_stream(futures::stream::iter(chunks)))
             } else {
-                (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+                    .into_response()
             }
         })
     })
@@ -528,10 +603,15 @@ async fn invalid_utf8_in_a_page_keeps_the_row_with_a_replacement_character() {
                     json!({"access_token": "tok", "expires_in": 3600}),
                 ),
                 ("GET", "/developer/paginations/project") => {
-                    let mut body = br#"{"total":2,"data":[{"project_id":1,"project_name":"pay"#.to_vec();
+                    let mut body =
+                        br#"{"total":2,"data":[{"project_id":1,"project_name":"pay"#.to_vec();
                     body.push(0xff);
                     body.extend_from_slice(br#"ments"},{"project_id":2,"project_name":"web"}]}"#);
-                    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body)
+                    (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
                         .into_response()
                 }
                 ("GET", "/log") => {
@@ -574,7 +654,10 @@ async fn invalid_utf8_in_a_page_keeps_the_row_with_a_replacement_character() {
 async fn failed_logins_back_off_instead_of_retrying_every_request() {
     let server = serve(|_| {
         Box::pin(async {
-            json_reply(StatusCode::INTERNAL_SERVER_ERROR, json!({"message": "db down"}))
+            json_reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"message": "db down"}),
+            )
         })
     })
     .await;
@@ -592,7 +675,11 @@ async fn failed_logins_back_off_instead_of_retrying_every_request() {
     }
     let e = last.unwrap();
     assert!(e.to_string().contains("next try in 1s"), "{e}");
-    assert_eq!(server.count("POST /auth/token"), 1, "one login, then waiting");
+    assert_eq!(
+        server.count("POST /auth/token"),
+        1,
+        "one login, then waiting"
+    );
     let until = Instant::now() + Duration::from_millis(1500);
     while Instant::now() < until {
         let _ = fc.projects(&q).await;
@@ -611,18 +698,25 @@ async fn refused_logins_stop_after_three_until_a_new_connection() {
     let server = serve(|s| {
         Box::pin(async move {
             match (s.method.as_str(), s.path.as_str()) {
-                ("GET", "/me") => json_reply(StatusCode::UNAUTHORIZED, json!({"error": "no session"})),
-                ("POST", "/login") => {
-                    json_reply(StatusCode::UNAUTHORIZED, json!({"error": "bad credentials"}))
+                ("GET", "/me") => {
+                    json_reply(StatusCode::UNAUTHORIZED, json!({"error": "no session"}))
                 }
+                ("POST", "/login") => json_reply(
+                    StatusCode::UNAUTHORIZED,
+                    json!({"error": "bad credentials"}),
+                ),
                 _ => StatusCode::NOT_FOUND.into_response(),
             }
         })
     })
     .await;
-    let candor =
-        shipdeck::api::candor::Candor::for_test(&server.base, Some(("ops", "CANARY-pw")), None, fast_policy())
-            .unwrap();
+    let candor = shipdeck::api::candor::Candor::for_test(
+        &server.base,
+        Some(("ops", "CANARY-pw")),
+        None,
+        fast_policy(),
+    )
+    .unwrap();
     // A caller that keeps asking: logins at 0 s, 1 s and 3 s, then none.
     let deadline = Instant::now() + Duration::from_secs(15);
     let stopped = loop {
@@ -639,11 +733,19 @@ async fn refused_logins_stop_after_three_until_a_new_connection() {
     for _ in 0..50 {
         let _ = candor.login().await;
     }
-    assert_eq!(server.all().len(), asked, "nothing more is asked of the server");
+    assert_eq!(
+        server.all().len(),
+        asked,
+        "nothing more is asked of the server"
+    );
     // A new connection (the dashboard's `r` or a profile switch) tries again.
-    let again =
-        shipdeck::api::candor::Candor::for_test(&server.base, Some(("ops", "CANARY-pw")), None, fast_policy())
-            .unwrap();
+    let again = shipdeck::api::candor::Candor::for_test(
+        &server.base,
+        Some(("ops", "CANARY-pw")),
+        None,
+        fast_policy(),
+    )
+    .unwrap();
     let _ = again.login().await;
     assert_eq!(server.count("POST /login"), 4);
 }
@@ -664,7 +766,10 @@ async fn a_sixty_second_token_is_reused_not_renewed_per_request() {
         fc.projects(&q).await.expect("projects");
     }
     let logins = proxy.count("/auth/token");
-    assert!(logins >= 1 && logins <= requests / 10, "{logins} logins for {requests} requests");
+    assert!(
+        logins >= 1 && logins <= requests / 10,
+        "{logins} logins for {requests} requests"
+    );
 }
 
 // ---------------------------------------------------------------- password_command (item 6)
@@ -726,15 +831,24 @@ async fn a_dropped_password_command_takes_its_children_with_it() {
 
 #[tokio::test]
 async fn a_password_command_ends_with_shipdeck_on_a_signal() {
-    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129), (libc::SIGINT, 130)] {
+    for (sig, code) in [
+        (libc::SIGTERM, 143),
+        (libc::SIGHUP, 129),
+        (libc::SIGINT, 130),
+    ] {
         let home = tempfile::tempdir().unwrap();
         let pidfile = home.path().join("pid");
         let cfg = write_config(
             home.path(),
             "http://127.0.0.1:9",
-            &format!("password_command = \"{}\"", lingering_command(&pidfile).replace('\'', "")),
+            &format!(
+                "password_command = \"{}\"",
+                lingering_command(&pidfile).replace('\'', "")
+            ),
         );
-        let child = command(home.path(), &cfg, &["get", "projects"]).spawn().unwrap();
+        let child = command(home.path(), &cfg, &["get", "projects"])
+            .spawn()
+            .unwrap();
         let pid = wait_for_pid(&pidfile).await;
         let shipdeck = i32::try_from(child.id().unwrap()).unwrap();
         unsafe {

@@ -103,9 +103,16 @@ mod tests {
         let long = "é".repeat(5_000); // 10,000 bytes
         let cut = cap_message(&long);
         assert!(cut.len() < MAX_MESSAGE_BYTES + 64, "{}", cut.len());
-        assert!(cut.ends_with("… (7952 more bytes in the log file)"), "{cut}");
+        assert!(
+            cut.ends_with("… (7952 more bytes in the log file)"),
+            "{cut}"
+        );
         let again = format!("server error (500): {cut}");
-        assert_eq!(cap_message(&again), again.as_str(), "cutting twice is a no-op");
+        assert_eq!(
+            cap_message(&again),
+            again.as_str(),
+            "cutting twice is a no-op"
+        );
         match by_status(500, long) {
             ApiError::Server { message, .. } => assert!(message.len() < 2200),
             e => panic!("{e:?}"),

@@ -392,8 +392,7 @@ impl Http {
             };
             let wait = match outcome {
                 Ok((reply, retry_after)) => {
-                    if !(req.idempotent && !last && super::errors::retryable_status(reply.status))
-                    {
+                    if !(req.idempotent && !last && super::errors::retryable_status(reply.status)) {
                         return Ok(reply);
                     }
                     let wait = match retry_after {
@@ -524,11 +523,15 @@ fn cross_origin(e: &reqwest::Error) -> Option<&CrossOrigin> {
 
 /// "the server redirected the login to https://other:443 — refused: …".
 fn refused_redirect(req: &Request, c: &CrossOrigin) -> ApiError {
-    let login = req.json.as_ref().and_then(|j| j.as_object()).is_some_and(|o| {
-        ["password", "api_key", "auth", "token"]
-            .iter()
-            .any(|k| o.contains_key(*k))
-    });
+    let login = req
+        .json
+        .as_ref()
+        .and_then(|j| j.as_object())
+        .is_some_and(|o| {
+            ["password", "api_key", "auth", "token"]
+                .iter()
+                .any(|k| o.contains_key(*k))
+        });
     let what = if login { "the login" } else { "the request" };
     ApiError::Config(format!(
         "the server redirected {what} to {} — refused: credentials are only sent to {}; \
@@ -591,8 +594,14 @@ mod tests {
     #[test]
     fn origins_always_carry_the_port() {
         let u = |s: &str| url::Url::parse(s).unwrap();
-        assert_eq!(origin(&u("https://ci.example.com/x")), "https://ci.example.com:443");
-        assert_eq!(origin(&u("http://127.0.0.1:8080/")), "http://127.0.0.1:8080");
+        assert_eq!(
+            origin(&u("https://ci.example.com/x")),
+            "https://ci.example.com:443"
+        );
+        assert_eq!(
+            origin(&u("http://127.0.0.1:8080/")),
+            "http://127.0.0.1:8080"
+        );
         assert_ne!(
             origin(&u("http://ci.example.com/")),
             origin(&u("https://ci.example.com/"))

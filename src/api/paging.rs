@@ -156,7 +156,10 @@ mod tests {
         });
         assert_eq!(w.next(ids(0..10), None, 10, true, 10), Ok(true));
         assert_eq!(w.next(ids(10..20), None, 10, true, 10), Ok(true));
-        assert_eq!(w.next(ids(20..30), None, 10, true, 10), Err(Cut::MaxPages(3)));
+        assert_eq!(
+            w.next(ids(20..30), None, 10, true, 10),
+            Err(Cut::MaxPages(3))
+        );
 
         let mut w = Walk::new(Limits {
             max_pages: 100,
@@ -165,7 +168,10 @@ mod tests {
         assert_eq!(w.next(ids(0..10), None, 10, true, 10), Ok(true));
         assert_eq!(w.room(), 15);
         assert_eq!(w.next(ids(10..20), None, 10, true, 10), Ok(true));
-        assert_eq!(w.next(ids(20..30), None, 10, true, 5), Err(Cut::MaxRows(25)));
+        assert_eq!(
+            w.next(ids(20..30), None, 10, true, 5),
+            Err(Cut::MaxRows(25))
+        );
 
         let mut w = Walk::new(Limits::default());
         assert_eq!(w.next(ids(0..10), Some(15), 10, true, 10), Ok(true));

@@ -195,7 +195,10 @@ pub(crate) fn load_config(cli: &Cli) -> Result<Config, i32> {
 /// Report an API error on stderr and give its exit code.
 pub fn report(e: &ApiError) -> i32 {
     // A server's message may be megabytes: 2 KB here, the whole in the log file.
-    err!("shipdeck: {}", crate::api::errors::cap_message(&e.to_string()));
+    err!(
+        "shipdeck: {}",
+        crate::api::errors::cap_message(&e.to_string())
+    );
     e.exit_code()
 }
 

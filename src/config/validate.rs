@@ -605,7 +605,11 @@ mod tests {
         }
         let cfg = match parse(&text, Path::new("config.toml"), true) {
             Ok(c) => c,
-            Err(e) => panic!("{} problem(s), first: {:?}", e.problems.len(), e.problems.first()),
+            Err(e) => panic!(
+                "{} problem(s), first: {:?}",
+                e.problems.len(),
+                e.problems.first()
+            ),
         };
         assert_eq!(cfg.profiles.len(), 5_000);
         let last = &cfg.profiles[4_999];
