@@ -803,6 +803,7 @@ async fn assert_gone(pid: i32, what: &str) {
     while !gone(pid) {
         if Instant::now() >= deadline {
             // Clean up before failing.
+            // SAFETY: kill(2) on a pid this test started; no memory is involved.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
             }
@@ -851,6 +852,7 @@ async fn a_password_command_ends_with_shipdeck_on_a_signal() {
             .unwrap();
         let pid = wait_for_pid(&pidfile).await;
         let shipdeck = i32::try_from(child.id().unwrap()).unwrap();
+        // SAFETY: kill(2) on the child this test spawned; no memory is involved.
         unsafe {
             libc::kill(shipdeck, sig);
         }
