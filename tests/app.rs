@@ -289,6 +289,33 @@ fn login_then_first_page_then_next_page_on_scroll() {
 }
 
 #[test]
+fn a_server_that_ignores_the_page_number_is_not_followed_to_the_end() {
+    let (mut s, epoch) = online(1_000, true);
+    // `G`: every page up to the last one is fetched, one after another.
+    let fx = update(&mut s, key('G'), 30);
+    let req = fetch_req(&fx, Resource::Projects, 2, PER_PAGE);
+    // The server answers page 2 with the rows of page 1.
+    let fx = update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(projects_page(1, PER_PAGE, 1_000))),
+        },
+        40,
+    );
+    assert!(without_cache(&fx).is_empty(), "no page 3: {fx:?}");
+    let l = &s.lists.projects;
+    assert_eq!((l.rows.len(), l.has_more, l.total), (20, false, Some(20)));
+    let toast = s.toast.as_ref().expect("said");
+    assert!(
+        toast.text.contains("page 2 brought no new rows"),
+        "{}",
+        toast.text
+    );
+}
+
+#[test]
 fn answers_for_an_old_profile_are_dropped() {
     let (mut s, old) = online(5, true);
     let fx = update(&mut s, Action::SwitchProfile("prod".into()), 50);

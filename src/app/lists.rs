@@ -169,6 +169,10 @@ pub(crate) fn list_loaded(
             s.conn = Conn::Online;
             s.dirty = true;
             // Said only when nothing else is being said (a kill's "killed" explains it better).
+            if let Some(cut) = s.lists.meta_mut(res).cut.take() {
+                tracing::warn!(list = res.as_str(), "{cut}");
+                toast(s, Level::Warn, cut);
+            }
             if let Some(id) = s.lists.meta_mut(res).gone.take()
                 && res == s.pane
                 && s.toast.is_none()
@@ -249,6 +253,7 @@ fn apply<T: Row>(
     l.loaded_at = Some(now);
     l.fresh_at = Some(wall);
     let mut changed = !was_healthy;
+    let mut has_more = page.has_more;
     match kind {
         LoadKind::Reload => {
             if l.rows != page.items {
@@ -259,21 +264,38 @@ fn apply<T: Row>(
         }
         LoadKind::More => {
             let before = l.rows.len();
+            let mut known: std::collections::HashSet<String> =
+                l.rows.iter().map(|r| r.id().to_string()).collect();
             for item in page.items {
                 // Rows shift between pages while the list changes: keep each id once.
-                if !l.rows.iter().any(|r| r.id() == item.id()) {
+                if known.insert(item.id().to_string()) {
                     l.rows.push(item);
                 }
             }
-            changed |= l.rows.len() != before;
+            let added = l.rows.len() - before;
+            changed |= added != 0;
             l.pages += 1;
+            // A server that repeats a page (it ignores the page number) or never ends is not
+            // followed further (`G` would fetch forever).
+            let max = crate::api::paging::DEFAULT_MAX_ROWS;
+            if has_more && added == 0 {
+                has_more = false;
+                l.cut = Some(format!(
+                    "stopped paging: page {} brought no new rows (the server seems to ignore \
+                     the page number)",
+                    l.pages
+                ));
+            } else if has_more && l.rows.len() as u64 >= max {
+                has_more = false;
+                l.cut = Some(format!("list cut at {max} rows; filter to see others"));
+            }
         }
     }
-    if l.has_more != page.has_more || l.total != page.total {
+    if l.has_more != has_more || l.total != page.total {
         changed = true;
     }
-    l.has_more = page.has_more;
-    l.total = if page.has_more {
+    l.has_more = has_more;
+    l.total = if has_more {
         page.total.map(|t| t.max(l.rows.len() as u64))
     } else {
         Some(l.rows.len() as u64)

@@ -51,6 +51,9 @@ pub struct ListMeta {
     pub to_end: bool,
     pub retry_at: Option<Millis>,
     pub failures: u32,
+    /// Paging stopped before the server said the list ended (a repeated page, too many
+    /// rows): said once.
+    pub cut: Option<String>,
 }
 
 impl<T> std::ops::Deref for ListPane<T> {
@@ -107,6 +110,7 @@ impl Default for ListMeta {
             to_end: false,
             retry_at: None,
             failures: 0,
+            cut: None,
         }
     }
 }
