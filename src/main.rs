@@ -4,7 +4,7 @@ use std::time::Duration;
 
 fn main() {
     let cli = Cli::parse();
-    let _log_guard = init_logging(&cli);
+    let log_guard = init_logging(&cli);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -16,10 +16,48 @@ fn main() {
             std::process::exit(cli::EXIT_API);
         }
     };
-    let code = rt.block_on(cli::main(cli));
+    // The dashboard, the demo and the simulator handle signals themselves; a one-shot
+    // command ends on them (after ending any password command it started).
+    let one_shot = !matches!(
+        cli.command,
+        None | Some(Command::Demo | Command::Simulate { .. })
+    );
+    let code = rt.block_on(async {
+        #[cfg(unix)]
+        tokio::spawn(end_password_commands_on_signal(one_shot));
+        cli::main(cli).await
+    });
+    shipdeck::config::kill_running_commands();
     // Do not wait for in-flight requests or a hanging password command: leave promptly.
     rt.shutdown_timeout(Duration::from_millis(100));
+    // `exit` runs no destructors: flush the log file first.
+    drop(log_guard);
     std::process::exit(code);
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: kill the process groups of running password commands and,
+/// for a one-shot command, leave as the signal would have (128 + its number).
+#[cfg(unix)]
+async fn end_password_commands_on_signal(exit: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return;
+    };
+    loop {
+        let code = tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+            _ = hup.recv() => 129,
+        };
+        shipdeck::config::kill_running_commands();
+        if exit {
+            std::process::exit(code);
+        }
+    }
 }
 
 /// Logs go to a file in the state directory, never to the terminal. The demo writes nothing

@@ -295,6 +295,33 @@ fn login_then_first_page_then_next_page_on_scroll() {
 }
 
 #[test]
+fn a_server_that_ignores_the_page_number_is_not_followed_to_the_end() {
+    let (mut s, epoch) = online(1_000, true);
+    // `G`: every page up to the last one is fetched, one after another.
+    let fx = update(&mut s, key('G'), 30);
+    let req = fetch_req(&fx, Resource::Projects, 2, PER_PAGE);
+    // The server answers page 2 with the rows of page 1.
+    let fx = update(
+        &mut s,
+        Action::ListLoaded {
+            epoch,
+            req,
+            result: Ok(Listing::Projects(projects_page(1, PER_PAGE, 1_000))),
+        },
+        40,
+    );
+    assert!(without_cache(&fx).is_empty(), "no page 3: {fx:?}");
+    let l = &s.lists.projects;
+    assert_eq!((l.rows.len(), l.has_more, l.total), (20, false, Some(20)));
+    let toast = s.toast.as_ref().expect("said");
+    assert!(
+        toast.text.contains("page 2 brought no new rows"),
+        "{}",
+        toast.text
+    );
+}
+
+#[test]
 fn answers_for_an_old_profile_are_dropped() {
     let (mut s, old) = online(5, true);
     let fx = update(&mut s, Action::SwitchProfile("prod".into()), 50);
@@ -610,6 +637,40 @@ fn bad_credentials_stop_without_a_retry_loop() {
     };
     let fx = update(&mut s, Action::Tick, retry_at);
     assert_eq!(fx, vec![Effect::Login { epoch }]);
+}
+
+#[test]
+fn failed_logins_wait_longer_each_time_up_to_five_minutes() {
+    let mut s = State::new(profiles(), Keymap::default());
+    let epoch = connect_epoch(&update(&mut s, Action::SwitchProfile("ci".into()), 0));
+    let mut now = 10;
+    let mut waits = Vec::new();
+    for _ in 0..12 {
+        update(
+            &mut s,
+            Action::LoggedIn {
+                epoch,
+                result: Err(ApiError::Network("refused".into())),
+            },
+            now,
+        );
+        let Conn::Offline { retry_at, .. } = s.conn else {
+            panic!("{:?}", s.conn)
+        };
+        waits.push((retry_at - now) / 1000);
+        now = retry_at;
+        // Nothing is tried before the wait is over.
+        assert!(update(&mut s, Action::Tick, retry_at - 1).is_empty());
+        assert_eq!(
+            update(&mut s, Action::Tick, retry_at),
+            vec![Effect::Login { epoch }]
+        );
+    }
+    assert_eq!(
+        waits,
+        [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300],
+        "seconds between logins"
+    );
 }
 
 #[test]

@@ -195,7 +195,9 @@ async fn stub_with_expiry(expires_in: i64) -> (String, Arc<AtomicUsize>) {
 }
 
 #[tokio::test]
-async fn expires_in_triggers_a_proactive_refresh_60s_early() {
+async fn expires_in_triggers_a_proactive_refresh_before_expiry() {
+    // Issue 11 item 5: the margin is min(60 s, a quarter of the lifetime), so a short-lived
+    // token is still reused (never one login per request) …
     let (base, logins) = stub_with_expiry(30).await;
     let np = client(&base, "k");
     for _ in 0..3 {
@@ -204,8 +206,19 @@ async fn expires_in_triggers_a_proactive_refresh_60s_early() {
     }
     assert_eq!(
         logins.load(Ordering::SeqCst),
+        1,
+        "a 30 s token is renewed 7 s before it ends, not before each request"
+    );
+    // … while one that is already at its end is renewed before use.
+    let (base, logins) = stub_with_expiry(0).await;
+    let np = client(&base, "k");
+    for _ in 0..3 {
+        np.projects(&q(None)).await.unwrap();
+    }
+    assert_eq!(
+        logins.load(Ordering::SeqCst),
         3,
-        "30 s < 60 s margin: refresh each time"
+        "an ended token: refresh each time"
     );
 
     let (base, logins) = stub_with_expiry(3600).await;

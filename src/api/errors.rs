@@ -10,6 +10,7 @@ use super::http::Reply;
 /// reads its bodies): 401 `Auth`, 403 `Forbidden`, 404 `NotFound`, 429 `RateLimited`, any other
 /// 4xx (409 included) `Rejected`, anything else `Server`.
 pub(crate) fn by_status(status: u16, message: String) -> ApiError {
+    let message = cap_message(&message).into_owned();
     match status {
         401 => ApiError::Auth(message),
         403 => ApiError::Forbidden(message),
@@ -23,6 +24,29 @@ pub(crate) fn by_status(status: u16, message: String) -> ApiError {
 /// [`by_status`] for a reply, its message read by the backend's `words`.
 pub(crate) fn map_reply(reply: &Reply, words: impl FnOnce(&Reply) -> String) -> ApiError {
     by_status(reply.status, words(reply))
+}
+
+/// How much of a message from a server is shown (screen, stderr); the rest goes to the log.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
+/// `text` cut to [`MAX_MESSAGE_BYTES`] (on a character boundary) with "… (N more bytes in the
+/// log file)"; the whole text is written to the tracing log once, when it is cut.
+pub fn cap_message(text: &str) -> std::borrow::Cow<'_, str> {
+    // Slack for words added around a message cut once already (its kind, the note itself),
+    // so that cutting again is a no-op.
+    if text.len() <= MAX_MESSAGE_BYTES + 256 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut cut = MAX_MESSAGE_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let (head, rest) = text.split_at(cut);
+    tracing::warn!(bytes = text.len(), full = %text, "long message cut for display");
+    std::borrow::Cow::Owned(format!(
+        "{head}… ({} more bytes in the log file)",
+        rest.len()
+    ))
 }
 
 /// HTTP statuses a read is sent again after (with backoff; `Retry-After` on 429).
@@ -71,6 +95,28 @@ mod tests {
                 message: "bad input".into()
             }
         );
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        assert_eq!(cap_message("short"), "short");
+        let long = "é".repeat(5_000); // 10,000 bytes
+        let cut = cap_message(&long);
+        assert!(cut.len() < MAX_MESSAGE_BYTES + 64, "{}", cut.len());
+        assert!(
+            cut.ends_with("… (7952 more bytes in the log file)"),
+            "{cut}"
+        );
+        let again = format!("server error (500): {cut}");
+        assert_eq!(
+            cap_message(&again),
+            again.as_str(),
+            "cutting twice is a no-op"
+        );
+        match by_status(500, long) {
+            ApiError::Server { message, .. } => assert!(message.len() < 2200),
+            e => panic!("{e:?}"),
+        }
     }
 
     #[test]

@@ -1,13 +1,83 @@
 //! The one HTTP client layer: per-call timeouts, retries with backoff for idempotent requests
 //! only, `Retry-After` on 429, a user agent, and transport errors turned into `ApiError`s.
 //! Backend modules build `Request`s and map `Reply`s (status + body) with their own error shapes.
+//!
+//! Bounds against broken or hostile servers:
+//! - `timeout_secs` is a deadline for one [`Http::send`], retries and their waits included; a
+//!   timeout says how long was really waited.
+//! - `Retry-After` is capped at [`RetryPolicy::max_retry_after`] and never waited past the
+//!   deadline (the 429 is returned instead).
+//! - A body larger than [`MAX_BODY_BYTES`] is not read further: "answer larger than 16 MB".
+//! - Invalid UTF-8 in a JSON body is replaced per character (U+FFFD), never failing the whole
+//!   answer ([`json_lossy`]); text bodies stay bytes (log chunks are read by byte offset) and are
+//!   made text with `String::from_utf8_lossy`.
+//!
+//! Redirects: a redirect is followed only to the same origin (scheme, host and port) as the
+//! request; one to another origin is refused with a message naming both ([`CrossOrigin`]).
+//! reqwest alone would drop `Authorization` and `Cookie` on such a hop but keep custom headers
+//! and re-send a 307/308 body, so per backend:
+//! - Free Commit: the `POST /auth/token` body (username, password) and the bearer token.
+//! - nullplatform: the `POST /login` body (`api_key`) and the bearer token.
+//! - Aviator Releases: the `Authorization` API key.
+//! - Serverless-cd: the `cd_token` header (its client does not follow redirects at all: a 302
+//!   is its login page, read as an authentication failure).
+//! - Candor: the `POST /login` body (password) and the session cookie.
+//!
+//! None of them needs a cross-origin redirect, so none is followed, authenticated or not.
 
 use super::ApiError;
 use crate::config::Profile;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Largest body read into memory; a larger answer is an error, not a slow death.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A redirect to another origin, refused (it would carry the credentials there).
+#[derive(Debug)]
+pub struct CrossOrigin {
+    pub from: String,
+    pub to: String,
+}
+
+impl std::fmt::Display for CrossOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server redirected the request to {} — refused: credentials are only sent to {}",
+            self.to, self.from
+        )
+    }
+}
+
+impl std::error::Error for CrossOrigin {}
+
+/// `scheme://host:port` of a URL, the port always written out.
+pub fn origin(u: &url::Url) -> String {
+    format!(
+        "{}://{}:{}",
+        u.scheme(),
+        u.host_str().unwrap_or(""),
+        u.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// Follow same-origin redirects (up to 10); refuse any to another origin.
+fn same_origin_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().first().map(origin).unwrap_or_default();
+        let to = origin(attempt.url());
+        if from != to {
+            attempt.error(CrossOrigin { from, to })
+        } else if attempt.previous().len() > 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 pub(crate) const USER_AGENT: &str = concat!("shipdeck/", env!("CARGO_PKG_VERSION"));
 
@@ -90,6 +160,19 @@ impl Request {
     }
 }
 
+/// JSON from a body, invalid UTF-8 replaced per character (U+FFFD) instead of failing the
+/// whole body. Every JSON body of a server is read through this (log chunks read by byte
+/// offset stay bytes: their text is made with `String::from_utf8_lossy`).
+pub(crate) fn json_lossy<T: serde::de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    match serde_json::from_slice(body) {
+        Err(_) if std::str::from_utf8(body).is_err() => {
+            tracing::warn!("invalid UTF-8 in a JSON body, replaced");
+            serde_json::from_str(&String::from_utf8_lossy(body))
+        }
+        r => r,
+    }
+}
+
 /// A complete answer: status and the whole body.
 #[derive(Clone, Debug)]
 pub struct Reply {
@@ -107,9 +190,10 @@ impl Reply {
         self.content_type.contains("json")
     }
 
-    /// Decode the body; a bad body is a `Decode` error, never a panic.
+    /// Decode the body; a bad body is a `Decode` error, never a panic. Invalid UTF-8 is
+    /// replaced per character (U+FFFD) rather than failing the whole body.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        json_lossy(&self.body).map_err(|e| {
             ApiError::Decode(format!(
                 "HTTP {} body is not the expected JSON ({e}); it starts with: {}",
                 self.status,
@@ -229,9 +313,11 @@ impl Http {
             .user_agent(USER_AGENT)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .danger_accept_invalid_certs(insecure);
-        if !follow_redirects {
-            builder = builder.redirect(reqwest::redirect::Policy::none());
-        }
+        builder = builder.redirect(if follow_redirects {
+            same_origin_policy()
+        } else {
+            reqwest::redirect::Policy::none()
+        });
         if let Some(jar) = jar {
             builder = builder.cookie_provider(jar);
         }
@@ -273,10 +359,14 @@ impl Http {
         &self.client
     }
 
-    /// Send with the retry policy. HTTP error statuses are returned as `Reply`s for the backend
-    /// to interpret; only transport failures (after retries) become errors here.
+    /// Send with the retry policy, all attempts and waits within one deadline (`timeout`).
+    /// HTTP error statuses are returned as `Reply`s for the backend to interpret; only
+    /// transport failures (after retries), a timeout and an oversized body become errors here.
     pub async fn send(&self, req: &Request) -> Result<Reply, ApiError> {
         let url = format!("{}{}", self.base, req.path);
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let timed_out = || ApiError::Timeout(waited_secs(started.elapsed()));
         let mut delay = self.policy.first_delay;
         let mut attempt = 1;
         loop {
@@ -287,8 +377,7 @@ impl Http {
             let mut rb = self
                 .client
                 .request(req.method.clone(), &url)
-                .headers(headers)
-                .timeout(self.timeout);
+                .headers(headers);
             if !req.query.is_empty() {
                 rb = rb.query(&req.query);
             }
@@ -296,57 +385,99 @@ impl Http {
                 rb = rb.json(body);
             }
             let last = attempt >= self.policy.tries;
-            match rb.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if req.idempotent && !last && super::errors::retryable_status(status) {
-                        let wait = if status == 429 {
-                            retry_after(resp.headers())
-                                .unwrap_or(delay)
-                                .min(self.policy.max_retry_after)
-                        } else {
-                            delay
-                        };
-                        tracing::debug!(%status, attempt, ?wait, path = %req.path, "retrying");
-                        tokio::time::sleep(wait).await;
-                        delay = (delay * 2).min(self.policy.max_delay);
-                        attempt += 1;
-                        continue;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = match tokio::time::timeout(remaining, exchange(rb)).await {
+                Ok(o) => o,
+                Err(_) => return Err(timed_out()),
+            };
+            let wait = match outcome {
+                Ok((reply, retry_after)) => {
+                    if !(req.idempotent && !last && super::errors::retryable_status(reply.status)) {
+                        return Ok(reply);
                     }
-                    let content_type = resp
-                        .headers()
-                        .get(reqwest::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_ascii_lowercase();
-                    match resp.bytes().await {
-                        Ok(body) => {
-                            return Ok(Reply {
-                                status,
-                                content_type,
-                                body: body.to_vec(),
-                            });
-                        }
-                        Err(e) if req.idempotent && !last => {
-                            tracing::debug!(attempt, error = %e, "body read failed, retrying");
-                        }
-                        Err(e) => return Err(transport_error(&e, self.timeout)),
+                    let wait = match retry_after {
+                        Some(ra) if reply.status == 429 => ra.min(self.policy.max_retry_after),
+                        _ => delay,
+                    };
+                    // A wait past the deadline is no use: the answer is the server's refusal.
+                    if Instant::now() + wait >= deadline {
+                        return Ok(reply);
                     }
+                    tracing::debug!(status = reply.status, attempt, ?wait, path = %req.path, "retrying");
+                    wait
                 }
-                Err(e) => {
+                Err(Failure::TooLarge) => {
+                    return Err(ApiError::Decode(format!(
+                        "answer larger than {} MB (stopped reading)",
+                        MAX_BODY_BYTES / (1024 * 1024)
+                    )));
+                }
+                Err(Failure::Transport(e)) => {
                     // A write is replayed only when it certainly never left this machine.
-                    let retry = (req.idempotent || e.is_connect()) && !last;
+                    let retry = (req.idempotent || e.is_connect()) && !last && !e.is_redirect();
                     if !retry {
-                        return Err(transport_error(&e, self.timeout));
+                        return Err(match cross_origin(&e) {
+                            Some(c) => refused_redirect(req, c),
+                            None => transport_error(&e, started.elapsed()),
+                        });
+                    }
+                    if Instant::now() + delay >= deadline {
+                        return Err(transport_error(&e, started.elapsed()));
                     }
                     tracing::debug!(attempt, error = %e, path = %req.path, "transport error, retrying");
+                    delay
                 }
-            }
-            tokio::time::sleep(delay).await;
+            };
+            tokio::time::sleep(wait).await;
             delay = (delay * 2).min(self.policy.max_delay);
             attempt += 1;
         }
     }
+}
+
+enum Failure {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// One request and its whole body (at most [`MAX_BODY_BYTES`]), with the `Retry-After` it
+/// carried.
+async fn exchange(rb: reqwest::RequestBuilder) -> Result<(Reply, Option<Duration>), Failure> {
+    let mut resp = rb.send().await.map_err(Failure::Transport)?;
+    let status = resp.status().as_u16();
+    let retry_after = retry_after(resp.headers());
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(Failure::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Failure::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Failure::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((
+        Reply {
+            status,
+            content_type,
+            body,
+        },
+        retry_after,
+    ))
+}
+
+/// Seconds really waited, rounded, as said in a timeout message (at least 1).
+fn waited_secs(d: Duration) -> u64 {
+    (d.as_secs_f64().round() as u64).max(1)
 }
 
 /// One path segment or query value, percent-encoded (everything but RFC 3986 unreserved
@@ -378,9 +509,40 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-fn transport_error(e: &reqwest::Error, timeout: Duration) -> ApiError {
+/// The refused cross-origin redirect behind a transport error, if that is what it was.
+fn cross_origin(e: &reqwest::Error) -> Option<&CrossOrigin> {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        if let Some(c) = next.downcast_ref::<CrossOrigin>() {
+            return Some(c);
+        }
+        cause = next;
+    }
+    None
+}
+
+/// "the server redirected the login to https://other:443 — refused: …".
+fn refused_redirect(req: &Request, c: &CrossOrigin) -> ApiError {
+    let login = req
+        .json
+        .as_ref()
+        .and_then(|j| j.as_object())
+        .is_some_and(|o| {
+            ["password", "api_key", "auth", "token"]
+                .iter()
+                .any(|k| o.contains_key(*k))
+        });
+    let what = if login { "the login" } else { "the request" };
+    ApiError::Config(format!(
+        "the server redirected {what} to {} — refused: credentials are only sent to {}; \
+         if the server moved, change the profile's url",
+        c.to, c.from
+    ))
+}
+
+fn transport_error(e: &reqwest::Error, waited: Duration) -> ApiError {
     if e.is_timeout() {
-        return ApiError::Timeout(timeout.as_secs());
+        return ApiError::Timeout(waited_secs(waited));
     }
     // The innermost cause says what happened ("connection refused"), the outer one where.
     let mut cause: &dyn std::error::Error = e;
@@ -420,6 +582,44 @@ mod tests {
         assert_eq!(seg("a/b%"), "a%2Fb%25");
         assert_eq!(seg("a b/c%"), "a%20b%2Fc%25");
         assert_eq!(seg("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn waits_are_said_in_whole_seconds() {
+        assert_eq!(waited_secs(Duration::from_millis(1004)), 1);
+        assert_eq!(waited_secs(Duration::from_millis(200)), 1);
+        assert_eq!(waited_secs(Duration::from_millis(5600)), 6);
+    }
+
+    #[test]
+    fn origins_always_carry_the_port() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(
+            origin(&u("https://ci.example.com/x")),
+            "https://ci.example.com:443"
+        );
+        assert_eq!(
+            origin(&u("http://127.0.0.1:8080/")),
+            "http://127.0.0.1:8080"
+        );
+        assert_ne!(
+            origin(&u("http://ci.example.com/")),
+            origin(&u("https://ci.example.com/"))
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_json_is_replaced_not_fatal() {
+        let mut body = br#"{"name":"a"#.to_vec();
+        body.push(0xff);
+        body.extend_from_slice(br#"b"}"#);
+        let r = Reply {
+            status: 200,
+            content_type: "application/octet-stream".into(),
+            body,
+        };
+        let v: serde_json::Value = r.json().unwrap();
+        assert_eq!(v["name"], "a\u{FFFD}b");
     }
 
     #[test]

@@ -14,8 +14,15 @@ use serde::de::DeserializeOwned;
 use std::future::Future;
 use tokio::sync::Mutex;
 
-/// Log in again this long before a known expiry.
+/// Log in again this long before a known expiry (at most; see [`margin`]).
 pub(crate) const EXPIRY_MARGIN_SECS: i64 = 60;
+
+/// How long before expiry a token of `lifetime` seconds is renewed: a minute, or a quarter of
+/// a short lifetime, so that a token of 60 s or less is still reused for most of its life
+/// instead of one login per request.
+pub(crate) fn margin(lifetime: i64) -> i64 {
+    EXPIRY_MARGIN_SECS.min(lifetime.max(0) / 4)
+}
 
 /// What a login gave: the token, when it expires (local-clock epoch seconds, if known) and
 /// whatever else the backend keeps from it.
@@ -26,13 +33,43 @@ pub struct Token<X> {
 }
 
 pub(crate) struct TokenSlot<X> {
-    slot: Mutex<Option<Token<X>>>,
+    slot: Mutex<Held<X>>,
+}
+
+/// The token (with when it was issued, local epoch seconds) and the login backoff.
+struct Held<X> {
+    token: Option<(Token<X>, i64)>,
+    gate: super::login_gate::LoginGate,
+}
+
+impl<X> Held<X> {
+    fn fresh(&self, now: i64) -> Option<&Token<X>> {
+        let (t, issued) = self.token.as_ref()?;
+        let ok = t.exp.is_none_or(|exp| now < exp - margin(exp - issued));
+        ok.then_some(t)
+    }
+
+    /// Log in through the backoff gate and keep the token.
+    async fn login<F, Fut>(&mut self, login: F) -> Result<SecretString, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Token<X>, ApiError>>,
+    {
+        let issued = Utc::now().timestamp();
+        let t = self.gate.run(login()).await?;
+        let value = t.value.clone();
+        self.token = Some((t, issued));
+        Ok(value)
+    }
 }
 
 impl<X> Default for TokenSlot<X> {
     fn default() -> Self {
         TokenSlot {
-            slot: Mutex::new(None),
+            slot: Mutex::new(Held {
+                token: None,
+                gate: Default::default(),
+            }),
         }
     }
 }
@@ -45,14 +82,10 @@ impl<X> TokenSlot<X> {
         Fut: Future<Output = Result<Token<X>, ApiError>>,
     {
         let mut guard = self.slot.lock().await;
-        let now = Utc::now().timestamp();
-        let fresh = guard
-            .as_ref()
-            .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
-        match guard.as_ref() {
-            Some(t) if fresh => Ok(t.value.clone()),
-            _ => Ok(guard.insert(login().await?).value.clone()),
+        if let Some(t) = guard.fresh(Utc::now().timestamp()) {
+            return Ok(t.value.clone());
         }
+        guard.login(login).await
     }
 
     /// After a 401 with `stale`: log in again unless another request already did.
@@ -66,21 +99,18 @@ impl<X> TokenSlot<X> {
         Fut: Future<Output = Result<Token<X>, ApiError>>,
     {
         let mut guard = self.slot.lock().await;
-        let same = guard
-            .as_ref()
-            .is_none_or(|t| t.value.expose_secret() == stale.expose_secret());
-        match guard.as_ref() {
-            Some(t) if !same => Ok(t.value.clone()),
+        match guard.token.as_ref() {
+            Some((t, _)) if t.value.expose_secret() != stale.expose_secret() => Ok(t.value.clone()),
             _ => {
                 tracing::info!("token rejected (401); logging in again");
-                Ok(guard.insert(login().await?).value.clone())
+                guard.login(login).await
             }
         }
     }
 
     /// Read what the last login kept.
     pub async fn with<R>(&self, f: impl FnOnce(Option<&Token<X>>) -> R) -> R {
-        f(self.slot.lock().await.as_ref())
+        f(self.slot.lock().await.token.as_ref().map(|(t, _)| t))
     }
 
     /// Send `req` with the token; on a 401 log in once and replay once. The second reply is
@@ -146,7 +176,7 @@ impl LoginReply {
     /// Decode a successful login reply; a bad one is a `Decode` error that never quotes the
     /// body (it may hold a token).
     pub(crate) fn from_reply(reply: &Reply) -> Result<LoginReply, ApiError> {
-        let lr: LoginReply = serde_json::from_slice(&reply.body).map_err(|e| {
+        let lr: LoginReply = crate::api::http::json_lossy(&reply.body).map_err(|e| {
             ApiError::Decode(format!("the login reply is not the expected JSON ({e})"))
         })?;
         if lr.access_token.is_empty() {
@@ -205,6 +235,33 @@ mod tests {
     fn jwt(claims: &str) -> String {
         let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!("{}.{}.sig", b(r#"{"alg":"HS256"}"#), b(claims))
+    }
+
+    #[test]
+    fn short_lifetimes_keep_most_of_their_life() {
+        assert_eq!(margin(3600), 60);
+        assert_eq!(margin(240), 60);
+        assert_eq!(margin(60), 15);
+        assert_eq!(margin(4), 1);
+        assert_eq!(margin(-5), 0);
+    }
+
+    #[tokio::test]
+    async fn a_sixty_second_token_is_reused() {
+        let slot: TokenSlot<()> = TokenSlot::default();
+        let logins = std::sync::atomic::AtomicU32::new(0);
+        let login = || async {
+            logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Token {
+                value: SecretString::from("t"),
+                exp: Some(Utc::now().timestamp() + 60),
+                extra: (),
+            })
+        };
+        for _ in 0..20 {
+            slot.current(login).await.unwrap();
+        }
+        assert_eq!(logins.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -181,6 +181,10 @@ pub(crate) fn list_loaded(
                     ),
                 );
             }
+            if let Some(cut) = s.lists.meta_mut(res).cut.take() {
+                tracing::warn!(list = res.as_str(), "{cut}");
+                toast(s, Level::Warn, cut);
+            }
             // Said only when nothing else is being said (a kill's "killed" explains it better).
             if let Some(id) = s.lists.meta_mut(res).gone.take()
                 && res == s.pane
@@ -211,12 +215,14 @@ pub(crate) fn list_loaded(
         Applied::Failed(e) => {
             s.dirty = true;
             match e {
-                ApiError::Auth(m) => s.conn = Conn::AuthFailed(m),
+                ApiError::Auth(m) => {
+                    s.conn = Conn::AuthFailed(crate::api::errors::cap_message(&m).into_owned())
+                }
                 e if e.is_connectivity() => {
                     let l = s.lists.meta(res);
                     let (retry_at, attempt) = (l.retry_at.unwrap_or(now), l.failures);
                     s.conn = Conn::Offline {
-                        reason: e.to_string(),
+                        reason: crate::api::errors::cap_message(&e.to_string()).into_owned(),
                         retry_at,
                         attempt,
                     };
@@ -261,7 +267,7 @@ fn apply<T: Row>(
     l.fresh_at = Some(wall);
     let mut changed = !was_healthy;
     // The chosen row and the ids before this answer: what it may have become.
-    let before: Option<(T, std::collections::HashSet<String>)> = l
+    let chosen: Option<(T, std::collections::HashSet<String>)> = l
         .selected_id
         .as_ref()
         .and_then(|id| l.rows.iter().find(|r| r.id() == id))
@@ -271,6 +277,7 @@ fn apply<T: Row>(
                 l.rows.iter().map(|r| r.id().to_string()).collect(),
             )
         });
+    let mut has_more = page.has_more;
     match kind {
         LoadKind::Reload => {
             if l.rows != page.items {
@@ -281,21 +288,38 @@ fn apply<T: Row>(
         }
         LoadKind::More => {
             let before = l.rows.len();
+            let mut known: std::collections::HashSet<String> =
+                l.rows.iter().map(|r| r.id().to_string()).collect();
             for item in page.items {
                 // Rows shift between pages while the list changes: keep each id once.
-                if !l.rows.iter().any(|r| r.id() == item.id()) {
+                if known.insert(item.id().to_string()) {
                     l.rows.push(item);
                 }
             }
-            changed |= l.rows.len() != before;
+            let added = l.rows.len() - before;
+            changed |= added != 0;
             l.pages += 1;
+            // A server that repeats a page (it ignores the page number) or never ends is not
+            // followed further (`G` would fetch forever).
+            let max = crate::api::paging::DEFAULT_MAX_ROWS;
+            if has_more && added == 0 {
+                has_more = false;
+                l.cut = Some(format!(
+                    "stopped paging: page {} brought no new rows (the server seems to ignore \
+                     the page number)",
+                    l.pages
+                ));
+            } else if has_more && l.rows.len() as u64 >= max {
+                has_more = false;
+                l.cut = Some(format!("list cut at {max} rows; filter to see others"));
+            }
         }
     }
-    if l.has_more != page.has_more || l.total != page.total {
+    if l.has_more != has_more || l.total != page.total {
         changed = true;
     }
-    l.has_more = page.has_more;
-    l.total = if page.has_more {
+    l.has_more = has_more;
+    l.total = if has_more {
         page.total.map(|t| t.max(l.rows.len() as u64))
     } else {
         Some(l.rows.len() as u64)
@@ -303,7 +327,7 @@ fn apply<T: Row>(
     let keep = l.selected_id.clone();
     l.refilter();
     if keep.is_some() && l.selected_id != keep {
-        let successor = before.and_then(|(old, ids)| {
+        let successor = chosen.and_then(|(old, ids)| {
             l.rows
                 .iter()
                 .find(|r| !ids.contains(r.id()) && r.succeeds(&old))
@@ -329,7 +353,7 @@ fn apply<T: Row>(
 fn apply_err(l: &mut ListMeta, has_rows: bool, e: ApiError, now: Millis) -> Applied {
     l.loading = None;
     l.failures += 1;
-    l.error = Some(e.to_string());
+    l.error = Some(crate::api::errors::cap_message(&e.to_string()).into_owned());
     l.stale = has_rows;
     // Connectivity and server failures retry with backoff; a refusal waits for the user.
     let retry = crate::api::errors::is_transient(&e);

@@ -13,7 +13,8 @@ pub(crate) const CANCELLED: &str = "cancelled: nothing was sent";
 /// until another message replaces it or Esc dismisses it. Every message also goes to the
 /// history (`:messages`), stamped with the time and the profile it belongs to.
 pub fn toast(s: &mut State, level: Level, text: impl Into<String>) {
-    let text = text.into();
+    let text: String = text.into();
+    let text = crate::api::errors::cap_message(&text).into_owned();
     let until = match level {
         Level::Info => s.now + TOAST_MS,
         Level::Warn | Level::Error => Millis::MAX,

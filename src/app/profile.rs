@@ -2,7 +2,7 @@
 //! the old one is dropped), the login result, and `r` when offline or refused.
 
 use super::action::Effect;
-use super::lists::{backoff, load};
+use super::lists::load;
 use super::messages::toast;
 use super::state::{Conn, Level, LoadKind, Overlay, State};
 use crate::api::ApiError;
@@ -26,6 +26,7 @@ pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.active = Some(idx);
     s.session = None;
     s.conn = Conn::Connecting;
+    s.login_failures = 0;
     s.lists = Default::default();
     s.releases = Default::default();
     s.log = None;
@@ -56,6 +57,7 @@ pub fn logged_in(
 ) {
     match result {
         Ok(session) => {
+            s.login_failures = 0;
             s.session = Some(session);
             s.conn = Conn::Online;
             let panes = s.panes();
@@ -75,22 +77,28 @@ pub fn logged_in(
                 }
             }
         }
-        Err(e @ ApiError::Auth(_)) => s.conn = Conn::AuthFailed(e.to_string()),
+        Err(e @ ApiError::Auth(_)) => s.conn = Conn::AuthFailed(capped(&e)),
         Err(e @ (ApiError::Unsupported(_) | ApiError::Config(_) | ApiError::Forbidden(_))) => {
-            s.conn = Conn::Unavailable(e.to_string())
+            s.conn = Conn::Unavailable(capped(&e))
         }
         Err(e) => {
-            let attempt = match &s.conn {
-                Conn::Offline { attempt, .. } => attempt + 1,
-                _ => 1,
-            };
+            // Counted across the `Connecting` in between (a retry that fails again).
+            s.login_failures += 1;
+            let attempt = s.login_failures;
+            // The login's own backoff (1 s doubling to 5 min), as `api::login_gate` keeps it.
+            let wait = crate::api::login_gate::delay(attempt).as_millis() as u64;
             s.conn = Conn::Offline {
-                reason: e.to_string(),
-                retry_at: s.now + backoff(attempt),
+                reason: capped(&e),
+                retry_at: s.now + wait,
                 attempt,
             };
         }
     }
+}
+
+/// An error for the screen: a server's long message cut to 2 KB (the whole in the log file).
+fn capped(e: &ApiError) -> String {
+    crate::api::errors::cap_message(&e.to_string()).into_owned()
 }
 
 pub fn refresh(s: &mut State, fx: &mut Vec<Effect>) {

@@ -186,7 +186,9 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
                 && let Some(log) = s.log.as_mut().filter(|l| l.req == req)
             {
                 if let Err(e) = result {
-                    log.state = TailState::Failed(e.to_string());
+                    log.state = TailState::Failed(
+                        crate::api::errors::cap_message(&e.to_string()).into_owned(),
+                    );
                 } else if matches!(log.state, TailState::Live | TailState::Loading) {
                     log.state = TailState::Done(None);
                 }

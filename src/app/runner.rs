@@ -229,7 +229,11 @@ impl Runner {
                                     )],
                                 }
                             }
-                            Err(e) => vec![overview::problem(&name, kind, &e.to_string())],
+                            Err(e) => vec![overview::problem(
+                                &name,
+                                kind,
+                                &crate::api::errors::cap_message(&e.to_string()),
+                            )],
                         }
                     });
                     let mut items: Vec<_> = futures::future::join_all(asks)

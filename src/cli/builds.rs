@@ -52,7 +52,8 @@ pub(crate) async fn with_session(
 
 /// A project by id or exact name.
 async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
-    for page in 1..=1000 {
+    let mut walk = crate::api::paging::Walk::new(Default::default());
+    for page in 1.. {
         let q = ListQuery {
             page,
             per_page: 100,
@@ -68,8 +69,15 @@ async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String),
         if let Some(x) = p.items.iter().find(|x| x.id == wanted || x.name == wanted) {
             return Ok((x.id.clone(), x.name.clone()));
         }
-        if !p.has_more {
-            break;
+        let ids: Vec<String> = p.items.iter().map(|x| x.id.clone()).collect();
+        let kept = ids.len() as u64;
+        match walk.next(ids, p.total, p.per_page.max(1), p.has_more, kept) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(cut) => {
+                tracing::warn!(?cut, "project search stopped paging");
+                break;
+            }
         }
     }
     if wanted.chars().all(|c| c.is_ascii_digit()) {

@@ -2,6 +2,7 @@
 
 use super::out::{err, out};
 use super::{Cli, EXIT_OK, GetWhat, report};
+use crate::api::paging::{Cut, Limits, Walk};
 use crate::api::{ApiError, Backend};
 use crate::config::Config;
 use crate::domain::{ListQuery, Page, Row};
@@ -10,16 +11,19 @@ use std::future::Future;
 
 /// Rows per request for one-shot listing (no UI to fill, so fewer round trips).
 const PER_PAGE: u32 = 100;
-/// A server that never sends a short page must not keep us here forever.
-const MAX_PAGES: u32 = 10_000;
 
 pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
-    super::builds::with_session(cli, cfg, async |_, b, _| list(b.as_ref(), what, json).await).await
+    super::builds::with_session(cli, cfg, async |p, b, _| {
+        list(b.as_ref(), what, json, p.paging).await
+    })
+    .await
 }
 
-async fn list(b: &dyn Backend, what: GetWhat, json: bool) -> i32 {
+async fn list(b: &dyn Backend, what: GetWhat, json: bool, limits: Limits) -> i32 {
+    let mut cut = None;
+    let cut = &mut cut;
     let result = match what {
-        GetWhat::Projects => all(|q| async move { b.projects(&q).await })
+        GetWhat::Projects => all(limits, cut, |q| async move { b.projects(&q).await })
             .await
             .map(|rows| {
                 print(
@@ -40,7 +44,7 @@ async fn list(b: &dyn Backend, what: GetWhat, json: bool) -> i32 {
                     },
                 )
             }),
-        GetWhat::Developers => all(|q| async move { b.developers(&q).await })
+        GetWhat::Developers => all(limits, cut, |q| async move { b.developers(&q).await })
             .await
             .map(|rows| {
                 print(&rows, json, &["ID", "USERNAME", "EMAIL", "ROLES"], |d| {
@@ -54,7 +58,7 @@ async fn list(b: &dyn Backend, what: GetWhat, json: bool) -> i32 {
             }),
         // Listed by `cli::builds` and `cli::changes` (dispatched before this).
         GetWhat::Builds | GetWhat::Deployments | GetWhat::Environments => Ok(()),
-        GetWhat::Secrets => all(|q| async move { b.secrets(&q).await })
+        GetWhat::Secrets => all(limits, cut, |q| async move { b.secrets(&q).await })
             .await
             .map(|rows| {
                 print(&rows, json, &["ID", "NAME", "SCOPE", "ENVIRONMENT"], |s| {
@@ -67,21 +71,33 @@ async fn list(b: &dyn Backend, what: GetWhat, json: bool) -> i32 {
                 })
             }),
     };
-    match result {
-        Ok(()) => EXIT_OK,
-        Err(e) => report(&e),
+    match (result, cut.take()) {
+        (Err(e), _) => report(&e),
+        (Ok(()), None) => EXIT_OK,
+        (Ok(()), Some((c, rows))) => {
+            err!("shipdeck: {}", c.message(rows));
+            // Rows the server still had were left out: a script must not take it as the list.
+            if c.complete() { EXIT_OK } else { 1 }
+        }
     }
 }
 
-/// Walk the pages until a short or empty one; keep each id once.
-async fn all<T: Row, F, Fut>(fetch: F) -> Result<Vec<T>, ApiError>
+/// Walk the pages until a short or empty one, within `limits` (a repeated page, a page past
+/// the declared total, too many pages or rows stop it: `cut` says why and how many rows were
+/// kept); keep each id once.
+async fn all<T: Row, F, Fut>(
+    limits: Limits,
+    cut: &mut Option<(Cut, usize)>,
+    fetch: F,
+) -> Result<Vec<T>, ApiError>
 where
     F: Fn(ListQuery) -> Fut,
     Fut: Future<Output = Result<Page<T>, ApiError>>,
 {
     let mut rows: Vec<T> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for page in 1..=MAX_PAGES {
+    let mut walk = Walk::new(limits);
+    for page in 1.. {
         let p = fetch(ListQuery {
             page,
             per_page: PER_PAGE,
@@ -89,13 +105,25 @@ where
             sort: None,
         })
         .await?;
+        let ids: Vec<String> = p.items.iter().map(|i| i.id().to_string()).collect();
+        let before = rows.len();
+        let room = usize::try_from(walk.room()).unwrap_or(usize::MAX);
         for item in p.items {
+            if rows.len() - before >= room {
+                break;
+            }
             if seen.insert(item.id().to_string()) {
                 rows.push(item);
             }
         }
-        if !p.has_more {
-            break;
+        let kept = (rows.len() - before) as u64;
+        match walk.next(ids, p.total, p.per_page.max(1), p.has_more, kept) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(c) => {
+                *cut = Some((c, rows.len()));
+                break;
+            }
         }
     }
     Ok(rows)

@@ -194,7 +194,11 @@ pub(crate) fn load_config(cli: &Cli) -> Result<Config, i32> {
 
 /// Report an API error on stderr and give its exit code.
 pub fn report(e: &ApiError) -> i32 {
-    err!("shipdeck: {e}");
+    // A server's message may be megabytes: 2 KB here, the whole in the log file.
+    err!(
+        "shipdeck: {}",
+        crate::api::errors::cap_message(&e.to_string())
+    );
     e.exit_code()
 }
 
@@ -442,6 +446,37 @@ async fn simulate(port: u16, faults: Option<&str>, seed: u64, era: &str) -> i32 
     EXIT_OK
 }
 
+/// Name every `theme = "…"` that is neither built in nor a file in `<config dir>/themes/`,
+/// with its line and the known names; how many there were.
+fn unknown_themes(cfg: &Config, path: &std::path::Path) -> usize {
+    let themes = crate::ui::theme::Themes::load(
+        config::dirs()
+            .map(|d| d.config_dir().join("themes"))
+            .as_deref(),
+    );
+    let names = themes.names();
+    let known: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+    let unknown: Vec<_> = cfg
+        .theme_uses
+        .iter()
+        .filter(|t| !known.contains(t.name.as_str()))
+        .collect();
+    for t in &unknown {
+        out!(
+            "{}:{}:{}: unknown theme `{}`; known themes: {}",
+            path.display(),
+            t.line,
+            t.column,
+            t.name,
+            names.join(", ")
+        );
+    }
+    if !unknown.is_empty() {
+        out!("{} problem(s) in {}", unknown.len(), path.display());
+    }
+    unknown.len()
+}
+
 fn config_check(cli: &Cli) -> i32 {
     let Some(path) = config_path(cli) else {
         err!("shipdeck: no config directory on this system; pass --config PATH");
@@ -459,6 +494,9 @@ fn config_check(cli: &Cli) -> i32 {
         }
         Ok(Some(cfg)) => {
             if keymap(&cfg).is_err() {
+                return EXIT_USAGE;
+            }
+            if unknown_themes(&cfg, &path) > 0 {
                 return EXIT_USAGE;
             }
             for p in &cfg.profiles {

@@ -34,6 +34,63 @@ pub enum CredentialError {
     CommandEmpty(String),
 }
 
+/// Kill the process groups of every `<field>_command` still running (shipdeck is ending: a
+/// signal, or the end of `main`).
+pub fn kill_running_commands() {
+    groups::kill_all();
+}
+
+/// The process groups of running `<field>_command`s.
+mod groups {
+    use std::sync::Mutex;
+
+    static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+    /// A live group, killed (SIGKILL to the whole group) on drop.
+    pub(super) struct Group(u32);
+
+    impl Group {
+        pub(super) fn new(pgid: u32) -> Group {
+            LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(pgid);
+            Group(pgid)
+        }
+    }
+
+    impl Drop for Group {
+        fn drop(&mut self) {
+            LIVE.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|p| *p != self.0);
+            kill_group(self.0);
+        }
+    }
+
+    pub(super) fn kill_all() {
+        let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|e| e.into_inner()));
+        for pgid in live {
+            kill_group(pgid);
+        }
+    }
+
+    #[cfg(unix)]
+    fn kill_group(pgid: u32) {
+        let Ok(pgid) = i32::try_from(pgid) else {
+            return;
+        };
+        if pgid <= 1 {
+            return;
+        }
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group
+        // this command was started in (`process_group(0)`), never shipdeck's own.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn kill_group(_pgid: u32) {}
+}
+
 /// How long a `<field>_command` may take (a password manager may ask for a PIN).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -52,15 +109,20 @@ impl Credential {
                     command: cmd.clone(),
                     detail,
                 };
-                let child = tokio::process::Command::new("sh")
+                let mut command = tokio::process::Command::new("sh");
+                command
                     .arg("-c")
                     .arg(cmd)
                     .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped())
-                    .kill_on_drop(true)
-                    .spawn()
-                    .map_err(|e| fail(e.to_string()))?;
+                    .kill_on_drop(true);
+                // Its own process group, so that what it started ends with it.
+                #[cfg(unix)]
+                command.process_group(0);
+                let child = command.spawn().map_err(|e| fail(e.to_string()))?;
+                // Ended (the whole group) when this future ends: done, timed out or dropped.
+                let _group = child.id().map(groups::Group::new);
                 let out = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
                     .await
                     .map_err(|_| fail(format!("no answer in {}s", COMMAND_TIMEOUT.as_secs())))?

@@ -3,7 +3,7 @@
 mod credential;
 mod validate;
 
-pub use credential::{Credential, CredentialError};
+pub use credential::{Credential, CredentialError, kill_running_commands};
 
 use crate::domain::Kind;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,17 @@ pub struct Config {
     pub keys: Vec<KeyOverride>,
     /// In file order.
     pub profiles: Vec<Profile>,
+    /// Every `theme = "…"` of the file (top level and profiles) with where it is, for
+    /// `config check` to name unknown ones (themes are files, so not checked while parsing).
+    pub theme_uses: Vec<ThemeUse>,
+}
+
+/// A `theme = "…"` and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThemeUse {
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +74,8 @@ pub struct Profile {
     pub ca_file: Option<PathBuf>,
     pub insecure: bool,
     pub timeout_secs: u64,
+    /// Bounds for walking every page of a list (`max_pages`, `max_rows`).
+    pub paging: crate::api::paging::Limits,
     /// Line of the `[profiles.<name>]` header, for messages about the profile as a whole.
     pub line: usize,
 }
@@ -88,6 +101,7 @@ impl Profile {
             ca_file: None,
             insecure: false,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            paging: Default::default(),
             line: 0,
         }
     }
@@ -140,6 +154,7 @@ impl Config {
             log_buffer_lines: DEFAULT_LOG_BUFFER_LINES,
             keys: Vec::new(),
             profiles: Vec::new(),
+            theme_uses: Vec::new(),
         }
     }
 

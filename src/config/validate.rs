@@ -3,7 +3,7 @@
 
 use super::{
     Config, ConfigError, Credential, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
-    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject,
+    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject, ThemeUse,
 };
 use crate::domain::Kind;
 use secrecy::SecretString;
@@ -29,23 +29,47 @@ const COMMON_KEYS: &[&str] = &[
     "ca_file",
     "insecure",
     "timeout_secs",
+    "max_pages",
+    "max_rows",
 ];
 const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"];
 
 struct Ctx<'a> {
     text: &'a str,
+    /// Byte offset where each line starts (the first is 0), so that a position is found by a
+    /// binary search instead of scanning the text: `config check` stays linear in the number
+    /// of profiles.
+    line_starts: Vec<usize>,
     private: bool,
     path: &'a Path,
     problems: Vec<Problem>,
+    themes: Vec<ThemeUse>,
 }
 
 impl Ctx<'_> {
     fn at(&self, span: Range<usize>) -> (usize, usize) {
         let start = span.start.min(self.text.len());
-        let before = &self.text[..start];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
+        let idx = self.line_starts.partition_point(|&s| s <= start).max(1) - 1;
+        let line_start = self.line_starts.get(idx).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(line_start..start)
+            .map_or(0, |l| l.chars().count())
+            + 1;
+        (idx + 1, col)
+    }
+
+    /// Remember a `theme = "…"` and where it is.
+    fn theme(&mut self, v: &Spanned<DeValue>, name: Option<String>) -> Option<String> {
+        if let Some(n) = &name {
+            let (line, column) = self.at(v.span());
+            self.themes.push(ThemeUse {
+                name: n.clone(),
+                line,
+                column,
+            });
+        }
+        name
     }
 
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
@@ -59,8 +83,13 @@ impl Ctx<'_> {
 }
 
 pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, ConfigError> {
+    let line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut cx = Ctx {
         text,
+        line_starts,
+        themes: Vec::new(),
         private,
         path,
         problems: Vec::new(),
@@ -85,7 +114,10 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
                 cfg.default_profile = string(&mut cx, value, "a profile name");
                 default_profile_span = Some(value.span());
             }
-            "theme" => cfg.theme = string(&mut cx, value, "a theme name such as \"dark\""),
+            "theme" => {
+                let name = string(&mut cx, value, "a theme name such as \"dark\"");
+                cfg.theme = cx.theme(value, name);
+            }
             "refresh_secs" => {
                 cfg.refresh_secs = int_in(&mut cx, value, 1, 3600).unwrap_or(DEFAULT_REFRESH_SECS)
             }
@@ -130,6 +162,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
         );
     }
     cx.problems.sort_by_key(|p| (p.line, p.column));
+    cfg.theme_uses = std::mem::take(&mut cx.themes);
     if cx.problems.is_empty() {
         Ok(cfg)
     } else {
@@ -447,11 +480,24 @@ fn profile(
                 }
                 p.route_prefix = prefix;
             }
-            "theme" => p.theme = string(cx, v, "a theme name"),
+            "theme" => {
+                let name = string(cx, v, "a theme name");
+                p.theme = cx.theme(v, name);
+            }
             "read_only" => p.read_only = boolean(cx, v).unwrap_or(false),
             "insecure" => p.insecure = boolean(cx, v).unwrap_or(false),
             "timeout_secs" => {
                 p.timeout_secs = int_in(cx, v, 1, 600).unwrap_or(DEFAULT_TIMEOUT_SECS)
+            }
+            "max_pages" => {
+                if let Some(n) = int_in(cx, v, 1, 1_000_000) {
+                    p.paging.max_pages = n as u32;
+                }
+            }
+            "max_rows" => {
+                if let Some(n) = int_in(cx, v, 1, 100_000_000) {
+                    p.paging.max_rows = n;
+                }
             }
             "ca_file" => p.ca_file = string(cx, v, "a path to a PEM file").map(PathBuf::from),
             "protected_environments" => {
@@ -527,6 +573,50 @@ mod tests {
             "[profiles.c]\nkind = \"candor\"\nurl = \"https://candor.example.com\"\n{body}"
         );
         parse(&text, Path::new("config.toml"), true)
+    }
+
+    #[test]
+    fn positions_are_found_by_line_table() {
+        let text = "a = 1\n# é—ü\nb = \"x\"\n";
+        let cx = Ctx {
+            text,
+            line_starts: vec![0, 6, 16, 24],
+            private: true,
+            path: Path::new("c.toml"),
+            problems: Vec::new(),
+            themes: Vec::new(),
+        };
+        assert_eq!(cx.at(0..1), (1, 1));
+        assert_eq!(cx.at(4..5), (1, 5));
+        assert_eq!(cx.at(6..7), (2, 1));
+        // Columns count characters, not bytes.
+        assert_eq!(cx.at(16..17), (3, 1));
+        assert_eq!(cx.at(20..21), (3, 5));
+        assert_eq!(cx.at(999..1000), (4, 1));
+    }
+
+    #[test]
+    fn thousands_of_profiles_keep_their_lines_and_themes() {
+        let mut text = String::new();
+        for i in 0..5_000 {
+            text.push_str(&format!(
+                "[profiles.p{i}]\nkind = \"nullplatform\"\napi_key_env = \"K\"\ntheme = \"t{i}\"\n"
+            ));
+        }
+        let cfg = match parse(&text, Path::new("config.toml"), true) {
+            Ok(c) => c,
+            Err(e) => panic!(
+                "{} problem(s), first: {:?}",
+                e.problems.len(),
+                e.problems.first()
+            ),
+        };
+        assert_eq!(cfg.profiles.len(), 5_000);
+        let last = &cfg.profiles[4_999];
+        assert_eq!((last.name.as_str(), last.line), ("p4999", 4_999 * 4 + 1));
+        assert_eq!(cfg.theme_uses.len(), 5_000);
+        let t = cfg.theme_uses.iter().find(|t| t.name == "t4999").unwrap();
+        assert_eq!((t.line, t.column), (4_999 * 4 + 4, 9));
     }
 
     #[test]

@@ -853,8 +853,10 @@ fn draw_connection(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 Line::from(""),
                 Line::styled(
                     format!(
-                        "retry {attempt} in {}s · r to retry now",
-                        retry_at.saturating_sub(s.now).div_ceil(1000)
+                        "{attempt} failed login(s) · next try in {} · r to try now",
+                        crate::api::login_gate::human(std::time::Duration::from_millis(
+                            retry_at.saturating_sub(s.now)
+                        ))
                     ),
                     t.dim(),
                 ),

@@ -129,11 +129,10 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Conn::Idle => (String::new(), t.dim),
         Conn::Connecting => (format!("{} connecting", spinner(s.now)), t.running),
         Conn::Online => ("● online".to_string(), t.ok),
-        Conn::Offline {
-            retry_at, attempt, ..
-        } => {
-            let secs = retry_at.saturating_sub(s.now).div_ceil(1000);
-            (format!("▲ offline · retry {attempt} in {secs}s"), t.warn)
+        Conn::Offline { retry_at, .. } => {
+            let wait = std::time::Duration::from_millis(retry_at.saturating_sub(s.now));
+            let next = crate::api::login_gate::human(wait);
+            (format!("▲ offline · next try in {next}"), t.warn)
         }
         Conn::AuthFailed(_) => ("✘ login failed".to_string(), t.error),
         Conn::Unavailable(_) => ("⊘ unavailable".to_string(), t.warn),

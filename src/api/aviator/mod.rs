@@ -147,6 +147,7 @@ impl Aviator {
         project: &str,
         environment: &str,
     ) -> Result<Option<Deployment>, ApiError> {
+        let mut previous: Vec<String> = Vec::new();
         for page in 1..=MAX_PAGES {
             let p = match self
                 .deployments(project, environment, page, MAX_PER_PAGE)
@@ -158,12 +159,15 @@ impl Aviator {
                 Err(ApiError::Rejected { status: 400, .. }) if page > 1 => break,
                 Err(e) => return Err(e),
             };
+            let ids: Vec<String> = p.items.iter().map(|d| d.id.clone()).collect();
             if let Some(d) = p.items.into_iter().find(|d| d.raw_status == "success") {
                 return Ok(Some(d));
             }
-            if !p.has_more {
+            // A server that ignores `page` sends the same rows again: the history ends there.
+            if !p.has_more || ids == previous {
                 break;
             }
+            previous = ids;
         }
         Ok(None)
     }
@@ -216,7 +220,7 @@ fn check_candidate(v: &str) -> Result<(), ApiError> {
 
 /// The text of a JSON error body: `error` (the documented key), else `message` or `detail`.
 fn error_message(reply: &Reply) -> Option<String> {
-    let body: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    let body: serde_json::Value = crate::api::http::json_lossy(&reply.body).ok()?;
     if let serde_json::Value::String(s) = &body {
         return Some(s.clone()).filter(|s| !s.trim().is_empty());
     }
@@ -256,7 +260,7 @@ fn said(reply: &Reply) -> String {
     if looks_html {
         return format!("{} (an HTML page, probably from a gateway)", status());
     }
-    if serde_json::from_slice::<serde_json::Value>(&reply.body).is_ok() {
+    if crate::api::http::json_lossy::<serde_json::Value>(&reply.body).is_ok() {
         return format!("{}: {}", status(), reply.snippet());
     }
     reply.snippet()

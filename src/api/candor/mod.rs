@@ -57,6 +57,8 @@ struct SessionState {
     /// Bumped by every login, so that concurrent requests log in once.
     generation: u64,
     user: Option<User>,
+    /// Backoff of failed logins.
+    gate: crate::api::login_gate::LoginGate,
 }
 
 /// What this process has seen of the dashboard, beyond what it can ask again.
@@ -293,13 +295,15 @@ impl Candor {
         if s.logged_in && s.checked.is_some_and(|t| t.elapsed() < self.me_check) {
             return Ok(s.generation);
         }
+        // After a failed login, nothing is asked until its backoff is over.
+        s.gate.ready()?;
         match self.get_me().await? {
             Some(me) => {
                 s.user = Some(Self::user_of(me));
             }
             None => {
                 tracing::info!("Candor session not valid (GET /me 401); logging in");
-                self.post_login().await?;
+                s.gate.run(self.post_login()).await?;
                 s.generation += 1;
             }
         }
@@ -325,7 +329,7 @@ impl Candor {
             return Ok(false);
         }
         tracing::info!("Candor cookie expired (GET /me 401); logging in again");
-        self.post_login().await?;
+        s.gate.run(self.post_login()).await?;
         s.generation += 1;
         s.logged_in = true;
         s.checked = Some(Instant::now());

@@ -87,7 +87,7 @@ fn is_file_path(word: &str) -> bool {
 /// A success reply's JSON body; anything else (an HTML page from a proxy, a cut body) is a
 /// `Decode` error in the server's safe words, never the page itself.
 pub(super) fn json(reply: &Reply) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(&reply.body).map_err(|e| {
+    crate::api::http::json_lossy(&reply.body).map_err(|e| {
         ApiError::Decode(format!(
             "HTTP {} body is not the expected JSON ({e}); it says: {}",
             reply.status,

@@ -411,7 +411,7 @@ fn error_message(reply: &Reply) -> Option<String> {
     if !reply.is_json() && !reply.body.starts_with(b"{") {
         return None;
     }
-    serde_json::from_slice::<wire::ErrorBody>(&reply.body)
+    crate::api::http::json_lossy::<wire::ErrorBody>(&reply.body)
         .ok()
         .and_then(|b| b.message.or(b.error))
         .filter(|m| !m.is_empty())

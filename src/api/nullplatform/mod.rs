@@ -186,7 +186,7 @@ impl Nullplatform {
             return Err(map_error(&reply));
         }
         let name = app.display_name();
-        let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| {
+        let v: serde_json::Value = crate::api::http::json_lossy(&reply.body).map_err(|e| {
             ApiError::Decode(format!(
                 "the parameter list of application `{name}` is not the expected JSON \
                  ({:?} error at line {} column {})",
@@ -523,7 +523,7 @@ fn message_of(reply: &Reply) -> String {
             .unwrap_or_default();
         return format!("HTTP {}{reason} (no details in the answer)", reply.status);
     }
-    serde_json::from_slice::<wire::ErrorBody>(&reply.body)
+    crate::api::http::json_lossy::<wire::ErrorBody>(&reply.body)
         .ok()
         .and_then(|b| b.message)
         .filter(|m| !m.trim().is_empty())

@@ -205,7 +205,7 @@ impl ServerlessCd {
         if reply.status == 429 {
             return Err(ApiError::RateLimited);
         }
-        let env = serde_json::from_slice::<wire::Envelope>(&reply.body).ok();
+        let env = crate::api::http::json_lossy::<wire::Envelope>(&reply.body).ok();
         if !reply.is_success() {
             return Err(
                 match env.filter(|e| e.message.is_some() || e.code.is_some()) {

@@ -108,7 +108,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                 kind,
                 ItemKind::Problem,
                 profile.to_string(),
-                e.to_string(),
+                crate::api::errors::cap_message(&e.to_string()).into_owned(),
                 (Resource::Projects, None),
                 None,
             )];

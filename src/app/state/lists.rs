@@ -53,6 +53,9 @@ pub struct ListMeta {
     pub to_end: bool,
     pub retry_at: Option<Millis>,
     pub failures: u32,
+    /// Paging stopped before the server said the list ended (a repeated page, too many
+    /// rows): said once.
+    pub cut: Option<String>,
 }
 
 impl ListMeta {
@@ -124,6 +127,7 @@ impl Default for ListMeta {
             to_end: false,
             retry_at: None,
             failures: 0,
+            cut: None,
         }
     }
 }

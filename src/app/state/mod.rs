@@ -106,6 +106,9 @@ pub struct State {
     /// Bumped on every profile switch: results carrying an older epoch are dropped.
     pub epoch: u64,
     pub conn: Conn,
+    /// Failed logins in a row since the profile was opened (or `r`): the next wait grows
+    /// with it, across the `Connecting` state in between.
+    pub login_failures: u32,
     pub session: Option<Session>,
     pub pane: Resource,
     pub lists: Lists,
@@ -172,6 +175,7 @@ impl State {
             active: None,
             epoch: 0,
             conn: Conn::Idle,
+            login_failures: 0,
             session: None,
             pane: Resource::Projects,
             lists: Lists::default(),
