@@ -21,6 +21,8 @@ pub struct TuiOptions {
     pub read_only: bool,
     pub theme: Option<String>,
     pub no_color: bool,
+    /// Report clicks and the wheel (`--no-mouse` / `mouse = false`: off).
+    pub mouse: bool,
     pub keymap: Keymap,
     /// Shown on the first-run screen.
     pub config_path: Option<String>,

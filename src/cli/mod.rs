@@ -43,6 +43,9 @@ pub struct Cli {
     /// No colours (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// No mouse: the terminal's own text selection works (also `mouse = false`)
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -362,12 +365,14 @@ async fn run_tui(
         Some(Command::Demo) => None,
         _ => config::dirs().map(|d| d.data_dir().join("audit.jsonl")),
     };
+    let mouse = !cli.no_mouse && cfg.mouse;
     let opts = crate::tui::TuiOptions {
         config: cfg,
         profile,
         read_only: cli.read_only,
         theme: cli.theme.clone(),
         no_color: no_color(cli),
+        mouse,
         keymap,
         config_path: path,
         audit_file,

@@ -23,6 +23,8 @@ pub struct Config {
     pub theme: Option<String>,
     pub refresh_secs: u64,
     pub log_buffer_lines: usize,
+    /// Clicks, double-clicks and the wheel (`mouse = false`: the terminal's own selection).
+    pub mouse: bool,
     /// `[keys]` overrides: action name → key, with the line for error messages.
     pub keys: Vec<KeyOverride>,
     /// In file order.
@@ -150,6 +152,7 @@ impl Config {
             path,
             default_profile: None,
             theme: None,
+            mouse: true,
             refresh_secs: DEFAULT_REFRESH_SECS,
             log_buffer_lines: DEFAULT_LOG_BUFFER_LINES,
             keys: Vec::new(),

@@ -17,6 +17,7 @@ const TOP_KEYS: &[&str] = &[
     "theme",
     "refresh_secs",
     "log_buffer_lines",
+    "mouse",
     "keys",
     "profiles",
 ];
@@ -126,6 +127,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
                     .map(|v| v as usize)
                     .unwrap_or(DEFAULT_LOG_BUFFER_LINES)
             }
+            "mouse" => cfg.mouse = boolean(&mut cx, value).unwrap_or(true),
             "keys" => cfg.keys = keys(&mut cx, value),
             "profiles" => match value.get_ref() {
                 DeValue::Table(t) => {

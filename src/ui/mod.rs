@@ -39,6 +39,30 @@ pub fn spinner(now: u64) -> &'static str {
 pub(crate) const MIN_WIDTH: u16 = 60;
 pub(crate) const MIN_HEIGHT: u16 = 12;
 
+/// Header, insecure banner, tabs, body and footer: the drawing and the mouse agree on them.
+pub(crate) fn areas(s: &State, area: Rect) -> [Rect; 5] {
+    let insecure = s.profile().is_some_and(|p| p.insecure);
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(insecure)),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The tabs shown: the panes this profile offers (and the one open), with their number key.
+pub(crate) fn tab_labels(s: &State) -> Vec<(crate::domain::Resource, String)> {
+    let offered = s.panes();
+    crate::domain::Resource::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| offered.contains(r) || *r == s.pane)
+        .map(|(i, r)| (r, format!("{}", i + 1)))
+        .collect()
+}
+
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -59,14 +83,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         return;
     }
     let insecure = s.profile().is_some_and(|p| p.insecure);
-    let [header, banner, tabs, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(u16::from(insecure)),
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, banner, tabs, body, footer] = areas(s, area);
     draw_header(f, header, s, t);
     if insecure {
         let style = t.badge(t.error);
@@ -148,12 +165,8 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     // Only the panes this profile offers (`?` says why the others are missing); each keeps
     // its number key.
-    let offered = s.panes();
     let mut spans = vec![Span::raw(" ")];
-    for (i, r) in crate::domain::Resource::ALL.into_iter().enumerate() {
-        if !offered.contains(&r) && r != s.pane {
-            continue;
-        }
+    for (r, number) in tab_labels(s) {
         let style = if r == s.pane {
             if t.mono {
                 Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
@@ -165,7 +178,7 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         } else {
             Style::new().fg(t.text)
         };
-        spans.push(Span::styled(format!("{}", i + 1), t.dim()));
+        spans.push(Span::styled(number, t.dim()));
         spans.push(Span::styled(format!(" {}", r.title()), style));
         spans.push(Span::raw("  "));
     }
