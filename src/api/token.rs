@@ -51,7 +51,7 @@ impl<X> TokenSlot<X> {
             .is_some_and(|t| t.exp.is_none_or(|exp| now < exp - EXPIRY_MARGIN_SECS));
         match guard.as_ref() {
             Some(t) if fresh => Ok(t.value.clone()),
-            _ => Ok(guard.insert(login().await?).value.clone()),
+            _ => Ok(guard.insert(issued(login().await?)).value.clone()),
         }
     }
 
@@ -73,7 +73,7 @@ impl<X> TokenSlot<X> {
             Some(t) if !same => Ok(t.value.clone()),
             _ => {
                 tracing::info!("token rejected (401); logging in again");
-                Ok(guard.insert(login().await?).value.clone())
+                Ok(guard.insert(issued(login().await?)).value.clone())
             }
         }
     }
@@ -122,6 +122,12 @@ impl<X> TokenSlot<X> {
             None => again.to_string(),
         }))
     }
+}
+
+/// A token just issued: known to the redactor from now on (`crate::safe`).
+fn issued<X>(t: Token<X>) -> Token<X> {
+    crate::safe::register_issued(t.value.expose_secret());
+    t
 }
 
 /// A login reply: the token and, when the server says, its lifetime in seconds (Free Commit's

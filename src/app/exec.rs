@@ -259,7 +259,7 @@ fn push_item(san: &mut Sanitizer, ev: LogEvent, items: &mut Vec<LogItem>, lines:
             for line in raw {
                 let mut bytes = line.into_bytes();
                 bytes.push(b'\n');
-                out.extend(san.push(&bytes));
+                out.extend(san.push(&bytes).map(crate::safe::redact_line));
             }
             *lines += out.len();
             // Consecutive line batches merge into one item.
@@ -273,7 +273,10 @@ fn push_item(san: &mut Sanitizer, ev: LogEvent, items: &mut Vec<LogItem>, lines:
             items.push(LogItem::Restart);
         }
         LogEvent::End { status } => {
-            items.extend(san.finish().map(|l| LogItem::Lines(vec![l])));
+            items.extend(
+                san.finish()
+                    .map(|l| LogItem::Lines(vec![crate::safe::redact_line(l)])),
+            );
             items.push(LogItem::End { status });
         }
     }

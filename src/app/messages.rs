@@ -14,6 +14,12 @@ pub(crate) const CANCELLED: &str = "cancelled: nothing was sent";
 /// history (`:messages`), stamped with the time and the profile it belongs to.
 pub fn toast(s: &mut State, level: Level, text: impl Into<String>) {
     let text = text.into();
+    // Toasts quote server words: sanitised and redacted once here, for the footer, the
+    // history and the desktop notification alike.
+    let text = match crate::safe::text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(o) => o,
+    };
     let until = match level {
         Level::Info => s.now + TOAST_MS,
         Level::Warn | Level::Error => Millis::MAX,

@@ -308,7 +308,12 @@ pub async fn main(cli: Cli) -> i32 {
         }) => config_check(&cli),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
-            clap_complete::generate(*shell, &mut cmd, "shipdeck", &mut std::io::stdout());
+            // Into a buffer first: `generate` panics when it cannot write (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "shipdeck", &mut script);
+            use std::io::Write;
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(&script).and_then(|()| o.flush());
             EXIT_OK
         }
     }

@@ -39,8 +39,15 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Credential {
     /// Resolve the secret now. Commands run each time, so a rotated password is picked up on
-    /// re-login.
+    /// re-login. The value is registered with the redactor (`crate::safe`), so a server that
+    /// echoes it back never gets it shown.
     pub async fn resolve(&self) -> Result<SecretString, CredentialError> {
+        let secret = self.resolve_unregistered().await?;
+        crate::safe::register_secret(&secret);
+        Ok(secret)
+    }
+
+    async fn resolve_unregistered(&self) -> Result<SecretString, CredentialError> {
         match self {
             Credential::Inline(s) => Ok(s.clone()),
             Credential::Env(var) => match std::env::var(var) {

@@ -21,6 +21,8 @@
 //!   UTF-8 encoded `U+0080..=U+009F`; raw 8-bit `0x9B` is *not* treated as a
 //!   CSI introducer since the stream is UTF-8), DEL and C0 controls other
 //!   than TAB/CR/LF (BEL, BS, VT, FF, NUL, a lone ESC, …).
+//! * **Bidi and zero-width characters** (U+202E, U+200B, … see
+//!   `line::is_hidden_format`) are shown as a visible `<U+XXXX>` marker.
 //! * **Line ends**: `\n` and `\r\n` end a line. A line feed also aborts any
 //!   escape sequence in progress (as CAN would), so an unterminated OSC/DCS
 //!   can never swallow the rest of the log; escape sequences never span lines.
@@ -44,7 +46,7 @@ use ratatui::style::{Color, Modifier, Style};
 use unicode_width::UnicodeWidthChar;
 use vte::{Params, Parser, Perform};
 
-use super::line::{LogLine, StyleRun, is_forbidden};
+use super::line::{LogLine, StyleRun, is_forbidden, is_hidden_format, push_marker};
 
 /// Default cap on one line's text, in bytes (1 MiB).
 pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
@@ -550,6 +552,10 @@ impl Perform for LineState {
             return;
         }
         self.apply_pending_cr();
+        if is_hidden_format(c) {
+            push_marker(c, |m| self.put(m, 1));
+            return;
+        }
         let w = if c.is_ascii() {
             1
         } else {
