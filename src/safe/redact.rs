@@ -9,7 +9,7 @@
 //! would redact half of every message, and so short a secret protects nothing anyway.
 
 use crate::logtext::{LogLine, StyleRun};
-use memchr::memmem::Finder;
+use aho_corasick::{AhoCorasick, MatchKind};
 use secrecy::{ExposeSecret, SecretString};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -27,24 +27,37 @@ const MAX_ISSUED: usize = 256;
 
 struct Registry {
     /// Credentials of the profiles: kept for the whole run.
-    pinned: Vec<Finder<'static>>,
+    pinned: Vec<String>,
     /// Tokens and values a server returned: a bounded window.
-    issued: VecDeque<Finder<'static>>,
+    issued: VecDeque<String>,
+    /// One automaton over all of them, rebuilt on registration (rare).
+    matcher: Option<AhoCorasick>,
 }
 
 impl Registry {
-    fn all(&self) -> impl Iterator<Item = &Finder<'static>> {
-        self.pinned.iter().chain(self.issued.iter())
+    fn knows(&self, s: &str) -> bool {
+        self.pinned.iter().chain(self.issued.iter()).any(|k| k == s)
     }
 
-    fn knows(&self, needle: &[u8]) -> bool {
-        self.all().any(|f| f.needle() == needle)
+    fn rebuild(&mut self) {
+        let all = self.pinned.iter().chain(self.issued.iter());
+        self.matcher = match AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(all)
+        {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!("the redactor could not take the new secret: {e}");
+                self.matcher.take()
+            }
+        };
     }
 }
 
 static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
     pinned: Vec::new(),
     issued: VecDeque::new(),
+    matcher: None,
 });
 /// Whether anything is registered (the common empty case skips the lock).
 static ANY: AtomicBool = AtomicBool::new(false);
@@ -75,6 +88,7 @@ fn forms(secret: &str) -> Vec<String> {
         out.push(url.replace('+', "%20"));
     }
     out.push(url);
+    out.sort();
     out.dedup();
     out
 }
@@ -84,46 +98,37 @@ fn add(secret: &str, pinned: bool) {
         return;
     }
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let mut changed = false;
     for form in forms(secret) {
-        if form.is_empty() || reg.knows(form.as_bytes()) {
+        if form.is_empty() || reg.knows(&form) {
             continue;
         }
-        let finder = Finder::new(form.as_bytes()).into_owned();
+        changed = true;
         if pinned {
-            reg.pinned.push(finder);
+            reg.pinned.push(form);
         } else {
             if reg.issued.len() >= MAX_ISSUED {
                 reg.issued.pop_front();
             }
-            reg.issued.push_back(finder);
+            reg.issued.push_back(form);
         }
     }
-    ANY.store(true, Ordering::Release);
+    if changed {
+        reg.rebuild();
+        ANY.store(true, Ordering::Release);
+    }
 }
 
-/// Byte ranges of known secrets in `s`, sorted and merged; empty (no allocation) when none.
+/// Byte ranges of known secrets in `s`, in order; empty (no allocation) when none.
 fn hits(s: &str) -> Vec<(usize, usize)> {
-    let mut hits = Vec::new();
     if !ANY.load(Ordering::Acquire) || s.len() < MIN_SECRET_CHARS {
-        return hits;
+        return Vec::new();
     }
     let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    for f in reg.all() {
-        let n = f.needle().len();
-        hits.extend(f.find_iter(s.as_bytes()).map(|i| (i, i + n)));
+    match &reg.matcher {
+        Some(m) => m.find_iter(s).map(|h| (h.start(), h.end())).collect(),
+        None => Vec::new(),
     }
-    if hits.len() > 1 {
-        hits.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
-        for (a, b) in hits {
-            match merged.last_mut() {
-                Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        hits = merged;
-    }
-    hits
 }
 
 /// `s` with every known secret replaced by [`REDACTED`]; borrowed when there is none.

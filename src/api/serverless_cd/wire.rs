@@ -198,11 +198,21 @@ fn env_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, En
     })
 }
 
-/// The keys of the `secrets` object; anything else is no secrets (logged).
+/// The keys of the `secrets` object; anything else is no secrets (logged). The values are
+/// registered with the redactor (`crate::safe`): shown nowhere even when a server echoes them.
 fn secret_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Null => None,
-        Value::Object(m) => Some(m.into_iter().map(|(k, _)| k).collect()),
+        Value::Object(m) => Some(
+            m.into_iter()
+                .map(|(k, v)| {
+                    if let Value::String(s) = &v {
+                        crate::safe::register_issued(s);
+                    }
+                    k
+                })
+                .collect(),
+        ),
         _ => {
             tracing::warn!(target: "shipdeck::decode", "`secrets` is not an object; ignored");
             None
@@ -219,7 +229,11 @@ fn trigger_branch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 fn branch_in(v: &Value) -> Option<String> {
     match v {
         Value::Object(m) => m.iter().find_map(|(k, v)| match (k.as_str(), v) {
-            // The webhook secret is never looked at.
+            // The webhook secret is never shown: only the redactor learns it.
+            ("secret", Value::String(s)) => {
+                crate::safe::register_issued(s);
+                None
+            }
             ("secret", _) => None,
             ("branches" | "branch", Value::String(b)) => head_ref(b),
             ("branches" | "branch", Value::Array(a)) => {
