@@ -4,7 +4,7 @@ use std::time::Duration;
 
 fn main() {
     let cli = Cli::parse();
-    let _log_guard = init_logging(&cli);
+    let log_guard = init_logging(&cli);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -21,6 +21,8 @@ fn main() {
     let code = rt.block_on(cli::main(cli));
     // Do not wait for in-flight requests or a hanging password command: leave promptly.
     rt.shutdown_timeout(Duration::from_millis(100));
+    // `exit` runs no destructors: flush the log file first (its last lines say why).
+    drop(log_guard);
     std::process::exit(code);
 }
 

@@ -194,6 +194,7 @@ pub(crate) fn load_config(cli: &Cli) -> Result<Config, i32> {
 
 /// Report an API error on stderr and give its exit code.
 pub fn report(e: &ApiError) -> i32 {
+    tracing::warn!(error = %e, "command failed");
     err!("shipdeck: {e}");
     e.exit_code()
 }

@@ -6,7 +6,9 @@
 //! * Escape sequences (CSI, OSC such as the OSC 52 clipboard and titles, DCS and the other
 //!   strings, terminal queries) are removed whole, parsed by the same `vte` state machine as
 //!   build logs ([`crate::logtext::Sanitizer`]); their payload never shows.
-//! * C0 and C1 controls and DEL are removed (`logtext::line::is_forbidden`, the one definition).
+//! * C0 and C1 controls and DEL are removed (`logtext::line::is_forbidden`, the one definition);
+//!   a C1 introducer sent as UTF-8 (U+009B CSI, U+009D OSC, U+0090 DCS, …) is read as its
+//!   7-bit form, so its whole sequence goes, not only the introducer.
 //!   A bare CR and a line break become a space in [`text`] and a line break in [`block`], so no
 //!   text is hidden by being "overwritten". TAB becomes spaces.
 //! * Bidi and zero-width characters (`logtext::line::is_hidden_format`) are made visible as
@@ -52,10 +54,13 @@ pub fn block(s: &str) -> Cow<'_, str> {
 /// control, DEL, or a bidi / zero-width character inside a string becomes its `\uXXXX` escape
 /// (serde already escapes C0), and known secrets are redacted.
 pub fn json(s: &str) -> Cow<'_, str> {
-    let escaped = if s.chars().any(|c| is_forbidden(c) || is_hidden_format(c)) {
+    // serde escapes every C0 control inside a string; outside one only JSON whitespace
+    // (`\n`, `\r`, `\t`, space) can appear, and it stays as it is.
+    let escape = |c: char| (is_forbidden(c) && !matches!(c, '\n' | '\r' | '\t')) || is_hidden_format(c);
+    let escaped = if s.chars().any(escape) {
         let mut out = String::with_capacity(s.len() + 16);
         for c in s.chars() {
-            if is_forbidden(c) || is_hidden_format(c) {
+            if escape(c) {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
                     out.push_str(&format!("\\u{u:04x}"));
@@ -98,16 +103,24 @@ fn clean(s: &str, shape: Shape) -> Cow<'_, str> {
 /// Run `s` through the log sanitiser (escape sequences parsed and dropped, controls dropped,
 /// hidden characters marked) and join its lines for `shape`.
 fn strip(s: &str, shape: Shape) -> String {
-    // CR LF and a bare CR end a line, so nothing before a CR is discarded.
+    // CR LF and a bare CR end a line, so nothing before a CR is discarded. A C1 introducer
+    // sent as UTF-8 (U+009B CSI, U+009D OSC, …) starts the same sequence as its 7-bit form
+    // on a terminal that honours it: so it does here, and its payload goes with it.
     let mut bytes = Vec::with_capacity(s.len() + 1);
-    let mut it = s.bytes().peekable();
-    while let Some(b) = it.next() {
-        if b == b'\r' {
-            if it.peek() != Some(&b'\n') {
-                bytes.push(b'\n');
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\r' if it.peek() == Some(&'\n') => {}
+            '\r' => bytes.push(b'\n'),
+            '\u{90}' | '\u{98}' | '\u{9b}' | '\u{9c}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => {
+                // ESC + the 7-bit final: 0x90 → `P`, 0x9B → `[`, 0x9C → `\`, …
+                bytes.push(0x1b);
+                bytes.push((u32::from(c) - 0x40) as u8);
             }
-        } else {
-            bytes.push(b);
+            c => {
+                let mut buf = [0u8; 4];
+                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
         }
     }
     let mut out = String::with_capacity(s.len());

@@ -118,3 +118,14 @@ fn a_redacted_log_line_keeps_its_colours_around() {
     let green = line.runs().get(1).unwrap();
     assert_eq!(&line.plain()[green.range()], "ok");
 }
+
+#[test]
+fn json_stays_json_with_the_same_values() {
+    let v = serde_json::json!({"name": "a\u{9b}6n\u{202e}b\u{7f}", "list": ["\u{1b}]0;t\u{7}", "plain"]});
+    let pretty = serde_json::to_string_pretty(&v).unwrap();
+    let safe = json(&pretty);
+    assert!(!safe.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c) || c == '\u{202e}'));
+    assert!(safe.contains('\n'), "layout kept");
+    let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+    assert_eq!(back, v);
+}
