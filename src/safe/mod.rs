@@ -8,7 +8,7 @@
 //!   build logs ([`crate::logtext::Sanitizer`]); their payload never shows.
 //! * C0 and C1 controls and DEL are removed (`logtext::line::is_forbidden`, the one definition);
 //!   a C1 introducer sent as UTF-8 (U+009B CSI, U+009D OSC, U+0090 DCS, …) is read as its
-//!   7-bit form, so its whole sequence goes, not only the introducer.
+//!   7-bit form by the log sanitiser, so its whole sequence goes, not only the introducer.
 //!   A bare CR and a line break become a space in [`text`] and a line break in [`block`], so no
 //!   text is hidden by being "overwritten". TAB becomes spaces.
 //! * Bidi and zero-width characters (`logtext::line::is_hidden_format`) are made visible as
@@ -103,24 +103,14 @@ fn clean(s: &str, shape: Shape) -> Cow<'_, str> {
 /// Run `s` through the log sanitiser (escape sequences parsed and dropped, controls dropped,
 /// hidden characters marked) and join its lines for `shape`.
 fn strip(s: &str, shape: Shape) -> String {
-    // CR LF and a bare CR end a line, so nothing before a CR is discarded. A C1 introducer
-    // sent as UTF-8 (U+009B CSI, U+009D OSC, …) starts the same sequence as its 7-bit form
-    // on a terminal that honours it: so it does here, and its payload goes with it.
+    // CR LF and a bare CR end a line, so nothing before a CR is discarded.
     let mut bytes = Vec::with_capacity(s.len() + 1);
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        match c {
-            '\r' if it.peek() == Some(&'\n') => {}
-            '\r' => bytes.push(b'\n'),
-            '\u{90}' | '\u{98}' | '\u{9b}' | '\u{9c}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => {
-                // ESC + the 7-bit final: 0x90 → `P`, 0x9B → `[`, 0x9C → `\`, …
-                bytes.push(0x1b);
-                bytes.push((u32::from(c) - 0x40) as u8);
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    let mut it = s.bytes().peekable();
+    while let Some(b) = it.next() {
+        match b {
+            b'\r' if it.peek() == Some(&b'\n') => {}
+            b'\r' => bytes.push(b'\n'),
+            b => bytes.push(b),
         }
     }
     let mut out = String::with_capacity(s.len());
