@@ -47,6 +47,18 @@ impl Credential {
         Ok(secret)
     }
 
+    /// [`resolve`](Self::resolve) for the password of `username`. A password equal to the
+    /// user name (the simulator's accounts) hides nothing that is not shown anyway: it is
+    /// not registered, so the user's name is not redacted wherever it appears.
+    pub async fn resolve_password(&self, username: &str) -> Result<SecretString, CredentialError> {
+        use secrecy::ExposeSecret;
+        let secret = self.resolve_unregistered().await?;
+        if secret.expose_secret() != username {
+            crate::safe::register_secret(&secret);
+        }
+        Ok(secret)
+    }
+
     async fn resolve_unregistered(&self) -> Result<SecretString, CredentialError> {
         match self {
             Credential::Inline(s) => Ok(s.clone()),

@@ -265,7 +265,7 @@ impl Candor {
             return Ok(());
         };
         let password = cred
-            .resolve()
+            .resolve_password(user)
             .await
             .map_err(|e| ApiError::Config(format!("password: {e}")))?;
         let body = serde_json::json!({"username": user, "password": password.expose_secret()});
