@@ -105,6 +105,21 @@ fn known_secrets_are_redacted_in_every_form() {
 }
 
 #[test]
+fn nullplatform_secret_parameter_values_are_redacted() {
+    let rows = serde_json::json!([
+        {"name": "K", "value": "np-secret-value-31", "secret": true},
+        {"name": "L", "value": "np-plain-value-77", "secret": false},
+        {"name": "M", "value": "np-flagless-value-12"}
+    ]);
+    let got = crate::api::nullplatform::decode::parameters(rows, "1", "app").unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(text("echo np-secret-value-31"), "echo [redacted]");
+    assert_eq!(text("np-plain-value-77"), "np-plain-value-77");
+    // Never shown (a missing flag counts as secret), but not taken for a secret either.
+    assert_eq!(text("np-flagless-value-12"), "np-flagless-value-12");
+}
+
+#[test]
 fn a_redacted_log_line_keeps_its_colours_around() {
     register_issued("LOGSECRET-77");
     let mut san = crate::logtext::Sanitizer::new();
