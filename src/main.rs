@@ -14,7 +14,10 @@ fn main() {
         Err(e) => {
             // Never `eprintln!`: it panics when stderr is a closed pipe.
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "shipdeck: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "shipdeck: cannot start the async runtime: {e}"
+            );
             std::process::exit(cli::EXIT_API);
         }
     };

@@ -825,7 +825,10 @@ fn hostile_names_cannot_reach_the_terminal() {
     // the clear screen, the C1 CSI sent as UTF-8) goes whole, payload included, and the
     // control characters with it; the name's words stay.
     let row = text.lines().find(|l| l.contains("pwn")).expect("the row");
-    assert!(!row.contains("ZXZpbA") && !row.contains("[2J") && !row.contains("31m"), "{row}");
+    assert!(
+        !row.contains("ZXZpbA") && !row.contains("[2J") && !row.contains("31m"),
+        "{row}"
+    );
     assert!(!row.contains('�'), "nothing left to replace: {row}");
     assert!(
         !text.chars().any(|c| c.is_control() && c != '\n'),

@@ -27,7 +27,13 @@ use std::time::{Duration, Instant};
 const HOSTILE: &str = "\u{1b}]52;c;aGFja2Vk\u{7}\u{1b}]0;PWNED-TITLE\u{7}\u{1b}]0;PWNED-TITLE\u{1b}\\\
 \u{1b}[?1000h\u{1b}[?25l\u{1b}P$qm\u{1b}\\\u{1b}[c\u{1b}[6n\u{9b}6n\u{9d}0;PWNED-TITLE\u{9c}\u{7}\u{202e}\u{200b}";
 
-const KINDS: [&str; 5] = ["freecommit", "nullplatform", "aviator", "serverless-cd", "candor"];
+const KINDS: [&str; 5] = [
+    "freecommit",
+    "nullplatform",
+    "aviator",
+    "serverless-cd",
+    "candor",
+];
 const SOURCES: [&str; 3] = ["inline", "env", "command"];
 
 /// Characters no output may carry (besides `\n`).
@@ -78,7 +84,9 @@ async fn echo_server(kind: &'static str, issue: Option<String>) -> String {
 
 async fn echo(State(st): State<Arc<Echo>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     if let Some(token) = &st.issue
         && parts.uri.path().ends_with("/auth/token")
     {
@@ -129,7 +137,8 @@ async fn echo(State(st): State<Arc<Echo>>, req: Request) -> Response {
     if st.kind == "candor" {
         return (status, [(header::CONTENT_TYPE, "text/plain")], message).into_response();
     }
-    let body = json!({"success": false, "code": status.as_u16(), "message": message, "error": message});
+    let body =
+        json!({"success": false, "code": status.as_u16(), "message": message, "error": message});
     (status, axum::Json(body)).into_response()
 }
 
@@ -278,7 +287,11 @@ async fn an_echoed_credential_with_escapes_is_inert_and_redacted_in_the_cli_for_
             );
             assert_inert(&format!("{what} log file"), &log);
             for f in files_under(home.path()) {
-                assert_no_canary(&f.display().to_string(), &std::fs::read(&f).unwrap(), &secret);
+                assert_no_canary(
+                    &f.display().to_string(),
+                    &std::fs::read(&f).unwrap(),
+                    &secret,
+                );
             }
         }
     }
@@ -347,9 +360,16 @@ fn an_echoed_credential_with_escapes_is_inert_and_redacted_on_the_dashboard_for_
         ] {
             assert!(!text.contains(bad), "{kind}: {bad:?} reached the terminal");
         }
-        assert!(!text.contains(&secret), "{kind}: the secret reached the terminal");
+        assert!(
+            !text.contains(&secret),
+            "{kind}: the secret reached the terminal"
+        );
         for f in files_under(home.path()) {
-            assert_no_canary(&f.display().to_string(), &std::fs::read(&f).unwrap(), &secret);
+            assert_no_canary(
+                &f.display().to_string(),
+                &std::fs::read(&f).unwrap(),
+                &secret,
+            );
         }
     }
 }
@@ -407,7 +427,10 @@ async fn a_refused_change_is_audited_inert_and_redacted() {
     // The file is still JSON, and the entry says what the server said (escaped, not lost).
     let entry: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     let result = entry["result"].as_str().unwrap();
-    assert!(result.contains("password '[redacted]' rejected"), "{result}");
+    assert!(
+        result.contains("password '[redacted]' rejected"),
+        "{result}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,9 +503,7 @@ async fn hostile_names_and_log_lines_are_inert_in_get_tables_and_logs() {
     let build = running_build(&sim, "admin").await;
     let url = mangling_proxy(
         sim.url("freecommit"),
-        vec![
-            ("billing".into(), format!("bill{HOSTILE}ing")),
-        ],
+        vec![("billing".into(), format!("bill{HOSTILE}ing"))],
     )
     .await;
     let home = tempfile::tempdir().unwrap();
@@ -522,7 +543,13 @@ async fn hostile_names_and_log_lines_are_inert_in_get_tables_and_logs() {
 
     // The build runs to its end; its archived log is read back.
     common::advance(&sim, 900.0).await;
-    let builds = run_cli(home.path(), &cfg, "admin", &["get", "builds", "--project", "1", "--json"]).await;
+    let builds = run_cli(
+        home.path(),
+        &cfg,
+        "admin",
+        &["get", "builds", "--project", "1", "--json"],
+    )
+    .await;
     let builds: Value = serde_json::from_slice(&builds.stdout).unwrap();
     let finished = builds
         .as_array()

@@ -56,7 +56,8 @@ pub fn block(s: &str) -> Cow<'_, str> {
 pub fn json(s: &str) -> Cow<'_, str> {
     // serde escapes every C0 control inside a string; outside one only JSON whitespace
     // (`\n`, `\r`, `\t`, space) can appear, and it stays as it is.
-    let escape = |c: char| (is_forbidden(c) && !matches!(c, '\n' | '\r' | '\t')) || is_hidden_format(c);
+    let escape =
+        |c: char| (is_forbidden(c) && !matches!(c, '\n' | '\r' | '\t')) || is_hidden_format(c);
     let escaped = if s.chars().any(escape) {
         let mut out = String::with_capacity(s.len() + 16);
         for c in s.chars() {

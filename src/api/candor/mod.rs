@@ -113,7 +113,10 @@ fn jar_http(
     insecure: bool,
 ) -> Result<(Http, Arc<reqwest::cookie::Jar>), ApiError> {
     let jar = Arc::new(reqwest::cookie::Jar::default());
-    Ok((Http::with_cookies(base, timeout, ca, insecure, jar.clone())?, jar))
+    Ok((
+        Http::with_cookies(base, timeout, ca, insecure, jar.clone())?,
+        jar,
+    ))
 }
 
 impl Candor {
