@@ -569,3 +569,48 @@ async fn hostile_names_and_log_lines_are_inert_in_get_tables_and_logs() {
     assert_inert("logs stdout", &logs.stdout);
     assert_inert("logs stderr", &logs.stderr);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The dashboard's footer and `:messages`: a toast quoting a hostile server.
+
+#[test]
+fn a_toast_quoting_a_hostile_server_is_inert_and_redacted() {
+    use ratatui::{Terminal, backend::TestBackend};
+    use shipdeck::app::keymap::Keymap;
+    use shipdeck::app::state::{Level, State};
+    use shipdeck::app::{Action, update::update};
+
+    let secret = "CANARY-toast-3141";
+    shipdeck::safe::register(secret);
+    let mut s = State::new(Vec::new(), Keymap::default());
+    update(
+        &mut s,
+        Action::Resize {
+            cols: 160,
+            rows: 30,
+        },
+        0,
+    );
+    shipdeck::app::messages::toast(
+        &mut s,
+        Level::Error,
+        format!("{HOSTILE} kill failed: token {secret} unknown \u{202e}ok {HOSTILE}"),
+    );
+    let themes = shipdeck::ui::Themes::builtin();
+    let mut term = Terminal::new(TestBackend::new(160, 30)).unwrap();
+    term.draw(|f| shipdeck::ui::draw(f, &s, themes.get(s.theme_name())))
+        .unwrap();
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("kill failed: token [redacted] unknown <U+202E>ok"),
+        "{screen}"
+    );
+    assert!(!screen.contains(secret), "{screen}");
+    assert_inert("the screen", screen.as_bytes());
+    let history = shipdeck::app::messages::history(&s).join("\n");
+    assert!(
+        history.contains("[redacted]") && !history.contains(secret),
+        "{history}"
+    );
+    assert_inert(":messages", history.as_bytes());
+}
