@@ -30,8 +30,10 @@ struct Registry {
     pinned: Vec<String>,
     /// Tokens and values a server returned: a bounded window.
     issued: VecDeque<String>,
-    /// One automaton over all of them, rebuilt on registration (rare).
+    /// One automaton over all of them, rebuilt at the first use after a registration (so a
+    /// page of many secret values costs one rebuild, not one per value).
     matcher: Option<AhoCorasick>,
+    dirty: bool,
 }
 
 impl Registry {
@@ -39,18 +41,15 @@ impl Registry {
         self.pinned.iter().chain(self.issued.iter()).any(|k| k == s)
     }
 
-    fn rebuild(&mut self) {
+    /// Never logs: the log file's writer redacts through this registry (its lock is held).
+    fn rebuild(&mut self) -> Result<(), aho_corasick::BuildError> {
+        self.dirty = false;
         let all = self.pinned.iter().chain(self.issued.iter());
-        self.matcher = match AhoCorasick::builder()
+        let m = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
-            .build(all)
-        {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!("the redactor could not take the new secret: {e}");
-                self.matcher.take()
-            }
-        };
+            .build(all)?;
+        self.matcher = Some(m);
+        Ok(())
     }
 }
 
@@ -58,6 +57,7 @@ static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
     pinned: Vec::new(),
     issued: VecDeque::new(),
     matcher: None,
+    dirty: false,
 });
 /// Whether anything is registered (the common empty case skips the lock).
 static ANY: AtomicBool = AtomicBool::new(false);
@@ -114,7 +114,7 @@ fn add(secret: &str, pinned: bool) {
         }
     }
     if changed {
-        reg.rebuild();
+        reg.dirty = true;
         ANY.store(true, Ordering::Release);
     }
 }
@@ -124,7 +124,18 @@ fn hits(s: &str) -> Vec<(usize, usize)> {
     if !ANY.load(Ordering::Acquire) || s.len() < MIN_SECRET_CHARS {
         return Vec::new();
     }
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let mut reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    if reg.dirty {
+        drop(reg);
+        let mut w = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+        let built = if w.dirty { w.rebuild() } else { Ok(()) };
+        drop(w);
+        if let Err(e) = built {
+            // The previous automaton stays in use.
+            tracing::warn!("the redactor could not take the new secrets: {e}");
+        }
+        reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    }
     match &reg.matcher {
         Some(m) => m.find_iter(s).map(|h| (h.start(), h.end())).collect(),
         None => Vec::new(),
