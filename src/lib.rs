@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod logtext;
+pub mod safe;
 pub mod sim;
 pub mod tui;
 pub mod ui;

@@ -12,7 +12,12 @@ fn main() {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("shipdeck: cannot start the async runtime: {e}");
+            // Never `eprintln!`: it panics when stderr is a closed pipe.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "shipdeck: cannot start the async runtime: {e}"
+            );
             std::process::exit(cli::EXIT_API);
         }
     };
@@ -30,7 +35,7 @@ fn main() {
     shipdeck::config::kill_running_commands();
     // Do not wait for in-flight requests or a hanging password command: leave promptly.
     rt.shutdown_timeout(Duration::from_millis(100));
-    // `exit` runs no destructors: flush the log file first.
+    // `exit` runs no destructors: flush the log file first (its last lines say why).
     drop(log_guard);
     std::process::exit(code);
 }
@@ -75,7 +80,7 @@ fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(shipdeck::safe::SafeMakeWriter(writer))
         .with_ansi(false)
         .init();
     Some(guard)

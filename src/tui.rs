@@ -186,7 +186,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     // Changes in flight finish and are audited before shipdeck leaves (and the session ends).
     let pending = runner.writes_pending();
     if pending > 0 {
-        eprintln!("shipdeck: waiting for {pending} change(s) to be answered…");
+        crate::cli::out::err!("shipdeck: waiting for {pending} change(s) to be answered…");
     }
     runner.finish(Duration::from_secs(30)).await;
     result
@@ -244,6 +244,7 @@ fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
 /// (`allow-passthrough on`), since either may be configured.
 fn osc52(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     use base64::Engine;
+    let text = crate::safe::redact(text);
     let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
     write!(out, "\x1b]52;c;{b64}\x07")?;
     if std::env::var_os("TMUX").is_some() {
@@ -253,9 +254,9 @@ fn osc52(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
 }
 
 /// A bell, and a desktop notification where the terminal supports OSC 9 (iTerm2, kitty,
-/// WezTerm, foot…); others ignore it. The text is stripped of control characters first.
+/// WezTerm, foot…); others ignore it. The text is sanitised and redacted first (`crate::safe`).
 fn notify(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    let clean = crate::safe::text(text);
     write!(out, "\x07\x1b]9;shipdeck: {clean}\x07")?;
     out.flush()
 }

@@ -1,7 +1,8 @@
 //! The one-shot commands on pipes (issue 9 item 6, issue 11 item 6): a reader that goes away ends
 //! the command quietly with exit 0 (no panic), `logs --follow` hands each line to the pipe as
 //! it arrives instead of holding it until the build ends, and `get environments --json` says
-//! what each environment runs, as the Releases pane does.
+//! what each environment runs, as the Releases pane does. Every command (not only `get`) ends
+//! with exit 0 when its stdout and stderr readers have gone.
 
 // Tests stop loudly on a failed set-up step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -67,6 +68,36 @@ async fn a_closed_pipe_ends_get_quietly_with_exit_0() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn every_command_ends_quietly_with_exit_0_when_stdout_and_stderr_close() {
+    let sim = start_sim("").await;
+    let running = running_build(&sim, "admin").await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(home.path(), &sim.url("freecommit"));
+    for args in [
+        &["profiles"][..],
+        &["completions", "bash"][..],
+        &["config", "check"][..],
+        &["get", "builds", "--json"][..],
+        &["get", "secrets"][..],
+        &["logs", &running.id][..],
+    ] {
+        let mut child = command(home.path(), &cfg, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Both readers go away before the first byte (`2>&1 | true`).
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("ends")
+            .expect("wait");
+        assert_eq!(status.code(), Some(0), "{args:?}");
     }
 }
 

@@ -299,7 +299,10 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
     r.tui.send("5");
     r.tui.wait_for("Deployments to staging");
     r.tui
-        .wait("the pipeline", |s| s.matches("success").count() >= 3);
+        // Every box of the pipeline answered (the history below has "success" rows too).
+        .wait("the pipeline", |s| {
+            s.lines().any(|l| l.matches("✔ success").count() >= 3)
+        });
     let deploys = |r: &Rig, env: &str| {
         r.proxy.calls(&format!(
             "POST /aviator/api/releases/payments-api/environments/{env}/deployments"
@@ -357,7 +360,10 @@ fn promote_sends_exactly_one_request_cancel_and_wrong_names_send_none() {
     r.tui.send("5");
     r.tui.wait_for("Deployments to staging");
     r.tui
-        .wait("the pipeline", |s| s.matches("success").count() >= 3);
+        // Every box of the pipeline answered (the history below has "success" rows too).
+        .wait("the pipeline", |s| {
+            s.lines().any(|l| l.matches("✔ success").count() >= 3)
+        });
     r.tui.send("l");
     r.tui.wait_for("Deployments to canary");
     r.tui.send("D");

@@ -9,8 +9,9 @@ use super::http::Reply;
 /// A failed answer by its HTTP status, with `message` (the server's words, as the backend
 /// reads its bodies): 401 `Auth`, 403 `Forbidden`, 404 `NotFound`, 429 `RateLimited`, any other
 /// 4xx (409 included) `Rejected`, anything else `Server`.
+/// The message is sanitised and redacted here (`crate::safe::text`), where server words enter.
 pub(crate) fn by_status(status: u16, message: String) -> ApiError {
-    let message = cap_message(&message).into_owned();
+    let message = cap_message(&crate::safe::text(&message)).into_owned();
     match status {
         401 => ApiError::Auth(message),
         403 => ApiError::Forbidden(message),

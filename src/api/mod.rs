@@ -26,34 +26,35 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 /// What can go wrong talking to a backend. Messages are for people: they carry the server's own
-/// words where it gave some, and never a secret.
+/// words where it gave some, and never a secret: every message that can quote a server passes
+/// through the one sanitiser and redactor (`crate::safe::text`) when it is displayed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// Credentials rejected, or a credential could not be read.
-    #[error("authentication failed: {0}")]
+    #[error("authentication failed: {}", crate::safe::text(.0))]
     Auth(String),
-    #[error("access denied: {0}")]
+    #[error("access denied: {}", crate::safe::text(.0))]
     Forbidden(String),
-    #[error("not found: {0}")]
+    #[error("not found: {}", crate::safe::text(.0))]
     NotFound(String),
     /// The server refused the request as given (4xx other than the above).
-    #[error("rejected by the server ({status}): {message}")]
+    #[error("rejected by the server ({status}): {}", crate::safe::text(.message))]
     Rejected { status: u16, message: String },
-    #[error("server error ({status}): {message}")]
+    #[error("server error ({status}): {}", crate::safe::text(.message))]
     Server { status: u16, message: String },
     #[error("rate limited by the server; retry later")]
     RateLimited,
-    #[error("cannot reach the server: {0}")]
+    #[error("cannot reach the server: {}", crate::safe::text(.0))]
     Network(String),
     #[error("no answer within {0}s")]
     Timeout(u64),
     /// The server answered something that does not follow its contract.
-    #[error("unexpected answer from the server: {0}")]
+    #[error("unexpected answer from the server: {}", crate::safe::text(.0))]
     Decode(String),
     /// The backend (or this account) cannot do this.
-    #[error("{0}")]
+    #[error("{}", crate::safe::text(.0))]
     Unsupported(String),
-    #[error("configuration: {0}")]
+    #[error("configuration: {}", crate::safe::text(.0))]
     Config(String),
 }
 

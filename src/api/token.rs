@@ -55,10 +55,10 @@ impl<X> Held<X> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Token<X>, ApiError>>,
     {
-        let issued = Utc::now().timestamp();
-        let t = self.gate.run(login()).await?;
+        let at = Utc::now().timestamp();
+        let t = issued(self.gate.run(login()).await?);
         let value = t.value.clone();
-        self.token = Some((t, issued));
+        self.token = Some((t, at));
         Ok(value)
     }
 }
@@ -152,6 +152,12 @@ impl<X> TokenSlot<X> {
             None => again.to_string(),
         }))
     }
+}
+
+/// A token just issued: known to the redactor from now on (`crate::safe`).
+fn issued<X>(t: Token<X>) -> Token<X> {
+    crate::safe::register_issued(t.value.expose_secret());
+    t
 }
 
 /// A login reply: the token and, when the server says, its lifetime in seconds (Free Commit's

@@ -271,7 +271,7 @@ fn push_item(san: &mut Sanitizer, ev: LogEvent, items: &mut Vec<LogItem>, lines:
             for line in raw {
                 let mut bytes = line.into_bytes();
                 bytes.push(b'\n');
-                out.extend(san.push(&bytes));
+                out.extend(san.push(&bytes).map(crate::safe::redact_line));
             }
             *lines += out.len();
             // Consecutive line batches merge into one item.
@@ -285,8 +285,49 @@ fn push_item(san: &mut Sanitizer, ev: LogEvent, items: &mut Vec<LogItem>, lines:
             items.push(LogItem::Restart);
         }
         LogEvent::End { status } => {
-            items.extend(san.finish().map(|l| LogItem::Lines(vec![l])));
+            items.extend(
+                san.finish()
+                    .map(|l| LogItem::Lines(vec![crate::safe::redact_line(l)])),
+            );
             items.push(LogItem::End { status });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dashboard's log tail: hostile bytes are parsed away, bidi marked, secrets redacted,
+    /// before a line reaches the log buffer (and so the viewer, a search or a saved file).
+    #[test]
+    fn tail_lines_are_sanitised_and_redacted_before_the_buffer() {
+        crate::safe::register("CANARY-tail-2718");
+        let mut san = Sanitizer::new();
+        let mut items = Vec::new();
+        let mut lines = 0;
+        let raw = vec![
+            "ok \u{1b}]52;c;aGFja2Vk\u{7}\u{1b}[?1000h\u{9b}6nstep \u{202e}done".to_string(),
+            "\u{1b}[31mtoken=CANARY-tail-2718\u{1b}[0m".to_string(),
+        ];
+        push_item(&mut san, LogEvent::Lines(raw), &mut items, &mut lines);
+        push_item(
+            &mut san,
+            LogEvent::Step {
+                name: "build\u{1b}]0;t\u{7}".into(),
+                status: crate::domain::StepStatus::Running,
+            },
+            &mut items,
+            &mut lines,
+        );
+        let texts: Vec<String> = items
+            .iter()
+            .flat_map(|i| match i {
+                LogItem::Lines(ls) => ls.iter().map(|l| l.plain().to_string()).collect(),
+                LogItem::Step { name, .. } => vec![name.clone()],
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(texts, ["ok step <U+202E>done", "token=[redacted]", "build"]);
     }
 }

@@ -14,7 +14,9 @@ pub(crate) const CANCELLED: &str = "cancelled: nothing was sent";
 /// history (`:messages`), stamped with the time and the profile it belongs to.
 pub fn toast(s: &mut State, level: Level, text: impl Into<String>) {
     let text: String = text.into();
-    let text = crate::api::errors::cap_message(&text).into_owned();
+    // Toasts quote server words: sanitised, redacted and cut to 2 KB once here, for the
+    // footer, the history and the desktop notification alike.
+    let text = crate::api::errors::cap_message(&crate::safe::text(&text)).into_owned();
     let until = match level {
         Level::Info => s.now + TOAST_MS,
         Level::Warn | Level::Error => Millis::MAX,

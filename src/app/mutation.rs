@@ -208,7 +208,9 @@ pub(crate) fn read_audit(path: &std::path::Path, max: usize) -> Vec<AuditEntry> 
 /// Append one entry to the audit file, creating it (and its directory) on first use.
 pub(crate) fn append_audit(path: &std::path::Path, entry: &AuditEntry) -> std::io::Result<()> {
     use std::io::Write;
-    let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    let line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    // Server words in `result`: escaped (never raw C1 or bidi in the file) and redacted.
+    let mut line = crate::safe::json(&line).into_owned();
     line.push('\n');
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

@@ -285,6 +285,10 @@ async fn logs_with(cli: &Cli, b: Arc<dyn Backend>, args: LogsArgs<'_>) -> i32 {
     // Colours only for a terminal; plain text for pipes and files.
     let colour = std::io::stdout().is_terminal() && !super::no_color(cli);
     let mut out = super::out::Batch::new();
+    // One sanitiser for the stream (SGR state carries across lines as in the log viewer), its
+    // lines redacted like the viewer's.
+    let mut san = logtext::Sanitizer::new();
+    let mut text = String::new();
     let mut printer = Printer {
         step: 0,
         only: args.step,
@@ -303,12 +307,7 @@ async fn logs_with(cli: &Cli, b: Arc<dyn Backend>, args: LogsArgs<'_>) -> i32 {
                 }
                 if printer.only.is_none_or(|n| n == printer.step) && printer.replay.is_none() {
                     out.flush();
-                    err!(
-                        "── step {} {} {}",
-                        printer.step,
-                        status.symbol(),
-                        logtext::sanitize_to_string(name.as_bytes())
-                    );
+                    err!("── step {} {} {}", printer.step, status.symbol(), name);
                 }
             }
             LogEvent::Lines(lines) => {
@@ -316,15 +315,24 @@ async fn logs_with(cli: &Cli, b: Arc<dyn Backend>, args: LogsArgs<'_>) -> i32 {
                     if !printer.take_line() {
                         continue;
                     }
-                    let text = if args.raw {
-                        line
-                    } else if colour {
-                        logtext::sanitize_keep_sgr(line.as_bytes())
-                    } else {
-                        logtext::sanitize_to_string(line.as_bytes())
-                    };
-                    if !out.line(&text) {
-                        return EXIT_OK; // reader went away (e.g. `| head`)
+                    if args.raw {
+                        if !out.line(&line) {
+                            return EXIT_OK; // reader went away (e.g. `| head`)
+                        }
+                        continue;
+                    }
+                    let mut bytes = line.into_bytes();
+                    bytes.push(b'\n');
+                    for l in san.push(&bytes).map(crate::safe::redact_line) {
+                        text.clear();
+                        if colour {
+                            logtext::sanitize::write_line_sgr(&mut text, &l);
+                        } else {
+                            text.push_str(l.plain());
+                        }
+                        if !out.line(&text) {
+                            return EXIT_OK; // reader went away (e.g. `| head`)
+                        }
                     }
                 }
                 // Each batch reaches a pipe as it arrives (`logs --follow | grep …`).
@@ -334,6 +342,7 @@ async fn logs_with(cli: &Cli, b: Arc<dyn Backend>, args: LogsArgs<'_>) -> i32 {
             }
             // The archived log repeats what the live tail printed: skip what was shown.
             LogEvent::Restart => {
+                san.reset();
                 printer.replay = Some((0, 0));
                 printer.step = 0;
             }

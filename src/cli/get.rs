@@ -137,7 +137,9 @@ pub(super) fn print<T: Serialize>(
 ) {
     if json {
         match serde_json::to_string_pretty(rows) {
-            Ok(s) => out!("{s}"),
+            Ok(s) => {
+                super::out::json(&s);
+            }
             Err(e) => err!("shipdeck: cannot encode JSON: {e}"),
         }
         return;

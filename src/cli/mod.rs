@@ -197,6 +197,7 @@ pub(crate) fn load_config(cli: &Cli) -> Result<Config, i32> {
 
 /// Report an API error on stderr and give its exit code.
 pub fn report(e: &ApiError) -> i32 {
+    tracing::warn!(error = %e, "command failed");
     // A server's message may be megabytes: 2 KB here, the whole in the log file.
     err!(
         "shipdeck: {}",
@@ -315,7 +316,12 @@ pub async fn main(cli: Cli) -> i32 {
         }) => config_check(&cli),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
-            clap_complete::generate(*shell, &mut cmd, "shipdeck", &mut std::io::stdout());
+            // Into a buffer first: `generate` panics when it cannot write (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "shipdeck", &mut script);
+            use std::io::Write;
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(&script).and_then(|()| o.flush());
             EXIT_OK
         }
     }

@@ -2,6 +2,9 @@
 //! (`shipdeck logs --follow | grep …` shows lines as they arrive), a reader that goes away
 //! (`| head`, `| true`) ends the output quietly instead of a panic, and a closed stderr never
 //! panics either. Use through the `out!` and `err!` macros (format arguments, nothing else).
+//! Every line passes through the one sanitiser and redactor (`crate::safe::block`): server text
+//! in a message can neither drive the terminal nor show a known secret. `--json` goes through
+//! [`json`] (escaped, never altered), a log through [`Batch`] (sanitised by the log sanitiser).
 
 use std::fmt::Arguments;
 use std::io::{self, Write};
@@ -15,14 +18,35 @@ pub fn closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
 }
 
+/// The text of a line, sanitised and redacted.
+fn safe_text(args: Arguments<'_>) -> String {
+    let text = std::fmt::format(args);
+    match crate::safe::block(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(o) => o,
+    }
+}
+
 /// Write a whole line to stdout and flush it. Returns false once the reader has gone.
 pub fn line(args: Arguments<'_>) -> bool {
     if closed() {
         return false;
     }
+    write_stdout(&safe_text(args))
+}
+
+/// Serialized JSON on stdout: C1 and bidi characters escaped, secrets redacted.
+pub fn json(doc: &str) -> bool {
+    if closed() {
+        return false;
+    }
+    write_stdout(&crate::safe::json(doc))
+}
+
+fn write_stdout(text: &str) -> bool {
     let mut o = io::stdout().lock();
     let ok = o
-        .write_fmt(args)
+        .write_all(text.as_bytes())
         .and_then(|()| o.write_all(b"\n"))
         .and_then(|()| o.flush());
     if ok.is_err() {
@@ -33,14 +57,18 @@ pub fn line(args: Arguments<'_>) -> bool {
 
 /// Write a line to stderr; failures (a closed stderr) are ignored.
 pub(crate) fn err_line(args: Arguments<'_>) {
+    let text = safe_text(args);
     let mut e = io::stderr().lock();
-    let _ = e.write_fmt(args).and_then(|()| e.write_all(b"\n"));
+    let _ = e
+        .write_all(text.as_bytes())
+        .and_then(|()| e.write_all(b"\n"));
 }
 
 /// Write to stderr without a newline (a question waiting for an answer on the same line).
 pub(crate) fn err_prompt(args: Arguments<'_>) {
+    let text = safe_text(args);
     let mut e = io::stderr().lock();
-    let _ = e.write_fmt(args).and_then(|()| e.flush());
+    let _ = e.write_all(text.as_bytes()).and_then(|()| e.flush());
 }
 
 /// A buffered stdout for many lines (a log): `flush` at the end of each batch so a follower sees
@@ -56,14 +84,15 @@ impl Batch {
         }
     }
 
-    /// One line; false once the reader has gone.
+    /// One line, already sanitised by the log sanitiser (or `--raw`); known secrets are
+    /// redacted here. False once the reader has gone.
     pub fn line(&mut self, text: &str) -> bool {
         if closed() {
             return false;
         }
         let ok = self
             .w
-            .write_all(text.as_bytes())
+            .write_all(crate::safe::redact(text).as_bytes())
             .and_then(|()| self.w.write_all(b"\n"));
         if ok.is_err() {
             CLOSED.store(true, Ordering::Relaxed);

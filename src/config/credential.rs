@@ -96,8 +96,27 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Credential {
     /// Resolve the secret now. Commands run each time, so a rotated password is picked up on
-    /// re-login.
+    /// re-login. The value is registered with the redactor (`crate::safe`), so a server that
+    /// echoes it back never gets it shown.
     pub async fn resolve(&self) -> Result<SecretString, CredentialError> {
+        let secret = self.resolve_unregistered().await?;
+        crate::safe::register_secret(&secret);
+        Ok(secret)
+    }
+
+    /// [`resolve`](Self::resolve) for the password of `username`. A password equal to the
+    /// user name (the simulator's accounts) hides nothing that is not shown anyway: it is
+    /// not registered, so the user's name is not redacted wherever it appears.
+    pub async fn resolve_password(&self, username: &str) -> Result<SecretString, CredentialError> {
+        use secrecy::ExposeSecret;
+        let secret = self.resolve_unregistered().await?;
+        if secret.expose_secret() != username {
+            crate::safe::register_secret(&secret);
+        }
+        Ok(secret)
+    }
+
+    async fn resolve_unregistered(&self) -> Result<SecretString, CredentialError> {
         match self {
             Credential::Inline(s) => Ok(s.clone()),
             Credential::Env(var) => match std::env::var(var) {

@@ -42,10 +42,45 @@ pub struct LogLine {
     runs: Box<[StyleRun]>,
 }
 
-/// True for characters that must never reach the display.
+/// True for characters that must never reach the display (C0, DEL, C1): they are dropped.
+///
+/// Together with [`is_hidden_format`] this is the one definition of what server text may not
+/// carry to an output; `crate::safe` (every other output path) uses the same two functions.
 #[inline]
 pub(crate) fn is_forbidden(c: char) -> bool {
     c < ' ' || ('\u{7f}'..='\u{9f}').contains(&c)
+}
+
+/// Invisible formatting characters that can reorder or hide text: bidi embeddings, overrides,
+/// isolates and marks (U+202A–202E, U+2066–2069, U+200E/F, U+061C), zero-width characters
+/// (U+200B–200D, U+2060–2064, U+FEFF), line/paragraph separators, soft hyphen, fillers and tag
+/// characters. They are never passed through: they are shown as a visible `<U+XXXX>` marker
+/// ([`push_marker`]) so that `prod` and `pro<U+200B>d` never look alike. (Emoji joined with
+/// U+200D therefore show the marker between their parts; variation selectors are kept.)
+#[inline]
+pub(crate) fn is_hidden_format(c: char) -> bool {
+    !c.is_ascii()
+        && matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}')
+}
+
+/// The visible stand-in of a [`is_hidden_format`] character, e.g. `<U+202E>`, pushed char by
+/// char through `put` (so callers can track widths).
+#[inline]
+pub(crate) fn push_marker(c: char, mut put: impl FnMut(char)) {
+    use std::fmt::Write;
+    let mut buf = String::with_capacity(10);
+    let _ = write!(buf, "<U+{:04X}>", u32::from(c));
+    buf.chars().for_each(&mut put);
 }
 
 #[inline]
@@ -64,18 +99,20 @@ impl LogLine {
     }
 
     /// An unstyled line from arbitrary text: control characters (including
-    /// line breaks and ESC) are dropped, TAB becomes a single space. Escape
+    /// line breaks and ESC) are dropped, TAB becomes a single space, bidi and
+    /// zero-width characters become a visible `<U+XXXX>` marker. Escape
     /// sequences are *not* interpreted; use [`crate::logtext::Sanitizer`] for
     /// raw log bytes.
     pub fn from_plain(s: &str) -> LogLine {
-        let text: String = s
-            .chars()
-            .filter_map(|c| match c {
-                '\t' => Some(' '),
-                c if is_forbidden(c) => None,
-                c => Some(c),
-            })
-            .collect();
+        let mut text = String::with_capacity(s.len());
+        for c in s.chars() {
+            match c {
+                '\t' => text.push(' '),
+                c if is_forbidden(c) => {}
+                c if is_hidden_format(c) => push_marker(c, |m| text.push(m)),
+                c => text.push(c),
+            }
+        }
         LogLine {
             text: text.into_boxed_str(),
             runs: Box::default(),

@@ -13,12 +13,13 @@
 //! # Guarantees
 //! The text of every [`LogLine`] (and the output of
 //! [`sanitize_to_string`]) contains no character in `U+0000..=U+001F`, no
-//! `U+007F` and no `U+0080..=U+009F`; in particular no ESC, CR, LF or TAB.
+//! `U+007F` and no `U+0080..=U+009F`; in particular no ESC, CR, LF or TAB;
+//! bidi and zero-width characters appear only as visible `<U+XXXX>` markers.
 //! [`sanitize_keep_sgr`] additionally contains only complete
 //! `ESC [ <digits and ;> m` sequences plus `\n` line ends.
 
 pub mod buffer;
-mod line;
+pub(crate) mod line;
 pub mod sanitize;
 pub mod search;
 

@@ -19,8 +19,12 @@
 //!   OSC 8 hyperlinks — the link *text* is ordinary text and survives),
 //!   DCS/SOS/PM/APC strings, C1 controls (raw bytes `0x80..=0x9F` as well as
 //!   UTF-8 encoded `U+0080..=U+009F`; raw 8-bit `0x9B` is *not* treated as a
-//!   CSI introducer since the stream is UTF-8), DEL and C0 controls other
+//!   CSI introducer since the stream is UTF-8, but a UTF-8 encoded introducer
+//!   — U+009B CSI, U+009D OSC, U+0090 DCS, … — starts its sequence like the
+//!   7-bit form, which is then dropped whole), DEL and C0 controls other
 //!   than TAB/CR/LF (BEL, BS, VT, FF, NUL, a lone ESC, …).
+//! * **Bidi and zero-width characters** (U+202E, U+200B, … see
+//!   `line::is_hidden_format`) are shown as a visible `<U+XXXX>` marker.
 //! * **Line ends**: `\n` and `\r\n` end a line. A line feed also aborts any
 //!   escape sequence in progress (as CAN would), so an unterminated OSC/DCS
 //!   can never swallow the rest of the log; escape sequences never span lines.
@@ -44,7 +48,7 @@ use ratatui::style::{Color, Modifier, Style};
 use unicode_width::UnicodeWidthChar;
 use vte::{Params, Parser, Perform};
 
-use super::line::{LogLine, StyleRun, is_forbidden};
+use super::line::{LogLine, StyleRun, is_forbidden, is_hidden_format, push_marker};
 
 /// Default cap on one line's text, in bytes (1 MiB).
 pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
@@ -68,6 +72,9 @@ pub struct Sanitizer {
     raw_cap: usize,
     /// Stage-1 window of the cut rule, see [`Sanitizer::feed`].
     slack: usize,
+    /// The previous chunk ended with a `0xC2` byte, held back: with the next byte it may be a
+    /// UTF-8 encoded C1 introducer (see [`Sanitizer::c1_as_7bit`]).
+    held_c2: bool,
 }
 
 impl Default for Sanitizer {
@@ -101,6 +108,7 @@ impl Sanitizer {
             utf8_need: 0,
             raw_cap: max_line_bytes,
             slack: max_line_bytes.min(FORCE_SLACK),
+            held_c2: false,
             st: LineState {
                 text: String::new(),
                 runs: Vec::new(),
@@ -117,7 +125,8 @@ impl Sanitizer {
     /// order). The partial last line, incomplete UTF-8 and incomplete escape
     /// sequences are kept for the next call.
     pub fn push(&mut self, bytes: &[u8]) -> impl Iterator<Item = LogLine> + '_ {
-        let mut rest = bytes;
+        let bytes = self.c1_as_7bit(bytes);
+        let mut rest: &[u8] = &bytes;
         while let Some(i) = memchr::memchr(b'\n', rest) {
             self.feed(&rest[..i]);
             // Abort any pending escape sequence and flush partial UTF-8.
@@ -128,6 +137,38 @@ impl Sanitizer {
         }
         self.feed(rest);
         self.st.done.drain(..)
+    }
+
+    /// A C1 introducer sent UTF-8 encoded (`C2 9B` = U+009B CSI, U+009D OSC, U+0090 DCS,
+    /// U+0098 SOS, U+009E PM, U+009F APC, U+009C ST) is rewritten to its 7-bit form
+    /// (`ESC [`, …, same length), so the whole sequence is parsed and dropped as a terminal
+    /// that honours C1 would read it, instead of only the introducer. A `0xC2` ending the chunk
+    /// is held back for the next one, so the result never depends on chunk boundaries.
+    fn c1_as_7bit<'a>(&mut self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        if !self.held_c2 && memchr::memchr(0xC2, bytes).is_none() {
+            return std::borrow::Cow::Borrowed(bytes);
+        }
+        let mut out = Vec::with_capacity(bytes.len() + 1);
+        if std::mem::take(&mut self.held_c2) {
+            out.push(0xC2);
+        }
+        out.extend_from_slice(bytes);
+        let mut i = 0;
+        while i + 1 < out.len() {
+            if out[i] == 0xC2 && matches!(out[i + 1], 0x90 | 0x98 | 0x9B..=0x9F) {
+                out[i] = 0x1B;
+                out[i + 1] -= 0x40;
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        // 0xC2 is never a continuation byte: a last one starts a character.
+        if out.last() == Some(&0xC2) {
+            out.pop();
+            self.held_c2 = true;
+        }
+        std::borrow::Cow::Owned(out)
     }
 
     /// The only way bytes reach `vte`.
@@ -227,6 +268,9 @@ impl Sanitizer {
     /// incomplete UTF-8 sequence (as U+FFFD) pushes the partial line over
     /// the line cap.
     pub fn finish(&mut self) -> impl Iterator<Item = LogLine> + use<> {
+        if std::mem::take(&mut self.held_c2) {
+            self.feed(&[0xC2]);
+        }
         self.advance(&[CAN]);
         if !self.st.text.is_empty() {
             let line = self.st.take_line();
@@ -240,6 +284,7 @@ impl Sanitizer {
     /// Discard all state (partial line, SGR state, parser state).
     pub fn reset(&mut self) {
         self.parser = Parser::new();
+        self.held_c2 = false;
         self.raw_run = 0;
         self.utf8_need = 0;
         self.st.text.clear();
@@ -550,6 +595,10 @@ impl Perform for LineState {
             return;
         }
         self.apply_pending_cr();
+        if is_hidden_format(c) {
+            push_marker(c, |m| self.put(m, 1));
+            return;
+        }
         let w = if c.is_ascii() {
             1
         } else {

@@ -603,7 +603,7 @@ impl Columns for Developer {
             t.dim()
         };
         vec![
-            Line::from(Span::styled(self.id.clone(), t.dim())),
+            Line::from(Span::styled(clean(&self.id).into_owned(), t.dim())),
             Line::from(clean(&self.username).into_owned()),
             Line::from(clean(self.email.as_deref().unwrap_or("—")).into_owned()),
             Line::from(Span::styled(clean(&role).into_owned(), role_style)),

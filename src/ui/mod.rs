@@ -1,5 +1,6 @@
 //! Pure drawing from `State`: no I/O, no business rules. Every string that came from a server
-//! passes through `clean` so that nothing in a name can move the cursor or change the terminal.
+//! passes through `clean` (`crate::safe::text`) so that nothing in a name can move the cursor,
+//! change the terminal, hide or reorder text, or show a known secret.
 
 mod lists;
 mod log;
@@ -13,23 +14,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use std::borrow::Cow;
 pub use theme::{Theme, Themes};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/// Replace control characters (escape sequences, CR, BEL, C1…) so server text is inert.
-pub fn clean(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if c.is_control() { '�' } else { c })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
-}
+/// Every string that came from a server or a config passes through this before it is drawn:
+/// the one sanitiser and redactor (`crate::safe::text`), under the name the panes know.
+pub use crate::safe::text as clean;
 
 pub fn spinner(now: u64) -> &'static str {
     SPINNER[(now / crate::app::lists::SPINNER_MS) as usize % SPINNER.len()]

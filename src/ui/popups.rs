@@ -26,7 +26,7 @@ fn popup_block<'a>(title: &'a str, t: &Theme) -> Block<'a> {
         .border_type(BorderType::Rounded)
         .border_style(Style::new().fg(t.accent))
         .title(Span::styled(
-            format!(" {title} "),
+            format!(" {} ", clean(title)),
             Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
         ))
 }
@@ -257,7 +257,7 @@ pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
             lines.push(Line::from(vec![
                 Span::raw("  "),
                 Span::styled(
-                    format!("{expected} is protected."),
+                    format!("{} is protected.", clean(expected)),
                     Style::new().fg(t.warn).add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(" Type its name and press ⏎ (esc sends nothing):"),
@@ -297,7 +297,7 @@ pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
         .border_type(BorderType::Double)
         .border_style(Style::new().fg(t.warn))
         .title(Span::styled(
-            format!(" {} ", c.title),
+            format!(" {} ", clean(&c.title)),
             Style::new().fg(t.warn).add_modifier(Modifier::BOLD),
         ));
     f.render_widget(Paragraph::new(lines).block(blk), area);

@@ -30,8 +30,8 @@ pub fn pipeline(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             format!(
                 " {} following {} on {} ",
                 spinner(s.now),
-                w.candidate.as_deref().unwrap_or("the rollback"),
-                w.environment
+                clean(w.candidate.as_deref().unwrap_or("the rollback")),
+                clean(&w.environment)
             ),
             Style::new().fg(t.running),
         )

@@ -11,6 +11,8 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub struct Tui {
     pub child: Box<dyn Child + Send + Sync>,
     pub parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote to the terminal, as written.
+    pub raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     _master: Box<dyn MasterPty + Send>,
     pub _home: Option<tempfile::TempDir>,
@@ -61,12 +63,15 @@ impl Tui {
         )));
         let mut reader = pty.master.try_clone_reader().unwrap();
         let feed = parser.clone();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let record = raw.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                record.lock().unwrap().extend_from_slice(&buf[..n]);
                 feed.lock().unwrap().process(&buf[..n]);
             }
         });
@@ -74,6 +79,7 @@ impl Tui {
         Tui {
             child,
             parser,
+            raw,
             writer,
             _master: pty.master,
             _home: None,

@@ -76,6 +76,9 @@ struct Seen {
 
 pub struct Candor {
     http: Http,
+    /// The session cookie's jar (also inside `http`): read after a login so the redactor
+    /// learns the cookie.
+    jar: Arc<reqwest::cookie::Jar>,
     /// `None`: anonymous (public pipelines only).
     username: Option<String>,
     password: Option<Credential>,
@@ -110,20 +113,18 @@ fn jar_http(
     timeout: Duration,
     ca: Option<&std::path::Path>,
     insecure: bool,
-) -> Result<Http, ApiError> {
-    Http::with_cookies(
-        base,
-        timeout,
-        ca,
-        insecure,
-        Arc::new(reqwest::cookie::Jar::default()),
-    )
+) -> Result<(Http, Arc<reqwest::cookie::Jar>), ApiError> {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    Ok((
+        Http::with_cookies(base, timeout, ca, insecure, jar.clone())?,
+        jar,
+    ))
 }
 
 impl Candor {
     pub fn new(profile: &Profile) -> Result<Candor, ApiError> {
         let timeout = Duration::from_secs(profile.timeout_secs);
-        let http = jar_http(
+        let (http, jar) = jar_http(
             profile.url.as_str(),
             timeout,
             profile.ca_file.as_deref(),
@@ -153,7 +154,7 @@ impl Candor {
             ));
         }
         Ok(Candor::assemble(
-            http,
+            (http, jar),
             profile.username.clone(),
             profile.password.clone(),
             runner,
@@ -163,7 +164,7 @@ impl Candor {
 
     /// A client from its parts, every other field at its start value.
     fn assemble(
-        http: Http,
+        (http, jar): (Http, Arc<reqwest::cookie::Jar>),
         username: Option<String>,
         password: Option<Credential>,
         runner: Option<runner::RunnerClient>,
@@ -171,6 +172,7 @@ impl Candor {
     ) -> Candor {
         Candor {
             http,
+            jar,
             username,
             password,
             session: Mutex::new(SessionState::default()),
@@ -193,7 +195,8 @@ impl Candor {
         policy: crate::api::http::RetryPolicy,
     ) -> Result<Candor, ApiError> {
         let timeout = Duration::from_secs(10);
-        let http = jar_http(base, timeout, None, false)?.with_policy(policy);
+        let (http, jar) = jar_http(base, timeout, None, false)?;
+        let http = http.with_policy(policy);
         let runner = match runner {
             Some((url, token)) => Some(runner::RunnerClient::new(
                 url,
@@ -206,7 +209,7 @@ impl Candor {
             None => None,
         };
         Ok(Candor::assemble(
-            http,
+            (http, jar),
             user.map(|(u, _)| u.to_string()),
             user.map(|(_, p)| Credential::Inline(secrecy::SecretString::from(p.to_string()))),
             runner,
@@ -240,13 +243,34 @@ impl Candor {
         self.seen().visible.contains(pid)
     }
 
+    /// The session cookie is a credential: the redactor learns its value (as sent and
+    /// percent-decoded), so a server that echoes it never gets it shown.
+    fn register_cookies(&self) {
+        use reqwest::cookie::CookieStore;
+        let Ok(url) = url::Url::parse(self.http.base()) else {
+            return;
+        };
+        let Some(header) = self.jar.cookies(&url) else {
+            return;
+        };
+        for pair in header.to_str().unwrap_or("").split(';') {
+            if let Some((_, value)) = pair.trim().split_once('=') {
+                crate::safe::register_issued(value);
+                let decoded: String = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                crate::safe::register_issued(&decoded);
+            }
+        }
+    }
+
     /// `POST /login`; the cookie lands in the jar.
     async fn post_login(&self) -> Result<(), ApiError> {
         let (Some(user), Some(cred)) = (&self.username, &self.password) else {
             return Ok(());
         };
         let password = cred
-            .resolve()
+            .resolve_password(user)
             .await
             .map_err(|e| ApiError::Config(format!("password: {e}")))?;
         let body = serde_json::json!({"username": user, "password": password.expose_secret()});
@@ -255,7 +279,10 @@ impl Candor {
             .send(&Request::write(Method::POST, "/login", Some(body)))
             .await?;
         match reply.status {
-            200..=299 => Ok(()),
+            200..=299 => {
+                self.register_cookies();
+                Ok(())
+            }
             401 => Err(ApiError::Auth(format!(
                 "wrong username or password for user `{user}` (server: {})",
                 server_words(&reply)

@@ -75,7 +75,7 @@ impl FreeCommit {
     async fn fetch_token(&self) -> Result<Token, ApiError> {
         let password = self
             .password
-            .resolve()
+            .resolve_password(&self.username)
             .await
             .map_err(|e| ApiError::Config(format!("password: {e}")))?;
         let body = serde_json::json!({"auth": {

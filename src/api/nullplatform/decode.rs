@@ -73,6 +73,14 @@ pub fn parameters(v: Value, app_id: &str, app_name: &str) -> Result<Vec<Secret>,
             let name = p.name.filter(|n| !n.is_empty())?;
             // A missing flag counts as secret: showing a value needs an explicit `false`.
             let secret = p.secret != Some(false);
+            if p.secret == Some(true)
+                && let Some(v) = &p.value.0
+            {
+                // Never shown; and redacted wherever a server (or a build log) repeats it.
+                // (Only values marked secret: a flagless `info` must not be redacted
+                // from every line that says "info".)
+                crate::safe::register_issued(v);
+            }
             Some(Secret {
                 id: format!("{app_id}:{name}"),
                 name,

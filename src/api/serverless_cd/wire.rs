@@ -198,11 +198,21 @@ fn env_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, En
     })
 }
 
-/// The keys of the `secrets` object; anything else is no secrets (logged).
+/// The keys of the `secrets` object; anything else is no secrets (logged). The values are
+/// registered with the redactor (`crate::safe`): shown nowhere even when a server echoes them.
 fn secret_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Null => None,
-        Value::Object(m) => Some(m.into_iter().map(|(k, _)| k).collect()),
+        Value::Object(m) => Some(
+            m.into_iter()
+                .map(|(k, v)| {
+                    if let Value::String(s) = &v {
+                        crate::safe::register_issued(s);
+                    }
+                    k
+                })
+                .collect(),
+        ),
         _ => {
             tracing::warn!(target: "shipdeck::decode", "`secrets` is not an object; ignored");
             None
@@ -213,7 +223,21 @@ fn secret_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, 
 /// The first `refs/heads/<branch>` named in a trigger spec's event filters, e.g.
 /// `body.ref in ["refs/heads/main"]`; a bare branch list (`"branches": ["main"]`) counts too.
 fn trigger_branch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(branch_in(&Value::deserialize(d)?))
+    let spec = Value::deserialize(d)?;
+    register_webhook_secrets(&spec);
+    Ok(branch_in(&spec))
+}
+
+/// Every `secret` string of a trigger spec goes to the redactor (`crate::safe`), never further.
+fn register_webhook_secrets(v: &Value) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, v)| match (k.as_str(), v) {
+            ("secret", Value::String(s)) => crate::safe::register_issued(s),
+            _ => register_webhook_secrets(v),
+        }),
+        Value::Array(a) => a.iter().for_each(register_webhook_secrets),
+        _ => {}
+    }
 }
 
 fn branch_in(v: &Value) -> Option<String> {
@@ -286,6 +310,19 @@ pub(crate) fn decode_dispatched(v: Value) -> Result<Dispatched, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn secret_values_and_the_webhook_secret_are_redacted_never_kept() {
+        let app: Application = serde_json::from_value(json!({"id": "a1", "repo_name": "shop",
+            "secrets": {"DB_PASSWORD": "scd-value-5521"},
+            "trigger_spec": {"github": {"secret": "whsec-scd-7788", "branches": ["main"]}}}))
+        .unwrap();
+        assert_eq!(app.secret_names(), Some(&["DB_PASSWORD".to_string()][..]));
+        assert_eq!(
+            crate::safe::text("echo scd-value-5521 and whsec-scd-7788"),
+            "echo [redacted] and [redacted]"
+        );
+    }
 
     #[test]
     fn both_application_shapes() {

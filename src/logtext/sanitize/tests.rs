@@ -211,8 +211,14 @@ fn unterminated_string_does_not_swallow_following_lines() {
 fn c0_and_c1_controls_removed() {
     // C0 (NUL, BEL, BS, VT, FF, SO, DEL); raw C1 bytes (0x85 NEL, 0x9B CSI,
     // 0x9D OSC, 0x90 DCS) and UTF-8-encoded C1 (U+0085, U+009B, U+009D).
-    let input = b"a\x00\x07\x08\x0b\x0c\x0e\x7fb\x85\x9b\x9d\x90c\xc2\x85\xc2\x9b\xc2\x9dd";
+    let input = b"a\x00\x07\x08\x0b\x0c\x0e\x7fb\x85\x9b\x9d\x90c\xc2\x85d";
     assert_eq!(texts(input), ["abcd"]);
+    // A UTF-8 encoded C1 introducer starts its sequence, which goes whole.
+    assert_eq!(
+        texts(b"a\xc2\x9b6nb\xc2\x9d0;title\xc2\x9cc\xc2\x90$qm\xc2\x9cd"),
+        ["abcd"]
+    );
+    assert_eq!(texts("x\u{9b}31my".as_bytes()), ["xy"]);
     // 8-bit CSI is not interpreted (stream is UTF-8): its payload stays text.
     assert_eq!(texts(b"\x9b31mx"), ["31mx"]);
 }
@@ -280,8 +286,16 @@ fn split_utf8_across_pushes() {
     assert_eq!(fin, ["a\u{fffd}"]);
     let mut s = Sanitizer::new();
     let _ = s.push(b"a\xc2").count();
-    let got: Vec<_> = s.push(b"\x9bb\n").collect();
+    let got: Vec<_> = s.push(b"\x9b1mb\n").collect();
     assert_eq!(got[0].plain(), "ab");
+    let mut s = Sanitizer::new();
+    let _ = s.push(b"a\xc2").count();
+    let got: Vec<_> = s.push(b"\xa2b\n").collect();
+    assert_eq!(
+        got[0].plain(),
+        "a¢b",
+        "a held 0xC2 that starts a letter stays one"
+    );
 }
 
 #[test]
