@@ -3,7 +3,7 @@
 use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
 use crate::api::{self, ApiError, Backend};
-use crate::app::mutation::Mutation;
+use crate::app::mutation::{Mutation, Outcome};
 use crate::config::{Config, Profile};
 use crate::domain::{Build, BuildScope, LaunchRequest, ListQuery, LogEvent};
 use crate::logtext;
@@ -160,9 +160,32 @@ pub async fn launch(
     project: &str,
     skip: &[String],
     params: &[(String, String)],
+    wait: Option<Option<std::time::Duration>>,
 ) -> i32 {
     with_session(cli, cfg, async |profile, b, user| {
-        launch_with(cli, &profile, b.as_ref(), &user, project, skip, params).await
+        let code = launch_with(cli, &profile, b.as_ref(), &user, project, skip, params).await;
+        match (wait, code) {
+            (Some(timeout), (EXIT_OK, Some(Outcome::Build(build)))) => {
+                super::wait::follow_build(b, build, timeout).await
+            }
+            (_, (code, _)) => code,
+        }
+    })
+    .await
+}
+
+/// `shipdeck wait <build>`: follow it to its end (see `cli::wait` for the exit codes).
+pub async fn wait(
+    cli: &Cli,
+    cfg: &Config,
+    wanted: &str,
+    timeout: Option<std::time::Duration>,
+) -> i32 {
+    with_session(cli, cfg, async |_, b, _| {
+        match find_build(b.as_ref(), wanted).await {
+            Ok(build) => super::wait::follow_build(b, build, timeout).await,
+            Err(e) => report(&e),
+        }
     })
     .await
 }
@@ -175,10 +198,10 @@ async fn launch_with(
     project: &str,
     skip: &[String],
     params: &[(String, String)],
-) -> i32 {
+) -> (i32, Option<Outcome>) {
     let (project_id, name) = match find_project(b, project).await {
         Ok(x) => x,
-        Err(e) => return report(&e),
+        Err(e) => return (report(&e), None),
     };
     let skip_steps: Vec<String> = skip
         .iter()
@@ -198,7 +221,7 @@ async fn launch_with(
             params: params.to_vec(),
         },
     };
-    super::changes::apply(cli, profile, b, user, op).await
+    super::changes::apply_outcome(cli, profile, b, user, op).await
 }
 
 pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {
