@@ -15,3 +15,4 @@ pub mod logtext;
 pub mod sim;
 pub mod tui;
 pub mod ui;
+pub mod weblinks;

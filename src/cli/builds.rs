@@ -2,10 +2,11 @@
 
 use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
+use crate::api::follow::find_project;
 use crate::api::{self, ApiError, Backend};
 use crate::app::mutation::{Mutation, Outcome};
 use crate::config::{Config, Profile};
-use crate::domain::{Build, BuildScope, LaunchRequest, ListQuery, LogEvent};
+use crate::domain::{Build, BuildScope, LaunchRequest, LogEvent};
 use crate::logtext;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -48,36 +49,6 @@ pub(crate) async fn with_session(
         tracing::warn!(error = %e, "logout failed");
     }
     code
-}
-
-/// A project by id or exact name.
-async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
-    for page in 1..=1000 {
-        let q = ListQuery {
-            page,
-            per_page: 100,
-            filter: Some(wanted.to_string()),
-            sort: None,
-        };
-        let p = match b.projects(&q).await {
-            Ok(p) => p,
-            // A name with characters the server cannot filter on: walk unfiltered.
-            Err(ApiError::Unsupported(_)) => b.projects(&ListQuery { filter: None, ..q }).await?,
-            Err(e) => return Err(e),
-        };
-        if let Some(x) = p.items.iter().find(|x| x.id == wanted || x.name == wanted) {
-            return Ok((x.id.clone(), x.name.clone()));
-        }
-        if !p.has_more {
-            break;
-        }
-    }
-    if wanted.chars().all(|c| c.is_ascii_digit()) {
-        return Ok((wanted.to_string(), wanted.to_string()));
-    }
-    Err(ApiError::NotFound(format!(
-        "no project named or numbered `{wanted}`"
-    )))
 }
 
 /// A build by run id (or a unique prefix of it) among queued/running work, else a build number.

@@ -29,6 +29,8 @@ const COMMON_KEYS: &[&str] = &[
     "ca_file",
     "insecure",
     "timeout_secs",
+    "web_url",
+    "notify",
 ];
 const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"];
 
@@ -452,6 +454,21 @@ fn profile(
             "insecure" => p.insecure = boolean(cx, v).unwrap_or(false),
             "timeout_secs" => {
                 p.timeout_secs = int_in(cx, v, 1, 600).unwrap_or(DEFAULT_TIMEOUT_SECS)
+            }
+            "web_url" => p.web_url = url(cx, v),
+            "notify" => {
+                let word = string(cx, v, "one of \"bell\", \"desktop\", \"both\", \"none\"");
+                match word.as_deref().map(|w| (w, super::Notify::parse(w))) {
+                    Some((_, Some(n))) => p.notify = n,
+                    Some((w, None)) => cx.problem(
+                        v.span(),
+                        format!(
+                            "notify = \"{w}\" is not a choice; expected one of: {}",
+                            super::Notify::NAMES.join(", ")
+                        ),
+                    ),
+                    None => {}
+                }
             }
             "ca_file" => p.ca_file = string(cx, v, "a path to a PEM file").map(PathBuf::from),
             "protected_environments" => {

@@ -1,0 +1,166 @@
+//! Where watched work is now, for any backend, in as few requests as the backend allows: one
+//! read of the queued/running list per profile, and a project's history only for the items
+//! that left that list (they ended). Used by the dashboard's watch list.
+
+use super::{ApiError, Backend};
+use crate::domain::{Build, BuildScope, ListQuery};
+use chrono::Duration;
+
+/// Clock differences tolerated when a run is matched to its finished record by time.
+const TIME_SLACK_SECS: i64 = 5;
+
+/// A project by id or exact name (`(id, name)`).
+pub async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
+    for page in 1..=1000 {
+        let q = ListQuery {
+            page,
+            per_page: 100,
+            filter: Some(wanted.to_string()),
+            sort: None,
+        };
+        let p = match b.projects(&q).await {
+            Ok(p) => p,
+            // A name with characters the server cannot filter on: walk unfiltered.
+            Err(ApiError::Unsupported(_)) => b.projects(&ListQuery { filter: None, ..q }).await?,
+            Err(e) => return Err(e),
+        };
+        if let Some(x) = p.items.iter().find(|x| x.id == wanted || x.name == wanted) {
+            return Ok((x.id.clone(), x.name.clone()));
+        }
+        if !p.has_more {
+            break;
+        }
+    }
+    if wanted.chars().all(|c| c.is_ascii_digit()) {
+        return Ok((wanted.to_string(), wanted.to_string()));
+    }
+    Err(ApiError::NotFound(format!(
+        "no project named or numbered `{wanted}`"
+    )))
+}
+
+/// Whether `row` is the work `w` stands for (by any of its ids).
+fn same(row: &Build, w: &Build) -> bool {
+    row.id == w.id
+        || (w.run_id.is_some() && row.run_id == w.run_id)
+        || (w.build_id.is_some() && row.build_id == w.build_id)
+}
+
+/// A run that ended and has a new id on its finished record (Free Commit): the newest record
+/// queued before and completed after the run's start.
+fn successor<'a>(history: &'a [Build], w: &Build) -> Option<&'a Build> {
+    if w.build_id.is_some() || w.run_id.is_none() {
+        return None;
+    }
+    let start = w.started_at?;
+    let slack = Duration::seconds(TIME_SLACK_SECS);
+    history
+        .iter()
+        .filter(|r| r.status.is_terminal())
+        .filter(|r| r.queued_at.is_none_or(|q| q <= start + slack))
+        .filter(|r| r.finished_at.is_some_and(|f| f + slack >= start))
+        .max_by_key(|r| r.queued_at)
+}
+
+/// The current state of each watched build (`None`: not found this time). One read of the
+/// active list; the history of a project only for builds that left it.
+pub async fn builds_now(b: &dyn Backend, watched: &[Build]) -> Result<Vec<Option<Build>>, ApiError> {
+    let active = b.builds(&BuildScope::Active).await?;
+    let mut out: Vec<Option<Build>> = watched
+        .iter()
+        .map(|w| active.iter().find(|x| same(x, w)).cloned())
+        .collect();
+    // Projects whose history must be read: one request each, whatever the number of builds.
+    let mut projects: Vec<(Option<String>, String)> = Vec::new();
+    for (w, now) in watched.iter().zip(&out) {
+        let key = (w.project_id.clone(), w.project.clone());
+        if now.is_none() && !projects.contains(&key) {
+            projects.push(key);
+        }
+    }
+    for (id, name) in projects {
+        let id = match id {
+            Some(id) => id,
+            None => match find_project(b, &name).await {
+                Ok((id, _)) => id,
+                Err(e) => {
+                    tracing::debug!(error = %e, project = %name, "watched build's project not found");
+                    continue;
+                }
+            },
+        };
+        let scope = BuildScope::Project {
+            id: id.clone(),
+            name: name.clone(),
+        };
+        let history = match b.builds(&scope).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(error = %e, project = %name, "history of a watched build unread");
+                continue;
+            }
+        };
+        for (w, now) in watched.iter().zip(out.iter_mut()) {
+            if now.is_some() || w.project != name {
+                continue;
+            }
+            *now = history
+                .iter()
+                .find(|r| same(r, w))
+                .or_else(|| successor(&history, w))
+                .cloned()
+                .map(|mut r| {
+                    r.project_id.get_or_insert_with(|| id.clone());
+                    r
+                });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::BuildStatus;
+    use chrono::{DateTime, Utc};
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap_or_default()
+    }
+
+    fn row(id: &str, queued: i64, finished: i64) -> Build {
+        Build {
+            id: id.into(),
+            build_id: Some(id.into()),
+            status: BuildStatus::Failed,
+            queued_at: Some(t(queued)),
+            finished_at: Some(t(finished)),
+            ..Build::default()
+        }
+    }
+
+    #[test]
+    fn an_ended_run_is_matched_to_the_record_that_spans_its_start() {
+        let run = Build {
+            id: "uuid-1".into(),
+            run_id: Some("uuid-1".into()),
+            status: BuildStatus::Running,
+            started_at: Some(t(100)),
+            ..Build::default()
+        };
+        let history = [row("12", 95, 160), row("11", 10, 50), row("13", 300, 320)];
+        assert_eq!(successor(&history, &run).map(|b| b.id.as_str()), Some("12"));
+        // Without a start time nothing is guessed.
+        let unknown = Build {
+            started_at: None,
+            ..run.clone()
+        };
+        assert!(successor(&history, &unknown).is_none());
+        // A build with a stable id is only matched by it.
+        let stable = Build {
+            build_id: Some("99".into()),
+            ..run
+        };
+        assert!(successor(&history, &stable).is_none());
+    }
+}
