@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod logtext;
 pub mod sim;
+pub mod termseq;
 pub mod tui;
 pub mod ui;
 pub mod weblinks;

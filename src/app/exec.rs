@@ -128,6 +128,10 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
         | Effect::Copy(_)
         | Effect::Suspend
         | Effect::Notify(_)
+        | Effect::Alert(_)
+        | Effect::OpenUrl(_)
+        | Effect::PollWatch { .. }
+        | Effect::SaveWatch { .. }
         | Effect::StartDemo => {
             return None;
         }

@@ -26,6 +26,8 @@ pub mod router;
 pub mod runner;
 pub mod state;
 pub mod update;
+pub mod watch;
+pub mod links;
 
 pub use action::{Action, Effect, Listing, LogItem, ProfileInfo};
 pub use keymap::Keymap;

@@ -99,6 +99,10 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
             selected,
             ..
         } => popups::pick(f, body, t, title, items, *selected),
+        Overlay::Watching { selected } => {
+            let lines = crate::app::watch::lines(s);
+            popups::pick(f, body, t, "watching", &lines, *selected)
+        }
         Overlay::Filter { .. } | Overlay::None => {}
     }
 }
