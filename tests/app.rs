@@ -28,6 +28,8 @@ fn profiles() -> Vec<ProfileInfo> {
             insecure: false,
             theme: None,
             protected_environments: vec![],
+            web_url: None,
+            notify: Default::default(),
         },
         ProfileInfo {
             name: "prod".into(),
@@ -37,6 +39,8 @@ fn profiles() -> Vec<ProfileInfo> {
             insecure: false,
             theme: Some("red-prod".into()),
             protected_environments: vec!["production".into()],
+            web_url: None,
+            notify: Default::default(),
         },
     ]
 }
@@ -1644,6 +1648,8 @@ fn overview_enter_opens_the_exact_row_of_its_profile() {
         pane: Resource::Builds,
         target: Some("b-42".into()),
         at: None,
+        project: "web-shop".into(),
+        environment: None,
     };
     s.lists.overview.rows = vec![item];
     s.lists.overview.refilter();

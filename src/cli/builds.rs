@@ -85,13 +85,13 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
-    with_session(cli, cfg, async |_, b, _| {
-        get_with(b.as_ref(), project, json).await
+    with_session(cli, cfg, async |p, b, _| {
+        get_with(&p, b.as_ref(), project, json).await
     })
     .await
 }
 
-async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
+async fn get_with(profile: &Profile, b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
     let scope = match project {
         None => BuildScope::Active,
         Some(p) => match find_project(b, p).await {
@@ -101,9 +101,12 @@ async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
     };
     match b.builds(&scope).await {
         Ok(builds) => {
-            super::get::print(
+            let url = |x: &Build| {
+                crate::weblinks::build_url(profile.kind, &profile.url, profile.web_url.as_ref(), x)
+            };
+            super::get::print_linked(
                 &builds,
-                json,
+                (json, url),
                 &["ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED"],
                 |x| {
                     vec![

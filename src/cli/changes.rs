@@ -226,13 +226,14 @@ pub async fn get(
     project: Option<&str>,
     json: bool,
 ) -> i32 {
-    with_session(cli, cfg, async |_, b, _| {
-        list_changes(b.as_ref(), deployments, project, json).await
+    with_session(cli, cfg, async |p, b, _| {
+        list_changes(&p, b.as_ref(), deployments, project, json).await
     })
     .await
 }
 
 async fn list_changes(
+    profile: &Profile,
     b: &dyn Backend,
     deployments: bool,
     project: Option<&str>,
@@ -261,7 +262,14 @@ async fn list_changes(
     }
     if !deployments {
         let header = ["PROJECT", "ENVIRONMENT", "ORDER", "RUNS", "SINCE", "LATEST"];
-        super::get::print(&rows, json, &header, |r| {
+        let url = |r: &EnvRow| {
+            let item = crate::weblinks::WebItem::Environment {
+                project: &r.project,
+                environment: &r.environment,
+            };
+            super::get::link(profile, &item)
+        };
+        super::get::print_linked(&rows, (json, url), &header, |r| {
             vec![
                 r.project.clone(),
                 r.environment.clone(),
@@ -279,9 +287,16 @@ async fn list_changes(
         });
         return EXIT_OK;
     }
-    super::get::print(
+    let url = |d: &crate::domain::Deployment| {
+        let item = crate::weblinks::WebItem::Environment {
+            project: &d.project,
+            environment: &d.environment,
+        };
+        super::get::link(profile, &item)
+    };
+    super::get::print_linked(
         &all,
-        json,
+        (json, url),
         &[
             "ID",
             "PROJECT",
