@@ -11,6 +11,9 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub struct Tui {
     pub child: Box<dyn Child + Send + Sync>,
     pub parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote (the last 8 MB), for sequences the screen does not keep
+    /// (bell, notifications).
+    pub raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     _master: Box<dyn MasterPty + Send>,
     pub _home: Option<tempfile::TempDir>,
@@ -61,6 +64,8 @@ impl Tui {
         )));
         let mut reader = pty.master.try_clone_reader().unwrap();
         let feed = parser.clone();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let record = raw.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -68,12 +73,17 @@ impl Tui {
                     break;
                 }
                 feed.lock().unwrap().process(&buf[..n]);
+                let mut r = record.lock().unwrap();
+                r.extend_from_slice(&buf[..n]);
+                let over = r.len().saturating_sub(8 << 20);
+                r.drain(..over);
             }
         });
         let writer = pty.master.take_writer().unwrap();
         Tui {
             child,
             parser,
+            raw,
             writer,
             _master: pty.master,
             _home: None,
@@ -94,6 +104,17 @@ impl Tui {
             }
             if start.elapsed() > DEADLINE {
                 panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Poll the bytes written so far until they contain `needle`.
+    pub fn wait_bytes(&self, what: &str, needle: &[u8]) {
+        let start = Instant::now();
+        while !self.raw.lock().unwrap().windows(needle.len()).any(|w| w == needle) {
+            if start.elapsed() > DEADLINE {
+                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
