@@ -105,7 +105,10 @@ mod tests {
             osc777: true,
         };
         let out = alert(&a(false, true), env);
-        assert!(out.starts_with("\x1b]777;notify;shipdeck · ci;web 1a2b"), "{out:?}");
+        assert!(
+            out.starts_with("\x1b]777;notify;shipdeck · ci;web 1a2b"),
+            "{out:?}"
+        );
         assert!(!out.contains('\x07') || out.ends_with('\x07'));
     }
 

@@ -105,7 +105,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {
         for effect in update(state, a, now()) {
             match effect {
-                Effect::Copy(_) | Effect::Notify(_) | Effect::Alert(_) | Effect::Suspend => {
+                Effect::Copy(_) | Effect::Alert(_) | Effect::Suspend => {
                     out.borrow_mut().push(effect)
                 }
                 other => runner.run(other),
@@ -138,7 +138,6 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
             let w = terminal.backend_mut();
             let _ = match effect {
                 Effect::Copy(text) => osc52(w, &text),
-                Effect::Notify(text) => notify(w, &text),
                 Effect::Alert(a) => write_raw(w, &crate::termseq::alert(&a, term_env)),
                 Effect::Suspend => {
                     suspend(&mut terminal)?;
@@ -302,13 +301,5 @@ fn osc52(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     if std::env::var_os("TMUX").is_some() {
         write!(out, "\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\")?;
     }
-    out.flush()
-}
-
-/// A bell, and a desktop notification where the terminal supports OSC 9 (iTerm2, kitty,
-/// WezTerm, foot…); others ignore it. The text is stripped of control characters first.
-fn notify(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    write!(out, "\x07\x1b]9;shipdeck: {clean}\x07")?;
     out.flush()
 }

@@ -256,7 +256,12 @@ mod tests {
     fn serverless_cd_links_drop_the_api_prefix() {
         let api = u("https://cd.example.net/api/flow");
         assert_eq!(
-            url(Kind::ServerlessCd, &api, None, &build(Some("app-1"), "t-9", None)),
+            url(
+                Kind::ServerlessCd,
+                &api,
+                None,
+                &build(Some("app-1"), "t-9", None)
+            ),
             "https://cd.example.net/application/app-1/detail/task/t-9"
         );
     }
@@ -275,13 +280,23 @@ mod tests {
         let api = u("https://ci.example.com/api-free-commit");
         let web = u("https://builds.example.com/ui/");
         assert_eq!(
-            url(Kind::Freecommit, &api, Some(&web), &WebItem::Project { id: "7" }),
+            url(
+                Kind::Freecommit,
+                &api,
+                Some(&web),
+                &WebItem::Project { id: "7" }
+            ),
             "https://builds.example.com/ui/free-commit/project/7"
         );
         // An item without a page of its own: the root.
         let api = u("https://cd.example.net");
         assert_eq!(
-            url(Kind::ServerlessCd, &api, Some(&web), &build(None, "t", None)),
+            url(
+                Kind::ServerlessCd,
+                &api,
+                Some(&web),
+                &build(None, "t", None)
+            ),
             "https://builds.example.com/ui/"
         );
     }

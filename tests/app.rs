@@ -1321,7 +1321,7 @@ fn a_promotion_is_followed_until_it_settles_then_notifies() {
         "in_progress",
     );
     let after = answer(&mut s, epoch, &first, "canary", vec![in_progress]);
-    assert!(!after.iter().any(|e| matches!(e, Effect::Notify(_))));
+    assert!(!after.iter().any(|e| matches!(e, Effect::Alert(_))));
     // The watch re-reads the environment on its own clock.
     let due = s.next_deadline().unwrap();
     let fx = update(&mut s, Action::Tick, due + 2_000);
@@ -1333,7 +1333,7 @@ fn a_promotion_is_followed_until_it_settles_then_notifies() {
         "success",
     );
     let after = answer(&mut s, epoch, &fx, "canary", vec![settled]);
-    assert!(after.iter().any(|e| matches!(e, Effect::Notify(t) if t.contains("2026.03.02-rc2") && t.contains("success"))), "{after:?}");
+    assert!(after.iter().any(|e| matches!(e, Effect::Alert(a) if a.body.contains("2026.03.02-rc2") && a.body.contains("success") && a.bell && a.desktop)), "{after:?}");
     assert!(s.releases.watch.is_none());
 }
 

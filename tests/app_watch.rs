@@ -74,7 +74,14 @@ fn on_builds(ci_notify: Notify, builds: Vec<Build>) -> State {
         Keymap::default(),
     );
     s.wall = wall();
-    update(&mut s, Action::Resize { cols: 100, rows: 30 }, 0);
+    update(
+        &mut s,
+        Action::Resize {
+            cols: 100,
+            rows: 30,
+        },
+        0,
+    );
     let fx = update(&mut s, Action::SwitchProfile("ci".into()), 0);
     let epoch = fx
         .iter()
@@ -158,7 +165,10 @@ fn answer(w: &Watched, status: BuildStatus, build_id: Option<&str>) -> Seen {
 
 #[test]
 fn w_watches_the_selected_build_and_again_stops() {
-    let mut s = on_builds(Notify::Both, vec![running("run-a", "web"), running("run-b", "api")]);
+    let mut s = on_builds(
+        Notify::Both,
+        vec![running("run-a", "web"), running("run-b", "api")],
+    );
     let fx = update(&mut s, key('w'), 40);
     assert_eq!(s.watch.items.len(), 1);
     assert_eq!(s.watch.items[0].id, "run-a");
@@ -171,11 +181,21 @@ fn w_watches_the_selected_build_and_again_stops() {
     update(&mut s, key('k'), 43);
     let fx = update(&mut s, key('w'), 44);
     assert_eq!(
-        s.watch.items.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(),
+        s.watch
+            .items
+            .iter()
+            .map(|w| w.id.as_str())
+            .collect::<Vec<_>>(),
         ["run-b"]
     );
     assert_eq!(saved(&fx), Some(("ci".into(), 1)));
-    assert!(s.toast.as_ref().unwrap().text.contains("no longer watching"));
+    assert!(
+        s.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no longer watching")
+    );
     // A finished build is not watched.
     let done = Build {
         status: BuildStatus::Succeeded,
@@ -201,10 +221,17 @@ fn watching_lists_every_profile_and_enter_jumps_to_the_profile() {
         update(&mut s, key(c), 50);
     }
     update(&mut s, Action::Accept, 51);
-    assert!(matches!(s.overlay, Overlay::Watching { selected: 0 }), "{:?}", s.overlay);
+    assert!(
+        matches!(s.overlay, Overlay::Watching { selected: 0 }),
+        "{:?}",
+        s.overlay
+    );
     let lines = shipdeck::app::watch::lines(&s);
     assert_eq!(lines.len(), 2);
-    assert!(lines[0].contains("ci") && lines[0].contains("web run-a"), "{lines:?}");
+    assert!(
+        lines[0].contains("ci") && lines[0].contains("web run-a"),
+        "{lines:?}"
+    );
     assert!(lines[1].contains("prod") && lines[1].contains("payments run-z"));
     // The second line, Enter: prod is switched to and its queue opened on that run.
     update(&mut s, key('j'), 52);
@@ -238,7 +265,11 @@ fn a_watched_build_that_ends_is_announced_and_enter_jumps_there() {
     let seen = vec![answer(&items[0], BuildStatus::Failed, Some("140"))];
     let fx = update(&mut s, Action::WatchPolled { req, seen }, at + 100);
     let toast = s.toast.clone().expect("a message");
-    assert!(toast.text.contains("ci: web run-a ✘ failed"), "{}", toast.text);
+    assert!(
+        toast.text.contains("ci: web run-a ✘ failed"),
+        "{}",
+        toast.text
+    );
     assert!(toast.text.contains("(a step failed)"), "{}", toast.text);
     assert!(toast.text.contains("⏎ to jump there"), "{}", toast.text);
     let alert = fx
@@ -250,7 +281,10 @@ fn a_watched_build_that_ends_is_announced_and_enter_jumps_there() {
         .expect("bell and notification");
     assert!(alert.bell && alert.desktop);
     let bytes = shipdeck::termseq::alert(&alert, Default::default());
-    assert!(bytes.starts_with("\x07\x1b]9;shipdeck · ci: web run-a ✘ failed"), "{bytes:?}");
+    assert!(
+        bytes.starts_with("\x07\x1b]9;shipdeck · ci: web run-a ✘ failed"),
+        "{bytes:?}"
+    );
     // The new state is kept for the next start.
     assert_eq!(saved(&fx), Some(("ci".into(), 1)));
     assert_eq!(s.watch.items[0].status, BuildStatus::Failed);
@@ -290,7 +324,10 @@ fn notify_none_still_says_it_but_rings_nothing() {
 
 #[test]
 fn polling_is_fast_while_something_runs_and_stops_when_nothing_does() {
-    let mut s = on_builds(Notify::Both, vec![running("run-a", "web"), running("run-b", "api")]);
+    let mut s = on_builds(
+        Notify::Both,
+        vec![running("run-a", "web"), running("run-b", "api")],
+    );
     update(&mut s, key('w'), 40);
     update(&mut s, key('j'), 41);
     update(&mut s, key('w'), 42);
@@ -310,7 +347,10 @@ fn polling_is_fast_while_something_runs_and_stops_when_nothing_does() {
             .collect();
         update(&mut s, Action::WatchPolled { req, seen }, at + 50);
     }
-    assert!((19..=21).contains(&polls), "{polls} polls a minute while busy");
+    assert!(
+        (19..=21).contains(&polls),
+        "{polls} polls a minute while busy"
+    );
     // Both end: no more polls at all.
     let (req, items, at) = after_a_minute.unwrap();
     let seen = items
@@ -422,9 +462,9 @@ fn the_keys_do_not_clash_and_show_in_help() {
             .iter()
             .filter(|b| {
                 b.ctx == shipdeck::app::keymap::Ctx::List
-                    && b.keys.iter().any(|k| {
-                        k.matches(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-                    })
+                    && b.keys
+                        .iter()
+                        .any(|k| k.matches(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
             })
             .count()
     };

@@ -1,7 +1,8 @@
 //! Scriptable waits (issue 13 item 2): `shipdeck wait <build>` and `launch --wait` follow a
 //! build to its end against the simulator and exit 0 / 5 / 6 for succeeded / failed /
 //! cancelled, 124 when `--timeout` passes first; progress goes to stderr as plain lines on a
-//! pipe. `promote --wait` follows the deployment until it settles.
+//! pipe. `promote --wait` follows the deployment until it settles. `get … --json` gives each
+//! item its `url` in the system's web UI (issue 13 item 3).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -219,4 +220,71 @@ async fn promote_wait_follows_the_deployment_until_it_settles() {
         "settled with a result: {err}"
     );
     assert!(err.contains("payments-api/canary 2025.12.25-rc2:"), "{err}");
+}
+
+#[tokio::test]
+async fn get_json_gives_each_item_its_web_url() {
+    let sim = start_sim("").await;
+    let home = tempfile::tempdir().unwrap();
+    let cfg = write_config(home.path(), &sim);
+    let root = sim.url("freecommit");
+    let root = root.trim_end_matches('/');
+    // Projects: their page in the web UI.
+    let out = run_advancing(
+        &sim,
+        command(home.path(), &cfg, &["get", "projects", "--json"]),
+        0.0,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        let id = r["id"].as_str().unwrap();
+        assert_eq!(
+            r["url"].as_str().unwrap(),
+            format!("{root}/free-commit/project/{id}"),
+            "{r}"
+        );
+    }
+    // A project's finished builds: their own page.
+    let out = run_advancing(
+        &sim,
+        command(
+            home.path(),
+            &cfg,
+            &["get", "builds", "--project", "1", "--json"],
+        ),
+        0.0,
+    )
+    .await;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let first = rows.first().expect("history");
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(
+        first["url"].as_str().unwrap(),
+        format!("{root}/free-commit/project/1/build/{id}")
+    );
+    // Deployments of a release profile: the environment's page in the Aviator app.
+    let out = run_advancing(
+        &sim,
+        command(
+            home.path(),
+            &cfg,
+            &["--profile", "rel", "get", "deployments", "--json"],
+        ),
+        0.0,
+    )
+    .await;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let d = rows.first().expect("deployments");
+    let url = d["url"].as_str().unwrap();
+    assert!(
+        url.ends_with(&format!(
+            "/releases/{}?environment={}",
+            d["project"].as_str().unwrap(),
+            d["environment"].as_str().unwrap()
+        )),
+        "{url}"
+    );
 }

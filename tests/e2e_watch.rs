@@ -71,9 +71,8 @@ fn a_watched_build_ending_is_announced_from_another_pane_with_bell_and_osc_and_e
     let mut r = Rig::start();
     // A build of project 1, running.
     let fc = common::client(&r.sim.url("freecommit"), "admin", "admin");
-    let launched = r
-        .rt
-        .block_on(shipdeck::api::Backend::launch(
+    let launched =
+        r.rt.block_on(shipdeck::api::Backend::launch(
             &fc,
             &shipdeck::domain::LaunchRequest {
                 project_id: "1".into(),
@@ -116,11 +115,15 @@ fn a_watched_build_ending_is_announced_from_another_pane_with_bell_and_osc_and_e
         }
     }
     let screen = r.tui.screen();
-    assert!(screen.contains("ci: billing-api") || screen.contains("ci: "), "{screen}");
+    assert!(
+        screen.contains("ci: billing-api") || screen.contains("ci: "),
+        "{screen}"
+    );
     assert!(screen.contains("passed"), "{screen}");
     // The bell and a desktop notification reached the terminal: OSC 9 here (OSC 777 on
     // terminals that take it, wrapped for passthrough inside tmux; see `termseq`).
-    r.tui.wait_bytes("the notification", "shipdeck · ci".as_bytes());
+    r.tui
+        .wait_bytes("the notification", "shipdeck · ci".as_bytes());
     let raw = r.tui.raw.lock().unwrap().clone();
     let has = |n: &[u8]| raw.windows(n.len()).any(|w| w == n);
     assert!(
@@ -133,7 +136,12 @@ fn a_watched_build_ending_is_announced_from_another_pane_with_bell_and_osc_and_e
         "watch polling while idle: {idle} requests in {window:?} ({}/min)",
         idle as f64 * 60.0 / window.as_secs_f64()
     );
-    assert_eq!(idle, 0, "{:?}", r.proxy.paths().iter().rev().take(6).collect::<Vec<_>>());
+    assert_eq!(
+        idle,
+        0,
+        "{:?}",
+        r.proxy.paths().iter().rev().take(6).collect::<Vec<_>>()
+    );
     // Enter: the project's history, the finished build selected.
     r.tui.send("\r");
     r.tui.wait_for("Builds of billing-api");

@@ -64,7 +64,10 @@ fn successor<'a>(history: &'a [Build], w: &Build) -> Option<&'a Build> {
 
 /// The current state of each watched build (`None`: not found this time). One read of the
 /// active list; the history of a project only for builds that left it.
-pub async fn builds_now(b: &dyn Backend, watched: &[Build]) -> Result<Vec<Option<Build>>, ApiError> {
+pub async fn builds_now(
+    b: &dyn Backend,
+    watched: &[Build],
+) -> Result<Vec<Option<Build>>, ApiError> {
     let active = b.builds(&BuildScope::Active).await?;
     let mut out: Vec<Option<Build>> = watched
         .iter()

@@ -358,9 +358,8 @@ pub enum Effect {
     RunnerHealth {
         epoch: u64,
     },
-    /// Tell the operator even when they look elsewhere: terminal bell and OSC 9.
-    Notify(String),
-    /// A watched item ended: the bell and/or a desktop notification (OSC 9 / OSC 777).
+    /// Tell the operator even when they look elsewhere (a watched item or a followed promotion
+    /// ended): the bell and/or a desktop notification (OSC 9 / OSC 777), as the profile says.
     Alert(Alert),
     /// Put text on the system clipboard (OSC 52, works over SSH and in tmux).
     Copy(String),

@@ -127,7 +127,6 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
         | Effect::StopLog
         | Effect::Copy(_)
         | Effect::Suspend
-        | Effect::Notify(_)
         | Effect::Alert(_)
         | Effect::OpenUrl(_)
         | Effect::PollWatch { .. }

@@ -130,7 +130,11 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
             format!("opening {} in the browser: {}", t.what, t.url),
         );
     } else {
-        show_link(s, &format!("{} (no display to open a browser):", t.what), &t.url);
+        show_link(
+            s,
+            &format!("{} (no display to open a browser):", t.what),
+            &t.url,
+        );
     }
 }
 
@@ -160,11 +164,18 @@ pub fn copy(s: &mut State, fx: &mut Vec<Effect>) {
         (t.id.clone(), format!("the id {}", t.id))
     } else {
         s.link_copied = Some(t.url.clone());
-        (t.url.clone(), format!("the link {} (Y again: the id)", t.url))
+        (
+            t.url.clone(),
+            format!("the link {} (Y again: the id)", t.url),
+        )
     };
     fx.push(Effect::Copy(text));
     match s.clipboard_hint.clone() {
         None => toast(s, Level::Info, format!("copied {what}")),
-        Some(hint) => toast(s, Level::Warn, format!("{what} sent for the clipboard, but {hint}")),
+        Some(hint) => toast(
+            s,
+            Level::Warn,
+            format!("{what} sent for the clipboard, but {hint}"),
+        ),
     }
 }

@@ -341,7 +341,7 @@ impl Runner {
                 }
             }
             // Terminal output is the event loop's business (see `tui`).
-            Effect::Copy(_) | Effect::Notify(_) | Effect::Alert(_) | Effect::Suspend => {}
+            Effect::Copy(_) | Effect::Alert(_) | Effect::Suspend => {}
             Effect::PollWatch { req, items } => self.poll_watch(req, items),
             Effect::SaveWatch { profile, items } => {
                 let Some(dir) = self.watch_dir.clone() else {
@@ -433,7 +433,11 @@ impl Runner {
         let mut asks = Vec::new();
         let mut seen = Vec::new();
         for name in names {
-            let mine: Vec<_> = items.iter().filter(|w| w.profile == name).cloned().collect();
+            let mine: Vec<_> = items
+                .iter()
+                .filter(|w| w.profile == name)
+                .cloned()
+                .collect();
             match profiles.iter().find(|p| p.name == name) {
                 Some(p) => match self.backend_for(p) {
                     Ok(b) => asks.push(super::watch::poll::profile(b, mine)),

@@ -4,8 +4,8 @@ use super::out::{err, out};
 use super::{Cli, EXIT_OK, GetWhat, report};
 use crate::api::{ApiError, Backend};
 use crate::config::{Config, Profile};
-use crate::weblinks::WebItem;
 use crate::domain::{ListQuery, Page, Row};
+use crate::weblinks::WebItem;
 use serde::Serialize;
 use std::future::Future;
 

@@ -152,9 +152,7 @@ pub(crate) async fn follow_build(
             }
             match status {
                 Some(st) => progress.done(&format!("{name}: {} {}", st.symbol(), st.label())),
-                None => progress.done(&format!(
-                    "{name}: ended, but the server did not say how"
-                )),
+                None => progress.done(&format!("{name}: ended, but the server did not say how")),
             }
             exit_for(status)
         }
@@ -179,9 +177,10 @@ pub(crate) async fn follow_deployment(
         match b.deployments(project, env, 1, 5).await {
             Ok(page) => {
                 failures = 0;
-                let ours = page.items.iter().find(|d| {
-                    d.candidate == candidate && before.as_deref() != Some(d.id.as_str())
-                });
+                let ours = page
+                    .items
+                    .iter()
+                    .find(|d| d.candidate == candidate && before.as_deref() != Some(d.id.as_str()));
                 match ours {
                     Some(d) if d.status.is_terminal() => {
                         let why = d

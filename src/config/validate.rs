@@ -572,4 +572,33 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn notify_and_web_url_are_read_and_checked() {
+        let base = "username = \"ops\"\npassword_env = \"P\"\n";
+        let c = check(&format!(
+            "{base}notify = \"bell\"\nweb_url = \"https://ui.example.com/\"\n"
+        ))
+        .unwrap();
+        let p = &c.profiles[0];
+        assert_eq!(p.notify, super::super::Notify::Bell);
+        assert_eq!(
+            p.web_url.as_ref().map(|u| u.as_str()),
+            Some("https://ui.example.com/")
+        );
+        // The default is both.
+        let c = check(base).unwrap();
+        assert_eq!(c.profiles[0].notify, super::super::Notify::Both);
+        // A wrong word names the choices and the line.
+        let e = check(&format!("{base}notify = \"loud\"\n")).unwrap_err();
+        let p = &e.problems[0];
+        assert_eq!(p.line, 6);
+        assert!(
+            p.message.contains("bell, desktop, both, none"),
+            "{}",
+            p.message
+        );
+        let e = check(&format!("{base}web_url = \"ftp://x\"\n")).unwrap_err();
+        assert!(e.problems[0].message.contains("scheme"), "{e}");
+    }
 }

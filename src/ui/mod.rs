@@ -283,6 +283,19 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                         .and_then(|c| c.list(s.pane))
                         .is_some_and(|l| !l.sort_fields.is_empty()),
                     "next_pane" => !s.log_visible(),
+                    // Watch and links: only where there is an item to watch or open.
+                    "watch" => matches!(
+                        s.pane,
+                        crate::domain::Resource::Builds
+                            | crate::domain::Resource::Releases
+                            | crate::domain::Resource::Overview
+                    ),
+                    "web" => !matches!(
+                        s.pane,
+                        crate::domain::Resource::Developers
+                            | crate::domain::Resource::Secrets
+                            | crate::domain::Resource::Audit
+                    ),
                     _ => true,
                 }
             })

@@ -112,7 +112,13 @@ impl Tui {
     /// Poll the bytes written so far until they contain `needle`.
     pub fn wait_bytes(&self, what: &str, needle: &[u8]) {
         let start = Instant::now();
-        while !self.raw.lock().unwrap().windows(needle.len()).any(|w| w == needle) {
+        while !self
+            .raw
+            .lock()
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
             if start.elapsed() > DEADLINE {
                 panic!("timed out waiting for {what}; screen:\n{}", self.screen());
             }

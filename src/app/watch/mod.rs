@@ -192,7 +192,10 @@ impl Watch {
 fn selected(s: &State) -> Option<Watched> {
     let profile = s.profile()?.name.clone();
     if s.log_visible() {
-        return s.log.as_ref().map(|l| Watched::from_build(&profile, &l.build));
+        return s
+            .log
+            .as_ref()
+            .map(|l| Watched::from_build(&profile, &l.build));
     }
     match s.pane {
         Resource::Builds => s

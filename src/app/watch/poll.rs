@@ -33,7 +33,10 @@ pub fn failed(items: &[Watched], why: &str) -> Vec<Seen> {
 
 async fn ask(b: &dyn Backend, items: &[Watched]) -> Vec<Seen> {
     let mut out = Vec::new();
-    let builds: Vec<&Watched> = items.iter().filter(|w| w.kind == WatchKind::Build).collect();
+    let builds: Vec<&Watched> = items
+        .iter()
+        .filter(|w| w.kind == WatchKind::Build)
+        .collect();
     if !builds.is_empty() {
         let wanted: Vec<crate::domain::Build> = builds.iter().map(|w| w.as_build()).collect();
         match crate::api::follow::builds_now(b, &wanted).await {
