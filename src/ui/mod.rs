@@ -313,9 +313,15 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     };
     let used: usize = spans.iter().map(|sp| sp.width()).sum();
     while used + width(&hints) > area.width as usize {
+        // Watch and links go before the pane's own actions.
         let Some(drop) = hints
             .iter()
-            .rposition(|(_, w, _)| !matches!(*w, "help" | "quit"))
+            .rposition(|(_, w, _)| matches!(*w, "web" | "watch"))
+            .or_else(|| {
+                hints
+                    .iter()
+                    .rposition(|(_, w, _)| !matches!(*w, "help" | "quit"))
+            })
         else {
             break;
         };
