@@ -227,6 +227,14 @@ fn link_in_footer(terminal: &mut DefaultTerminal, state: &State) -> std::io::Res
         return Ok(());
     };
     let size = terminal.size()?;
+    // Only where the footer shows the message: the dashboard at a usable size, no filter line.
+    let footer_shows_it = state.screen == Screen::Dashboard
+        && !matches!(state.overlay, crate::app::state::Overlay::Filter { .. })
+        && size.width >= ui::MIN_WIDTH
+        && size.height >= ui::MIN_HEIGHT;
+    if !footer_shows_it {
+        return Ok(());
+    }
     let before = crate::ui::clean(&toast.text[..at]);
     let col = 1 + before.width();
     let shown = crate::ui::clean(url);

@@ -149,3 +149,54 @@ fn a_watched_build_ending_is_announced_from_another_pane_with_bell_and_osc_and_e
     drop(launched);
     r.tui.quit();
 }
+
+#[test]
+fn wait_on_a_terminal_rewrites_one_progress_line_and_exits_with_the_result() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt.block_on(common::start_sim(""));
+    let fc = common::client(&sim.url("freecommit"), "admin", "admin");
+    // Project 6 is `broken`: it fails.
+    let b = rt
+        .block_on(shipdeck::api::Backend::launch(
+            &fc,
+            &shipdeck::domain::LaunchRequest {
+                project_id: "6".into(),
+                skip_steps: Vec::new(),
+                params: Vec::new(),
+            },
+        ))
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[profiles.ci]\nkind = \"freecommit\"\nurl = \"{}\"\nusername = \"admin\"\npassword = \"admin\"\n",
+            sim.url("freecommit")
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = path.to_string_lossy().into_owned();
+    let mut t = Tui::spawn_in(home, &["--config", &config, "wait", &b.id], 100, 10);
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = t.child.try_wait().unwrap() {
+            break status.exit_code();
+        }
+        assert!(start.elapsed() < DEADLINE * 3, "{}", t.screen());
+        rt.block_on(common::advance(&sim, 2.0));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, 5, "{}", t.screen());
+    t.wait_for("✘ failed");
+    let raw = String::from_utf8_lossy(&t.raw.lock().unwrap()).into_owned();
+    // The line is rewritten in place (carriage return, erase line), not printed again.
+    assert!(raw.contains("\r\x1b[2K"), "{raw:?}");
+    assert!(raw.contains("queued"), "{raw:?}");
+}

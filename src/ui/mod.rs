@@ -36,8 +36,8 @@ pub fn spinner(now: u64) -> &'static str {
 }
 
 /// Below this size panes cannot show a row of every column: a notice says what is needed.
-pub(crate) const MIN_WIDTH: u16 = 60;
-pub(crate) const MIN_HEIGHT: u16 = 12;
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     let area = f.area();

@@ -495,14 +495,15 @@ pub fn jump(s: &mut State, item: &Watched, fx: &mut Vec<Effect>) {
         }
     };
     s.overlay = Overlay::None;
-    s.watch.scope_after_login = scope;
     let here = s.profile().is_some_and(|p| p.name == item.profile) && s.session.is_some();
     if here {
         s.log = None;
+        s.watch.scope_after_login = scope;
         super::panes::open_at(s, (pane, Some(row)), fx);
     } else {
         super::profile::switch_profile(s, &item.profile, fx);
         s.open_after_login = Some((pane, Some(row)));
+        s.watch.scope_after_login = scope;
     }
 }
 
