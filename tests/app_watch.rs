@@ -159,6 +159,7 @@ fn answer(w: &Watched, status: BuildStatus, build_id: Option<&str>) -> Seen {
             project_id: Some("7".into()),
             started_at: w.started_at,
             message: (status == BuildStatus::Failed).then(|| "a step failed".into()),
+            baseline: None,
         })),
     }
 }

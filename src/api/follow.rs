@@ -46,10 +46,11 @@ fn same(row: &Build, w: &Build) -> bool {
         || (w.build_id.is_some() && row.build_id == w.build_id)
 }
 
-/// A run that ended and has a new id on its finished record (Free Commit): the newest record
-/// queued before and completed after the run's start.
+/// A run that ended and has a new id on its finished record (Free Commit's executor UUID,
+/// Candor's `<pipeline>:running` row): the newest finished record queued before and completed
+/// after the run's start.
 fn successor<'a>(history: &'a [Build], w: &Build) -> Option<&'a Build> {
-    if w.build_id.is_some() || w.run_id.is_none() {
+    if w.build_id.is_some() {
         return None;
     }
     let start = w.started_at?;
@@ -62,22 +63,52 @@ fn successor<'a>(history: &'a [Build], w: &Build) -> Option<&'a Build> {
         .max_by_key(|r| r.queued_at)
 }
 
-/// The current state of each watched build (`None`: not found this time). One read of the
-/// active list; the history of a project only for builds that left it.
+/// The finished record of a run with no times, from what the history held while it ran
+/// (`baseline`: the newest row's id then, `""` for none): the oldest finished row newer than
+/// that. Histories are newest first.
+fn after_baseline<'a>(history: &'a [Build], baseline: &str) -> Option<&'a Build> {
+    let newer = match history.iter().position(|r| r.id == baseline) {
+        Some(i) => &history[..i],
+        None if baseline.is_empty() => history,
+        // The baseline row is gone (retention): the newest is the best guess.
+        None => history.get(..1).unwrap_or_default(),
+    };
+    newer.iter().rev().find(|r| r.status.is_terminal())
+}
+
+/// A watched build's state now, and what to remember for the next poll.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Found {
+    /// `None`: not found this time.
+    pub now: Option<Build>,
+    /// The newest history row while it runs, for a run with no times (see [`after_baseline`]).
+    pub baseline: Option<String>,
+}
+
+/// The current state of each watched build (with the baseline each carries, if any). One
+/// read of the active list; a project's history only for builds that left it, or once for a
+/// running build that has neither a start time nor a record id (its baseline).
 pub async fn builds_now(
     b: &dyn Backend,
-    watched: &[Build],
-) -> Result<Vec<Option<Build>>, ApiError> {
+    watched: &[(Build, Option<String>)],
+) -> Result<Vec<Found>, ApiError> {
     let active = b.builds(&BuildScope::Active).await?;
-    let mut out: Vec<Option<Build>> = watched
+    let mut out: Vec<Found> = watched
         .iter()
-        .map(|w| active.iter().find(|x| same(x, w)).cloned())
+        .map(|(w, baseline)| Found {
+            now: active.iter().find(|x| same(x, w)).cloned(),
+            baseline: baseline.clone(),
+        })
         .collect();
     // Projects whose history must be read: one request each, whatever the number of builds.
     let mut projects: Vec<(Option<String>, String)> = Vec::new();
-    for (w, now) in watched.iter().zip(&out) {
+    for ((w, _), f) in watched.iter().zip(&out) {
         let key = (w.project_id.clone(), w.project.clone());
-        if now.is_none() && !projects.contains(&key) {
+        let needs_baseline = f.now.is_some()
+            && f.baseline.is_none()
+            && w.build_id.is_none()
+            && w.started_at.is_none();
+        if (f.now.is_none() || needs_baseline) && !projects.contains(&key) {
             projects.push(key);
         }
     }
@@ -103,14 +134,29 @@ pub async fn builds_now(
                 continue;
             }
         };
-        for (w, now) in watched.iter().zip(out.iter_mut()) {
-            if now.is_some() || w.project != name {
+        for ((w, _), f) in watched.iter().zip(out.iter_mut()) {
+            if w.project != name {
                 continue;
             }
-            *now = history
+            if f.now.is_some() {
+                if f.baseline.is_none() && w.build_id.is_none() && w.started_at.is_none() {
+                    let newest = history
+                        .iter()
+                        .find(|r| !same(r, w) && r.status.is_terminal());
+                    f.baseline = Some(newest.map(|r| r.id.clone()).unwrap_or_default());
+                }
+                continue;
+            }
+            f.now = history
                 .iter()
                 .find(|r| same(r, w))
                 .or_else(|| successor(&history, w))
+                .or_else(|| {
+                    f.baseline
+                        .as_deref()
+                        .filter(|_| w.build_id.is_none())
+                        .and_then(|base| after_baseline(&history, base))
+                })
                 .cloned()
                 .map(|mut r| {
                     r.project_id.get_or_insert_with(|| id.clone());
@@ -159,11 +205,30 @@ mod tests {
             ..run.clone()
         };
         assert!(successor(&history, &unknown).is_none());
-        // A build with a stable id is only matched by it.
-        let stable = Build {
+        // A build whose record id is known is only matched by it.
+        let known = Build {
             build_id: Some("99".into()),
             ..run
         };
-        assert!(successor(&history, &stable).is_none());
+        assert!(successor(&history, &known).is_none());
+    }
+
+    #[test]
+    fn a_run_without_times_is_the_first_record_after_its_baseline() {
+        // Newest first.
+        let history = [row("14", 0, 0), row("13", 0, 0), row("12", 0, 0)];
+        assert_eq!(
+            after_baseline(&history, "12").map(|b| b.id.as_str()),
+            Some("13")
+        );
+        assert_eq!(after_baseline(&history, "14"), None, "nothing newer yet");
+        assert_eq!(
+            after_baseline(&history, "").map(|b| b.id.as_str()),
+            Some("12")
+        );
+        assert_eq!(
+            after_baseline(&history, "9").map(|b| b.id.as_str()),
+            Some("14")
+        );
     }
 }

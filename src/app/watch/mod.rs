@@ -63,7 +63,20 @@ pub struct Watched {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub message: Option<String>,
+    /// For a run with neither a start time nor a record id (Candor): the newest record of its
+    /// project while it ran; its own record is the first one after it.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Polls in a row that did not find it (not kept): after [`LOST_AFTER`] it is given up.
+    #[serde(skip)]
+    pub misses: u32,
+    /// Not found any more (deleted, or its record could not be told): no longer asked about.
+    #[serde(default)]
+    pub lost: bool,
 }
+
+/// Polls in a row without finding an item before it is given up (a minute while busy).
+pub const LOST_AFTER: u32 = 20;
 
 impl Watched {
     pub fn from_build(profile: &str, b: &Build) -> Watched {
@@ -81,6 +94,9 @@ impl Watched {
             raw_status: b.raw_status.clone(),
             started_at: b.started_at,
             message: b.message.clone(),
+            baseline: None,
+            misses: 0,
+            lost: false,
         }
     }
 
@@ -99,6 +115,9 @@ impl Watched {
             raw_status: d.raw_status.clone(),
             started_at: d.started_at,
             message: d.error.clone(),
+            baseline: None,
+            misses: 0,
+            lost: false,
         }
     }
 
@@ -123,7 +142,7 @@ impl Watched {
 
     /// Still queued or running (worth asking about).
     pub fn active(&self) -> bool {
-        !self.status.is_terminal() && self.kind != WatchKind::Unknown
+        !self.status.is_terminal() && self.kind != WatchKind::Unknown && !self.lost
     }
 }
 
@@ -145,6 +164,7 @@ pub struct Now {
     pub project_id: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub message: Option<String>,
+    pub baseline: Option<String>,
 }
 
 /// The watch list and its polling.
@@ -230,6 +250,9 @@ fn selected(s: &State) -> Option<Watched> {
                 raw_status: item.detail.clone(),
                 started_at: item.at,
                 message: None,
+                baseline: None,
+                misses: 0,
+                lost: false,
             })
         }
         _ => None,
@@ -375,7 +398,16 @@ pub fn polled(s: &mut State, req: u64, seen: Vec<Seen>, fx: &mut Vec<Effect>) {
         };
         let now = match seen.result {
             Ok(Some(now)) => now,
-            Ok(None) => continue,
+            Ok(None) => {
+                item.misses += 1;
+                if item.misses >= LOST_AFTER {
+                    item.lost = true;
+                    item.message = Some("no longer found on the server".into());
+                    changed.push(item.profile.clone());
+                    ended.push(item.clone());
+                }
+                continue;
+            }
             Err(e) => {
                 tracing::debug!(profile = %seen.profile, error = %e, "watch poll failed");
                 failed = true;
@@ -383,14 +415,27 @@ pub fn polled(s: &mut State, req: u64, seen: Vec<Seen>, fx: &mut Vec<Effect>) {
             }
         };
         let was_active = item.active();
-        let before = (item.status, item.raw_status.clone(), item.build_id.clone());
+        item.misses = 0;
+        let before = (
+            item.status,
+            item.raw_status.clone(),
+            item.build_id.clone(),
+            item.baseline.clone(),
+        );
         item.status = now.status;
         item.raw_status = now.raw_status;
         item.build_id = now.build_id.or(item.build_id.take());
         item.project_id = now.project_id.or(item.project_id.take());
         item.started_at = now.started_at.or(item.started_at);
         item.message = now.message.or(item.message.take());
-        if before != (item.status, item.raw_status.clone(), item.build_id.clone()) {
+        item.baseline = now.baseline.or(item.baseline.take());
+        let after = (
+            item.status,
+            item.raw_status.clone(),
+            item.build_id.clone(),
+            item.baseline.clone(),
+        );
+        if before != after {
             changed.push(item.profile.clone());
         }
         if was_active && item.status.is_terminal() {
@@ -418,12 +463,19 @@ fn announce(s: &mut State, item: Watched, fx: &mut Vec<Effect>) {
         .filter(|m| !m.is_empty() && item.status != BuildStatus::Succeeded)
         .map(|m| format!(" ({m})"))
         .unwrap_or_default();
-    let result = format!(
-        "{} {} {}{why}",
-        item.title,
-        item.status.symbol(),
-        item.status.label()
-    );
+    let result = if item.lost {
+        format!(
+            "{} is no longer found on the server; stopped watching it",
+            item.title
+        )
+    } else {
+        format!(
+            "{} {} {}{why}",
+            item.title,
+            item.status.symbol(),
+            item.status.label()
+        )
+    };
     let text = format!("{}: {result} · ⏎ to jump there", item.profile);
     let level = if item.status == BuildStatus::Succeeded {
         Level::Info
@@ -513,7 +565,9 @@ pub fn lines(s: &State) -> Vec<String> {
         .items
         .iter()
         .map(|w| {
-            let state = if w.raw_status.is_empty() || w.status.is_terminal() {
+            let state = if w.lost {
+                "not found".to_string()
+            } else if w.raw_status.is_empty() || w.status.is_terminal() {
                 w.status.label().to_string()
             } else {
                 w.raw_status.clone()

@@ -38,19 +38,24 @@ async fn ask(b: &dyn Backend, items: &[Watched]) -> Vec<Seen> {
         .filter(|w| w.kind == WatchKind::Build)
         .collect();
     if !builds.is_empty() {
-        let wanted: Vec<crate::domain::Build> = builds.iter().map(|w| w.as_build()).collect();
+        let wanted: Vec<(crate::domain::Build, Option<String>)> = builds
+            .iter()
+            .map(|w| (w.as_build(), w.baseline.clone()))
+            .collect();
         match crate::api::follow::builds_now(b, &wanted).await {
-            Ok(now) => {
-                for (w, found) in builds.iter().zip(now) {
+            Ok(found) => {
+                for (w, f) in builds.iter().zip(found) {
+                    let baseline = f.baseline;
                     out.push(seen(
                         w,
-                        Ok(found.map(|x| Now {
+                        Ok(f.now.map(|x| Now {
                             status: x.status,
                             raw_status: x.raw_status,
                             build_id: x.build_id,
                             project_id: x.project_id,
                             started_at: x.started_at,
                             message: x.message,
+                            baseline,
                         })),
                     ));
                 }
@@ -81,6 +86,7 @@ async fn ask(b: &dyn Backend, items: &[Watched]) -> Vec<Seen> {
                     project_id: None,
                     started_at: d.started_at,
                     message: d.error.clone(),
+                    baseline: None,
                 })),
                 Err(e) => Err(e.to_string()),
             };

@@ -77,6 +77,9 @@ mod tests {
             raw_status: "running".into(),
             started_at: None,
             message: None,
+            baseline: None,
+            misses: 0,
+            lost: false,
         }
     }
 
