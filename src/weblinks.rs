@@ -35,9 +35,10 @@ pub(crate) struct WebUi {
 /// root.
 pub fn url(kind: Kind, api: &url::Url, web_url: Option<&url::Url>, item: &WebItem) -> String {
     let ui = &kind.descriptor().web;
+    // A user name or password in a configured URL never goes into a link.
     let root = match web_url {
-        Some(u) => u.as_str().to_string(),
-        None => (ui.root)(api),
+        Some(u) => strip_suffix(u, &[]),
+        None => (ui.root)(&without_credentials(api)),
     };
     let root = root.trim_end_matches('/');
     match (ui.path)(item) {
@@ -46,9 +47,16 @@ pub fn url(kind: Kind, api: &url::Url, web_url: Option<&url::Url>, item: &WebIte
     }
 }
 
+fn without_credentials(u: &url::Url) -> url::Url {
+    let mut u = u.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u
+}
+
 /// The API's URL with a path suffix removed (`/api-free-commit`, `/api`), no query.
 fn strip_suffix(api: &url::Url, suffixes: &[&str]) -> String {
-    let mut u = api.clone();
+    let mut u = without_credentials(api);
     u.set_query(None);
     u.set_fragment(None);
     let path = u.path().trim_end_matches('/').to_string();
@@ -273,6 +281,21 @@ mod tests {
             url(Kind::Candor, &api, None, &build(Some("4"), "31", None)),
             "https://candor.example.com/pipeline/4/run/31"
         );
+    }
+
+    #[test]
+    fn credentials_in_a_url_never_reach_a_link() {
+        let api = u("https://alice:s3cret@ci.example.com/api-free-commit");
+        let link = url(Kind::Freecommit, &api, None, &WebItem::Project { id: "7" });
+        assert_eq!(link, "https://ci.example.com/free-commit/project/7");
+        let web = u("https://bob:pw@ui.example.com/");
+        let link = url(
+            Kind::Freecommit,
+            &api,
+            Some(&web),
+            &WebItem::Project { id: "7" },
+        );
+        assert!(!link.contains("pw") && !link.contains("bob"), "{link}");
     }
 
     #[test]
