@@ -84,7 +84,10 @@ fn a_watched_build_ending_is_announced_from_another_pane_with_bell_and_osc_and_e
     r.advance(5.0);
     r.tui.wait_for("● online");
     r.tui.send("4");
-    r.tui.wait_for("running");
+    // The queue with the build in it (the pane's title alone says "queued and running").
+    r.tui.wait("the running build", |s| {
+        s.contains("Builds · queued and running") && s.contains("billing-api")
+    });
     r.tui.send("w");
     r.tui.wait_for("watching");
     // Somewhere else: the Developers pane.
