@@ -56,6 +56,9 @@ pub(crate) struct Descriptor {
     pub label: &'static str,
     pub config: ConfigSchema,
     pub connect: fn(&Profile) -> Result<Arc<dyn Backend>, ApiError>,
+    /// Where its web UI is and the paths of items there (`o`, `"url"` in `--json`); see
+    /// `weblinks` for each kind's choice and where it comes from.
+    pub web: crate::weblinks::WebUi,
     pub sim: SimMount,
 }
 
@@ -81,6 +84,11 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
             profile_problem: no_profile_problem,
         },
         connect: |p| Ok(Arc::new(api::freecommit::FreeCommit::new(p)?)),
+        // Web UI: the host root without `/api-free-commit`; `free-commit/project/{id}[/build/{buildId}]`.
+        web: crate::weblinks::WebUi {
+            root: crate::weblinks::freecommit_root,
+            path: crate::weblinks::freecommit_path,
+        },
         sim: SimMount {
             mount: sim::freecommit::demo::mount,
             describe: sim::freecommit::demo::describe,
@@ -104,6 +112,11 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
             },
         },
         connect: |p| Ok(Arc::new(api::aviator::Aviator::new(p)?)),
+        // Web UI: `app.aviator.co` for `api.aviator.co`; `releases/{project}?environment={env}`.
+        web: crate::weblinks::WebUi {
+            root: crate::weblinks::aviator_root,
+            path: crate::weblinks::aviator_path,
+        },
         sim: SimMount {
             mount: sim::aviator::demo::mount,
             describe: sim::aviator::demo::describe,
@@ -123,6 +136,11 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
             profile_problem: no_profile_problem,
         },
         connect: |p| Ok(Arc::new(api::serverless_cd::ServerlessCd::new(p)?)),
+        // Web UI: the API host without `/api/flow`; `application/{appId}/detail[/task/{taskId}]`.
+        web: crate::weblinks::WebUi {
+            root: crate::weblinks::serverless_cd_root,
+            path: crate::weblinks::serverless_cd_path,
+        },
         sim: SimMount {
             mount: sim::serverless_cd::demo::mount,
             describe: sim::serverless_cd::demo::describe,
@@ -146,6 +164,11 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
             profile_problem: no_profile_problem,
         },
         connect: |p| Ok(Arc::new(api::nullplatform::Nullplatform::new(p)?)),
+        // Web UI: `app.nullplatform.com` for the CI host; `application/{id}[/build/{buildId}]`.
+        web: crate::weblinks::WebUi {
+            root: crate::weblinks::nullplatform_root,
+            path: crate::weblinks::nullplatform_path,
+        },
         sim: SimMount {
             mount: sim::nullplatform::demo::mount,
             describe: sim::nullplatform::demo::describe,
@@ -174,6 +197,11 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
             },
         },
         connect: |p| Ok(Arc::new(api::candor::Candor::new(p)?)),
+        // Web UI: the dashboard's host; `pipeline/{id}[/run/{runId}]`.
+        web: crate::weblinks::WebUi {
+            root: crate::weblinks::candor_root,
+            path: crate::weblinks::candor_path,
+        },
         sim: SimMount {
             mount: sim::candor::demo::mount,
             describe: sim::candor::demo::describe,

@@ -14,5 +14,7 @@ pub mod domain;
 pub mod logtext;
 pub mod safe;
 pub mod sim;
+pub mod termseq;
 pub mod tui;
 pub mod ui;
+pub mod weblinks;

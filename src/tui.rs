@@ -43,8 +43,11 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
         .iter()
         .map(ProfileInfo::from_profile)
         .collect();
+    let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
     let mut state = State::new(profiles, opts.keymap);
     state.instance = std::process::id();
+    state.display = has_display();
+    let term_env = crate::termseq::TermEnv::from_env();
     state.clipboard_hint = clipboard_hint();
     state.cli_read_only = opts.read_only;
     state.config_theme = opts.config.theme.clone();
@@ -73,9 +76,21 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     }
     // The demo (no audit file) writes nothing, not even the list cache.
     let cache = opts.audit_file.is_some().then(|| state.cache_dir.clone());
+    // The watch list of each profile, kept in the state directory (the demo keeps none).
+    let watch_dir = opts
+        .audit_file
+        .is_some()
+        .then(crate::config::state_dir)
+        .flatten()
+        .map(|d| d.join("watch"));
+    if let Some(dir) = &watch_dir {
+        let items = crate::app::watch::store::load(dir, &profile_names);
+        crate::app::watch::restore(&mut state, items);
+    }
     let mut runner = Runner::new(opts.config, tx)
         .with_audit_file(opts.audit_file.clone())
-        .with_cache_dir(cache);
+        .with_cache_dir(cache)
+        .with_watch_dir(watch_dir);
     let started = Instant::now();
     let now = || started.elapsed().as_millis() as u64;
 
@@ -92,7 +107,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let dispatch = |state: &mut State, runner: &mut Runner, a: Action| {
         for effect in update(state, a, now()) {
             match effect {
-                Effect::Copy(_) | Effect::Notify(_) | Effect::Suspend => {
+                Effect::Copy(_) | Effect::Alert(_) | Effect::Suspend => {
                     out.borrow_mut().push(effect)
                 }
                 other => runner.run(other),
@@ -125,7 +140,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
             let w = terminal.backend_mut();
             let _ = match effect {
                 Effect::Copy(text) => osc52(w, &text),
-                Effect::Notify(text) => notify(w, &text),
+                Effect::Alert(a) => write_raw(w, &crate::termseq::alert(&a, term_env)),
                 Effect::Suspend => {
                     suspend(&mut terminal)?;
                     state.dirty = true;
@@ -139,6 +154,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
             if let Err(e) = draw(&mut terminal, &state, &themes) {
                 break Err(e); // the terminal is gone
             }
+            let _ = link_in_footer(&mut terminal, &state);
             state.dirty = false;
         }
         if state.quit {
@@ -190,6 +206,52 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     }
     runner.finish(Duration::from_secs(30)).await;
     result
+}
+
+/// A browser can be started: a graphical session (X11 or Wayland), or macOS.
+fn has_display() -> bool {
+    cfg!(target_os = "macos")
+        || std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
+}
+
+/// A link in the message line becomes clickable (OSC 8) over the text the frame drew: the
+/// footer's message starts at the second column.
+fn link_in_footer(terminal: &mut DefaultTerminal, state: &State) -> std::io::Result<()> {
+    use unicode_width::UnicodeWidthStr;
+    let Some(toast) = state.toast.as_ref() else {
+        return Ok(());
+    };
+    let Some(url) = toast.link.as_deref() else {
+        return Ok(());
+    };
+    let Some(at) = toast.text.find(url) else {
+        return Ok(());
+    };
+    let size = terminal.size()?;
+    // Only where the footer shows the message: the dashboard at a usable size, no filter line.
+    let footer_shows_it = state.screen == Screen::Dashboard
+        && !matches!(state.overlay, crate::app::state::Overlay::Filter { .. })
+        && size.width >= ui::MIN_WIDTH
+        && size.height >= ui::MIN_HEIGHT;
+    if !footer_shows_it {
+        return Ok(());
+    }
+    let before = crate::ui::clean(&toast.text[..at]);
+    let col = 1 + before.width();
+    let shown = crate::ui::clean(url);
+    // Only a link that is wholly on screen (a narrow terminal cuts the message).
+    if col + shown.width() >= usize::from(size.width) || size.height == 0 {
+        return Ok(());
+    }
+    let seq = crate::termseq::link_over(size.height - 1, col as u16, &shown, url);
+    write_raw(terminal.backend_mut(), &seq)
+}
+
+/// Bytes straight to the terminal (sequences outside the drawn frame).
+fn write_raw(out: &mut impl std::io::Write, bytes: &str) -> std::io::Result<()> {
+    out.write_all(bytes.as_bytes())?;
+    out.flush()
 }
 
 /// Terminal events become actions: keys through the router (only visible layers see them).
@@ -250,13 +312,5 @@ fn osc52(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     if std::env::var_os("TMUX").is_some() {
         write!(out, "\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\")?;
     }
-    out.flush()
-}
-
-/// A bell, and a desktop notification where the terminal supports OSC 9 (iTerm2, kitty,
-/// WezTerm, foot…); others ignore it. The text is sanitised and redacted first (`crate::safe`).
-fn notify(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
-    let clean = crate::safe::text(text);
-    write!(out, "\x07\x1b]9;shipdeck: {clean}\x07")?;
     out.flush()
 }

@@ -28,6 +28,8 @@ fn profiles() -> Vec<ProfileInfo> {
             insecure: false,
             theme: None,
             protected_environments: vec![],
+            web_url: None,
+            notify: Default::default(),
         },
         ProfileInfo {
             name: "prod".into(),
@@ -37,6 +39,8 @@ fn profiles() -> Vec<ProfileInfo> {
             insecure: false,
             theme: Some("red-prod".into()),
             protected_environments: vec!["production".into()],
+            web_url: None,
+            notify: Default::default(),
         },
     ]
 }
@@ -1608,7 +1612,7 @@ fn a_promotion_is_followed_until_it_settles_then_notifies() {
         "in_progress",
     );
     let after = answer(&mut s, epoch, &first, "canary", vec![in_progress]);
-    assert!(!after.iter().any(|e| matches!(e, Effect::Notify(_))));
+    assert!(!after.iter().any(|e| matches!(e, Effect::Alert(_))));
     // The watch re-reads the environment on its own clock.
     let due = s.next_deadline().unwrap();
     let fx = update(&mut s, Action::Tick, due + 2_000);
@@ -1620,7 +1624,7 @@ fn a_promotion_is_followed_until_it_settles_then_notifies() {
         "success",
     );
     let after = answer(&mut s, epoch, &fx, "canary", vec![settled]);
-    assert!(after.iter().any(|e| matches!(e, Effect::Notify(t) if t.contains("2026.03.02-rc2") && t.contains("success"))), "{after:?}");
+    assert!(after.iter().any(|e| matches!(e, Effect::Alert(a) if a.body.contains("2026.03.02-rc2") && a.body.contains("success") && a.bell && a.desktop)), "{after:?}");
     assert!(s.releases.watch.is_none());
 }
 
@@ -2005,6 +2009,8 @@ fn overview_enter_opens_the_exact_row_of_its_profile() {
         pane: Resource::Builds,
         target: Some("b-42".into()),
         at: None,
+        project: "web-shop".into(),
+        environment: None,
     };
     s.lists.overview.rows = vec![item];
     s.lists.overview.refilter();

@@ -5,6 +5,7 @@ pub mod aviator;
 pub mod candor;
 pub mod caps;
 pub mod errors;
+pub mod follow;
 pub mod freecommit;
 pub mod http;
 pub mod ids;

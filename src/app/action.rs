@@ -90,6 +90,12 @@ pub enum Action {
     Complete,
     /// Rollback confirmation: force on/off.
     ToggleForce,
+    /// `w`: watch the selected build, run, task or deployment (or stop watching it).
+    ToggleWatch,
+    /// `o`: open the selected item in its system's web UI.
+    OpenWeb,
+    /// `Y`: copy the selected item's link (again: its id).
+    CopyLink,
     SwitchProfile(String),
     SetTheme(String),
     /// First-run screen: start the built-in demo.
@@ -187,6 +193,16 @@ pub enum Action {
         epoch: u64,
         req: u64,
         items: Vec<LogItem>,
+    },
+    /// Where the watched items are now (answer of `Effect::PollWatch`).
+    WatchPolled {
+        req: u64,
+        seen: Vec<super::watch::Seen>,
+    },
+    /// The browser could not be started for a link.
+    OpenFailed {
+        url: String,
+        why: String,
     },
     /// The log tail `req` stopped (finished, or failed).
     LogTailEnded {
@@ -354,10 +370,23 @@ pub enum Effect {
     RunnerHealth {
         epoch: u64,
     },
-    /// Tell the operator even when they look elsewhere: terminal bell and OSC 9.
-    Notify(String),
+    /// Tell the operator even when they look elsewhere (a watched item or a followed promotion
+    /// ended): the bell and/or a desktop notification (OSC 9 / OSC 777), as the profile says.
+    Alert(Alert),
     /// Put text on the system clipboard (OSC 52, works over SSH and in tmux).
     Copy(String),
+    /// Open a link in the browser (`xdg-open` / `open`, detached, never waited for).
+    OpenUrl(String),
+    /// Ask where the watched items are (answered with `WatchPolled`).
+    PollWatch {
+        req: u64,
+        items: Vec<super::watch::Watched>,
+    },
+    /// Keep a profile's watch list for the next start (written atomically).
+    SaveWatch {
+        profile: String,
+        items: Vec<super::watch::Watched>,
+    },
     /// Give the terminal back and stop the process (SIGTSTP); the event loop does it.
     Suspend,
     /// Start the in-process simulator and offer its profiles (first-run screen).
@@ -380,6 +409,17 @@ pub enum Effect {
 
 impl Effect {}
 
+/// How an ended watched item is announced outside the screen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
+    /// The terminal bell.
+    pub bell: bool,
+    /// A desktop notification (OSC 9 or OSC 777).
+    pub desktop: bool,
+}
+
 /// What the dashboard knows about a configured profile (no credentials).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProfileInfo {
@@ -391,6 +431,10 @@ pub struct ProfileInfo {
     pub theme: Option<String>,
     /// Environments that need their name typed before a change.
     pub protected_environments: Vec<String>,
+    /// The web UI's root when set in the profile (`web_url`); else derived from `url`.
+    pub web_url: Option<String>,
+    /// How an ended watched item of this profile is announced.
+    pub notify: crate::config::Notify,
 }
 
 impl ProfileInfo {
@@ -403,6 +447,8 @@ impl ProfileInfo {
             insecure: p.insecure,
             theme: p.theme.clone(),
             protected_environments: p.protected_environments.clone(),
+            web_url: p.web_url.as_ref().map(|u| u.to_string()),
+            notify: p.notify,
         }
     }
 }

@@ -139,7 +139,10 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
         | Effect::StopLog
         | Effect::Copy(_)
         | Effect::Suspend
-        | Effect::Notify(_)
+        | Effect::Alert(_)
+        | Effect::OpenUrl(_)
+        | Effect::PollWatch { .. }
+        | Effect::SaveWatch { .. }
         | Effect::StartDemo => {
             return None;
         }

@@ -166,6 +166,8 @@ pub enum Ctx {
     Picker,
     Help,
     FirstRun,
+    /// `:watching`.
+    Watching,
 }
 
 impl Ctx {
@@ -182,6 +184,7 @@ impl Ctx {
             Ctx::Picker => "Picker",
             Ctx::Help => "Help",
             Ctx::FirstRun => "Welcome",
+            Ctx::Watching => "Watching",
         }
     }
 
@@ -275,6 +278,8 @@ fn short_help(name: &str) -> &'static str {
         "copy" => "copy",
         "save" => "save",
         "open" => "open",
+        "watch" => "watch",
+        "web" => "web",
         "next_pane" => "pane",
         "filter" => "filter",
         "sort" => "sort",
@@ -316,6 +321,9 @@ impl Default for Keymap {
             b("launch", &[Key::ch('L')], Action::Launch, "launch a build of the project (choose steps to skip)", List, true),
             b("kill", &[Key::ch('x')], Action::Kill, "kill the selected queued or running build", List, true),
             b("refresh", &[Key::ch('r')], Action::Refresh, "refresh now", List, true),
+            b("watch", &[Key::ch('w')], Action::ToggleWatch, "watch the selected build, run, task or deployment: told when it ends, from any pane or profile (again: stop)", List, true),
+            b("web", &[Key::ch('o')], Action::OpenWeb, "open the selected item in its system's web UI (no display: the link to click)", List, true),
+            b("copy_link", &[Key::ch('Y')], Action::CopyLink, "copy the selected item's link (again: its id)", List, false),
             b("prev_env", &[Key::ch('h'), Key::plain(K::Left)], Action::PrevEnv, "releases: previous environment", List, false),
             b("next_env", &[Key::ch('l'), Key::plain(K::Right)], Action::NextEnv, "releases: next environment", List, false),
             b("next_project", &[Key::ch('p')], Action::NextProject, "releases: next release project", List, false),
@@ -345,6 +353,9 @@ impl Default for Keymap {
             b("scroll_left", &[Key::ch('h'), Key::plain(K::Left)], Action::ScrollLeft, "scroll left", Log, false),
             b("scroll_right", &[Key::ch('l'), Key::plain(K::Right)], Action::ScrollRight, "scroll right", Log, false),
             b("kill_log", &[Key::ch('x')], Action::Kill, "kill this build", Log, false),
+            b("watch_log", &[Key::ch('W')], Action::ToggleWatch, "watch this build: told when it ends (w wraps here)", Log, false),
+            b("web_log", &[Key::ch('o')], Action::OpenWeb, "open this build in its system's web UI", Log, false),
+            b("copy_link_log", &[Key::ch('Y')], Action::CopyLink, "copy this build's link (again: its id)", Log, false),
             b("projects", &[Key::ch('1')], Action::ShowPane(Resource::Projects), "Projects pane", Global, false),
             b("developers", &[Key::ch('2')], Action::ShowPane(Resource::Developers), "Developers pane", Global, false),
             b("secrets", &[Key::ch('3')], Action::ShowPane(Resource::Secrets), "Secrets pane", Global, false),
@@ -384,6 +395,11 @@ impl Default for Keymap {
             p("help_close", Ctx::Help, &[esc, Key::ch('?'), Key::ch('q')], Action::Cancel, "close", "close help"),
             p("help_down", Ctx::Help, &[Key::ch('j'), down], Action::Down, "", "scroll down"),
             p("help_up", Ctx::Help, &[Key::ch('k'), up], Action::Up, "", "scroll up"),
+            p("watching_jump", Ctx::Watching, &[enter], Action::Accept, "jump", "go to the item (its profile and pane)"),
+            p("watching_remove", Ctx::Watching, &[Key::ch('w'), Key::ch('d'), Key::plain(K::Delete)], Action::ToggleWatch, "stop", "stop watching it"),
+            p("watching_close", Ctx::Watching, &[esc, Key::ch('q')], Action::Cancel, "close", "close the list"),
+            p("watching_down", Ctx::Watching, &[Key::ch('j'), down], Action::Down, "", "next item"),
+            p("watching_up", Ctx::Watching, &[Key::ch('k'), up], Action::Up, "", "previous item"),
             p("demo", Ctx::FirstRun, &[Key::ch('d')], Action::StartDemo, "demo", "start the built-in demo"),
             p("leave", Ctx::FirstRun, &[Key::ch('q'), esc], Action::Quit, "quit", "leave shipdeck"),
         ]);

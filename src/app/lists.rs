@@ -371,6 +371,8 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
     if s.conn == Conn::Connecting || s.lists.meta(s.pane).loading.is_some() {
         s.dirty = true; // spinner frame
     }
+    // The watch list polls every profile concerned, whatever is on screen.
+    super::watch::tick(s, fx);
     if let Conn::Offline { retry_at, .. } = s.conn
         && retry_at <= now
         && s.session.is_none()

@@ -36,6 +36,7 @@ pub fn toast(s: &mut State, level: Level, text: impl Into<String>) {
         text,
         until,
         profile,
+        link: None,
     });
     s.dirty = true;
 }

@@ -15,6 +15,7 @@ pub(crate) mod exec;
 pub(crate) mod gate;
 pub mod headless;
 pub mod keymap;
+pub mod links;
 pub mod lists;
 pub mod messages;
 pub(crate) mod mutation;
@@ -27,6 +28,7 @@ pub mod router;
 pub mod runner;
 pub mod state;
 pub mod update;
+pub mod watch;
 
 pub use action::{Action, Effect, Listing, LogItem, ProfileInfo};
 pub use keymap::Keymap;

@@ -31,6 +31,7 @@ pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.releases = Default::default();
     s.log = None;
     s.open_after_login = None;
+    s.watch.scope_after_login = None;
     // Nothing of the previous profile's screens stays (a project's history, a detail, a log).
     s.builds_scope = BuildScope::Active;
     s.detail = None;

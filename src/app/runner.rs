@@ -30,6 +30,8 @@ enum JobKey {
     /// One-off reads (archive list, runner health): aborted with their profile.
     Read(u64),
     Demo,
+    /// A poll of the watch list.
+    Watch,
 }
 
 pub struct Runner {
@@ -47,6 +49,10 @@ pub struct Runner {
     cache_dir: Option<std::path::PathBuf>,
     /// Backends of every profile, for the Overview (kept between refreshes).
     others: HashMap<String, Arc<dyn Backend>>,
+    /// The profile `backend` belongs to.
+    active: Option<String>,
+    /// Where watch lists are kept (`None`: nothing is read or written, e.g. the demo).
+    watch_dir: Option<std::path::PathBuf>,
 }
 
 impl Runner {
@@ -62,7 +68,33 @@ impl Runner {
             audit_file: None,
             cache_dir: None,
             others: HashMap::new(),
+            active: None,
+            watch_dir: None,
         }
+    }
+
+    /// Where each profile's watch list is kept (`None`: nowhere).
+    pub fn with_watch_dir(mut self, dir: Option<std::path::PathBuf>) -> Runner {
+        self.watch_dir = dir;
+        self
+    }
+
+    /// A profile's backend: the active one's own (already logged in), else one kept for the
+    /// Overview and the watch list (logged in once, its token reused).
+    fn backend_for(&mut self, p: &crate::config::Profile) -> Connected {
+        if self.active.as_deref() == Some(p.name.as_str())
+            && let Some(b) = &self.backend
+        {
+            return Ok(b.clone());
+        }
+        let b = match self.others.get(&p.name) {
+            Some(b) => Ok(b.clone()),
+            None => api::connect(p),
+        };
+        if let Ok(b) = &b {
+            self.others.insert(p.name.clone(), b.clone());
+        }
+        b
     }
 
     pub fn with_audit_file(mut self, path: Option<std::path::PathBuf>) -> Runner {
@@ -107,13 +139,19 @@ impl Runner {
     pub fn run(&mut self, effect: Effect) {
         match effect {
             Effect::Connect { epoch, profile } => {
+                // The watch list is about every profile: its poll survives a switch.
+                let watch = self.jobs.remove(&JobKey::Watch);
                 for (_, job) in self.jobs.drain() {
                     job.abort();
+                }
+                if let Some(w) = watch {
+                    self.jobs.insert(JobKey::Watch, w);
                 }
                 // The old profile's session ends (Candor keeps a server-side row per login).
                 if let Some(old) = self.backend.take() {
                     tokio::spawn(async move { logout(old.as_ref()).await });
                 }
+                self.active = Some(profile.clone());
                 let made = {
                     let cfg = self.config.lock().unwrap_or_else(|e| e.into_inner());
                     match cfg.profile(&profile) {
@@ -307,7 +345,19 @@ impl Runner {
                 }
             }
             // Terminal output is the event loop's business (see `tui`).
-            Effect::Copy(_) | Effect::Notify(_) | Effect::Suspend => {}
+            Effect::Copy(_) | Effect::Alert(_) | Effect::Suspend => {}
+            Effect::PollWatch { req, items } => self.poll_watch(req, items),
+            Effect::SaveWatch { profile, items } => {
+                let Some(dir) = self.watch_dir.clone() else {
+                    return;
+                };
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = super::watch::store::save(&dir, &profile, &items) {
+                        tracing::warn!(error = %e, "cannot write the watch list");
+                    }
+                });
+            }
+            Effect::OpenUrl(url) => open_url(url, self.tx.clone()),
             Effect::SaveLog { .. } | Effect::SearchSpill { .. } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -374,6 +424,39 @@ impl Runner {
 }
 
 impl Runner {
+    /// Ask every profile concerned where its watched items are, all at once; one answer.
+    fn poll_watch(&mut self, req: u64, items: Vec<super::watch::Watched>) {
+        let profiles: Vec<crate::config::Profile> = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .profiles
+            .clone();
+        let mut names: Vec<String> = items.iter().map(|w| w.profile.clone()).collect();
+        names.sort();
+        names.dedup();
+        let mut asks = Vec::new();
+        let mut seen = Vec::new();
+        for name in names {
+            let mine: Vec<_> = items
+                .iter()
+                .filter(|w| w.profile == name)
+                .cloned()
+                .collect();
+            match profiles.iter().find(|p| p.name == name) {
+                Some(p) => match self.backend_for(p) {
+                    Ok(b) => asks.push(super::watch::poll::profile(b, mine)),
+                    Err(e) => seen.extend(super::watch::poll::failed(&mine, &e.to_string())),
+                },
+                None => seen.extend(super::watch::poll::failed(&mine, "no such profile")),
+            }
+        }
+        self.spawn(JobKey::Watch, async move {
+            seen.extend(futures::future::join_all(asks).await.into_iter().flatten());
+            Some(Action::WatchPolled { req, seen })
+        });
+    }
+
     /// A change: never coalesced, never aborted (not by a newer request, a profile switch or
     /// quit); its audit line is appended before its answer is reported.
     fn write(&mut self, b: Arc<dyn Backend>, effect: Effect) {
@@ -414,6 +497,38 @@ impl Runner {
         }
         if let Some(b) = self.backend.take() {
             logout(b.as_ref()).await;
+        }
+    }
+}
+
+/// Start the browser on a link, detached: nothing waits for it but a reaper task, which
+/// reports a failure (no browser found) so the link is shown instead.
+fn open_url(url: String, tx: UnboundedSender<Action>) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = tokio::process::Command::new(opener)
+        .arg(&url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                if let Ok(status) = child.wait().await
+                    && !status.success()
+                {
+                    let why = format!("{opener} found no browser");
+                    let _ = tx.send(Action::OpenFailed { url, why });
+                }
+            });
+        }
+        Err(e) => {
+            let why = format!("{opener}: {e}");
+            let _ = tx.send(Action::OpenFailed { url, why });
         }
     }
 }

@@ -6,7 +6,7 @@
 use super::action::{Action, Effect};
 use super::messages::toast;
 use super::state::{Level, Millis, Overlay, Screen, State};
-use super::{gate, lists, overlays, panes, profile, results, router};
+use super::{gate, links, lists, overlays, panes, profile, results, router, watch};
 
 pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
     s.now = now;
@@ -47,6 +47,8 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             profile::switch_profile(s, &open, &mut fx);
         }
         Action::SwitchProfile(name) => profile::switch_profile(s, &name, &mut fx),
+        Action::WatchPolled { req, seen } => watch::polled(s, req, seen, &mut fx),
+        Action::OpenFailed { url, why } => links::open_failed(s, &url, &why),
         Action::SetTheme(name) => set_theme(s, &name),
         // A raw key with no popup open (tests): route it as the terminal's keys are.
         Action::Input(key) if matches!(s.overlay, Overlay::None) => {
@@ -57,6 +59,8 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
         }
         _ if s.screen == Screen::FirstRun => {}
         a if !matches!(s.overlay, Overlay::None) => overlays::handle(s, a, &mut fx),
+        // ⏎ while "… ended · ⏎ to jump there" shows: go to that item.
+        Action::Open if watch::jump_ready(s) => watch::jump_to_notice(s, &mut fx),
         // Read-only shows itself before any form: change keys are refused (and audited) here.
         a if a
             .change_verb()
@@ -78,6 +82,9 @@ fn global(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Action::NextPane => panes::cycle_pane(s, 1, fx),
         Action::PrevPane => panes::cycle_pane(s, -1, fx),
         Action::ShowPane(r) => panes::show_tab(s, r, fx),
+        Action::ToggleWatch => watch::toggle(s, fx),
+        Action::OpenWeb => links::open(s, fx),
+        Action::CopyLink => links::copy(s, fx),
         _ => {}
     }
 }

@@ -2,10 +2,11 @@
 
 use super::out::{ask, err};
 use super::{Cli, EXIT_OK, EXIT_USAGE, report};
+use crate::api::follow::find_project;
 use crate::api::{self, ApiError, Backend};
-use crate::app::mutation::Mutation;
+use crate::app::mutation::{Mutation, Outcome};
 use crate::config::{Config, Profile};
-use crate::domain::{Build, BuildScope, LaunchRequest, ListQuery, LogEvent};
+use crate::domain::{Build, BuildScope, LaunchRequest, LogEvent};
 use crate::logtext;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -50,44 +51,6 @@ pub(crate) async fn with_session(
     code
 }
 
-/// A project by id or exact name.
-async fn find_project(b: &dyn Backend, wanted: &str) -> Result<(String, String), ApiError> {
-    let mut walk = crate::api::paging::Walk::new(Default::default());
-    for page in 1.. {
-        let q = ListQuery {
-            page,
-            per_page: 100,
-            filter: Some(wanted.to_string()),
-            sort: None,
-        };
-        let p = match b.projects(&q).await {
-            Ok(p) => p,
-            // A name with characters the server cannot filter on: walk unfiltered.
-            Err(ApiError::Unsupported(_)) => b.projects(&ListQuery { filter: None, ..q }).await?,
-            Err(e) => return Err(e),
-        };
-        if let Some(x) = p.items.iter().find(|x| x.id == wanted || x.name == wanted) {
-            return Ok((x.id.clone(), x.name.clone()));
-        }
-        let ids: Vec<String> = p.items.iter().map(|x| x.id.clone()).collect();
-        let kept = ids.len() as u64;
-        match walk.next(ids, p.total, p.per_page.max(1), p.has_more, kept) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(cut) => {
-                tracing::warn!(?cut, "project search stopped paging");
-                break;
-            }
-        }
-    }
-    if wanted.chars().all(|c| c.is_ascii_digit()) {
-        return Ok((wanted.to_string(), wanted.to_string()));
-    }
-    Err(ApiError::NotFound(format!(
-        "no project named or numbered `{wanted}`"
-    )))
-}
-
 /// A build by run id (or a unique prefix of it) among queued/running work, else a build number.
 async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
     let active = b.builds(&BuildScope::Active).await?;
@@ -122,13 +85,13 @@ async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
 }
 
 pub async fn get(cli: &Cli, cfg: &Config, project: Option<&str>, json: bool) -> i32 {
-    with_session(cli, cfg, async |_, b, _| {
-        get_with(b.as_ref(), project, json).await
+    with_session(cli, cfg, async |p, b, _| {
+        get_with(&p, b.as_ref(), project, json).await
     })
     .await
 }
 
-async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
+async fn get_with(profile: &Profile, b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
     let scope = match project {
         None => BuildScope::Active,
         Some(p) => match find_project(b, p).await {
@@ -138,9 +101,12 @@ async fn get_with(b: &dyn Backend, project: Option<&str>, json: bool) -> i32 {
     };
     match b.builds(&scope).await {
         Ok(builds) => {
-            super::get::print(
+            let url = |x: &Build| {
+                crate::weblinks::build_url(profile.kind, &profile.url, profile.web_url.as_ref(), x)
+            };
+            super::get::print_linked(
                 &builds,
-                json,
+                (json, url),
                 &[
                     "ID", "PROJECT", "STATUS", "EXIT", "MEANING", "STARTED", "COMMIT",
                 ],
@@ -171,9 +137,32 @@ pub async fn launch(
     project: &str,
     skip: &[String],
     params: &[(String, String)],
+    wait: Option<Option<std::time::Duration>>,
 ) -> i32 {
     with_session(cli, cfg, async |profile, b, user| {
-        launch_with(cli, &profile, b.as_ref(), &user, project, skip, params).await
+        let code = launch_with(cli, &profile, b.as_ref(), &user, project, skip, params).await;
+        match (wait, code) {
+            (Some(timeout), (EXIT_OK, Some(Outcome::Build(build)))) => {
+                super::wait::follow_build(b, build, timeout).await
+            }
+            (_, (code, _)) => code,
+        }
+    })
+    .await
+}
+
+/// `shipdeck wait <build>`: follow it to its end (see `cli::wait` for the exit codes).
+pub async fn wait(
+    cli: &Cli,
+    cfg: &Config,
+    wanted: &str,
+    timeout: Option<std::time::Duration>,
+) -> i32 {
+    with_session(cli, cfg, async |_, b, _| {
+        match find_build(b.as_ref(), wanted).await {
+            Ok(build) => super::wait::follow_build(b, build, timeout).await,
+            Err(e) => report(&e),
+        }
     })
     .await
 }
@@ -186,10 +175,10 @@ async fn launch_with(
     project: &str,
     skip: &[String],
     params: &[(String, String)],
-) -> i32 {
+) -> (i32, Option<Outcome>) {
     let (project_id, name) = match find_project(b, project).await {
         Ok(x) => x,
-        Err(e) => return report(&e),
+        Err(e) => return (report(&e), None),
     };
     let skip_steps: Vec<String> = skip
         .iter()
@@ -209,7 +198,7 @@ async fn launch_with(
             params: params.to_vec(),
         },
     };
-    super::changes::apply(cli, profile, b, user, op).await
+    super::changes::apply_outcome(cli, profile, b, user, op).await
 }
 
 pub async fn kill(cli: &Cli, cfg: &Config, wanted: &str, yes: bool) -> i32 {

@@ -43,11 +43,22 @@ fn confirm(question: &str, yes: bool, protected: Option<&str>) -> Result<(), i32
 
 /// Run one change through the read-only gate, execute it, append the audit entry.
 pub async fn apply(cli: &Cli, p: &Profile, b: &dyn Backend, user: &str, op: Mutation) -> i32 {
+    apply_outcome(cli, p, b, user, op).await.0
+}
+
+/// [`apply`], also returning what the server answered (a launched build) when it succeeded.
+pub(crate) async fn apply_outcome(
+    cli: &Cli,
+    p: &Profile,
+    b: &dyn Backend,
+    user: &str,
+    op: Mutation,
+) -> (i32, Option<crate::app::action::Outcome>) {
     if let Some(why) = gate::refusal(cli.read_only, &p.name, p.read_only) {
         err!("shipdeck: {}", gate::refused_message(&why, &op));
         let audit = gate::refused_audit(chrono::Utc::now(), &p.name, user, &why, &op);
         append_audit_file(&audit);
-        return EXIT_REFUSED;
+        return (EXIT_REFUSED, None);
     }
     let effect = Effect::Mutate {
         epoch: 0,
@@ -56,16 +67,16 @@ pub async fn apply(cli: &Cli, p: &Profile, b: &dyn Backend, user: &str, op: Muta
         user: user.to_string(),
     };
     let Some(Action::Mutated(done)) = crate::app::exec::call(b, &effect).await else {
-        return EXIT_USAGE;
+        return (EXIT_USAGE, None);
     };
     let crate::app::action::Mutated { result, audit, .. } = *done;
     append_audit_file(&audit);
     match result {
-        Ok(_) => {
+        Ok(outcome) => {
             err!("{} {}: ok", audit.action, audit.target);
-            EXIT_OK
+            (EXIT_OK, Some(outcome))
         }
-        Err(e) => report(&e),
+        Err(e) => (report(&e), None),
     }
 }
 
@@ -103,9 +114,11 @@ pub async fn promote(
     release: &str,
     to: &str,
     yes: bool,
+    wait: Option<Option<std::time::Duration>>,
 ) -> i32 {
     with_session(cli, cfg, async |p, b, user| {
-        promote_with(cli, &p, b.as_ref(), &user, project, release, to, yes).await
+        let asked = (project, release, to);
+        promote_with(cli, &p, b.as_ref(), &user, asked, yes, wait).await
     })
     .await
 }
@@ -116,10 +129,9 @@ async fn promote_with(
     p: &Profile,
     b: &dyn Backend,
     user: &str,
-    project: &str,
-    release: &str,
-    to: &str,
+    (project, release, to): (&str, &str, &str),
     yes: bool,
+    wait: Option<Option<std::time::Duration>>,
 ) -> i32 {
     let from = current(b, project, to).await;
     let question = format!(
@@ -138,7 +150,23 @@ async fn promote_with(
         },
         from,
     };
-    apply(cli, p, b, user, op).await
+    // The newest deployment before ours: an earlier one of the same candidate is not ours.
+    let before = match wait {
+        Some(_) => newest(b, project, to).await,
+        None => None,
+    };
+    let code = apply(cli, p, b, user, op).await;
+    match wait {
+        Some(timeout) if code == EXIT_OK => {
+            super::wait::follow_deployment(b, project, to, release, before, timeout).await
+        }
+        _ => code,
+    }
+}
+
+async fn newest(b: &dyn Backend, project: &str, env: &str) -> Option<String> {
+    let page = b.deployments(project, env, 1, 1).await.ok()?;
+    page.items.into_iter().next().map(|d| d.id)
 }
 
 pub async fn rollback(
@@ -198,13 +226,14 @@ pub async fn get(
     project: Option<&str>,
     json: bool,
 ) -> i32 {
-    with_session(cli, cfg, async |_, b, _| {
-        list_changes(b.as_ref(), deployments, project, json).await
+    with_session(cli, cfg, async |p, b, _| {
+        list_changes(&p, b.as_ref(), deployments, project, json).await
     })
     .await
 }
 
 async fn list_changes(
+    profile: &Profile,
     b: &dyn Backend,
     deployments: bool,
     project: Option<&str>,
@@ -233,7 +262,14 @@ async fn list_changes(
     }
     if !deployments {
         let header = ["PROJECT", "ENVIRONMENT", "ORDER", "RUNS", "SINCE", "LATEST"];
-        super::get::print(&rows, json, &header, |r| {
+        let url = |r: &EnvRow| {
+            let item = crate::weblinks::WebItem::Environment {
+                project: &r.project,
+                environment: &r.environment,
+            };
+            super::get::link(profile, &item)
+        };
+        super::get::print_linked(&rows, (json, url), &header, |r| {
             vec![
                 r.project.clone(),
                 r.environment.clone(),
@@ -251,9 +287,16 @@ async fn list_changes(
         });
         return EXIT_OK;
     }
-    super::get::print(
+    let url = |d: &crate::domain::Deployment| {
+        let item = crate::weblinks::WebItem::Environment {
+            project: &d.project,
+            environment: &d.environment,
+        };
+        super::get::link(profile, &item)
+    };
+    super::get::print_linked(
         &all,
-        json,
+        (json, url),
         &[
             "ID",
             "PROJECT",

@@ -4,8 +4,9 @@ use super::out::{err, out};
 use super::{Cli, EXIT_OK, GetWhat, report};
 use crate::api::paging::{Cut, Limits, Walk};
 use crate::api::{ApiError, Backend};
-use crate::config::Config;
+use crate::config::{Config, Profile};
 use crate::domain::{ListQuery, Page, Row};
+use crate::weblinks::WebItem;
 use serde::Serialize;
 use std::future::Future;
 
@@ -14,21 +15,34 @@ const PER_PAGE: u32 = 100;
 
 pub async fn run(cli: &Cli, cfg: &Config, what: GetWhat, json: bool) -> i32 {
     super::builds::with_session(cli, cfg, async |p, b, _| {
-        list(b.as_ref(), what, json, p.paging).await
+        list(&p, b.as_ref(), what, json, p.paging).await
     })
     .await
 }
 
-async fn list(b: &dyn Backend, what: GetWhat, json: bool, limits: Limits) -> i32 {
+/// The link to an item of this profile's web UI (`"url"` in `--json`).
+pub(super) fn link(p: &Profile, item: &WebItem) -> String {
+    crate::weblinks::url(p.kind, &p.url, p.web_url.as_ref(), item)
+}
+
+async fn list(
+    profile: &Profile,
+    b: &dyn Backend,
+    what: GetWhat,
+    json: bool,
+    limits: Limits,
+) -> i32 {
     let mut cut = None;
     let cut = &mut cut;
     let result = match what {
         GetWhat::Projects => all(limits, cut, |q| async move { b.projects(&q).await })
             .await
             .map(|rows| {
-                print(
+                print_linked(
                     &rows,
-                    json,
+                    (json, |p: &crate::domain::Project| {
+                        link(profile, &WebItem::Project { id: &p.id })
+                    }),
                     &["ID", "PROJECT", "LAST BUILD", "EXIT", "MEANING"],
                     |p| {
                         let lb = p.last_build.as_ref();
@@ -127,6 +141,29 @@ where
         }
     }
     Ok(rows)
+}
+
+/// [`print`], and in JSON each object also carries its `"url"` in the system's web UI.
+pub(super) fn print_linked<T: Serialize>(
+    rows: &[T],
+    (json, url): (bool, impl Fn(&T) -> String),
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) {
+    if !json {
+        return print(rows, json, header, cells);
+    }
+    let linked: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(serde_json::Value::Null);
+            if let serde_json::Value::Object(m) = &mut v {
+                m.insert("url".into(), serde_json::Value::String(url(r)));
+            }
+            v
+        })
+        .collect();
+    print(&linked, json, header, |_| Vec::new());
 }
 
 pub(super) fn print<T: Serialize>(

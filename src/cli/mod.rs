@@ -1,12 +1,14 @@
 //! Command line: clap definitions, picking the mode, and the one-shot commands.
 //! Exit codes (SPEC §2): 0 ok · 1 API or network error · 2 usage or config error ·
-//! 3 authentication failed · 4 refused.
+//! 3 authentication failed · 4 refused; waits (`wait`, `--wait`) add 5 failed · 6 cancelled ·
+//! 124 timed out.
 
 mod builds;
 mod changes;
 mod get;
 pub(crate) mod out;
 mod profiles;
+mod wait;
 
 use crate::api::ApiError;
 use crate::app::Keymap;
@@ -25,7 +27,9 @@ pub(crate) const EXIT_USAGE: i32 = 2;
     version,
     about = "Keyboard-driven terminal dashboard for CI/CD operators",
     after_help = "Without a command, opens the dashboard on the default profile.\n\
-                  Keys: : palette · / filter · j/k move · ⏎ open · esc back · tab pane · r refresh · ? help · q quit"
+                  Keys: : palette · / filter · j/k move · ⏎ open · esc back · tab pane · r refresh · ? help · q quit\n\n\
+                  Exit codes: 0 ok · 1 API or network error · 2 usage or config error · 3 authentication failed ·\n\
+                  4 refused · with wait/--wait: 5 the build or deployment failed · 6 it was cancelled · 124 --timeout passed"
 )]
 pub struct Cli {
     /// Profile to use (default: default_profile of the config, else the first one)
@@ -105,6 +109,21 @@ pub enum Command {
         /// A launch field (repeatable): --param commit=4e1f9a7 --param branch=main
         #[arg(long = "param", value_parser = parse_param)]
         param: Vec<(String, String)>,
+        /// Follow the build to its end: exit 0 succeeded, 5 failed, 6 cancelled
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up after this long (90s, 30m, 1h) with exit 124
+        #[arg(long, value_parser = wait::parse_timeout, requires = "wait")]
+        timeout: Option<std::time::Duration>,
+    },
+    /// Follow a build to its end, progress on stderr: exit 0 succeeded, 5 failed, 6 cancelled,
+    /// 124 timed out
+    Wait {
+        /// Run id (or a unique prefix) of queued/running work, or a finished build's number
+        build: String,
+        /// Give up after this long (90s, 30m, 1h) with exit 124; the build goes on
+        #[arg(long, value_parser = wait::parse_timeout)]
+        timeout: Option<std::time::Duration>,
     },
     /// Deploy a release candidate to an environment (asks first; protected ones need the name)
     Promote {
@@ -115,6 +134,12 @@ pub enum Command {
         to: String,
         #[arg(long)]
         yes: bool,
+        /// Follow the deployment until it settles: exit 0 succeeded, 5 failed, 6 cancelled
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up after this long (90s, 30m, 1h) with exit 124
+        #[arg(long, value_parser = wait::parse_timeout, requires = "wait")]
+        timeout: Option<std::time::Duration>,
     },
     /// Roll an environment back to the release before the current one
     Rollback {
@@ -261,8 +286,13 @@ pub async fn main(cli: Cli) -> i32 {
             release,
             to,
             yes,
+            wait,
+            timeout,
         }) => match load_config(&cli) {
-            Ok(cfg) => changes::promote(&cli, &cfg, project, release, to, *yes).await,
+            Ok(cfg) => {
+                let wait = wait.then_some(*timeout);
+                changes::promote(&cli, &cfg, project, release, to, *yes, wait).await
+            }
             Err(code) => code,
         },
         Some(Command::Rollback {
@@ -299,8 +329,17 @@ pub async fn main(cli: Cli) -> i32 {
             project,
             skip_step,
             param,
+            wait,
+            timeout,
         }) => match load_config(&cli) {
-            Ok(cfg) => builds::launch(&cli, &cfg, project, skip_step, param).await,
+            Ok(cfg) => {
+                let wait = wait.then_some(*timeout);
+                builds::launch(&cli, &cfg, project, skip_step, param, wait).await
+            }
+            Err(code) => code,
+        },
+        Some(Command::Wait { build, timeout }) => match load_config(&cli) {
+            Ok(cfg) => builds::wait(&cli, &cfg, build, *timeout).await,
             Err(code) => code,
         },
         Some(Command::Kill { build, yes }) => match load_config(&cli) {

@@ -49,6 +49,39 @@ pub struct KeyOverride {
     pub line: usize,
 }
 
+/// How a watched item that ended is announced (`notify = "…"` in a profile): the terminal
+/// bell, a desktop notification (OSC 9 / OSC 777), both, or neither (the toast always shows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Notify {
+    Bell,
+    Desktop,
+    #[default]
+    Both,
+    None,
+}
+
+impl Notify {
+    pub const NAMES: [&'static str; 4] = ["bell", "desktop", "both", "none"];
+
+    pub fn parse(s: &str) -> Option<Notify> {
+        Some(match s {
+            "bell" => Notify::Bell,
+            "desktop" => Notify::Desktop,
+            "both" => Notify::Both,
+            "none" => Notify::None,
+            _ => return None,
+        })
+    }
+
+    pub fn bell(self) -> bool {
+        matches!(self, Notify::Bell | Notify::Both)
+    }
+
+    pub fn desktop(self) -> bool {
+        matches!(self, Notify::Desktop | Notify::Both)
+    }
+}
+
 /// An Aviator release project and its environments in promotion order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReleaseProject {
@@ -78,6 +111,10 @@ pub struct Profile {
     pub timeout_secs: u64,
     /// Bounds for walking every page of a list (`max_pages`, `max_rows`).
     pub paging: crate::api::paging::Limits,
+    /// Base of the system's web UI when it is not the API's host (`o` opens items there).
+    pub web_url: Option<url::Url>,
+    /// How a watched item that ends is announced.
+    pub notify: Notify,
     /// Line of the `[profiles.<name>]` header, for messages about the profile as a whole.
     pub line: usize,
 }
@@ -104,6 +141,8 @@ impl Profile {
             insecure: false,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             paging: Default::default(),
+            web_url: None,
+            notify: Notify::default(),
             line: 0,
         }
     }

@@ -32,6 +32,8 @@ const COMMON_KEYS: &[&str] = &[
     "timeout_secs",
     "max_pages",
     "max_rows",
+    "web_url",
+    "notify",
 ];
 const SECRET_FIELDS: &[&str] = &["password", "api_key", "token", "runner_token"];
 
@@ -501,6 +503,21 @@ fn profile(
                     p.paging.max_rows = n;
                 }
             }
+            "web_url" => p.web_url = url(cx, v),
+            "notify" => {
+                let word = string(cx, v, "one of \"bell\", \"desktop\", \"both\", \"none\"");
+                match word.as_deref().map(|w| (w, super::Notify::parse(w))) {
+                    Some((_, Some(n))) => p.notify = n,
+                    Some((w, None)) => cx.problem(
+                        v.span(),
+                        format!(
+                            "notify = \"{w}\" is not a choice; expected one of: {}",
+                            super::Notify::NAMES.join(", ")
+                        ),
+                    ),
+                    None => {}
+                }
+            }
             "ca_file" => p.ca_file = string(cx, v, "a path to a PEM file").map(PathBuf::from),
             "protected_environments" => {
                 p.protected_environments = string_list(cx, v, "environment names")
@@ -646,5 +663,34 @@ mod tests {
                 .any(|p| p.message.contains("needs `username`")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn notify_and_web_url_are_read_and_checked() {
+        let base = "username = \"ops\"\npassword_env = \"P\"\n";
+        let c = check(&format!(
+            "{base}notify = \"bell\"\nweb_url = \"https://ui.example.com/\"\n"
+        ))
+        .unwrap();
+        let p = &c.profiles[0];
+        assert_eq!(p.notify, super::super::Notify::Bell);
+        assert_eq!(
+            p.web_url.as_ref().map(|u| u.as_str()),
+            Some("https://ui.example.com/")
+        );
+        // The default is both.
+        let c = check(base).unwrap();
+        assert_eq!(c.profiles[0].notify, super::super::Notify::Both);
+        // A wrong word names the choices and the line.
+        let e = check(&format!("{base}notify = \"loud\"\n")).unwrap_err();
+        let p = &e.problems[0];
+        assert_eq!(p.line, 6);
+        assert!(
+            p.message.contains("bell, desktop, both, none"),
+            "{}",
+            p.message
+        );
+        let e = check(&format!("{base}web_url = \"ftp://x\"\n")).unwrap_err();
+        assert!(e.problems[0].message.contains("scheme"), "{e}");
     }
 }

@@ -27,8 +27,8 @@ pub fn spinner(now: u64) -> &'static str {
 }
 
 /// Below this size panes cannot show a row of every column: a notice says what is needed.
-pub(crate) const MIN_WIDTH: u16 = 60;
-pub(crate) const MIN_HEIGHT: u16 = 12;
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
 
 /// Header, insecure banner, tabs, body and footer: the drawing and the mouse agree on them.
 pub(crate) fn areas(s: &State, area: Rect) -> [Rect; 5] {
@@ -102,6 +102,16 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         Overlay::Launch(form) => popups::launch(f, body, t, form),
         Overlay::Message { title, lines } => popups::message(f, body, t, title, lines),
         Overlay::Pick(p) => popups::pick(f, body, t, p),
+        Overlay::Watching { selected } => {
+            let lines = crate::app::watch::lines(s);
+            popups::list_popup(
+                f,
+                body,
+                t,
+                ("watching", &lines, *selected),
+                " ↑↓ choose · ⏎ jump there · w stop watching · esc close ".to_string(),
+            )
+        }
         Overlay::Filter { .. } | Overlay::None => {}
     }
 }
@@ -277,6 +287,19 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                         .and_then(|c| c.list(s.pane))
                         .is_some_and(|l| !l.sort_fields.is_empty()),
                     "next_pane" => !s.log_visible(),
+                    // Watch and links: only where there is an item to watch or open.
+                    "watch" => matches!(
+                        s.pane,
+                        crate::domain::Resource::Builds
+                            | crate::domain::Resource::Releases
+                            | crate::domain::Resource::Overview
+                    ),
+                    "web" => !matches!(
+                        s.pane,
+                        crate::domain::Resource::Developers
+                            | crate::domain::Resource::Secrets
+                            | crate::domain::Resource::Audit
+                    ),
                     _ => true,
                 }
             })
@@ -294,9 +317,15 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     };
     let used: usize = spans.iter().map(|sp| sp.width()).sum();
     while used + width(&hints) > area.width as usize {
+        // Watch and links go before the pane's own actions.
         let Some(drop) = hints
             .iter()
-            .rposition(|(_, w, _)| !matches!(*w, "help" | "quit"))
+            .rposition(|(_, w, _)| matches!(*w, "web" | "watch"))
+            .or_else(|| {
+                hints
+                    .iter()
+                    .rposition(|(_, w, _)| !matches!(*w, "help" | "quit"))
+            })
         else {
             break;
         };

@@ -423,11 +423,26 @@ pub fn message(f: &mut Frame, body: Rect, t: &Theme, title: &str, lines: &[Strin
 
 /// Choose one of a list.
 pub fn pick(f: &mut Frame, body: Rect, t: &Theme, p: &crate::app::overlays::picker::Pick) {
-    let (title, items, selected) = (p.title.as_str(), &p.items, p.selected);
     let verb = match p.purpose {
         crate::app::overlays::picker::PickFor::Archive(_) => "download",
         crate::app::overlays::picker::PickFor::Candidate { .. } => "deploy (asks first)",
     };
+    let hint = if p.find.is_empty() {
+        format!(" ↑↓ choose · type to find · ⏎ {verb} · esc close ")
+    } else {
+        format!(" find: {} · ⏎ {verb} · esc close ", clean(&p.find))
+    };
+    list_popup(f, body, t, (&p.title, &p.items, p.selected), hint);
+}
+
+/// A list to choose from, centred, the selected row marked (not by colour alone).
+pub fn list_popup(
+    f: &mut Frame,
+    body: Rect,
+    t: &Theme,
+    (title, items, selected): (&str, &[String], usize),
+    hint: String,
+) {
     let w = items
         .iter()
         .map(|l| l.chars().count() as u16 + 8)
@@ -456,14 +471,7 @@ pub fn pick(f: &mut Frame, body: Rect, t: &Theme, p: &crate::app::overlays::pick
             Line::styled(format!("{mark}{}", clean(it)), style)
         })
         .collect();
-    let blk = popup_block(title, t).title_bottom(Line::styled(
-        if p.find.is_empty() {
-            format!(" ↑↓ choose · type to find · ⏎ {verb} · esc close ")
-        } else {
-            format!(" find: {} · ⏎ {verb} · esc close ", clean(&p.find))
-        },
-        t.dim(),
-    ));
+    let blk = popup_block(title, t).title_bottom(Line::styled(hint, t.dim()));
     f.render_widget(Paragraph::new(lines).block(blk), area);
 }
 

@@ -11,7 +11,8 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub struct Tui {
     pub child: Box<dyn Child + Send + Sync>,
     pub parser: Arc<Mutex<vt100::Parser>>,
-    /// Every byte the program wrote to the terminal, as written.
+    /// Every byte the program wrote (the last 8 MB), for sequences the screen does not keep
+    /// (bell, notifications).
     pub raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     _master: Box<dyn MasterPty + Send>,
@@ -71,8 +72,11 @@ impl Tui {
                 if n == 0 {
                     break;
                 }
-                record.lock().unwrap().extend_from_slice(&buf[..n]);
                 feed.lock().unwrap().process(&buf[..n]);
+                let mut r = record.lock().unwrap();
+                r.extend_from_slice(&buf[..n]);
+                let over = r.len().saturating_sub(8 << 20);
+                r.drain(..over);
             }
         });
         let writer = pty.master.take_writer().unwrap();
@@ -100,6 +104,23 @@ impl Tui {
             }
             if start.elapsed() > DEADLINE {
                 panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Poll the bytes written so far until they contain `needle`.
+    pub fn wait_bytes(&self, what: &str, needle: &[u8]) {
+        let start = Instant::now();
+        while !self
+            .raw
+            .lock()
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            if start.elapsed() > DEADLINE {
+                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
             }
             std::thread::sleep(Duration::from_millis(10));
         }

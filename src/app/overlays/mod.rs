@@ -8,6 +8,7 @@ pub mod form;
 pub mod help;
 pub mod palette;
 pub(crate) mod picker;
+pub(crate) mod watching;
 
 use crate::app::action::{Action, Effect};
 use crate::app::keymap::Ctx;
@@ -26,6 +27,7 @@ pub(crate) fn layer(o: &Overlay) -> Option<(Ctx, bool)> {
         Overlay::Confirm(c) => (Ctx::Confirm, c.typed.is_some()),
         Overlay::Pick(_) => (Ctx::Picker, false),
         Overlay::Launch(f) => (Ctx::Form, f.focus >= 1),
+        Overlay::Watching { .. } => (Ctx::Watching, false),
     })
 }
 
@@ -53,6 +55,7 @@ pub(crate) fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Overlay::Confirm(c) => confirm::handle(s, *c, a, fx),
         Overlay::Pick(p) => picker::handle(s, *p, a),
         Overlay::Launch(form) => form::handle(s, form, a, fx),
+        Overlay::Watching { selected } => watching::handle(s, selected, a, fx),
         Overlay::Message { .. } | Overlay::None => Overlay::None,
     };
     s.overlay = next;

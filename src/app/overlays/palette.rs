@@ -32,6 +32,10 @@ pub(crate) const COMMANDS: &[(&str, &str)] = &[
         "messages",
         "every message of this session, with its time and profile",
     ),
+    (
+        "watching",
+        "watched builds, runs and deployments of every profile (w adds one)",
+    ),
     ("help", "keys for this pane"),
     ("quit", "leave shipdeck"),
 ];
@@ -179,6 +183,7 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
                 lines: crate::app::messages::history(s),
             }
         }
+        "watching" | "watch" => crate::app::watch::open(s),
         "quit" | "q" => s.quit = true,
         other => toast(
             s,

@@ -166,8 +166,13 @@ pub(crate) fn show_pane(s: &mut State, r: Resource, fx: &mut Vec<Effect>) {
 /// as the list arrives.
 pub fn open_at(s: &mut State, (pane, row): (Resource, Option<String>), fx: &mut Vec<Effect>) {
     if pane == Resource::Builds {
-        // The queue, whatever project's history was on screen.
-        s.builds_scope = BuildScope::Active;
+        // The queue, whatever project's history was on screen (a finished watched build: its
+        // project's history).
+        s.builds_scope = s
+            .watch
+            .scope_after_login
+            .take()
+            .unwrap_or(BuildScope::Active);
         s.lists.builds = Default::default();
     }
     if let Some(id) = row {

@@ -55,6 +55,10 @@ pub struct OverviewItem {
     /// The row of that pane it is about (a build's or a project's id), selected on Enter.
     pub target: Option<String>,
     pub at: Option<DateTime<Utc>>,
+    /// The project (release project) the line is about, for watching it (`w`) and links.
+    pub project: String,
+    /// A release environment, for a deployment line.
+    pub environment: Option<String>,
 }
 
 impl Row for OverviewItem {
@@ -94,6 +98,8 @@ fn item(
         pane,
         target,
         at,
+        project: String::new(),
+        environment: None,
     }
 }
 
@@ -128,8 +134,9 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                     .iter()
                     .filter(|x| x.status == status)
                     .take(PER_KIND)
-                    .map(|x| {
-                        item(
+                    .map(|x| OverviewItem {
+                        project: x.project.clone(),
+                        ..item(
                             profile,
                             kind,
                             what,
@@ -162,7 +169,7 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                     .take(PER_KIND)
                     .map(|(p, l)| {
                         let why = l.message.clone().unwrap_or_else(|| l.raw.clone());
-                        item(
+                        let line = item(
                             profile,
                             kind,
                             ItemKind::Failing,
@@ -170,7 +177,11 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                             why,
                             (Resource::Projects, Some(p.id.clone())),
                             l.at,
-                        )
+                        );
+                        OverviewItem {
+                            project: p.name.clone(),
+                            ..line
+                        }
                     }),
             );
         }
@@ -190,15 +201,19 @@ pub async fn collect(profile: &str, b: &dyn Backend) -> Vec<OverviewItem> {
                 BuildStatus::Failed => ItemKind::Failing,
                 _ => continue,
             };
-            out.push(item(
-                profile,
-                kind,
-                what,
-                format!("{}/{} {}", env.project, env.name, d.candidate),
-                d.error.clone().unwrap_or_else(|| d.raw_status.clone()),
-                (Resource::Releases, Some(d.id.clone())),
-                d.started_at,
-            ));
+            out.push(OverviewItem {
+                project: env.project.clone(),
+                environment: Some(env.name.clone()),
+                ..item(
+                    profile,
+                    kind,
+                    what,
+                    format!("{}/{} {}", env.project, env.name, d.candidate),
+                    d.error.clone().unwrap_or_else(|| d.raw_status.clone()),
+                    (Resource::Releases, Some(d.id.clone())),
+                    d.started_at,
+                )
+            });
         }
     }
     out

@@ -262,7 +262,19 @@ fn check_watch(s: &mut State, key: &(String, String), fx: &mut Vec<Effect>) {
             Level::Error
         };
         toast(s, level, text.clone());
-        fx.push(Effect::Notify(text));
+        // Bell and desktop notification as the profile's `notify` says (as for watched items).
+        let notify = s.profile().map(|p| p.notify).unwrap_or_default();
+        if notify.bell() || notify.desktop() {
+            fx.push(Effect::Alert(crate::app::action::Alert {
+                title: format!(
+                    "shipdeck · {}",
+                    s.profile().map(|p| p.name.as_str()).unwrap_or_default()
+                ),
+                body: text,
+                bell: notify.bell(),
+                desktop: notify.desktop(),
+            }));
+        }
         s.releases.watch = None;
         crate::app::lists::reload(s, Resource::Releases, fx);
     }

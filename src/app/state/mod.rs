@@ -55,6 +55,8 @@ pub struct Toast {
     pub text: String,
     pub until: Millis,
     pub profile: String,
+    /// A link in the text, made clickable (OSC 8) where it shows.
+    pub link: Option<String>,
 }
 
 /// A text input overlay.
@@ -82,6 +84,10 @@ pub enum Overlay {
         lines: Vec<String>,
     },
     Launch(Box<LaunchForm>),
+    /// `:watching`: every watched item; ⏎ jumps there, w stops watching.
+    Watching {
+        selected: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +161,13 @@ pub struct State {
     /// Why a copy may not reach the clipboard (tmux with `set-clipboard off`), found at start;
     /// `None`: the terminal takes OSC 52.
     pub clipboard_hint: Option<String>,
+    /// Watched builds, runs, tasks and deployments of every profile.
+    pub watch: super::watch::Watch,
+    /// A browser can be started here (a display, or macOS): `o` opens links in it; otherwise
+    /// the link is shown to click (OSC 8).
+    pub display: bool,
+    /// The link `Y` copied last (a second `Y` copies the id instead).
+    pub link_copied: Option<String>,
     /// Names this process's temporary files (the process id, passed in: `update` reads no
     /// system state).
     pub instance: u32,
@@ -206,6 +219,9 @@ impl State {
             next_req: 1,
             instance: 0,
             clipboard_hint: None,
+            watch: Default::default(),
+            display: false,
+            link_copied: None,
             dirty: true,
             quit: false,
         }
@@ -311,6 +327,10 @@ impl State {
         }
         if let Conn::Offline { retry_at, .. } = self.conn {
             at(retry_at);
+        }
+        // Watched items of every profile, whatever is on screen.
+        if let Some(w) = super::watch::next_deadline(self) {
+            at(w);
         }
         if self.conn == Conn::Connecting || self.any_loading() {
             // Spinner frames while waiting.
