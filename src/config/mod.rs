@@ -27,6 +27,36 @@ pub struct Config {
     pub keys: Vec<KeyOverride>,
     /// In file order.
     pub profiles: Vec<Profile>,
+    /// `[diff]`: what the log diff ignores.
+    pub diff: DiffConfig,
+}
+
+/// `[diff]` of the config: rules that extend or replace the built-in normalisation rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiffConfig {
+    /// Lines of context around a change.
+    pub context: usize,
+    /// Whether the built-in rules apply (a config rule of the same name replaces one).
+    pub defaults: bool,
+    /// `ignore = [...]` (each match becomes `…`) and `rules = [{ name, regex, replace }]`.
+    pub rules: Vec<crate::logdiff::RuleSpec>,
+}
+
+impl Default for DiffConfig {
+    fn default() -> DiffConfig {
+        DiffConfig {
+            context: crate::logdiff::DEFAULT_CONTEXT,
+            defaults: true,
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl DiffConfig {
+    /// The rules in force.
+    pub fn rules(&self) -> Vec<crate::logdiff::RuleSpec> {
+        crate::logdiff::rules::merge(self.defaults, &self.rules)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -140,6 +170,7 @@ impl Config {
             log_buffer_lines: DEFAULT_LOG_BUFFER_LINES,
             keys: Vec::new(),
             profiles: Vec::new(),
+            diff: DiffConfig::default(),
         }
     }
 

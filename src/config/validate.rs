@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod diff;
+
 const TOP_KEYS: &[&str] = &[
     "default_profile",
     "theme",
@@ -19,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "log_buffer_lines",
     "keys",
     "profiles",
+    "diff",
 ];
 const COMMON_KEYS: &[&str] = &[
     "kind",
@@ -95,6 +98,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
                     .unwrap_or(DEFAULT_LOG_BUFFER_LINES)
             }
             "keys" => cfg.keys = keys(&mut cx, value),
+            "diff" => cfg.diff = diff::diff(&mut cx, value),
             "profiles" => match value.get_ref() {
                 DeValue::Table(t) => {
                     for (pname, pval) in t {
