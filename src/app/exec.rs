@@ -128,6 +128,9 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
         | Effect::Copy(_)
         | Effect::Suspend
         | Effect::Notify(_)
+        | Effect::DiffLog(_)
+        | Effect::CancelDiff
+        | Effect::CompareCandidates { .. }
         | Effect::StartDemo => {
             return None;
         }

@@ -27,6 +27,10 @@ enum JobKey {
     Environments,
     Deployments(u64),
     Log,
+    /// The log diff (one at a time).
+    Diff,
+    /// The builds a log may be compared with.
+    CompareCandidates,
     /// One-off reads (archive list, runner health): aborted with their profile.
     Read(u64),
     Demo,
@@ -47,6 +51,8 @@ pub struct Runner {
     cache_dir: Option<std::path::PathBuf>,
     /// Backends of every profile, for the Overview (kept between refreshes).
     others: HashMap<String, Arc<dyn Backend>>,
+    /// Stops the log diff in progress (its blocking part cannot be aborted).
+    diff_cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Runner {
@@ -62,6 +68,7 @@ impl Runner {
             audit_file: None,
             cache_dir: None,
             others: HashMap::new(),
+            diff_cancel: None,
         }
     }
 
@@ -301,6 +308,28 @@ impl Runner {
                 if let Some(job) = self.jobs.remove(&JobKey::Log) {
                     job.abort();
                 }
+                self.cancel_diff();
+            }
+            Effect::DiffLog(request) => {
+                let Some(b) = self.backend.clone() else {
+                    return;
+                };
+                self.cancel_diff();
+                let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                self.diff_cancel = Some(cancel.clone());
+                let tx = self.tx.clone();
+                self.spawn(JobKey::Diff, async move {
+                    Some(super::diffjob::run(b.as_ref(), *request, &tx, cancel).await)
+                });
+            }
+            Effect::CancelDiff => self.cancel_diff(),
+            Effect::CompareCandidates { epoch, req, build } => {
+                let Some(b) = self.backend.clone() else {
+                    return;
+                };
+                self.spawn(JobKey::CompareCandidates, async move {
+                    Some(super::diffjob::candidates(b.as_ref(), epoch, req, &build).await)
+                });
             }
             // Terminal output is the event loop's business (see `tui`).
             Effect::Copy(_) | Effect::Notify(_) | Effect::Suspend => {}
@@ -369,6 +398,16 @@ impl Runner {
 }
 
 impl Runner {
+    /// Stop the log diff in progress: its task is aborted and its blocking part told to stop.
+    fn cancel_diff(&mut self) {
+        if let Some(flag) = self.diff_cancel.take() {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(job) = self.jobs.remove(&JobKey::Diff) {
+            job.abort();
+        }
+    }
+
     /// A change: never coalesced, never aborted (not by a newer request, a profile switch or
     /// quit); its audit line is appended before its answer is reported.
     fn write(&mut self, b: Arc<dyn Backend>, effect: Effect) {

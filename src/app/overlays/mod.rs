@@ -56,6 +56,7 @@ pub(crate) fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
             items,
             selected,
             build,
+            compare,
         } => picker::handle(
             s,
             picker::Pick {
@@ -63,8 +64,10 @@ pub(crate) fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
                 items,
                 selected,
                 build,
+                compare,
             },
             a,
+            fx,
         ),
         Overlay::Launch(form) => form::handle(s, form, a, fx),
         Overlay::Message { .. } | Overlay::None => Overlay::None,

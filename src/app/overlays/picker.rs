@@ -1,6 +1,7 @@
-//! Pick one of a list (a build's archived files); Enter chooses, Esc closes.
+//! Pick one of a list (a build's archived files, a build to compare a log with); Enter
+//! chooses, Esc closes.
 
-use crate::app::action::Action;
+use crate::app::action::{Action, Effect};
 use crate::app::state::{Overlay, State};
 use crate::domain::Build;
 
@@ -9,6 +10,8 @@ pub(crate) struct Pick {
     pub items: Vec<String>,
     pub selected: usize,
     pub build: Box<Build>,
+    /// Builds to compare the log with (`None`: archived files of `build`).
+    pub compare: Option<Vec<Build>>,
 }
 
 impl Pick {
@@ -18,11 +21,30 @@ impl Pick {
             items: self.items,
             selected: self.selected,
             build: self.build,
+            compare: self.compare,
         }
     }
 }
 
-pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action) -> Overlay {
+/// `D` in a log: choose the build to compare with (newest first, the last green one selected).
+pub(crate) fn compare_picker(builds: Vec<Build>) -> Overlay {
+    let selected = builds
+        .iter()
+        .position(|b| b.status == crate::domain::BuildStatus::Succeeded)
+        .unwrap_or(0);
+    Overlay::Pick {
+        title: "compare this log with".into(),
+        items: builds
+            .iter()
+            .map(crate::app::panes::triage::build_item)
+            .collect(),
+        selected,
+        build: Box::default(),
+        compare: Some(builds),
+    }
+}
+
+pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action, fx: &mut Vec<Effect>) -> Overlay {
     match a {
         Action::Cancel => Overlay::None,
         Action::Down => {
@@ -32,6 +54,12 @@ pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action) -> Overlay {
         Action::Up => {
             p.selected = p.selected.saturating_sub(1);
             p.shown()
+        }
+        Action::Accept if p.compare.is_some() => {
+            if let Some(b) = p.compare.and_then(|c| c.into_iter().nth(p.selected)) {
+                crate::app::panes::triage::compare_with(s, b, fx);
+            }
+            Overlay::None
         }
         Action::Accept => match p.items.get(p.selected) {
             Some(file) => super::form::download_form(s, p.build, file.clone()),

@@ -74,12 +74,14 @@ pub enum Overlay {
         ctx: Ctx,
     },
     Confirm(Box<Confirm>),
-    /// Pick one of a list (archived files); Enter chooses.
+    /// Pick one of a list (archived files; a build to compare a log with); Enter chooses.
     Pick {
         title: String,
         items: Vec<String>,
         selected: usize,
         build: Box<Build>,
+        /// Builds to compare the log with, one per item (`None`: archived files of `build`).
+        compare: Option<Vec<Build>>,
     },
     /// Something to read (e.g. where to push an asset); any key closes it.
     Message {
@@ -143,6 +145,8 @@ pub struct State {
     pub open_after_login: Option<(Resource, Option<String>)>,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
+    /// `[diff]` of the config: what the log diff ignores.
+    pub diff: crate::config::DiffConfig,
     /// This session's audit trail (newest last), plus earlier entries read at start.
     pub audit: Vec<super::mutation::AuditEntry>,
     /// Where log spill files go.
@@ -195,6 +199,7 @@ impl State {
             releases: Default::default(),
             open_after_login: None,
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
+            diff: Default::default(),
             audit: Vec::new(),
             cache_dir: std::env::temp_dir().join("shipdeck"),
             save_dir: std::env::temp_dir().join("shipdeck").join("logs"),
