@@ -5,6 +5,7 @@
 mod builds;
 mod changes;
 mod get;
+mod logdiff;
 pub(crate) mod out;
 mod profiles;
 
@@ -92,6 +93,13 @@ pub enum Command {
         /// The bytes as the server sent them, escape sequences and all
         #[arg(long)]
         raw: bool,
+        /// Only what differs from the last successful build of the project (or from <OTHER>),
+        /// as a unified diff with step headers; times, hashes and counters are ignored
+        #[arg(long, value_name = "OTHER", num_args = 0..=1, default_missing_value = "")]
+        diff: Option<String>,
+        /// With --diff: the build's project (saves looking for it in every project's history)
+        #[arg(long, requires = "diff")]
+        project: Option<String>,
     },
     /// Start a build of a project (id or name)
     Launch {
@@ -275,6 +283,8 @@ pub async fn main(cli: Cli) -> i32 {
             step,
             follow,
             raw,
+            diff,
+            project,
         }) => match load_config(&cli) {
             Ok(cfg) => {
                 let args = builds::LogsArgs {
@@ -282,6 +292,8 @@ pub async fn main(cli: Cli) -> i32 {
                     step: *step,
                     follow: *follow,
                     raw: *raw,
+                    diff: diff.as_deref(),
+                    project: project.as_deref(),
                 };
                 builds::logs(&cli, &cfg, args).await
             }

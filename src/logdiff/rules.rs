@@ -66,7 +66,11 @@ pub fn default_rules() -> Vec<RuleSpec> {
             r"(?i)#\d+\b|\b(build|run|job|task)([ :#]+)\d+\b",
             "$1$2#<n>",
         ),
-        ("progress", r"\b\d+(?:\.\d+)?%|\[\d+/\d+\]", "<progress>"),
+        (
+            "progress",
+            r"\b\d+(?:\.\d+)?%|\[\d+/\d+\]|\(\d+/\d+\)",
+            "<progress>",
+        ),
     ]
     .into_iter()
     .map(|(n, r, s)| RuleSpec::new(n, r, s))
@@ -215,6 +219,7 @@ mod tests {
         assert_eq!(n("build 41 passed"), "build #<n> passed");
         assert_eq!(n("[3/7] bundling"), "<progress> bundling");
         assert_eq!(n("coverage 87.5%"), "coverage <progress>");
+        assert_eq!(n("objects (310/1024)"), "objects <progress>");
     }
 
     #[test]
