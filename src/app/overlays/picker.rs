@@ -26,11 +26,13 @@ impl Pick {
     }
 }
 
-/// `D` in a log: choose the build to compare with (newest first, the last green one selected).
-pub(crate) fn compare_picker(builds: Vec<Build>) -> Overlay {
+/// `D` in a log of `build`: choose the build to compare with (newest first, the last green one
+/// before it selected).
+pub(crate) fn compare_picker(builds: Vec<Build>, build: &Build) -> Overlay {
+    let green = crate::logdiff::fetch::last_green(&builds, build);
     let selected = builds
         .iter()
-        .position(|b| b.status == crate::domain::BuildStatus::Succeeded)
+        .position(|b| green.as_ref().is_some_and(|g| g.id == b.id))
         .unwrap_or(0);
     Overlay::Pick {
         title: "compare this log with".into(),

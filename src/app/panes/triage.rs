@@ -562,9 +562,9 @@ pub(crate) fn reply(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
             s.dirty = true;
         }
         Action::CompareCandidates { epoch, req, result } => {
-            if current_log(s, *epoch, *req).is_none() {
+            let Some(build) = current_log(s, *epoch, *req).map(|l| l.build.clone()) else {
                 return true;
-            }
+            };
             match result {
                 Ok(builds) if builds.is_empty() => toast(
                     s,
@@ -572,7 +572,8 @@ pub(crate) fn reply(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
                     "no other finished build of this project to compare with",
                 ),
                 Ok(builds) => {
-                    s.overlay = crate::app::overlays::picker::compare_picker(builds.clone());
+                    s.overlay =
+                        crate::app::overlays::picker::compare_picker(builds.clone(), &build);
                     s.dirty = true;
                 }
                 Err(e) => toast(

@@ -134,6 +134,18 @@ fn stable_rng(project: &str, step: &str, i: usize) -> fastrand::Rng {
     fastrand::Rng::with_seed(h ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// Lines of a step in every run of a project (two a second of a usual length drawn once per
+/// project and step, within the range run lengths are drawn from).
+fn usual_lines(project: &str, step: &str, slow: bool) -> usize {
+    let mut r = stable_rng(project, step, usize::MAX);
+    let secs = if slow {
+        r.usize(20..=40)
+    } else {
+        r.usize(3..=10)
+    };
+    secs * 2
+}
+
 fn colored(rng: &mut fastrand::Rng, stable: &mut fastrand::Rng, line: String) -> String {
     // ~10 % of lines carry ANSI SGR sequences (the same lines in every run); the run's PRNG
     // is drawn from as it always was.
@@ -317,6 +329,8 @@ pub(crate) fn gen_plan(
         // ERROR line in the first half so that every build prints one.
         let err_range = if stops_here { (n / 2).max(1) } else { n };
         let err_at = (error_step == Some(s)).then(|| rng.usize(..err_range));
+        // The lines as drawn from the run's PRNG (it is drawn from as it always was, so ids,
+        // outcomes and timings stay the same) …
         let mut lines = Vec::with_capacity(n + 1);
         for i in 0..n {
             let off = start + (i as i64 + 1) * spacing + noise(rng, spacing / 5);
@@ -328,6 +342,33 @@ pub(crate) fn gen_plan(
                 colored(rng, &mut stable, l)
             };
             lines.push((off, text));
+        }
+        // … but as many lines in every run of the project's step, spread over the same time,
+        // with their volatile parts from a PRNG of this run: two runs' logs then differ where
+        // the runs did (what the log diff compares), not in how long a step happened to take.
+        if project.profile != Profile::HugeLog {
+            let usual = usual_lines(name, s, project.profile == Profile::Slow);
+            let m = if stops_here {
+                (usual / 2).max(1)
+            } else {
+                usual
+            };
+            let err_at = err_at.map(|e| e * m / n.max(1));
+            let span = (n as i64 + 1) * spacing;
+            let mut own = fastrand::Rng::with_seed((start as u64) ^ stable_rng(name, s, 0).u64(..));
+            lines = (0..m)
+                .map(|i| {
+                    let off = start + (i as i64 + 1) * span / (m as i64 + 1);
+                    let text = if Some(i) == err_at {
+                        error_line(&mut own)
+                    } else {
+                        let mut stable = stable_rng(name, s, i);
+                        let l = step_line(&mut own, &mut stable, name, s, i);
+                        colored(&mut own, &mut stable, l)
+                    };
+                    (off, text)
+                })
+                .collect();
         }
         t = start + (n as i64 + 1) * spacing + noise(rng, spacing / 2);
         let mut success = Some(true);
