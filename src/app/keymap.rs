@@ -349,7 +349,7 @@ impl Default for Keymap {
             b("kill_log", &[Key::ch('x')], Action::Kill, "kill this build", Log, false),
             b("diff", &[Key::ch('d')], Action::ToggleDiff, "compare with the last green build: only what differs (n/N, ]/[ hunks; ⏎ jumps to the line; esc or d: back)", Log, true),
             b("diff_pick", &[Key::ch('D')], Action::PickDiff, "compare with a build you pick from the project's builds", Log, false),
-            b("summary", &[Key::ch('i')], Action::ToggleSummary, "failure summary of a failed build / the full log (esc: full log)", Log, true),
+            b("summary", &[Key::ch('i')], Action::ToggleSummary, "failure summary of a failed build / the full log (esc: full log)", Log, false),
             b("projects", &[Key::ch('1')], Action::ShowPane(Resource::Projects), "Projects pane", Global, false),
             b("developers", &[Key::ch('2')], Action::ShowPane(Resource::Developers), "Developers pane", Global, false),
             b("secrets", &[Key::ch('3')], Action::ShowPane(Resource::Secrets), "Secrets pane", Global, false),
