@@ -15,7 +15,7 @@
 use chrono::Utc;
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::app::diffjob::DiffOutcome;
-use shipdeck::app::logview::{LogView, TailState};
+use shipdeck::app::logview::LogView;
 use shipdeck::app::panes::triage::LogMode;
 use shipdeck::app::{Action, Keymap, LogItem, ProfileInfo, State, update};
 use shipdeck::domain::*;
@@ -197,7 +197,7 @@ fn frames_while_diffing() {
         status: BuildStatus::Failed,
         ..Build::default()
     };
-    let mut view = LogView::new(
+    let view = LogView::new(
         build.clone(),
         1,
         200_000,
@@ -222,7 +222,6 @@ fn frames_while_diffing() {
         ));
     }
     let epoch = s.epoch;
-    let _ = view.state == TailState::Loading;
     s.log = Some(view);
     update(
         &mut s,

@@ -435,6 +435,8 @@ pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         (LogMode::Diff, Action::PageDown) => log.compare.move_by(page, height),
         (LogMode::Diff, Action::HalfPageUp) => log.compare.move_by(-page / 2, height),
         (LogMode::Diff, Action::HalfPageDown) => log.compare.move_by(page / 2, height),
+        (LogMode::Diff, Action::ScrollLeft) => log.hscroll = log.hscroll.saturating_sub(8),
+        (LogMode::Diff, Action::ScrollRight) => log.hscroll += 8,
         (LogMode::Diff, Action::Top) => log.compare.move_by(i64::MIN / 2, height),
         (LogMode::Diff, Action::Bottom) => log.compare.move_by(i64::MAX / 2, height),
         (
