@@ -99,11 +99,12 @@ pub(super) fn draw_summary(f: &mut Frame, area: Rect, s: &State, t: &Theme, log:
         ),
     ]));
     out.push(Line::raw(""));
-    let links = sum.links();
-    let selected = links.get(sum.cursor).copied();
     let width = area.width.saturating_sub(12) as usize;
-    let link_style = |n: u64| {
-        if Some(n) == selected {
+    // Links in `Summary::links` order: the selected one is highlighted.
+    let mut link = 0usize;
+    let mut link_style = || {
+        link += 1;
+        if link - 1 == sum.cursor {
             t.selection()
         } else {
             Style::new()
@@ -120,7 +121,7 @@ pub(super) fn draw_summary(f: &mut Frame, area: Rect, s: &State, t: &Theme, log:
         };
         let mut row = vec![Span::styled(title, bold.fg(t.fail))];
         if let Some(n) = st.line {
-            row.push(Span::styled(format!("  line {}", n + 1), link_style(n)));
+            row.push(Span::styled(format!("  line {}", n + 1), link_style()));
         }
         out.push(Line::from(row));
         if st.errors.is_empty() {
@@ -133,7 +134,7 @@ pub(super) fn draw_summary(f: &mut Frame, area: Rect, s: &State, t: &Theme, log:
                     Span::styled(format!("   {:>6} ", n + 1), t.dim()),
                     Span::raw(text),
                 ])
-                .style(link_style(*n)),
+                .style(link_style()),
             );
         }
     }

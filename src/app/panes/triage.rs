@@ -52,12 +52,7 @@ impl Summary {
         let mut out = Vec::new();
         for s in &self.steps {
             out.extend(s.line);
-            out.extend(
-                s.errors
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .filter(|n| Some(*n) != s.line),
-            );
+            out.extend(s.errors.iter().map(|(n, _)| *n));
         }
         out
     }
@@ -100,8 +95,10 @@ impl Summary {
             });
         }
         for s in &mut steps {
-            // The step's own first line is linked already.
-            s.errors.retain(|(n, _)| Some(*n) != s.line);
+            // The step's own first line is linked already (it counts as an error line of a
+            // failed step): listed again only when its text says something failed.
+            s.errors
+                .retain(|(n, t)| Some(*n) != s.line || super::logview::error_line(t));
             s.errors
                 .truncate(ERRORS_PER_STEP + usize::from(s.line.is_none()) * 2);
         }
