@@ -530,6 +530,30 @@ async fn cli_logs_diff_prints_hunks_with_step_headers_and_says_when_nothing_pass
     assert!(changed * 2 < whole.stdout.lines().count(), "{}", run.stdout);
     assert!(run.stderr.contains("lines"), "{}", run.stderr);
 
+    // `--step 1`: the first step's hunks only.
+    let run = shipdeck(
+        dir.path(),
+        &config,
+        &["logs", &failed.id, "--diff", "--step", "1"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("@@"))
+            .all(|l| l.starts_with("@@ step init")),
+        "{}",
+        run.stdout
+    );
+    let run = shipdeck(
+        dir.path(),
+        &config,
+        &["logs", &failed.id, "--diff", "--step", "99"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
     // Against a chosen build.
     let other = builds
         .iter()

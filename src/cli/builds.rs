@@ -266,7 +266,9 @@ pub(crate) struct LogsArgs<'a> {
 
 pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
     with_session(cli, cfg, async |_, b, _| match args.diff {
-        Some(other) => super::logdiff::run(cfg, b.as_ref(), args.build, other, args.project).await,
+        Some(other) => {
+            super::logdiff::run(cfg, b.as_ref(), args.build, other, args.project, args.step).await
+        }
         None => logs_with(cli, b, args).await,
     })
     .await

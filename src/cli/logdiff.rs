@@ -19,6 +19,7 @@ pub(super) async fn run(
     wanted: &str,
     other: &str,
     project: Option<&str>,
+    step: Option<usize>,
 ) -> i32 {
     let norm = match Normaliser::new(&cfg.diff.rules()) {
         Ok(n) => n,
@@ -71,12 +72,29 @@ pub(super) async fn run(
         Ok(None) => return EXIT_OK,
         Err(e) => return report(&e),
     };
+    // `--step N`: that step's hunks only (1 = the first step of this build's log).
+    let only = match step {
+        None => None,
+        Some(n) => match n.checked_sub(1).and_then(|i| new.steps.get(i)) {
+            Some((name, _)) => Some(name.clone()),
+            None => {
+                err!(
+                    "shipdeck: this log has {} step(s); --step counts from 1",
+                    new.steps.len()
+                );
+                return EXIT_USAGE;
+            }
+        },
+    };
     let context = cfg.diff.context;
-    let diff = tokio::task::spawn_blocking(move || {
+    let mut diff = tokio::task::spawn_blocking(move || {
         diff_logs(&new, &old, &norm, context, &mut |_| true).unwrap_or_default()
     })
     .await
     .unwrap_or_default();
+    if let Some(name) = only {
+        diff = diff.only_step(&name);
+    }
     let (new_label, old_label) = (label(&build), label(&base));
     err!(
         "── {} vs {}: {}",

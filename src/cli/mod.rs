@@ -84,7 +84,7 @@ pub enum Command {
     Logs {
         /// Run id (or a unique prefix) of queued/running work, or a finished build's number
         build: String,
-        /// Only this step (1 = the first)
+        /// Only this step (1 = the first); with --diff, that step's hunks
         #[arg(long)]
         step: Option<usize>,
         /// Keep following a running build until it ends

@@ -110,6 +110,25 @@ impl LogDiff {
         self.hunks.is_empty()
     }
 
+    /// The hunks of one step, counted again.
+    pub fn only_step(self, step: &str) -> LogDiff {
+        let hunks: Vec<Hunk> = self.hunks.into_iter().filter(|h| h.step == step).collect();
+        let count = |tag: Tag| {
+            hunks
+                .iter()
+                .flat_map(|h| h.lines.iter())
+                .filter(|l| l.tag == tag)
+                .count()
+        };
+        LogDiff {
+            added: count(Tag::Added),
+            removed: count(Tag::Removed),
+            steps_only_old: 0,
+            steps_only_new: usize::from(hunks.iter().any(|h| h.note.is_some())),
+            hunks,
+        }
+    }
+
     /// "+12 −3 lines" (and the steps that ran in one log only).
     pub fn size(&self) -> String {
         let mut s = format!("+{} −{} lines", self.added, self.removed);
@@ -442,6 +461,17 @@ mod tests {
                 " c"
             ]
         );
+    }
+
+    #[test]
+    fn one_steps_hunks_are_counted_again() {
+        let old = log(&[("a", &["1", "2"]), ("b", &["x"]), ("c", &["gone"])]);
+        let new = log(&[("a", &["1", "3"]), ("b", &["y", "z"])]);
+        let all = run(&new, &old);
+        assert_eq!((all.added, all.removed, all.steps_only_old), (3, 2, 1));
+        let b = all.only_step("b");
+        assert!(b.hunks.iter().all(|h| h.step == "b"));
+        assert_eq!((b.added, b.removed, b.steps_only_old), (2, 1, 0));
     }
 
     #[test]
