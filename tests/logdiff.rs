@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::api::{self, Backend};
 use shipdeck::app::headless::act;
@@ -599,5 +601,134 @@ async fn cli_logs_diff_prints_hunks_with_step_headers_and_says_when_nothing_pass
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     assert!(run.stderr.contains("no successful build"), "{}", run.stderr);
+    sim.shutdown().await;
+}
+
+// ---- the task runner ----
+
+/// The failed build's log as the viewer holds it: a buffer with its steps, snapshotted.
+async fn snapshot_of(
+    b: &dyn Backend,
+    build: &Build,
+) -> (
+    shipdeck::logtext::LogSnapshot,
+    Vec<(String, u64)>,
+    shipdeck::logtext::LogBuffer,
+) {
+    let text = fetch::collect_log(b, build, &mut |_| true)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut buf = shipdeck::logtext::LogBuffer::new(
+        10_000,
+        std::env::temp_dir().join(format!("shipdeck-logdiff-runner-{}", std::process::id())),
+    );
+    let mut next = text.steps.iter().peekable();
+    for (i, line) in text.lines.iter().enumerate() {
+        while let Some((name, _)) = next.next_if(|(_, at)| *at as usize == i) {
+            buf.mark_step(name.clone(), shipdeck::domain::StepStatus::Succeeded);
+        }
+        buf.push(shipdeck::logtext::LogLine::from_plain(line));
+    }
+    (buf.snapshot(), text.steps.clone(), buf)
+}
+
+#[tokio::test]
+async fn the_runner_diffs_off_the_ui_thread_and_esc_stops_it() {
+    use shipdeck::app::diffjob::{DiffOutcome, DiffRequest};
+    let sim = sim::start(SimOptions::default()).await.unwrap();
+    let cfg = shipdeck::demo::demo_config(&sim);
+    let p = cfg
+        .profiles
+        .iter()
+        .find(|p| p.name == "demo-freecommit")
+        .unwrap();
+    let backend = api::connect(p).unwrap();
+    let (failed, builds) = failed_with_green(backend.as_ref(), |x| x.exit_code == Some(208)).await;
+    let green = fetch::last_green(&builds, &failed).unwrap();
+    let (snapshot, steps, _buf) = snapshot_of(backend.as_ref(), &failed).await;
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = shipdeck::app::runner::Runner::new(cfg.clone(), tx);
+    runner.run(Effect::Connect {
+        epoch: 1,
+        profile: "demo-freecommit".into(),
+    });
+    let request = |job: u64| {
+        Effect::DiffLog(Box::new(DiffRequest {
+            epoch: 1,
+            req: 9,
+            job,
+            build: failed.clone(),
+            other: None,
+            snapshot: snapshot.clone(),
+            steps: steps.clone(),
+            rules: shipdeck::logdiff::default_rules(),
+            context: 3,
+        }))
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>| {
+        tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("an answer in time")
+            .expect("the runner is alive")
+    };
+    // Logged in, then every request takes a while: job 1 is stopped (Esc) while it waits for
+    // the project's builds. The same request made after it answers first, and job 1 says
+    // nothing more (it would have, being first in line, had it not been stopped).
+    while !matches!(next(&mut rx).await, Action::LoggedIn { .. }) {}
+    common::set_faults(&sim, serde_json::json!({"latency": "300ms"})).await;
+    runner.run(request(1));
+    loop {
+        if let Action::DiffProgress { job: 1, .. } = next(&mut rx).await {
+            break;
+        }
+    }
+    runner.run(Effect::CancelDiff);
+    runner.run(Effect::CompareCandidates {
+        epoch: 1,
+        req: 9,
+        build: Box::new(failed.clone()),
+    });
+    loop {
+        match next(&mut rx).await {
+            Action::CompareCandidates { result, .. } => {
+                assert!(result.unwrap().iter().any(|x| x.id == green.id));
+                break;
+            }
+            a @ (Action::DiffProgress { .. } | Action::DiffDone { .. }) => {
+                panic!("a stopped comparison went on: {a:?}")
+            }
+            _ => {}
+        }
+    }
+    common::clear_faults(&sim).await;
+    // Job 2 runs to its end.
+    runner.run(request(2));
+    let mut progress = 0;
+    let outcome = loop {
+        match next(&mut rx).await {
+            Action::DiffProgress { job, .. } => {
+                assert_eq!(job, 2, "a stopped comparison reports nothing");
+                progress += 1;
+            }
+            Action::DiffDone { job, result, .. } => {
+                assert_eq!(job, 2, "a stopped comparison never answers");
+                break result.expect("compared");
+            }
+            _ => {}
+        }
+    };
+    assert!(progress >= 1, "progress is reported");
+    match *outcome {
+        DiffOutcome::Diff { other, diff } => {
+            assert_eq!(other.id, green.id);
+            assert!(!diff.is_empty());
+            assert!(diff.added > 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    runner.finish(std::time::Duration::from_secs(2)).await;
     sim.shutdown().await;
 }
