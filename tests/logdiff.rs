@@ -191,6 +191,11 @@ async fn free_commit_summary_first_then_d_shows_what_changed_since_the_last_gree
     let size = format!("vs {}", fetch::label(&green));
     assert!(screen.contains(&size), "{screen}");
     assert!(screen.contains(" lines"), "{screen}");
+    // Readable at 80×24 too.
+    let small = render(&s, 80, 24);
+    assert!(small.contains("Why this build failed"), "{small}");
+    assert!(small.contains("exit code 208"), "{small}");
+    assert!(small.contains(&size), "{small}");
 
     // Enter on an error line shows it in the full log.
     let links = sum.links();
@@ -234,6 +239,9 @@ async fn free_commit_summary_first_then_d_shows_what_changed_since_the_last_gree
         screen.contains(&format!("vs {}", fetch::label(&green))),
         "{screen}"
     );
+    let small = render(&s, 80, 24);
+    assert!(small.contains(&format!("@@ step {}", step.name)), "{small}");
+    assert!(small.contains("esc/d back"), "{small}");
 
     // `n` goes to the next hunk header, Enter on a line jumps there in the full log.
     let c = &s.log.as_ref().unwrap().compare;
