@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All performance promises in one go, against their goals (SPEC §6, issue #4):
-# log ingest and memory, frame time while following, list scroll, first frame, idle.
+# log ingest and memory, frame time while following, list scroll, log diff (issue 12), first
+# frame, idle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -8,5 +9,7 @@ echo "== log ingest (benches/log_ingest.rs)"
 cargo bench --quiet --bench log_ingest
 echo "== frames (benches/frames.rs)"
 cargo bench --quiet --bench frames
+echo "== log diff (benches/log_diff.rs)"
+cargo bench --quiet --bench log_diff
 echo "== startup and idle (benches/startup.sh)"
 benches/startup.sh target/release/shipdeck

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod logdiff;
 pub mod logtext;
 pub mod safe;
 pub mod sim;

@@ -59,6 +59,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     state.theme_names = themes.names();
     state.refresh_ms = opts.config.refresh_secs * 1000;
     state.log_capacity = opts.config.log_buffer_lines;
+    state.diff = opts.config.diff.clone();
     if let Some(d) = crate::config::dirs() {
         state.cache_dir = d.cache_dir().to_path_buf();
         state.save_dir = d.data_dir().join("logs");

@@ -499,3 +499,27 @@ async fn cli_get_secrets_json_has_no_values() {
         );
     }
 }
+
+#[test]
+fn diff_rules_extend_the_defaults_and_bad_regexes_name_their_line() {
+    let text = "[diff]\ncontext = 5\nignore = [\"seed=\\\\d+\"]\nrules = [{ name = \"hash\", regex = \"\\\\bZZZ\\\\b\", replace = \"<z>\" }]\n";
+    let cfg = Config::parse(text, Path::new("d.toml"), true).expect("valid [diff]");
+    assert_eq!(cfg.diff.context, 5);
+    let rules = cfg.diff.rules();
+    let norm = shipdeck::logdiff::Normaliser::new(&rules).unwrap();
+    // `hash` was replaced by the config's rule, `ignore` added one, the others stay.
+    assert_eq!(
+        norm.normalise("seed=42 ZZZ 4e1f9a7 in 12.3s"),
+        "… <z> 4e1f9a7 in <duration>"
+    );
+
+    let bad = "theme = \"dark\"\n[diff]\nignore = [\"ok\", \"(unclosed\"]\nrules = [{ name = \"x\", regex = \"[z-a]\" }]\ncontxt = 3\n";
+    let err = Config::parse(bad, Path::new("d.toml"), true).expect_err("bad regexes");
+    let lines: Vec<usize> = err.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![3, 4, 5], "{err}");
+    assert!(err.problems[0].message.contains("(unclosed"), "{err}");
+    assert!(
+        err.problems[2].message.contains("did you mean `context`"),
+        "{err}"
+    );
+}

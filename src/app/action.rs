@@ -62,6 +62,12 @@ pub enum Action {
     PrevStep,
     ScrollLeft,
     ScrollRight,
+    /// `d`: compare this log with the last green build's (again: back to the log).
+    ToggleDiff,
+    /// `D`: compare with a build picked from the project's builds.
+    PickDiff,
+    /// The failure summary of a failed build / the full log.
+    ToggleSummary,
     // Releases pane.
     PrevEnv,
     NextEnv,
@@ -209,6 +215,26 @@ pub enum Action {
         epoch: u64,
         req: u64,
         result: Result<(), ApiError>,
+    },
+    /// Where the comparison `job` of the log view `req` stands (a sentence).
+    DiffProgress {
+        epoch: u64,
+        req: u64,
+        job: u64,
+        text: String,
+    },
+    /// The comparison `job` ended.
+    DiffDone {
+        epoch: u64,
+        req: u64,
+        job: u64,
+        result: Result<Box<super::diffjob::DiffOutcome>, ApiError>,
+    },
+    /// The builds `D` may compare the log view `req` with.
+    CompareCandidates {
+        epoch: u64,
+        req: u64,
+        result: Result<Vec<Build>, ApiError>,
     },
 }
 
@@ -405,6 +431,17 @@ pub enum Effect {
     /// Append a line to the audit file (a refused attempt; sent changes are audited by the
     /// task that sends them).
     Audit(Box<AuditEntry>),
+    /// Compare a log with another build's, off the UI thread (answered with `DiffProgress`
+    /// and `DiffDone`); replaces a comparison in progress.
+    DiffLog(Box<super::diffjob::DiffRequest>),
+    /// Stop the comparison in progress (Esc).
+    CancelDiff,
+    /// List the builds a log may be compared with (answered with `CompareCandidates`).
+    CompareCandidates {
+        epoch: u64,
+        req: u64,
+        build: Box<Build>,
+    },
 }
 
 impl Effect {}

@@ -143,6 +143,9 @@ pub async fn call(backend: &dyn Backend, effect: &Effect) -> Option<Action> {
         | Effect::OpenUrl(_)
         | Effect::PollWatch { .. }
         | Effect::SaveWatch { .. }
+        | Effect::DiffLog(_)
+        | Effect::CancelDiff
+        | Effect::CompareCandidates { .. }
         | Effect::StartDemo => {
             return None;
         }

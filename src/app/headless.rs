@@ -39,6 +39,21 @@ pub async fn settle(state: &mut State, backend: &dyn Backend, mut effects: Vec<E
                     result: Ok(super::action::Listing::Overview(page)),
                 }]
             }
+            Effect::DiffLog(request) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let done = super::diffjob::run(backend, (**request).clone(), &tx, cancel).await;
+                drop(tx);
+                let mut out = Vec::new();
+                while let Some(a) = rx.recv().await {
+                    out.push(a);
+                }
+                out.push(done);
+                out
+            }
+            Effect::CompareCandidates { epoch, req, build } => {
+                vec![super::diffjob::candidates(backend, *epoch, *req, build).await]
+            }
             Effect::SaveLog { .. } | Effect::SearchSpill { .. } => {
                 exec::file_work(&effect).into_iter().collect()
             }

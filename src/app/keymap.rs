@@ -288,6 +288,8 @@ fn short_help(name: &str) -> &'static str {
         "help" => "help",
         "quit" => "quit",
         "back" => "back",
+        "diff" => "diff",
+        "summary" => "summary",
         _ => "",
     }
 }
@@ -356,6 +358,9 @@ impl Default for Keymap {
             b("watch_log", &[Key::ch('W')], Action::ToggleWatch, "watch this build: told when it ends (w wraps here)", Log, false),
             b("web_log", &[Key::ch('o')], Action::OpenWeb, "open this build in its system's web UI", Log, false),
             b("copy_link_log", &[Key::ch('Y')], Action::CopyLink, "copy this build's link (again: its id)", Log, false),
+            b("diff", &[Key::ch('d')], Action::ToggleDiff, "compare with the last green build: only what differs (n/N, ]/[ hunks; ⏎ jumps to the line; esc or d: back)", Log, true),
+            b("diff_pick", &[Key::ch('D')], Action::PickDiff, "compare with a build you pick from the project's builds", Log, false),
+            b("summary", &[Key::ch('i')], Action::ToggleSummary, "failure summary of a failed build / the full log (esc: full log)", Log, false),
             b("projects", &[Key::ch('1')], Action::ShowPane(Resource::Projects), "Projects pane", Global, false),
             b("developers", &[Key::ch('2')], Action::ShowPane(Resource::Developers), "Developers pane", Global, false),
             b("secrets", &[Key::ch('3')], Action::ShowPane(Resource::Secrets), "Secrets pane", Global, false),

@@ -8,9 +8,11 @@
 //!   filter, picker, help);
 //! - `results`: replies of requests; `profile`: switching and login; `gate`: the read-only
 //!   gate (the CLI uses it too); `messages`: what the app says;
-//! - `runner` + `exec`: effects become tasks; writes are never aborted.
+//! - `runner` + `exec`: effects become tasks; writes are never aborted; `diffjob`: the log
+//!   diff off the UI thread (its view is `panes/triage`).
 
 pub mod action;
+pub mod diffjob;
 pub(crate) mod exec;
 pub(crate) mod gate;
 pub mod headless;

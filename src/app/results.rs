@@ -192,7 +192,14 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
                 } else if matches!(log.state, TailState::Live | TailState::Loading) {
                     log.state = TailState::Done(None);
                 }
+                super::panes::triage::on_loaded(s, req, fx);
             }
+        }
+        a @ (Action::DiffProgress { .. }
+        | Action::DiffDone { .. }
+        | Action::CompareCandidates { .. }) => {
+            super::panes::triage::reply(s, &a, fx);
+            return Handled::Reply { redraw: false };
         }
         Action::LogSaved { path, result } => match result {
             Ok(lines) => toast(

@@ -27,6 +27,10 @@ enum JobKey {
     Environments,
     Deployments(u64),
     Log,
+    /// The log diff (one at a time).
+    Diff,
+    /// The builds a log may be compared with.
+    CompareCandidates,
     /// One-off reads (archive list, runner health): aborted with their profile.
     Read(u64),
     Demo,
@@ -53,6 +57,8 @@ pub struct Runner {
     active: Option<String>,
     /// Where watch lists are kept (`None`: nothing is read or written, e.g. the demo).
     watch_dir: Option<std::path::PathBuf>,
+    /// Stops the log diff in progress (its blocking part cannot be aborted).
+    diff_cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Runner {
@@ -70,6 +76,7 @@ impl Runner {
             others: HashMap::new(),
             active: None,
             watch_dir: None,
+            diff_cancel: None,
         }
     }
 
@@ -343,6 +350,28 @@ impl Runner {
                 if let Some(job) = self.jobs.remove(&JobKey::Log) {
                     job.abort();
                 }
+                self.cancel_diff();
+            }
+            Effect::DiffLog(request) => {
+                let Some(b) = self.backend.clone() else {
+                    return;
+                };
+                self.cancel_diff();
+                let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                self.diff_cancel = Some(cancel.clone());
+                let tx = self.tx.clone();
+                self.spawn(JobKey::Diff, async move {
+                    Some(super::diffjob::run(b.as_ref(), *request, &tx, cancel).await)
+                });
+            }
+            Effect::CancelDiff => self.cancel_diff(),
+            Effect::CompareCandidates { epoch, req, build } => {
+                let Some(b) = self.backend.clone() else {
+                    return;
+                };
+                self.spawn(JobKey::CompareCandidates, async move {
+                    Some(super::diffjob::candidates(b.as_ref(), epoch, req, &build).await)
+                });
             }
             // Terminal output is the event loop's business (see `tui`).
             Effect::Copy(_) | Effect::Alert(_) | Effect::Suspend => {}
@@ -455,6 +484,16 @@ impl Runner {
             seen.extend(futures::future::join_all(asks).await.into_iter().flatten());
             Some(Action::WatchPolled { req, seen })
         });
+    }
+
+    /// Stop the log diff in progress: its task is aborted and its blocking part told to stop.
+    fn cancel_diff(&mut self) {
+        if let Some(flag) = self.diff_cancel.take() {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(job) = self.jobs.remove(&JobKey::Diff) {
+            job.abort();
+        }
     }
 
     /// A change: never coalesced, never aborted (not by a newer request, a profile switch or

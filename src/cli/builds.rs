@@ -52,7 +52,7 @@ pub(crate) async fn with_session(
 }
 
 /// A build by run id (or a unique prefix of it) among queued/running work, else a build number.
-async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
+pub(super) async fn find_build(b: &dyn Backend, wanted: &str) -> Result<Build, ApiError> {
     let active = b.builds(&BuildScope::Active).await?;
     let hits: Vec<&Build> = active
         .iter()
@@ -256,10 +256,19 @@ pub(crate) struct LogsArgs<'a> {
     pub step: Option<usize>,
     pub follow: bool,
     pub raw: bool,
+    /// `--diff [<other>]`: compare with another build (empty: the last green one).
+    pub diff: Option<&'a str>,
+    pub project: Option<&'a str>,
 }
 
 pub async fn logs(cli: &Cli, cfg: &Config, args: LogsArgs<'_>) -> i32 {
-    with_session(cli, cfg, async |_, b, _| logs_with(cli, b, args).await).await
+    with_session(cli, cfg, async |_, b, _| match args.diff {
+        Some(other) => {
+            super::logdiff::run(cfg, b.as_ref(), args.build, other, args.project, args.step).await
+        }
+        None => logs_with(cli, b, args).await,
+    })
+    .await
 }
 
 async fn logs_with(cli: &Cli, b: Arc<dyn Backend>, args: LogsArgs<'_>) -> i32 {

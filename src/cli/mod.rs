@@ -6,6 +6,7 @@
 mod builds;
 mod changes;
 mod get;
+mod logdiff;
 pub(crate) mod out;
 mod profiles;
 mod wait;
@@ -90,7 +91,7 @@ pub enum Command {
     Logs {
         /// Run id (or a unique prefix) of queued/running work, or a finished build's number
         build: String,
-        /// Only this step (1 = the first)
+        /// Only this step (1 = the first); with --diff, that step's hunks
         #[arg(long)]
         step: Option<usize>,
         /// Keep following a running build until it ends
@@ -99,6 +100,13 @@ pub enum Command {
         /// The bytes as the server sent them, escape sequences and all
         #[arg(long)]
         raw: bool,
+        /// Only what differs from the last successful build of the project (or from <OTHER>),
+        /// as a unified diff with step headers; times, hashes and counters are ignored
+        #[arg(long, value_name = "OTHER", num_args = 0..=1, default_missing_value = "")]
+        diff: Option<String>,
+        /// With --diff: the build's project (saves looking for it in every project's history)
+        #[arg(long, requires = "diff")]
+        project: Option<String>,
     },
     /// Start a build of a project (id or name)
     Launch {
@@ -313,6 +321,8 @@ pub async fn main(cli: Cli) -> i32 {
             step,
             follow,
             raw,
+            diff,
+            project,
         }) => match load_config(&cli) {
             Ok(cfg) => {
                 let args = builds::LogsArgs {
@@ -320,6 +330,8 @@ pub async fn main(cli: Cli) -> i32 {
                     step: *step,
                     follow: *follow,
                     raw: *raw,
+                    diff: diff.as_deref(),
+                    project: project.as_deref(),
                 };
                 builds::logs(&cli, &cfg, args).await
             }

@@ -71,6 +71,17 @@ pub(crate) fn err_prompt(args: Arguments<'_>) {
     let _ = e.write_all(text.as_bytes()).and_then(|()| e.flush());
 }
 
+/// Rewrite the progress line on a terminal's stderr: shipdeck's own "back to the start of the
+/// line, erase it" (`\r` ESC[2K) before the text, which is sanitised like every other output.
+pub(crate) fn err_progress(args: Arguments<'_>) {
+    let text = safe_text(args);
+    let mut e = io::stderr().lock();
+    let _ = e
+        .write_all(b"\r\x1b[2K")
+        .and_then(|()| e.write_all(text.as_bytes()))
+        .and_then(|()| e.flush());
+}
+
 /// A buffered stdout for many lines (a log): `flush` at the end of each batch so a follower sees
 /// every batch at once without a syscall per line. Errors mark stdout closed.
 pub(crate) struct Batch {

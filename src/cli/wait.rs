@@ -5,7 +5,7 @@
 //! Exit codes beyond SPEC §2's 0–4: 5 the build (or deployment) failed, 6 it was cancelled,
 //! 124 `--timeout` passed first (as `timeout(1)` says it).
 
-use super::out::{ask, err};
+use super::out::err;
 use super::{EXIT_API, EXIT_OK, report};
 use crate::api::Backend;
 use crate::domain::{Build, BuildStatus, LogEvent};
@@ -57,7 +57,7 @@ impl Progress {
         let text = crate::ui::clean(text).into_owned();
         if self.tty {
             let secs = self.started.elapsed().as_secs();
-            ask!("\r\x1b[2K{text} · {}m{:02}s", secs / 60, secs % 60);
+            super::out::err_progress(format_args!("{text} · {}m{:02}s", secs / 60, secs % 60));
         } else if text != self.last {
             err!("{text}");
         }
@@ -67,7 +67,7 @@ impl Progress {
     /// The last word, on its own line.
     pub(crate) fn done(&mut self, text: &str) {
         if self.tty && !self.last.is_empty() {
-            ask!("\r\x1b[2K");
+            super::out::err_progress(format_args!(""));
         }
         err!("{}", crate::ui::clean(text));
         self.last.clear();

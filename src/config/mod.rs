@@ -32,6 +32,36 @@ pub struct Config {
     /// Every `theme = "…"` of the file (top level and profiles) with where it is, for
     /// `config check` to name unknown ones (themes are files, so not checked while parsing).
     pub theme_uses: Vec<ThemeUse>,
+    /// `[diff]`: what the log diff ignores.
+    pub diff: DiffConfig,
+}
+
+/// `[diff]` of the config: rules that extend or replace the built-in normalisation rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiffConfig {
+    /// Lines of context around a change.
+    pub context: usize,
+    /// Whether the built-in rules apply (a config rule of the same name replaces one).
+    pub defaults: bool,
+    /// `ignore = [...]` (each match becomes `…`) and `rules = [{ name, regex, replace }]`.
+    pub rules: Vec<crate::logdiff::RuleSpec>,
+}
+
+impl Default for DiffConfig {
+    fn default() -> DiffConfig {
+        DiffConfig {
+            context: crate::logdiff::DEFAULT_CONTEXT,
+            defaults: true,
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl DiffConfig {
+    /// The rules in force.
+    pub fn rules(&self) -> Vec<crate::logdiff::RuleSpec> {
+        crate::logdiff::rules::merge(self.defaults, &self.rules)
+    }
 }
 
 /// A `theme = "…"` and where it was written.
@@ -197,6 +227,7 @@ impl Config {
             keys: Vec::new(),
             profiles: Vec::new(),
             theme_uses: Vec::new(),
+            diff: DiffConfig::default(),
         }
     }
 

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod diff;
+
 const TOP_KEYS: &[&str] = &[
     "default_profile",
     "theme",
@@ -20,6 +22,7 @@ const TOP_KEYS: &[&str] = &[
     "mouse",
     "keys",
     "profiles",
+    "diff",
 ];
 const COMMON_KEYS: &[&str] = &[
     "kind",
@@ -131,6 +134,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
             }
             "mouse" => cfg.mouse = boolean(&mut cx, value).unwrap_or(true),
             "keys" => cfg.keys = keys(&mut cx, value),
+            "diff" => cfg.diff = diff::diff(&mut cx, value),
             "profiles" => match value.get_ref() {
                 DeValue::Table(t) => {
                     for (pname, pval) in t {

@@ -3,6 +3,7 @@
 
 use super::{Theme, clean, spinner};
 use crate::app::logview::{LogView, TailState};
+use crate::app::panes::triage::LogMode;
 use crate::app::state::{State, short_id};
 use crate::domain::StepStatus;
 use ratatui::Frame;
@@ -104,6 +105,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, log: &LogView) {
             Style::new().fg(t.accent),
         ));
     }
+    if log.mode != LogMode::Log {
+        bottom = super::triage::bottom(s, t, log);
+    }
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(Style::new().fg(t.border_focus))
@@ -111,6 +115,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, log: &LogView) {
         .title_bottom(Line::from(bottom));
     let inner = block.inner(area);
     f.render_widget(block, area);
+    match log.mode {
+        LogMode::Summary => return super::triage::draw_summary(f, inner, s, t, log),
+        LogMode::Diff => return super::triage::draw_diff(f, inner, s, t, log),
+        LogMode::Log => {}
+    }
 
     let (steps_area, text_area) = if log.steps_open && inner.width > 40 {
         let [a, b] = Layout::horizontal([Constraint::Length(26), Constraint::Min(10)]).areas(inner);

@@ -7,6 +7,7 @@ mod log;
 mod popups;
 mod releases;
 pub mod theme;
+mod triage;
 
 use crate::app::state::{Conn, Level, Overlay, Screen, State};
 use ratatui::Frame;

@@ -426,6 +426,7 @@ pub fn pick(f: &mut Frame, body: Rect, t: &Theme, p: &crate::app::overlays::pick
     let verb = match p.purpose {
         crate::app::overlays::picker::PickFor::Archive(_) => "download",
         crate::app::overlays::picker::PickFor::Candidate { .. } => "deploy (asks first)",
+        crate::app::overlays::picker::PickFor::Compare(_) => "compare",
     };
     let hint = if p.find.is_empty() {
         format!(" ↑↓ choose · type to find · ⏎ {verb} · esc close ")

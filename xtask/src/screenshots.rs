@@ -29,6 +29,32 @@ fn frame(s: &State, themes: &Themes) -> anyhow::Result<ratatui::buffer::Buffer> 
     Ok(term.backend().buffer().clone())
 }
 
+/// (project id, build id) of a build stopped by a failed step whose project passed before it.
+async fn failed_with_green(b: &dyn Backend) -> Option<(String, String)> {
+    use shipdeck::domain::{BuildScope, BuildStatus, ListQuery};
+    let q = ListQuery {
+        page: 1,
+        per_page: 100,
+        filter: None,
+        sort: None,
+    };
+    for p in b.projects(&q).await.ok()?.items {
+        let scope = BuildScope::Project {
+            id: p.id.clone(),
+            name: p.name.clone(),
+        };
+        let builds = b.builds(&scope).await.ok()?;
+        if let Some(x) = builds.iter().find(|x| {
+            x.status == BuildStatus::Failed
+                && x.exit_code == Some(208)
+                && shipdeck::logdiff::fetch::last_green(&builds, x).is_some()
+        }) {
+            return Some((p.id, x.id.clone()));
+        }
+    }
+    None
+}
+
 async fn shoot(dir: &Path) -> anyhow::Result<()> {
     let sim = shipdeck::sim::start(shipdeck::sim::SimOptions::default()).await?;
     let cfg = shipdeck::demo::demo_config(&sim);
@@ -81,6 +107,39 @@ async fn shoot(dir: &Path) -> anyhow::Result<()> {
     }
     s.toast = None;
     shots.push(("log", frame(&s, &themes)?));
+
+    // A failed build with a green one before it: its summary, then `d`.
+    if let Some((project, build)) = failed_with_green(b).await {
+        act(&mut s, b, Action::Back).await;
+        act(&mut s, b, Action::ShowPane(Resource::Projects)).await;
+        act(&mut s, b, Action::Top).await;
+        for _ in 0..100 {
+            if s.lists
+                .projects
+                .selected_row()
+                .is_some_and(|p| p.id == project)
+            {
+                break;
+            }
+            act(&mut s, b, Action::Down).await;
+        }
+        act(&mut s, b, Action::Open).await;
+        act(&mut s, b, Action::Top).await;
+        for _ in 0..100 {
+            if s.lists.builds.selected_row().is_some_and(|x| x.id == build) {
+                break;
+            }
+            act(&mut s, b, Action::Down).await;
+        }
+        act(&mut s, b, Action::Open).await;
+        s.toast = None;
+        shots.push(("summary", frame(&s, &themes)?));
+        act(&mut s, b, Action::ToggleDiff).await;
+        s.toast = None;
+        shots.push(("diff", frame(&s, &themes)?));
+        act(&mut s, b, Action::Back).await;
+        act(&mut s, b, Action::Back).await;
+    }
 
     // Release promotion: the Aviator demo profile's pipeline and history.
     let av_profile = cfg

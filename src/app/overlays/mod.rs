@@ -7,7 +7,7 @@ pub mod filter;
 pub mod form;
 pub mod help;
 pub mod palette;
-pub(crate) mod picker;
+pub mod picker;
 pub(crate) mod watching;
 
 use crate::app::action::{Action, Effect};
@@ -53,7 +53,7 @@ pub(crate) fn handle(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Overlay::Filter { input } => filter::handle(s, input, a, fx),
         Overlay::Help { scroll, ctx } => help::handle(scroll, ctx, a),
         Overlay::Confirm(c) => confirm::handle(s, *c, a, fx),
-        Overlay::Pick(p) => picker::handle(s, *p, a),
+        Overlay::Pick(p) => picker::handle(s, *p, a, fx),
         Overlay::Launch(form) => form::handle(s, form, a, fx),
         Overlay::Watching { selected } => watching::handle(s, selected, a, fx),
         Overlay::Message { .. } | Overlay::None => Overlay::None,

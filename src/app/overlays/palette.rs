@@ -29,6 +29,11 @@ pub(crate) const COMMANDS: &[(&str, &str)] = &[
     ("theme ", "change theme: theme <name>"),
     ("refresh", "reload this pane"),
     (
+        "diff",
+        "log: only what differs from the last green build (d; D picks the build)",
+    ),
+    ("summary", "log: why this failed build failed (i)"),
+    (
         "messages",
         "every message of this session, with its time and profile",
     ),
@@ -176,6 +181,17 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
         "theme" if arg.is_empty() => s.overlay = open("theme "),
         "theme" => crate::app::update::set_theme(s, arg),
         "refresh" => crate::app::profile::refresh(s, fx),
+        "diff" | "summary" if !s.log_visible() => toast(
+            s,
+            Level::Info,
+            "open a build's log first (Enter on a build), then compare or summarise it",
+        ),
+        "diff" => {
+            crate::app::panes::triage::handle(s, &Action::ToggleDiff, fx);
+        }
+        "summary" => {
+            crate::app::panes::triage::handle(s, &Action::ToggleSummary, fx);
+        }
         "help" => s.overlay = super::help::open(s),
         "messages" => {
             s.overlay = Overlay::Message {

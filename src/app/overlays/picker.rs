@@ -1,8 +1,8 @@
-//! Pick one of a list: a build's archived files, or the release candidate to deploy (from the
-//! deployments the server listed and the candidates cut here, never typed). Enter chooses,
-//! Esc closes.
+//! Pick one of a list: a build's archived files, the release candidate to deploy (from the
+//! deployments the server listed and the candidates cut here, never typed), or a build to
+//! compare a log with. Enter chooses, Esc closes; typing finds.
 
-use crate::app::action::{Action, Mutation};
+use crate::app::action::{Action, Effect, Mutation};
 use crate::app::state::{Overlay, State};
 use crate::domain::{Build, DeployRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -31,9 +31,30 @@ pub enum PickFor {
         from: Option<String>,
         candidates: Vec<String>,
     },
+    /// Compare the open log with the chosen build (`builds[i]` for row `i`).
+    Compare(Vec<Build>),
 }
 
-pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action) -> Overlay {
+/// `D` in a log of `build`: choose the build to compare with (newest first, the last green one
+/// before it selected).
+pub(crate) fn compare_picker(builds: Vec<Build>, build: &Build) -> Overlay {
+    let green = crate::logdiff::fetch::last_green(&builds, build);
+    let selected = builds
+        .iter()
+        .position(|b| green.as_ref().is_some_and(|g| g.id == b.id))
+        .unwrap_or(0);
+    Overlay::Pick(Box::new(Pick::new(
+        "compare this log with".into(),
+        builds
+            .iter()
+            .map(crate::app::panes::triage::build_item)
+            .collect(),
+        selected,
+        PickFor::Compare(builds),
+    )))
+}
+
+pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action, fx: &mut Vec<Effect>) -> Overlay {
     match a {
         Action::Cancel => Overlay::None,
         Action::Down => {
@@ -68,6 +89,12 @@ pub(crate) fn handle(s: &mut State, mut p: Pick, a: Action) -> Overlay {
                 ),
                 None => Overlay::None,
             },
+            PickFor::Compare(builds) => {
+                if let Some(b) = builds.into_iter().nth(p.selected) {
+                    crate::app::panes::triage::compare_with(s, b, fx);
+                }
+                Overlay::None
+            }
         },
         // Typing finds (keys bound in the picker, like j/k, keep their meaning).
         Action::Input(KeyEvent {

@@ -44,7 +44,10 @@ pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         | Action::NextStep
         | Action::PrevStep
         | Action::ScrollLeft
-        | Action::ScrollRight => {}
+        | Action::ScrollRight
+        | Action::ToggleDiff
+        | Action::PickDiff
+        | Action::ToggleSummary => {}
         _ => return false,
     }
     true

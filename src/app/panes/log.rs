@@ -18,6 +18,8 @@ pub(crate) fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
         s.cache_dir.join(file),
         s.page_rows + 1,
     );
+    let mut view = view;
+    super::triage::on_open(&mut view);
     s.log = Some(view);
     fx.push(Effect::TailLog {
         epoch: s.epoch,
@@ -29,10 +31,20 @@ pub(crate) fn open_log(s: &mut State, build: Build, fx: &mut Vec<Effect>) {
 
 /// Keys while the log viewer is open. Returns false for actions it leaves to the rest.
 pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
+    if s.log.is_none() {
+        return false;
+    }
+    // The summary and diff modes first; their unhandled keys show the full log.
+    if super::triage::handle(s, a, fx) {
+        return true;
+    }
     let page = s.page_rows.max(1) as i64;
     let Some(log) = s.log.as_mut() else {
         return false;
     };
+    if super::triage::shows_log(a) {
+        log.mode = super::triage::LogMode::Log;
+    }
     match a {
         Action::Up => log.move_by(-1),
         Action::Down => log.move_by(1),

@@ -52,6 +52,12 @@ pub struct LogView {
     pub restarts: u32,
     /// Viewport height in lines, from the last resize.
     pub height: usize,
+    /// What the view shows: the log, a failed build's summary, or the diff (issue 12).
+    pub mode: super::triage::LogMode,
+    /// The failure summary, once the log of a failed build is loaded.
+    pub summary: Option<super::triage::Summary>,
+    /// The comparison with another build's log.
+    pub compare: super::triage::Compare,
 }
 
 impl Clone for LogView {
@@ -80,6 +86,9 @@ impl Clone for LogView {
             capacity: self.capacity,
             restarts: self.restarts,
             height: self.height,
+            mode: self.mode,
+            summary: self.summary.clone(),
+            compare: self.compare.clone(),
         }
     }
 }
@@ -113,6 +122,9 @@ impl LogView {
             capacity,
             restarts: 0,
             height: height.max(1),
+            mode: super::triage::LogMode::Log,
+            summary: None,
+            compare: Default::default(),
         }
     }
 
@@ -298,15 +310,7 @@ impl LogView {
     /// from the top again after the last. An error is what the build itself signals: the
     /// first line of a failed step, a non-zero exit, an `error`/`fail`/`fatal` word.
     pub(crate) fn jump_to_error(&mut self, after_cursor: bool) -> Option<u64> {
-        let first = self.first_in_memory();
-        let failed_steps: Vec<u64> = self
-            .buf
-            .steps()
-            .iter()
-            .filter(|m| m.status == StepStatus::Failed && m.line >= first)
-            .map(|m| m.line)
-            .collect();
-        let is_error = |n: u64, t: &str| failed_steps.contains(&n) || error_line(t);
+        let is_error = self.error_test();
         let from = if after_cursor { self.cursor + 1 } else { 0 };
         let hit = self.first_error_in_mem(from, &is_error).or_else(|| {
             after_cursor
@@ -317,6 +321,35 @@ impl LogView {
         self.cursor = hit;
         self.clamp();
         Some(hit)
+    }
+
+    /// What counts as an error line (`e`, `E` and the failure summary share it): the first
+    /// line of a failed step, or a line that says something failed ([`error_line`]).
+    pub(crate) fn error_test(&self) -> impl Fn(u64, &str) -> bool + use<> {
+        let first = self.first_in_memory();
+        let failed_steps: Vec<u64> = self
+            .buf
+            .steps()
+            .iter()
+            .filter(|m| m.status == StepStatus::Failed && m.line >= first)
+            .map(|m| m.line)
+            .collect();
+        move |n: u64, t: &str| failed_steps.contains(&n) || error_line(t)
+    }
+
+    /// Up to `limit` error lines (number, text) in `lines`, in memory, in order.
+    pub(crate) fn errors_in(
+        &self,
+        lines: std::ops::Range<u64>,
+        limit: usize,
+    ) -> Vec<(u64, String)> {
+        let is_error = self.error_test();
+        self.buf
+            .iter_mem()
+            .filter(|(n, l)| lines.contains(n) && is_error(*n, l.plain()))
+            .take(limit)
+            .map(|(n, l)| (n, l.plain().to_string()))
+            .collect()
     }
 
     fn first_error_in_mem(&self, from: u64, is_error: &dyn Fn(u64, &str) -> bool) -> Option<u64> {

@@ -8,6 +8,7 @@ pub mod log;
 pub mod logview;
 pub mod overview;
 pub mod releases;
+pub mod triage;
 
 use super::action::{Action, Effect};
 use super::lists::{commit_filter, cycle_sort, load, move_by, prefetch, toggle_sort_order};

@@ -151,6 +151,8 @@ pub struct State {
     pub open_after_login: Option<(Resource, Option<String>)>,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
+    /// `[diff]` of the config: what the log diff ignores.
+    pub diff: crate::config::DiffConfig,
     /// This session's audit trail (newest last), plus earlier entries read at start.
     pub audit: Vec<super::mutation::AuditEntry>,
     /// Where log spill files go.
@@ -213,6 +215,7 @@ impl State {
             recent: Default::default(),
             open_after_login: None,
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
+            diff: Default::default(),
             audit: Vec::new(),
             cache_dir: std::env::temp_dir().join("shipdeck"),
             save_dir: std::env::temp_dir().join("shipdeck").join("logs"),

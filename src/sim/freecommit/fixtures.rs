@@ -122,12 +122,40 @@ fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
         .collect()
 }
 
-fn colored(rng: &mut fastrand::Rng, line: String) -> String {
-    // ~10 % of lines carry ANSI SGR sequences.
-    if rng.u32(0..10) != 0 {
+/// A PRNG that gives the same draws for the same line of the same step of a project in every
+/// run, so that two runs' logs differ only in their volatile parts (times, hashes, sizes) and
+/// where one run really did something else: what the log diff (issue 12) is for. The run's
+/// own PRNG is still drawn from as before, so everything else about a run is unchanged.
+fn stable_rng(project: &str, step: &str, i: usize) -> fastrand::Rng {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in project.bytes().chain([0]).chain(step.bytes()).chain([0]) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    fastrand::Rng::with_seed(h ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Lines of a step in every run of a project (two a second of a usual length drawn once per
+/// project and step, within the range run lengths are drawn from).
+fn usual_lines(project: &str, step: &str, slow: bool) -> usize {
+    let mut r = stable_rng(project, step, usize::MAX);
+    let secs = if slow {
+        r.usize(20..=40)
+    } else {
+        r.usize(3..=10)
+    };
+    secs * 2
+}
+
+fn colored(rng: &mut fastrand::Rng, stable: &mut fastrand::Rng, line: String) -> String {
+    // ~10 % of lines carry ANSI SGR sequences (the same lines in every run); the run's PRNG
+    // is drawn from as it always was.
+    if rng.u32(0..10) == 0 {
+        let _ = rng.u32(0..4);
+    }
+    if stable.u32(0..10) != 0 {
         return line;
     }
-    match rng.u32(0..4) {
+    match stable.u32(0..4) {
         0 => format!("\x1b[32m{line}\x1b[0m"),
         1 => format!("\x1b[1;33mWARN\x1b[0m {line}"),
         2 => format!("\x1b[36m[info]\x1b[0m {line}"),
@@ -135,30 +163,43 @@ fn colored(rng: &mut fastrand::Rng, line: String) -> String {
     }
 }
 
-fn step_line(rng: &mut fastrand::Rng, project: &str, step: &str, i: usize) -> String {
+/// One line of a step: its words from `stable` (the same in every run), its volatile parts
+/// (durations, hashes, sizes) from the run's `rng`, drawn from in the same order as always.
+fn step_line(
+    rng: &mut fastrand::Rng,
+    stable: &mut fastrand::Rng,
+    project: &str,
+    step: &str,
+    i: usize,
+) -> String {
     const FILES: [&str; 8] = [
         "cart", "tax", "invoice", "session", "router", "client", "schema", "handler",
     ];
-    let f = FILES[rng.usize(..FILES.len())];
+    let _ = rng.usize(..FILES.len());
+    let f = FILES[stable.usize(..FILES.len())];
     let ms = rng.u32(2..900);
+    let mut same = |rng: &mut fastrand::Rng, r: std::ops::Range<u32>| {
+        let _ = rng.u32(r.clone());
+        stable.u32(r)
+    };
     match step {
         "lint" => match i % 3 {
             0 => format!("Linting src/{f}.ts"),
             1 => format!("✔ src/{f}.ts: 0 problems ({ms} ms)"),
-            _ => format!("checked {} files", rng.u32(20..400)),
+            _ => format!("checked {} files", same(rng, 20..400)),
         },
         "test" => match i % 4 {
             0 => format!("PASS unit/{f}.spec ({ms} ms)"),
-            1 => format!("PASS integration/{f}_{}.spec", rng.u32(1..20)),
-            2 => format!("  ✓ {f} handles edge case #{} ({ms} ms)", rng.u32(1..99)),
+            1 => format!("PASS integration/{f}_{}.spec", same(rng, 1..20)),
+            2 => format!("  ✓ {f} handles edge case #{} ({ms} ms)", same(rng, 1..99)),
             _ => format!("Tests: {} passed, {} total", i + 3, i + 3),
         },
         "build" => match i % 3 {
-            0 => format!(
-                "Compiling {project}-{f} v0.{}.{}",
-                rng.u32(1..20),
-                rng.u32(0..10)
-            ),
+            0 => {
+                let a = same(rng, 1..20);
+                let b = same(rng, 0..10);
+                format!("Compiling {project}-{f} v0.{a}.{b}")
+            }
             1 => format!("dist/{f}.{}.js  {} kB", hex(rng, 8), rng.u32(3..900)),
             _ => format!("[{}/{}] bundling modules", i + 1, i + 4),
         },
@@ -171,7 +212,7 @@ fn step_line(rng: &mut fastrand::Rng, project: &str, step: &str, i: usize) -> St
             1 => format!("deployment.apps/{project} configured"),
             _ => format!(
                 "Waiting for rollout: {} of 3 updated replicas are available...",
-                rng.u32(0..4)
+                same(rng, 0..4)
             ),
         },
         _ => format!("{step}: line {i}"),
@@ -228,7 +269,7 @@ pub(crate) fn gen_plan(
             .enumerate()
             .map(|(i, l)| {
                 let off = NS_PER_SEC + (i as i64) * 600 * NS_PER_MS + noise(rng, 100 * NS_PER_MS);
-                (off, colored(rng, l))
+                (off, colored(rng, &mut stable_rng(name, "init", i), l))
             })
             .collect(),
         success: Some(true),
@@ -288,16 +329,46 @@ pub(crate) fn gen_plan(
         // ERROR line in the first half so that every build prints one.
         let err_range = if stops_here { (n / 2).max(1) } else { n };
         let err_at = (error_step == Some(s)).then(|| rng.usize(..err_range));
+        // The lines as drawn from the run's PRNG (it is drawn from as it always was, so ids,
+        // outcomes and timings stay the same) …
         let mut lines = Vec::with_capacity(n + 1);
         for i in 0..n {
             let off = start + (i as i64 + 1) * spacing + noise(rng, spacing / 5);
             let text = if Some(i) == err_at {
                 error_line(rng)
             } else {
-                let l = step_line(rng, name, s, i);
-                colored(rng, l)
+                let mut stable = stable_rng(name, s, i);
+                let l = step_line(rng, &mut stable, name, s, i);
+                colored(rng, &mut stable, l)
             };
             lines.push((off, text));
+        }
+        // … but as many lines in every run of the project's step, spread over the same time,
+        // with their volatile parts from a PRNG of this run: two runs' logs then differ where
+        // the runs did (what the log diff compares), not in how long a step happened to take.
+        if project.profile != Profile::HugeLog {
+            let usual = usual_lines(name, s, project.profile == Profile::Slow);
+            let m = if stops_here {
+                (usual / 2).max(1)
+            } else {
+                usual
+            };
+            let err_at = err_at.map(|e| e * m / n.max(1));
+            let span = (n as i64 + 1) * spacing;
+            let mut own = fastrand::Rng::with_seed((start as u64) ^ stable_rng(name, s, 0).u64(..));
+            lines = (0..m)
+                .map(|i| {
+                    let off = start + (i as i64 + 1) * span / (m as i64 + 1);
+                    let text = if Some(i) == err_at {
+                        error_line(&mut own)
+                    } else {
+                        let mut stable = stable_rng(name, s, i);
+                        let l = step_line(&mut own, &mut stable, name, s, i);
+                        colored(&mut own, &mut stable, l)
+                    };
+                    (off, text)
+                })
+                .collect();
         }
         t = start + (n as i64 + 1) * spacing + noise(rng, spacing / 2);
         let mut success = Some(true);

@@ -621,12 +621,29 @@ impl ScdState {
             } else {
                 self.rng.i64(300..=1500) * 10 * NS_PER_MS
             };
-            let n_lines = (dur / LINE_EVERY_NS).max(1) as usize;
-            let texts = step_lines(&mut self.rng, name, n_lines, &ctx);
+            // As many lines in every task of an app (two a second of the step's usual length),
+            // spread over this run's duration: two runs' logs differ where the runs did (what
+            // the log diff compares), not in how long each step happened to take.
+            // The task's PRNG is drawn from as it always was (ids and timings stay the same);
+            // the lines' own volatile parts come from a PRNG of this task and step.
+            let _ = step_lines(
+                &mut self.rng,
+                name,
+                (dur / LINE_EVERY_NS).max(1) as usize,
+                &ctx,
+            );
+            let n_lines = usual_lines(&repo, name);
+            let every = (dur / (n_lines as i64 + 1)).max(1);
+            let mut own = fastrand::Rng::with_seed(
+                (usual_lines(&repo, name) as u64)
+                    ^ (spec.created as u64)
+                    ^ (t as u64).rotate_left(17),
+            );
+            let texts = step_lines(&mut own, name, n_lines, &ctx);
             let lines = texts
                 .into_iter()
                 .enumerate()
-                .map(|(k, text)| (t + (k as i64 + 1) * LINE_EVERY_NS, text))
+                .map(|(k, text)| (t + (k as i64 + 1) * every, text))
                 .collect();
             let end_status = match name {
                 "Test" if test_fails => StepEnd::Failure,
@@ -754,6 +771,21 @@ struct LineCtx<'a> {
     tolerant: bool,
 }
 
+/// Lines of a step in every task of an app: two a second of a usual length drawn once per
+/// (app, step), within the range step durations are drawn from.
+fn usual_lines(repo: &str, step: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in repo.bytes().chain([0]).chain(step.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let secs = if step == SETUP_STEP {
+        1 + h % 3
+    } else {
+        3 + h % 13
+    };
+    (secs * (NS_PER_SEC as u64) / LINE_EVERY_NS as u64).max(1) as usize
+}
+
 fn sgr(rng: &mut fastrand::Rng, text: String) -> String {
     // ~15 % of lines carry colour.
     if rng.u8(..100) < 15 {
@@ -811,9 +843,12 @@ fn step_lines(rng: &mut fastrand::Rng, name: &str, count: usize, c: &LineCtx) ->
                 rng.usize(3..9)
             ));
             Box::new(|rng, k| {
+                // The same packages in every task (what the log diff compares); the PRNG is
+                // drawn from as before.
+                let _ = rng.usize(0..9);
                 format!(
                     "npm http fetch GET 200 https://registry.npmjs.org/pkg-{k}-{} {}ms",
-                    rng.usize(0..9),
+                    k * 7 % 9,
                     rng.usize(5..300)
                 )
             })
