@@ -30,6 +30,29 @@ pub struct Config {
     /// Every `theme = "…"` of the file (top level and profiles) with where it is, for
     /// `config check` to name unknown ones (themes are files, so not checked while parsing).
     pub theme_uses: Vec<ThemeUse>,
+    /// `[[views]]`: saved views, in file order (tabs `8`, `9`, `0` and `:view <name>`).
+    pub views: Vec<View>,
+}
+
+/// A saved view: a pane, optionally on a profile, with a filter and a sort.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub name: String,
+    pub pane: crate::domain::Resource,
+    /// Switch to this profile first (`None`: the one on screen).
+    pub profile: Option<String>,
+    /// As typed after `/` (parsed when the config is read; empty: no filter).
+    pub filter: String,
+    pub sort: Option<ViewSort>,
+    /// Line of its `[[views]]` header.
+    pub line: usize,
+}
+
+/// A view's sort: one of the columns a backend may sort on, and the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewSort {
+    pub field: &'static str,
+    pub ascending: bool,
 }
 
 /// A `theme = "…"` and where it was written.
@@ -155,6 +178,7 @@ impl Config {
             keys: Vec::new(),
             profiles: Vec::new(),
             theme_uses: Vec::new(),
+            views: Vec::new(),
         }
     }
 

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod views;
+
 const TOP_KEYS: &[&str] = &[
     "default_profile",
     "theme",
@@ -19,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "log_buffer_lines",
     "keys",
     "profiles",
+    "views",
 ];
 const COMMON_KEYS: &[&str] = &[
     "kind",
@@ -107,6 +110,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
     };
     let mut cfg = Config::empty(Some(path.to_path_buf()));
     let mut default_profile_span = None;
+    let mut views = Vec::new();
     for (key, value) in doc.get_ref() {
         let name = key.get_ref().as_ref();
         match name {
@@ -127,6 +131,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
                     .unwrap_or(DEFAULT_LOG_BUFFER_LINES)
             }
             "keys" => cfg.keys = keys(&mut cx, value),
+            "views" => views = views::views(&mut cx, value),
             "profiles" => match value.get_ref() {
                 DeValue::Table(t) => {
                     for (pname, pval) in t {
@@ -161,6 +166,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
             ),
         );
     }
+    cfg.views = views::check_profiles(&mut cx, views, &cfg.profiles);
     cx.problems.sort_by_key(|p| (p.line, p.column));
     cfg.theme_uses = std::mem::take(&mut cx.themes);
     if cx.problems.is_empty() {

@@ -42,9 +42,9 @@ impl Missing {
 
     fn what(self) -> &'static str {
         match self {
-            Missing::Status => "a status",
-            Missing::Time => "a time",
-            Missing::Author => "an author",
+            Missing::Status => "status",
+            Missing::Time => "time",
+            Missing::Author => "author",
         }
     }
 }
@@ -120,8 +120,7 @@ impl Filter {
         {
             return false;
         }
-        if !self.statuses.is_empty() && !row.status().is_some_and(|s| self.statuses.contains(&s))
-        {
+        if !self.statuses.is_empty() && !row.status().is_some_and(|s| self.statuses.contains(&s)) {
             return false;
         }
         if let Some(d) = self.since
@@ -160,8 +159,7 @@ impl Filter {
 /// The sentence the pane shows for a qualifier its rows cannot answer.
 pub fn missing_note(m: Missing, rows: &str) -> String {
     format!(
-        "{} here do not carry {} on this backend: `{}` matches none of them",
-        rows,
+        "this backend gives its {rows} no {}: `{}` cannot match here (esc clears the filter)",
         m.what(),
         m.qualifier()
     )

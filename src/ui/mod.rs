@@ -214,12 +214,19 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         } else {
             "⏎ keep · esc cancel · filters loaded rows"
         };
+        let error = (!s.log_visible())
+            .then(|| s.lists.meta(s.pane).filter_error.clone())
+            .flatten();
+        let tail = match &error {
+            Some(e) => Span::styled(format!("   ✘ {}", clean(e)), Style::new().fg(t.error)),
+            None => Span::styled(format!("   {how}"), t.dim()),
+        };
         let line = Line::from(vec![
             Span::styled(" / ", t.badge(t.accent)),
             Span::raw(" "),
             Span::styled(clean(&text).into_owned(), Style::new().fg(t.text)),
             Span::styled("▏", Style::new().fg(t.accent)),
-            Span::styled(format!("   {how}"), t.dim()),
+            tail,
         ]);
         f.render_widget(Paragraph::new(line), area);
         return;
