@@ -27,6 +27,7 @@ pub mod router;
 pub mod runner;
 pub mod state;
 pub mod update;
+pub mod views;
 
 pub use action::{Action, Effect, Listing, LogItem, ProfileInfo};
 pub use keymap::Keymap;

@@ -78,6 +78,7 @@ fn global(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Action::NextPane => panes::cycle_pane(s, 1, fx),
         Action::PrevPane => panes::cycle_pane(s, -1, fx),
         Action::ShowPane(r) => panes::show_tab(s, r, fx),
+        Action::OpenView(i) => super::views::open(s, i, fx),
         _ => {}
     }
 }

@@ -169,6 +169,30 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         spans.push(Span::styled(format!(" {}", r.title()), style));
         spans.push(Span::raw("  "));
     }
+    // Saved views after the panes, like gh-dash's sections: `8`, `9`, `0`, the rest by name.
+    let current = crate::app::views::current(s);
+    for (i, v) in s.views.iter().enumerate() {
+        let style = if current == Some(i) {
+            if t.mono {
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            } else {
+                Style::new()
+                    .fg(t.accent)
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            }
+        } else {
+            Style::new().fg(t.text)
+        };
+        let key = crate::app::views::VIEW_KEYS
+            .get(i)
+            .map(|name| s.keymap.keys_of(name))
+            .filter(|k| !k.is_empty());
+        if let Some(k) = key {
+            spans.push(Span::styled(format!("{k} "), t.dim()));
+        }
+        spans.push(Span::styled(format!("◇{}", clean(&v.name)), style));
+        spans.push(Span::raw("  "));
+    }
     let crumbs = s.breadcrumbs();
     let crumb_text = crumbs
         .iter()
