@@ -25,6 +25,8 @@ pub(super) fn views(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<(View, Option<Ran
         return Vec::new();
     };
     let mut out: Vec<(View, Option<Range<usize>>)> = Vec::new();
+    // Every name seen, also of views with other problems (a duplicate is one more).
+    let mut seen: Vec<String> = Vec::new();
     for item in items {
         let DeValue::Table(t) = item.get_ref() else {
             type_problem(cx, item, "a [[views]] section");
@@ -63,13 +65,14 @@ pub(super) fn views(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<(View, Option<Ran
             );
             continue;
         };
-        if out.iter().any(|(o, _)| o.name == name) {
+        if seen.contains(&name) {
             cx.problem(
                 item.span(),
                 format!("view `{name}` is defined twice; give each view its own name"),
             );
             continue;
         }
+        seen.push(name.clone());
         let Some(pane) = pane else {
             if !t.iter().any(|(k, _)| k.get_ref().as_ref() == "pane") {
                 cx.problem(
