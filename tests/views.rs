@@ -36,6 +36,7 @@ fn session(server_filter: bool) -> Session {
         paged: true,
         server_filter,
         sort_fields: sort,
+        server_qualifiers: &[],
     };
     Session {
         user: User {

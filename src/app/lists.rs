@@ -38,6 +38,7 @@ pub fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) 
     let query = {
         let l = s.lists.meta_mut(res);
         l.filters_on_server = support.server_filter;
+        l.server_qualifiers = support.server_qualifiers;
         // Only the free text goes to the server; the qualifiers are applied on the rows here.
         let filter = if support.server_filter && !l.query.text.is_empty() {
             Some(l.query.text.clone())
@@ -483,7 +484,7 @@ pub(crate) fn commit_filter(
     let wall = s.wall;
     let list = s.lists.get_mut(pane);
     let l = list.meta_mut();
-    let old_text = crate::domain::Filter::parse(&l.applied_filter)
+    let old_text = crate::domain::Filter::parse_for(&l.applied_filter, l.server_qualifiers)
         .map(|f| f.text)
         .unwrap_or_default();
     l.set_filter(&text)?;

@@ -95,11 +95,16 @@ pub(crate) fn apply(s: &mut State, index: usize, fx: &mut Vec<Effect>) {
         toast(s, Level::Warn, text);
     }
     let wall = s.wall;
+    let qualifiers = s
+        .caps()
+        .and_then(|c| c.list(pane))
+        .map_or(&[][..], |l| l.server_qualifiers);
     let (was_loaded, sort_changed) = {
         let l = s.lists.meta_mut(pane);
         let changed = l.sort != sort;
         l.sort = sort;
         let loaded = l.loaded_at.is_some() || l.loading.is_some();
+        l.server_qualifiers = qualifiers;
         if !loaded {
             // Rows never asked for: the first request carries the view's filter already.
             // A view's filter was checked when the config was read.

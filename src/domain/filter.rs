@@ -52,6 +52,12 @@ impl Missing {
 impl Filter {
     /// Parse what was typed. Errors name the bad part and how to write it.
     pub fn parse(input: &str) -> Result<Filter, String> {
+        Filter::parse_for(input, &[])
+    }
+
+    /// Parse for a list whose server understands the qualifiers `server` itself (they stay in
+    /// the free text it is sent, e.g. nullplatform's `repo:`). A URL is always text.
+    pub fn parse_for(input: &str, server: &[&str]) -> Result<Filter, String> {
         let mut f = Filter::default();
         let mut words: Vec<&str> = Vec::new();
         for token in input.split_whitespace() {
@@ -69,7 +75,11 @@ impl Filter {
                 words.push(token);
                 continue;
             };
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphabetic()) {
+            if key.is_empty()
+                || !key.chars().all(|c| c.is_ascii_alphabetic())
+                || value.starts_with("//")
+                || server.iter().any(|k| k.eq_ignore_ascii_case(key))
+            {
                 words.push(token);
                 continue;
             }
@@ -272,9 +282,25 @@ mod tests {
         assert_eq!(f.statuses, vec![BuildStatus::Failed]);
         assert_eq!(f.since, Some(Duration::days(1)));
         assert_eq!(f.text, "payments");
-        // Text around qualifiers keeps its order; numbers with colons stay text.
-        let f = Filter::parse("web status:failed 12:30 \"sha:abc\"").unwrap();
-        assert_eq!(f.text, "web 12:30 sha:abc");
+        // Text around qualifiers keeps its order; numbers with colons and URLs stay text.
+        let f = Filter::parse("web status:failed 12:30 \"sha:abc\" https://git.x/a").unwrap();
+        assert_eq!(f.text, "web 12:30 sha:abc https://git.x/a");
+    }
+
+    #[test]
+    fn a_servers_own_qualifiers_go_to_it_as_text() {
+        let f = Filter::parse_for(
+            "repo:https://g/x path:/svc status:inactive since:1d",
+            &["repo", "path", "status"],
+        )
+        .unwrap();
+        assert_eq!(f.text, "repo:https://g/x path:/svc status:inactive");
+        assert_eq!(f.since, Some(Duration::days(1)));
+        assert!(f.statuses.is_empty());
+        assert!(
+            Filter::parse("path:/svc").is_err(),
+            "elsewhere it is not a qualifier"
+        );
     }
 
     #[test]

@@ -252,6 +252,9 @@ pub struct ListSupport {
     pub server_filter: bool,
     /// Domain fields the server can sort on, in the order `s` cycles through them.
     pub sort_fields: &'static [&'static str],
+    /// `key:value` words of `/` the server understands itself (nullplatform's `repo:`):
+    /// sent with the free text instead of being taken as the dashboard's qualifiers.
+    pub server_qualifiers: &'static [&'static str],
 }
 
 /// What the logged-in session can do. Panes and actions are offered from this, never from the kind.
@@ -273,12 +276,14 @@ impl Capabilities {
             paged: false,
             server_filter: false,
             sort_fields: &[],
+            server_qualifiers: &[],
         };
         /// The deployment history of one environment: pages from the server, filtered locally.
         static RELEASES: ListSupport = ListSupport {
             paged: true,
             server_filter: false,
             sort_fields: &[],
+            server_qualifiers: &[],
         };
         match r {
             Resource::Builds => return self.builds.list.then_some(&BUILDS),

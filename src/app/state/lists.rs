@@ -52,6 +52,8 @@ pub struct ListMeta {
     pub server_filter: bool,
     /// The backend filters this list (the rows of its answer are all shown as they come).
     pub filters_on_server: bool,
+    /// `key:` words the server of this list takes itself (`ListSupport::server_qualifiers`).
+    pub server_qualifiers: &'static [&'static str],
     /// Pages of `PER_PAGE` rows covered by `rows` (the next page to ask for is `pages + 1`).
     pub pages: u32,
     pub sort: Option<Sort>,
@@ -85,7 +87,7 @@ impl ListMeta {
     /// Set the filter text; a text that does not parse leaves the filter as it was and says
     /// why (in `filter_error`, and as the error).
     pub fn set_filter(&mut self, text: &str) -> Result<(), String> {
-        match Filter::parse(text) {
+        match Filter::parse_for(text, self.server_qualifiers) {
             Ok(q) => {
                 self.filter = text.to_string();
                 self.query = q;
@@ -152,6 +154,7 @@ impl Default for ListMeta {
             applied_filter: String::new(),
             server_filter: true,
             filters_on_server: true,
+            server_qualifiers: &[],
             pages: 0,
             sort: None,
             loaded_at: None,

@@ -8,6 +8,9 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::DeValue;
 
+/// Qualifiers some backend's server takes itself (nullplatform's `repo:` and `path:`); whether
+/// the view's does is only known after login.
+const SERVER_QUALIFIERS: &[&str] = &["repo", "path"];
 const VIEW_KEYS: &[&str] = &["name", "pane", "profile", "filter", "sort"];
 /// Every column some backend sorts on (`ListSupport::sort_fields`); whether the view's
 /// backend can is only known after login, and said then.
@@ -46,7 +49,7 @@ pub(super) fn views(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<(View, Option<Ran
                 }
                 "filter" => {
                     filter = string(cx, val, "a filter such as \"status:failed since:1d\"")
-                        .and_then(|f| match Filter::parse(&f) {
+                        .and_then(|f| match Filter::parse_for(&f, SERVER_QUALIFIERS) {
                             Ok(_) => Some(f),
                             Err(e) => {
                                 cx.problem(val.span(), format!("filter: {e}"));
