@@ -146,52 +146,60 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 }
 
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
-    // Only the panes this profile offers (`?` says why the others are missing); each keeps
-    // its number key.
+    let view = crate::app::views::current(s);
+    // (key, title, current). Only the panes this profile offers (`?` says why the others are
+    // missing); each keeps its number key.
     let offered = s.panes();
-    let mut spans = vec![Span::raw(" ")];
-    for (i, r) in crate::domain::Resource::ALL.into_iter().enumerate() {
-        if !offered.contains(&r) && r != s.pane {
-            continue;
-        }
-        let style = if r == s.pane {
-            if t.mono {
-                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-            } else {
-                Style::new()
-                    .fg(t.accent)
-                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
-            }
-        } else {
-            Style::new().fg(t.text)
-        };
-        spans.push(Span::styled(format!("{}", i + 1), t.dim()));
-        spans.push(Span::styled(format!(" {}", r.title()), style));
-        spans.push(Span::raw("  "));
-    }
+    let mut tabs: Vec<(Option<String>, String, bool)> = crate::domain::Resource::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| offered.contains(r) || *r == s.pane)
+        .map(|(i, r)| {
+            let current = r == s.pane && view.is_none();
+            (Some(format!("{}", i + 1)), r.title().to_string(), current)
+        })
+        .collect();
     // Saved views after the panes, like gh-dash's sections: `8`, `9`, `0`, the rest by name.
-    let current = crate::app::views::current(s);
     for (i, v) in s.views.iter().enumerate() {
-        let style = if current == Some(i) {
-            if t.mono {
-                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-            } else {
-                Style::new()
-                    .fg(t.accent)
-                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
-            }
-        } else {
-            Style::new().fg(t.text)
-        };
         let key = crate::app::views::VIEW_KEYS
             .get(i)
             .map(|name| s.keymap.keys_of(name))
             .filter(|k| !k.is_empty());
-        if let Some(k) = key {
-            spans.push(Span::styled(format!("{k} "), t.dim()));
+        tabs.push((key, format!("◇{}", clean(&v.name)), view == Some(i)));
+    }
+    let full: usize = tabs
+        .iter()
+        .map(|(k, title, _)| {
+            k.as_ref().map_or(0, |k| k.chars().count() + 1) + title.chars().count() + 2
+        })
+        .sum::<usize>()
+        + 1;
+    // With views the line may not fit: the tabs not on screen keep only their key.
+    let compact = !s.views.is_empty() && full > area.width as usize;
+    let mut spans = vec![Span::raw(" ")];
+    for (key, title, current) in tabs {
+        let style = if current {
+            if t.mono {
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            } else {
+                Style::new()
+                    .fg(t.accent)
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            }
+        } else {
+            Style::new().fg(t.text)
+        };
+        match key {
+            Some(k) if compact && !current => {
+                spans.push(Span::styled(k, Style::new().fg(t.text)));
+                spans.push(Span::raw(" "));
+                continue;
+            }
+            Some(k) => spans.push(Span::styled(format!("{k} "), t.dim())),
+            None => {}
         }
-        spans.push(Span::styled(format!("◇{}", clean(&v.name)), style));
-        spans.push(Span::raw("  "));
+        spans.push(Span::styled(title, style));
+        spans.push(Span::raw(if compact { " " } else { "  " }));
     }
     let crumbs = s.breadcrumbs();
     let crumb_text = crumbs
