@@ -401,7 +401,10 @@ fn a_view_opens_from_its_tab_number() {
     // At 80 columns the other tabs keep only their number so the views still show.
     let screen = render(&s, 80, 24);
     let tabs = screen.lines().nth(1).unwrap();
-    assert!(tabs.contains("8 ◇failing") && tabs.contains(" 9 "), "{screen}");
+    assert!(
+        tabs.contains("8 ◇failing") && tabs.contains(" 9 "),
+        "{screen}"
+    );
     assert!(!tabs.contains("Projects"), "{tabs}");
     // `9`: a server-filtered pane gets the text and the sort in one request.
     let fx = update(&mut s, key('9'), 40);

@@ -133,10 +133,12 @@ impl Filter {
         if !self.statuses.is_empty() && !row.status().is_some_and(|s| self.statuses.contains(&s)) {
             return false;
         }
-        if let Some(d) = self.since
-            && !row.time().is_some_and(|t| t >= now - d)
-        {
-            return false;
+        if let Some(d) = self.since {
+            // A cutoff out of the calendar's range: everything is newer.
+            let cutoff = now.checked_sub_signed(d);
+            if row.time().is_none_or(|t| cutoff.is_some_and(|c| t < c)) {
+                return false;
+            }
         }
         if let Some(a) = &self.author
             && !row.author().is_some_and(|x| x.to_lowercase().contains(a))

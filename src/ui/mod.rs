@@ -241,10 +241,12 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .caps()
             .and_then(|c| c.list(s.pane))
             .is_some_and(|l| l.server_filter);
-        let how = if server {
-            "⏎ ask the server · esc cancel"
-        } else {
-            "⏎ keep · esc cancel · filters loaded rows"
+        let how = match (s.log_visible(), server) {
+            (true, _) => "⏎ search · esc cancel",
+            (false, true) => "⏎ ask the server · esc cancel · status:failed since:2h author:",
+            (false, false) => {
+                "⏎ keep · esc cancel · filters loaded rows · status:failed since:2h author:"
+            }
         };
         let error = (!s.log_visible())
             .then(|| s.lists.meta(s.pane).filter_error.clone())
