@@ -14,6 +14,8 @@ const KNOWN: &str = "status:, since:, author: (or actor:)";
 pub struct Filter {
     /// Free text, words joined by one space (matched as one substring, case-insensitive).
     pub text: String,
+    /// `text` lower-cased once (matched against each row's lower-cased haystack).
+    needle: String,
     /// `status:a,b`: any of these (empty: no status qualifier).
     pub statuses: Vec<BuildStatus>,
     /// `since:2h`: the row's time is at most this long ago.
@@ -107,6 +109,7 @@ impl Filter {
             }
         }
         f.text = words.join(" ");
+        f.needle = f.text.to_lowercase();
         Ok(f)
     }
 
@@ -121,12 +124,7 @@ impl Filter {
 
     /// Whether a row passes. `text`: also match the free text (not when the server did).
     pub fn matches<T: Row>(&self, row: &T, text: bool, now: DateTime<Utc>) -> bool {
-        if text
-            && !self.text.is_empty()
-            && !row
-                .haystack()
-                .to_lowercase()
-                .contains(&self.text.to_lowercase())
+        if text && !self.needle.is_empty() && !row.haystack().to_lowercase().contains(&self.needle)
         {
             return false;
         }
@@ -303,6 +301,54 @@ mod tests {
             Filter::parse("path:/svc").is_err(),
             "elsewhere it is not a qualifier"
         );
+    }
+
+    fn deployment(id: &str, actor: Option<&str>, hours_ago: i64) -> super::super::Deployment {
+        super::super::Deployment {
+            id: id.into(),
+            project: "web".into(),
+            environment: "production".into(),
+            release: None,
+            candidate: format!("2.{id}.0"),
+            from_candidate: None,
+            status: BuildStatus::Failed,
+            raw_status: "failed".into(),
+            actor: actor.map(str::to_string),
+            started_at: Some(now() - Duration::hours(hours_ago)),
+            finished_at: None,
+            error: None,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    #[test]
+    fn deployments_answer_status_time_and_actor() {
+        let rows = [
+            deployment("1", Some("Ana"), 1),
+            deployment("2", Some("bob"), 30),
+        ];
+        let f = Filter::parse("actor:ana status:failed since:2h").unwrap();
+        let hits: Vec<&str> = rows
+            .iter()
+            .filter(|r| f.matches(*r, true, now()))
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(hits, ["1"]);
+        assert_eq!(f.missing(&rows), None);
+        // Nobody on record: the qualifier cannot match and the pane is told why.
+        let anon = [deployment("3", None, 1)];
+        assert_eq!(f.missing(&anon), Some(Missing::Author));
+        assert!(!f.matches(&anon[0], true, now()));
+        let note = missing_note(Missing::Author, "releases");
+        assert!(
+            note.contains("no author") && note.contains("author:"),
+            "{note}"
+        );
+        // Nothing loaded yet: nothing to say.
+        assert_eq!(f.missing::<super::super::Deployment>(&[]), None);
     }
 
     #[test]
