@@ -61,6 +61,7 @@ fn state() -> (State, u64) {
                 paged: true,
                 server_filter: true,
                 sort_fields: &[],
+                server_qualifiers: &[],
             },
         )
     };

@@ -51,6 +51,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     state.clipboard_hint = clipboard_hint();
     state.cli_read_only = opts.read_only;
     state.config_theme = opts.config.theme.clone();
+    state.views = opts.config.views.clone();
     state.theme_override = if opts.no_color {
         Some("mono".into())
     } else {

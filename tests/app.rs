@@ -50,6 +50,7 @@ fn caps(server_filter: bool) -> Capabilities {
         paged: true,
         server_filter,
         sort_fields: sort,
+        server_qualifiers: &[],
     };
     Capabilities {
         lists: vec![

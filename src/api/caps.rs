@@ -7,6 +7,7 @@ pub(crate) const WHOLE_LIST: ListSupport = ListSupport {
     paged: false,
     server_filter: false,
     sort_fields: &[],
+    server_qualifiers: &[],
 };
 
 /// A list that arrives whole, filtered by the server.

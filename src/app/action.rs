@@ -38,6 +38,8 @@ pub enum Action {
     CycleSort,
     ToggleSortOrder,
     ShowPane(Resource),
+    /// A saved view (`[[views]]`) by its position in the config: `8`, `9`, `0`.
+    OpenView(usize),
     /// Details of the selected row.
     Inspect,
     /// Start a build of the selected project (opens the launch form).

@@ -38,8 +38,10 @@ pub fn load(s: &mut State, res: Resource, kind: LoadKind, fx: &mut Vec<Effect>) 
     let query = {
         let l = s.lists.meta_mut(res);
         l.filters_on_server = support.server_filter;
-        let filter = if support.server_filter && !l.filter.is_empty() {
-            Some(l.filter.clone())
+        l.server_qualifiers = support.server_qualifiers;
+        // Only the free text goes to the server; the qualifiers are applied on the rows here.
+        let filter = if support.server_filter && !l.query.text.is_empty() {
+            Some(l.query.text.clone())
         } else {
             None
         };
@@ -258,6 +260,7 @@ fn apply<T: Row>(
     };
     l.loading = None;
     l.server_filter = l.filters_on_server;
+    l.wall = wall;
     let was_healthy = l.error.is_none() && !l.stale;
     l.error = None;
     l.stale = false;
@@ -470,25 +473,36 @@ pub(crate) fn server_filters(s: &State, pane: Resource) -> bool {
         .is_some_and(|l| l.server_filter)
 }
 
-pub(crate) fn commit_filter(s: &mut State, text: String, fx: &mut Vec<Effect>) {
+/// Apply a filter typed with `/` (or a saved view's): the free text goes to a server that
+/// filters, the qualifiers are applied on the loaded rows. A filter that does not parse is
+/// not applied; the error says why.
+pub(crate) fn commit_filter(
+    s: &mut State,
+    text: String,
+    fx: &mut Vec<Effect>,
+) -> Result<(), String> {
     let pane = s.pane;
     let server = server_filters(s, pane);
+    let wall = s.wall;
     let list = s.lists.get_mut(pane);
     let l = list.meta_mut();
-    l.filter = text.clone();
-    let changed = l.applied_filter != text;
+    let old_text = crate::domain::Filter::parse_for(&l.applied_filter, l.server_qualifiers)
+        .map(|f| f.text)
+        .unwrap_or_default();
+    l.set_filter(&text)?;
+    l.wall = wall;
+    // Only a new free text needs the server; new qualifiers apply to the rows on screen.
+    let changed = server && old_text != l.query.text;
     // Until the server's answer comes, the rows on screen are filtered here: Enter right
     // after a new filter never acts on a row the filter excludes.
     l.server_filter = server && !changed;
-    if !server {
-        l.applied_filter = text.clone();
-    }
+    l.applied_filter = text;
     l.selected = 0;
     list.refilter();
-    let reload = server && changed;
-    if reload {
+    if changed {
         load(s, pane, LoadKind::Reload, fx);
     }
+    Ok(())
 }
 
 pub(crate) fn cycle_sort(s: &mut State, fx: &mut Vec<Effect>) {

@@ -30,6 +30,7 @@ pub mod router;
 pub mod runner;
 pub mod state;
 pub mod update;
+pub mod views;
 pub mod watch;
 
 pub use action::{Action, Effect, Listing, LogItem, ProfileInfo};

@@ -186,6 +186,12 @@ impl crate::domain::Row for AuditEntry {
     fn display_name(&self) -> &str {
         &self.target
     }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        Some(self.time)
+    }
+    fn author(&self) -> Option<&str> {
+        Some(&self.user)
+    }
 }
 
 /// Read the last `max` entries of an audit file (missing file: none; bad lines skipped).

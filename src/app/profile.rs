@@ -32,6 +32,8 @@ pub(crate) fn switch_profile(s: &mut State, name: &str, fx: &mut Vec<Effect>) {
     s.log = None;
     s.open_after_login = None;
     s.watch.scope_after_login = None;
+    s.view_after_login = None;
+    s.active_view = None;
     // Nothing of the previous profile's screens stays (a project's history, a detail, a log).
     s.builds_scope = BuildScope::Active;
     s.detail = None;
@@ -72,8 +74,9 @@ pub fn logged_in(
                 if !panes.contains(&s.pane) {
                     s.pane = panes[0];
                 }
-                match s.open_after_login.take() {
-                    Some(to) if panes.contains(&to.0) => super::panes::open_at(s, to, fx),
+                match (s.view_after_login.take(), s.open_after_login.take()) {
+                    (Some(view), _) => super::views::apply(s, view, fx),
+                    (None, Some(to)) if panes.contains(&to.0) => super::panes::open_at(s, to, fx),
                     _ => load(s, s.pane, LoadKind::Reload, fx),
                 }
             }

@@ -85,6 +85,7 @@ fn global(s: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Action::ToggleWatch => watch::toggle(s, fx),
         Action::OpenWeb => links::open(s, fx),
         Action::CopyLink => links::copy(s, fx),
+        Action::OpenView(i) => super::views::open(s, i, fx),
         _ => {}
     }
 }

@@ -34,6 +34,8 @@ pub struct Config {
     pub theme_uses: Vec<ThemeUse>,
     /// `[diff]`: what the log diff ignores.
     pub diff: DiffConfig,
+    /// `[[views]]`: saved views, in file order (tabs `8`, `9`, `0` and `:view <name>`).
+    pub views: Vec<View>,
 }
 
 /// `[diff]` of the config: rules that extend or replace the built-in normalisation rules.
@@ -62,6 +64,27 @@ impl DiffConfig {
     pub fn rules(&self) -> Vec<crate::logdiff::RuleSpec> {
         crate::logdiff::rules::merge(self.defaults, &self.rules)
     }
+}
+
+/// A saved view: a pane, optionally on a profile, with a filter and a sort.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub name: String,
+    pub pane: crate::domain::Resource,
+    /// Switch to this profile first (`None`: the one on screen).
+    pub profile: Option<String>,
+    /// As typed after `/` (parsed when the config is read; empty: no filter).
+    pub filter: String,
+    pub sort: Option<ViewSort>,
+    /// Line of its `[[views]]` header.
+    pub line: usize,
+}
+
+/// A view's sort: one of the columns a backend may sort on, and the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewSort {
+    pub field: &'static str,
+    pub ascending: bool,
 }
 
 /// A `theme = "…"` and where it was written.
@@ -228,6 +251,7 @@ impl Config {
             profiles: Vec::new(),
             theme_uses: Vec::new(),
             diff: DiffConfig::default(),
+            views: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 mod diff;
+mod views;
 
 const TOP_KEYS: &[&str] = &[
     "default_profile",
@@ -23,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "keys",
     "profiles",
     "diff",
+    "views",
 ];
 const COMMON_KEYS: &[&str] = &[
     "kind",
@@ -113,6 +115,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
     };
     let mut cfg = Config::empty(Some(path.to_path_buf()));
     let mut default_profile_span = None;
+    let mut views = Vec::new();
     for (key, value) in doc.get_ref() {
         let name = key.get_ref().as_ref();
         match name {
@@ -135,6 +138,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
             "mouse" => cfg.mouse = boolean(&mut cx, value).unwrap_or(true),
             "keys" => cfg.keys = keys(&mut cx, value),
             "diff" => cfg.diff = diff::diff(&mut cx, value),
+            "views" => views = views::views(&mut cx, value),
             "profiles" => match value.get_ref() {
                 DeValue::Table(t) => {
                     for (pname, pval) in t {
@@ -169,6 +173,7 @@ pub(super) fn parse(text: &str, path: &Path, private: bool) -> Result<Config, Co
             ),
         );
     }
+    cfg.views = views::check_profiles(&mut cx, views, &cfg.profiles);
     cx.problems.sort_by_key(|p| (p.line, p.column));
     cfg.theme_uses = std::mem::take(&mut cx.themes);
     if cx.problems.is_empty() {

@@ -1,6 +1,7 @@
 //! The typed common model every backend maps its wire types into. The UI only ever sees these.
 
 mod build;
+mod filter;
 mod release;
 mod trend;
 
@@ -8,6 +9,7 @@ pub use build::{
     Build, BuildScope, LaunchField, LaunchOptions, LaunchRequest, LogEvent, StepStatus,
 };
 use chrono::{DateTime, Utc};
+pub use filter::{Filter, Missing, missing_note};
 pub use release::{
     DeployRequest, Deployment, Environment, ReleaseRequest, ReleaseSupport, RollbackRequest,
     StatusRequest, runs as environment_runs, split_candidate,
@@ -250,6 +252,9 @@ pub struct ListSupport {
     pub server_filter: bool,
     /// Domain fields the server can sort on, in the order `s` cycles through them.
     pub sort_fields: &'static [&'static str],
+    /// `key:value` words of `/` the server understands itself (nullplatform's `repo:`):
+    /// sent with the free text instead of being taken as the dashboard's qualifiers.
+    pub server_qualifiers: &'static [&'static str],
 }
 
 /// What the logged-in session can do. Panes and actions are offered from this, never from the kind.
@@ -271,12 +276,14 @@ impl Capabilities {
             paged: false,
             server_filter: false,
             sort_fields: &[],
+            server_qualifiers: &[],
         };
         /// The deployment history of one environment: pages from the server, filtered locally.
         static RELEASES: ListSupport = ListSupport {
             paged: true,
             server_filter: false,
             sort_fields: &[],
+            server_qualifiers: &[],
         };
         match r {
             Resource::Builds => return self.builds.list.then_some(&BUILDS),
@@ -339,6 +346,18 @@ pub trait Row: Clone + PartialEq + Send + 'static {
     fn succeeds(&self, _old: &Self) -> bool {
         false
     }
+    /// The row's unified status, for `status:` (none: the row has no status).
+    fn status(&self) -> Option<BuildStatus> {
+        None
+    }
+    /// The row's time for `since:` (a build's start or queue time, a project's last build).
+    fn time(&self) -> Option<DateTime<Utc>> {
+        None
+    }
+    /// Who started it, for `author:` / `actor:`, where the backend says.
+    fn author(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl Row for Project {
@@ -354,6 +373,12 @@ impl Row for Project {
     }
     fn display_name(&self) -> &str {
         &self.name
+    }
+    fn status(&self) -> Option<BuildStatus> {
+        self.last_build.as_ref().map(|b| b.status)
+    }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.last_build.as_ref().and_then(|b| b.at)
     }
 }
 
@@ -393,6 +418,15 @@ impl Row for Build {
     fn display_name(&self) -> &str {
         &self.id
     }
+    fn status(&self) -> Option<BuildStatus> {
+        Some(self.status)
+    }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.started_at.or(self.queued_at)
+    }
+    fn author(&self) -> Option<&str> {
+        self.trigger.as_deref().filter(|t| !t.is_empty())
+    }
     /// Free Commit's run (executor UUID) finishes as a numbered build, Candor's running row
     /// as a run with an id: same project, started about when the run did (or no time known).
     fn succeeds(&self, old: &Build) -> bool {
@@ -426,6 +460,15 @@ impl Row for Deployment {
     }
     fn display_name(&self) -> &str {
         &self.candidate
+    }
+    fn status(&self) -> Option<BuildStatus> {
+        Some(self.status)
+    }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.started_at
+    }
+    fn author(&self) -> Option<&str> {
+        self.actor.as_deref().filter(|a| !a.is_empty())
     }
 }
 

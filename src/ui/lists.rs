@@ -898,6 +898,8 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
     if l.visible.is_empty() {
         let msg = if l.loading.is_some() {
             format!("{} loading {}…", spinner(s.now), r.as_str())
+        } else if let Some(m) = l.filter_missing {
+            crate::domain::missing_note(m, r.as_str())
         } else if !l.filter.is_empty() {
             format!("no {} match “{}”", r.as_str(), clean(&l.filter))
         } else if l.error.is_some() {

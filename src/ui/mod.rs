@@ -44,17 +44,6 @@ pub(crate) fn areas(s: &State, area: Rect) -> [Rect; 5] {
     .areas(area)
 }
 
-/// The tabs shown: the panes this profile offers (and the one open), with their number key.
-pub(crate) fn tab_labels(s: &State) -> Vec<(crate::domain::Resource, String)> {
-    let offered = s.panes();
-    crate::domain::Resource::ALL
-        .into_iter()
-        .enumerate()
-        .filter(|(_, r)| offered.contains(r) || *r == s.pane)
-        .map(|(i, r)| (r, format!("{}", i + 1)))
-        .collect()
-}
-
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -165,11 +154,39 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 }
 
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
-    // Only the panes this profile offers (`?` says why the others are missing); each keeps
-    // its number key.
+    let view = crate::app::views::current(s);
+    // (key, title, current). Only the panes this profile offers (`?` says why the others are
+    // missing); each keeps its number key.
+    let offered = s.panes();
+    let mut tabs: Vec<(Option<String>, String, bool)> = crate::domain::Resource::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| offered.contains(r) || *r == s.pane)
+        .map(|(i, r)| {
+            let current = r == s.pane && view.is_none();
+            (Some(format!("{}", i + 1)), r.title().to_string(), current)
+        })
+        .collect();
+    // Saved views after the panes, like gh-dash's sections: `8`, `9`, `0`, the rest by name.
+    for (i, v) in s.views.iter().enumerate() {
+        let key = crate::app::views::VIEW_KEYS
+            .get(i)
+            .map(|name| s.keymap.keys_of(name))
+            .filter(|k| !k.is_empty());
+        tabs.push((key, format!("◇{}", clean(&v.name)), view == Some(i)));
+    }
+    let full: usize = tabs
+        .iter()
+        .map(|(k, title, _)| {
+            k.as_ref().map_or(0, |k| k.chars().count() + 1) + title.chars().count() + 2
+        })
+        .sum::<usize>()
+        + 1;
+    // With views the line may not fit: the tabs not on screen keep only their key.
+    let compact = !s.views.is_empty() && full > area.width as usize;
     let mut spans = vec![Span::raw(" ")];
-    for (r, number) in tab_labels(s) {
-        let style = if r == s.pane {
+    for (key, title, current) in tabs {
+        let style = if current {
             if t.mono {
                 Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
             } else {
@@ -180,9 +197,17 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         } else {
             Style::new().fg(t.text)
         };
-        spans.push(Span::styled(number, t.dim()));
-        spans.push(Span::styled(format!(" {}", r.title()), style));
-        spans.push(Span::raw("  "));
+        match key {
+            Some(k) if compact && !current => {
+                spans.push(Span::styled(k, Style::new().fg(t.text)));
+                spans.push(Span::raw(" "));
+                continue;
+            }
+            Some(k) => spans.push(Span::styled(format!("{k} "), t.dim())),
+            None => {}
+        }
+        spans.push(Span::styled(title, style));
+        spans.push(Span::raw(if compact { " " } else { "  " }));
     }
     let crumbs = s.breadcrumbs();
     let crumb_text = crumbs
@@ -224,17 +249,26 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .caps()
             .and_then(|c| c.list(s.pane))
             .is_some_and(|l| l.server_filter);
-        let how = if server {
-            "⏎ ask the server · esc cancel"
-        } else {
-            "⏎ keep · esc cancel · filters loaded rows"
+        let how = match (s.log_visible(), server) {
+            (true, _) => "⏎ search · esc cancel",
+            (false, true) => "⏎ ask the server · esc cancel · status:failed since:2h author:",
+            (false, false) => {
+                "⏎ keep · esc cancel · filters loaded rows · status:failed since:2h author:"
+            }
+        };
+        let error = (!s.log_visible())
+            .then(|| s.lists.meta(s.pane).filter_error.clone())
+            .flatten();
+        let tail = match &error {
+            Some(e) => Span::styled(format!("   ✘ {}", clean(e)), Style::new().fg(t.error)),
+            None => Span::styled(format!("   {how}"), t.dim()),
         };
         let line = Line::from(vec![
             Span::styled(" / ", t.badge(t.accent)),
             Span::raw(" "),
             Span::styled(clean(&text).into_owned(), Style::new().fg(t.text)),
             Span::styled("▏", Style::new().fg(t.accent)),
-            Span::styled(format!("   {how}"), t.dim()),
+            tail,
         ]);
         f.render_widget(Paragraph::new(line), area);
         return;

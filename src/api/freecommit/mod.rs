@@ -333,6 +333,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
                     paged: true,
                     server_filter: true,
                     sort_fields: &["id", "name", "last_build"],
+                    server_qualifiers: &[],
                 },
             ),
             (
@@ -341,6 +342,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
                     paged: true,
                     server_filter: true,
                     sort_fields: &["id", "name", "email", "role"],
+                    server_qualifiers: &[],
                 },
             ),
             (
@@ -349,6 +351,7 @@ fn capabilities(roles: &[String], user: &str) -> Capabilities {
                     paged: true,
                     server_filter: true,
                     sort_fields: &[],
+                    server_qualifiers: &[],
                 },
             ),
         ],

@@ -295,7 +295,14 @@ fn capabilities(build_reads: bool) -> Capabilities {
     }
     Capabilities {
         lists: vec![
-            (Resource::Projects, super::caps::WHOLE_FILTERED_LIST),
+            (
+                Resource::Projects,
+                crate::domain::ListSupport {
+                    // `projects` below: the API's own filters.
+                    server_qualifiers: &["repo", "path", "status"],
+                    ..super::caps::WHOLE_FILTERED_LIST
+                },
+            ),
             (Resource::Secrets, super::caps::WHOLE_FILTERED_LIST),
         ],
         builds: BuildSupport {

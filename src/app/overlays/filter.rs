@@ -23,9 +23,10 @@ pub(crate) fn handle(
             let list = s.lists.get_mut(pane);
             let l = list.meta_mut();
             l.server_filter = server;
-            if server {
-                l.filter = l.applied_filter.clone();
-            }
+            let applied = l.applied_filter.clone();
+            // The applied filter parsed when it was applied.
+            let _ = l.set_filter(&applied);
+            l.filter_error = None;
             list.refilter();
             Overlay::None
         }
@@ -33,8 +34,9 @@ pub(crate) fn handle(
             let typed = text(&input).trim().to_string();
             if s.log_visible() {
                 search_log(s, typed, fx);
-            } else {
-                commit_filter(s, typed, fx);
+            } else if commit_filter(s, typed, fx).is_err() {
+                // The error stays in the filter line until the text is fixed.
+                return Overlay::Filter { input };
             }
             Overlay::None
         }
@@ -57,10 +59,15 @@ fn preview(s: &mut State, input: &TextArea<'static>) {
     if s.log_visible() {
         return;
     }
+    let wall = s.wall;
     let list = s.lists.get_mut(s.pane);
     let l = list.meta_mut();
+    // A text that does not parse (yet) keeps the rows as they were; the line says why.
+    if l.set_filter(&text(input)).is_err() {
+        return;
+    }
     l.server_filter = false;
-    l.filter = text(input);
+    l.wall = wall;
     l.selected = 0;
     list.refilter();
 }

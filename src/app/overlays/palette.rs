@@ -27,6 +27,7 @@ pub(crate) const COMMANDS: &[(&str, &str)] = &[
     ("profiles", "list profiles and switch"),
     ("profile ", "switch to a profile: profile <name>"),
     ("theme ", "change theme: theme <name>"),
+    ("view ", "open a saved view ([[views]]): view <name>"),
     ("refresh", "reload this pane"),
     (
         "diff",
@@ -80,6 +81,14 @@ pub fn candidates(s: &State, text: &str) -> Vec<(String, String)> {
             .iter()
             .filter(|t| t.starts_with(arg.trim()))
             .map(|t| (format!("theme {t}"), "theme".to_string()))
+            .collect();
+    }
+    if let Some(arg) = text.strip_prefix("view ") {
+        return s
+            .views
+            .iter()
+            .filter(|v| v.name.starts_with(arg.trim()))
+            .map(|v| (format!("view {}", v.name), crate::app::views::describe(v)))
             .collect();
     }
     let mut out: Vec<(String, String)> = COMMANDS
@@ -179,6 +188,8 @@ fn run_command(s: &mut State, cmd: &str, fx: &mut Vec<Effect>) {
         "profile" if arg.is_empty() => s.overlay = open("profile "),
         "profile" => crate::app::profile::switch_profile(s, arg, fx),
         "theme" if arg.is_empty() => s.overlay = open("theme "),
+        "view" | "views" if arg.is_empty() => s.overlay = open("view "),
+        "view" => crate::app::views::open_named(s, arg, fx),
         "theme" => crate::app::update::set_theme(s, arg),
         "refresh" => crate::app::profile::refresh(s, fx),
         "diff" | "summary" if !s.log_visible() => toast(

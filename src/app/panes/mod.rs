@@ -67,6 +67,7 @@ fn inspect(s: &mut State) {
 /// `/`: filter the list (or search the log: the filter overlay serves both).
 fn start_filter(s: &mut State) {
     if s.detail.is_none() {
+        s.lists.meta_mut(s.pane).filter_error = None;
         let current = s.lists.meta(s.pane).filter.clone();
         let mut input = TextArea::new(vec![current]);
         input.move_cursor(ratatui_textarea::CursorMove::End);
@@ -119,7 +120,8 @@ pub fn back(s: &mut State, fx: &mut Vec<Effect>) {
     }
     let had_filter = !s.lists.meta(s.pane).filter.is_empty();
     if had_filter {
-        commit_filter(s, String::new(), fx);
+        // The empty filter always parses.
+        let _ = commit_filter(s, String::new(), fx);
         return;
     }
     // From a project's builds back to the projects.

@@ -77,6 +77,9 @@ impl Row for OverviewItem {
     fn display_name(&self) -> &str {
         &self.title
     }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.at
+    }
 }
 
 fn item(

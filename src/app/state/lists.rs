@@ -1,7 +1,7 @@
 //! The lists of the panes: rows plus where the user is in them ([`ListMeta`]), one per pane.
 
 use super::Millis;
-use crate::domain::{Build, Developer, Project, Resource, Row, Secret, Sort};
+use crate::domain::{Build, Developer, Filter, Project, Resource, Row, Secret, Sort};
 
 /// One server-paginated list: its rows and where the user is in it ([`ListMeta`], reached
 /// through `Deref` so `l.selected` reads as before).
@@ -36,13 +36,24 @@ pub struct ListMeta {
     /// The chosen item came back under a new id (old id, new id): said once.
     pub succeeded: Option<(String, String)>,
     pub offset: usize,
-    /// The filter applied (server-side when the backend filters, else on loaded rows).
+    /// The filter applied as typed (its free text server-side when the backend filters,
+    /// its qualifiers always on the loaded rows).
     pub filter: String,
+    /// `filter` parsed (set together with it by [`ListMeta::set_filter`]).
+    pub query: Filter,
+    /// What is wrong with the text being typed (shown in the filter line; not applied).
+    pub filter_error: Option<String>,
+    /// A qualifier these rows cannot answer (no author on this backend…): said in the pane.
+    pub filter_missing: Option<crate::domain::Missing>,
+    /// Wall-clock time `since:` is measured from (set when rows or the filter change).
+    pub wall: chrono::DateTime<chrono::Utc>,
     /// The filter the rows on screen were fetched with (what Esc returns to).
     pub applied_filter: String,
     pub server_filter: bool,
     /// The backend filters this list (the rows of its answer are all shown as they come).
     pub filters_on_server: bool,
+    /// `key:` words the server of this list takes itself (`ListSupport::server_qualifiers`).
+    pub server_qualifiers: &'static [&'static str],
     /// Pages of `PER_PAGE` rows covered by `rows` (the next page to ask for is `pages + 1`).
     pub pages: u32,
     pub sort: Option<Sort>,
@@ -69,6 +80,25 @@ impl ListMeta {
             offset = self.selected + 1 - height;
         }
         offset..(offset + height).min(self.visible.len())
+    }
+}
+
+impl ListMeta {
+    /// Set the filter text; a text that does not parse leaves the filter as it was and says
+    /// why (in `filter_error`, and as the error).
+    pub fn set_filter(&mut self, text: &str) -> Result<(), String> {
+        match Filter::parse_for(text, self.server_qualifiers) {
+            Ok(q) => {
+                self.filter = text.to_string();
+                self.query = q;
+                self.filter_error = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.filter_error = Some(e.clone());
+                Err(e)
+            }
+        }
     }
 }
 
@@ -117,9 +147,14 @@ impl Default for ListMeta {
             succeeded: None,
             offset: 0,
             filter: String::new(),
+            query: Filter::default(),
+            filter_error: None,
+            filter_missing: None,
+            wall: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             applied_filter: String::new(),
             server_filter: true,
             filters_on_server: true,
+            server_qualifiers: &[],
             pages: 0,
             sort: None,
             loaded_at: None,
@@ -147,17 +182,21 @@ impl<T: Row> ListPane<T> {
             .selected_id
             .clone()
             .or_else(|| self.selected_row().map(|r| r.id().to_string()));
-        let needle = self.filter.to_lowercase();
-        self.visible = if self.server_filter || needle.is_empty() {
+        let q = &self.meta.query;
+        // A server that filters matched the free text; the qualifiers are always ours.
+        let text = !self.meta.server_filter;
+        self.meta.visible = if q.is_empty() || (!text && !q.has_qualifiers()) {
             (0..self.rows.len()).collect()
         } else {
+            let wall = self.meta.wall;
             self.rows
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.haystack().to_lowercase().contains(&needle))
+                .filter(|(_, r)| q.matches(*r, text, wall))
                 .map(|(i, _)| i)
                 .collect()
         };
+        self.meta.filter_missing = q.missing(&self.rows);
         if let Some(id) = keep
             && let Some(pos) = self.visible.iter().position(|&i| self.rows[i].id() == id)
         {

@@ -149,6 +149,13 @@ pub struct State {
     pub recent: super::recent::Recent,
     /// After a switch from the Overview: the pane to open once logged in.
     pub open_after_login: Option<(Resource, Option<String>)>,
+    /// Saved views from the config (`[[views]]`), in file order.
+    pub views: Vec<crate::config::View>,
+    /// The saved view (index in `views`) shown last: its tab is highlighted while its pane
+    /// and filter are on screen.
+    pub active_view: Option<usize>,
+    /// A view to open once the login of its profile answers.
+    pub view_after_login: Option<usize>,
     /// Lines a log keeps in memory before spilling to disk.
     pub log_capacity: usize,
     /// `[diff]` of the config: what the log diff ignores.
@@ -214,6 +221,9 @@ impl State {
             releases: Default::default(),
             recent: Default::default(),
             open_after_login: None,
+            views: Vec::new(),
+            active_view: None,
+            view_after_login: None,
             log_capacity: crate::config::DEFAULT_LOG_BUFFER_LINES,
             diff: Default::default(),
             audit: Vec::new(),
