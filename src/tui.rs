@@ -97,10 +97,13 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
     let now = || started.elapsed().as_millis() as u64;
 
     let mut terminal = ratatui::try_init()?;
+    let mouse = opts.mouse;
+    mouse_capture(mouse);
     // ratatui's hook restores the terminal and prints the panic; a panic in a background task
     // must not leave the dashboard running on a restored (cooked) terminal, so leave too.
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        mouse_capture(false);
         restore_and_print(info);
         std::process::exit(101);
     }));
@@ -144,7 +147,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
                 Effect::Copy(text) => osc52(w, &text),
                 Effect::Alert(a) => write_raw(w, &crate::termseq::alert(&a, term_env)),
                 Effect::Suspend => {
-                    suspend(&mut terminal)?;
+                    suspend(&mut terminal, mouse)?;
                     state.dirty = true;
                     Ok(())
                 }
@@ -170,7 +173,8 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
-                    if let Some(a) = action_for(&state, ev) {
+                    let size = terminal.size().map(|s| s.into()).unwrap_or_default();
+                    if let Some(a) = action_for(&state, ev, size) {
                         dispatch(&mut state, &mut runner, a);
                     }
                 }
@@ -200,6 +204,7 @@ pub async fn run(opts: TuiOptions) -> std::io::Result<()> {
             dispatch(&mut state, &mut runner, a);
         }
     };
+    mouse_capture(false);
     ratatui::restore();
     // Changes in flight finish and are audited before shipdeck leaves (and the session ends).
     let pending = runner.writes_pending();
@@ -256,13 +261,26 @@ fn write_raw(out: &mut impl std::io::Write, bytes: &str) -> std::io::Result<()> 
     out.flush()
 }
 
-/// Terminal events become actions: keys through the router (only visible layers see them).
-fn action_for(state: &State, ev: Event) -> Option<Action> {
+/// Terminal events become actions: keys through the router (only visible layers see them),
+/// clicks and the wheel by where they land on the screen as drawn.
+fn action_for(state: &State, ev: Event, size: ratatui::layout::Rect) -> Option<Action> {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => crate::app::router::route(state, &k),
         Event::Resize(cols, rows) => Some(Action::Resize { cols, rows }),
+        Event::Mouse(m) => crate::ui::mouse::action(state, size, &m),
         _ => None,
     }
+}
+
+/// Mouse reporting on or off (`mouse = false` / `--no-mouse` never turn it on, so the
+/// terminal's own selection keeps working).
+fn mouse_capture(on: bool) {
+    use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    let _ = if on {
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture)
+    } else {
+        crossterm::execute!(std::io::stdout(), DisableMouseCapture)
+    };
 }
 
 fn draw(terminal: &mut DefaultTerminal, state: &State, themes: &Themes) -> std::io::Result<()> {
@@ -292,7 +310,8 @@ fn clipboard_hint() -> Option<String> {
 
 /// Ctrl-Z: give the terminal back, stop (SIGTSTP, so the shell's job control takes over), and
 /// on `fg` take the terminal again and redraw everything.
-fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+fn suspend(terminal: &mut DefaultTerminal, mouse: bool) -> std::io::Result<()> {
+    mouse_capture(false);
     ratatui::restore();
     // SAFETY: raising a signal on our own process has no memory-safety preconditions.
     unsafe {
@@ -300,6 +319,7 @@ fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
     }
     crossterm::terminal::enable_raw_mode()?;
     crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    mouse_capture(mouse);
     terminal.clear()
 }
 

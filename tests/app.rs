@@ -2217,3 +2217,81 @@ fn a_search_past_the_cursor_wraps_to_the_first_match() {
         s.toast
     );
 }
+
+// ---------------------------------------------------------------- the mouse
+
+/// The column of `needle` in screen line `row` of `text` (as `render` returns it: each line
+/// in quotes).
+fn column_of(text: &str, row: usize, needle: &str) -> u16 {
+    let line = text.lines().nth(row).unwrap();
+    let line = line.strip_prefix('"').unwrap_or(line);
+    let byte = line
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} in {line}"));
+    line[..byte].chars().count() as u16
+}
+
+fn left_click(s: &State, size: (u16, u16), col: u16, row: u16) -> Option<Action> {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    ui::mouse::action(
+        s,
+        ratatui::layout::Rect::new(0, 0, size.0, size.1),
+        &MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: col,
+            row,
+            modifiers: KeyModifiers::NONE,
+        },
+    )
+}
+
+#[test]
+fn clicks_select_open_and_switch_where_they_land_and_the_wheel_scrolls() {
+    let (s, _) = online(47, true);
+    let mut s = sized(s, 80, 24);
+    // Header, tabs, the block's top border, the table's header: the first row is screen row 4.
+    assert!(matches!(
+        left_click(&s, (80, 24), 10, 4),
+        Some(Action::ClickRow(0))
+    ));
+    assert!(matches!(
+        left_click(&s, (80, 24), 10, 6),
+        Some(Action::ClickRow(2))
+    ));
+    assert!(
+        left_click(&s, (80, 24), 10, 2).is_none(),
+        "the border is not a row"
+    );
+    update(&mut s, Action::ClickRow(2), 1_000);
+    assert_eq!(s.lists.projects.selected_row().unwrap().id, project(2).id);
+    // A second click soon after opens it (as Enter; this session has no builds: its details).
+    update(&mut s, Action::ClickRow(2), 1_200);
+    assert!(s.breadcrumbs().contains(&project(2).name));
+    update(&mut s, Action::Back, 1_300);
+    // Tabs: a click on a tab's title switches to its pane.
+    let text = render(&s, 80, 24);
+    let col = column_of(&text, 1, "Developers");
+    assert!(matches!(
+        left_click(&s, (80, 24), col + 2, 1),
+        Some(Action::ShowPane(Resource::Developers))
+    ));
+    // The footer's hints act as their keys.
+    let col = column_of(&text, 23, "help");
+    assert!(matches!(
+        left_click(&s, (80, 24), col, 23),
+        Some(Action::Help)
+    ));
+    // Back on Projects: two clicks far apart only select.
+    update(&mut s, Action::ShowPane(Resource::Projects), 2_000);
+    update(&mut s, Action::ClickRow(1), 3_000);
+    update(&mut s, Action::ClickRow(1), 5_000);
+    assert_eq!(s.breadcrumbs(), vec!["Projects".to_string()], "not opened");
+    // The wheel moves three rows a notch.
+    update(&mut s, Action::Wheel(3), 6_000);
+    assert_eq!(s.lists.projects.selected_row().unwrap().id, project(4).id);
+    update(&mut s, Action::Wheel(-3), 6_100);
+    assert_eq!(s.lists.projects.selected_row().unwrap().id, project(1).id);
+    // A popup takes keys only: a click behind it does nothing.
+    update(&mut s, Action::Help, 7_000);
+    assert!(left_click(&s, (80, 24), 10, 6).is_none());
+}

@@ -110,6 +110,10 @@ pub enum Action {
     StartDemo,
     /// A key while a text input (palette, filter) or popup has the focus.
     Input(KeyEvent),
+    /// A click on the list row at this position of the visible rows (twice quickly: open it).
+    ClickRow(usize),
+    /// The mouse wheel: lines down (positive) or up.
+    Wheel(i16),
     Resize {
         cols: u16,
         rows: u16,

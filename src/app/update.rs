@@ -47,6 +47,18 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
             profile::switch_profile(s, &open, &mut fx);
         }
         Action::SwitchProfile(name) => profile::switch_profile(s, &name, &mut fx),
+        // The wheel moves as the arrow keys would, in whatever is on top (list, log, popup).
+        Action::Wheel(n) => {
+            let step = if n > 0 { Action::Down } else { Action::Up };
+            for _ in 0..n.unsigned_abs() {
+                fx.extend(update(s, step.clone(), now));
+            }
+            return fx;
+        }
+        Action::ClickRow(pos) => {
+            click_row(s, pos, now, &mut fx);
+            return fx;
+        }
         Action::WatchPolled { req, seen } => watch::polled(s, req, seen, &mut fx),
         Action::OpenFailed { url, why } => links::open_failed(s, &url, &why),
         Action::SetTheme(name) => set_theme(s, &name),
@@ -72,6 +84,33 @@ pub fn update(s: &mut State, action: Action, now: Millis) -> Vec<Effect> {
     super::recent::want(s, &mut fx);
     s.dirty = true;
     fx
+}
+
+/// Two clicks on the same row within this long: open it (as Enter).
+const DOUBLE_CLICK_MS: Millis = 400;
+
+/// A click selects the row; a second click on it soon after opens it.
+fn click_row(s: &mut State, pos: usize, now: Millis, fx: &mut Vec<Effect>) {
+    if !matches!(s.overlay, Overlay::None) || s.log_visible() || s.detail.is_some() {
+        return;
+    }
+    let res = s.pane;
+    if pos >= s.lists.meta(res).visible.len() {
+        return;
+    }
+    s.lists.meta_mut(res).selected = pos;
+    s.lists.get_mut(res).sync_selection();
+    s.dirty = true;
+    let double = s
+        .last_click
+        .is_some_and(|(p, t)| p == pos && now.saturating_sub(t) <= DOUBLE_CLICK_MS);
+    if double {
+        s.last_click = None;
+        fx.extend(update(s, Action::Open, now));
+    } else {
+        s.last_click = Some((pos, now));
+        super::recent::want(s, fx);
+    }
 }
 
 /// Keys that work in every pane.

@@ -664,7 +664,24 @@ impl Columns for Secret {
     }
 }
 
-pub(crate) fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+/// What the body shows and where: the drawing and the mouse agree on it.
+pub(crate) enum Body {
+    Connection,
+    Log,
+    /// A panel above (the trend of a project's history, or the release pipeline), then the
+    /// list pane.
+    List {
+        panel: Option<(Panel, Rect)>,
+        list: Rect,
+    },
+}
+
+pub(crate) enum Panel {
+    Trend { tall: bool },
+    Pipeline,
+}
+
+pub(crate) fn body(s: &State, area: Rect) -> Body {
     // Before the login answers: cached rows if there are any, else the connection panel.
     let cached = match s.pane {
         Resource::Projects => !s.lists.projects.rows.is_empty(),
@@ -674,37 +691,74 @@ pub(crate) fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     };
     if s.session.is_none() && !(cached && matches!(s.conn, Conn::Connecting | Conn::Offline { .. }))
     {
-        return draw_connection(f, area, s, t);
+        return Body::Connection;
     }
+    let split = |h: u16| {
+        let [top, rest] =
+            ratatui::layout::Layout::vertical([Constraint::Length(h), Constraint::Min(3)])
+                .areas(area);
+        (top, rest)
+    };
+    match (s.pane, &s.log, &s.builds_scope) {
+        (Resource::Builds, Some(_), _) => Body::Log,
+        (Resource::Builds, None, crate::domain::BuildScope::Project { .. })
+            if !s.lists.builds.rows.is_empty() && s.detail.is_none() =>
+        {
+            let tall = area.height >= 30;
+            let (top, rest) = split(if tall { 5 } else { 3 });
+            Body::List {
+                panel: Some((Panel::Trend { tall }, top)),
+                list: rest,
+            }
+        }
+        (Resource::Releases, _, _) => {
+            let (top, rest) = split(super::releases::PIPELINE_HEIGHT);
+            Body::List {
+                panel: Some((Panel::Pipeline, top)),
+                list: rest,
+            }
+        }
+        _ => Body::List {
+            panel: None,
+            list: area,
+        },
+    }
+}
+
+/// The list on screen: positions in `visible` of its rows, and the screen row of the first.
+pub(crate) fn rows_on_screen(s: &State, list: Rect) -> (std::ops::Range<usize>, u16) {
+    // Inside the block's border, under the table's header.
+    let height = list.height.saturating_sub(3) as usize;
+    (s.lists.meta(s.pane).window(height), list.y + 2)
+}
+
+pub(crate) fn draw_body(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let (panel, list) = match body(s, area) {
+        Body::Connection => return draw_connection(f, area, s, t),
+        Body::Log => {
+            if let Some(log) = &s.log {
+                super::log::draw(f, area, s, t, log);
+            }
+            return;
+        }
+        Body::List { panel, list } => (panel, list),
+    };
+    match panel {
+        Some((Panel::Trend { tall }, top)) => {
+            if let crate::domain::BuildScope::Project { name, .. } = &s.builds_scope {
+                trend_panel(f, top, s, t, name, tall);
+            }
+        }
+        Some((Panel::Pipeline, top)) => super::releases::pipeline(f, top, s, t),
+        None => {}
+    }
+    let area = list;
     match s.pane {
         Resource::Projects => pane(f, area, s, t, &s.lists.projects, Resource::Projects),
         Resource::Developers => pane(f, area, s, t, &s.lists.developers, Resource::Developers),
         Resource::Secrets => pane(f, area, s, t, &s.lists.secrets, Resource::Secrets),
-        Resource::Builds => match (&s.log, &s.builds_scope) {
-            (Some(log), _) => super::log::draw(f, area, s, t, log),
-            (None, crate::domain::BuildScope::Project { name, .. })
-                if !s.lists.builds.rows.is_empty() && s.detail.is_none() =>
-            {
-                let tall = area.height >= 30;
-                let [top, rest] = ratatui::layout::Layout::vertical([
-                    Constraint::Length(if tall { 5 } else { 3 }),
-                    Constraint::Min(3),
-                ])
-                .areas(area);
-                trend_panel(f, top, s, t, name, tall);
-                pane(f, rest, s, t, &s.lists.builds, Resource::Builds)
-            }
-            (None, _) => pane(f, area, s, t, &s.lists.builds, Resource::Builds),
-        },
-        Resource::Releases => {
-            let [top, rest] = ratatui::layout::Layout::vertical([
-                Constraint::Length(super::releases::PIPELINE_HEIGHT),
-                Constraint::Min(3),
-            ])
-            .areas(area);
-            super::releases::pipeline(f, top, s, t);
-            pane(f, rest, s, t, &s.lists.releases, Resource::Releases)
-        }
+        Resource::Builds => pane(f, area, s, t, &s.lists.builds, Resource::Builds),
+        Resource::Releases => pane(f, area, s, t, &s.lists.releases, Resource::Releases),
         Resource::Audit => pane(f, area, s, t, &s.lists.audit, Resource::Audit),
         Resource::Overview => pane(f, area, s, t, &s.lists.overview, Resource::Overview),
     }

@@ -4,6 +4,7 @@
 
 mod lists;
 mod log;
+pub mod mouse;
 mod popups;
 mod releases;
 pub mod theme;
@@ -153,18 +154,29 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     f.render_widget(Paragraph::new(Line::from(right)).style(base), r);
 }
 
-fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+/// One tab of the tab line: its key, its title, whether it is open, and what a click does.
+pub(crate) struct Tab {
+    pub key: Option<String>,
+    pub title: String,
+    pub current: bool,
+    pub action: crate::app::Action,
+}
+
+/// The tab line's tabs, and whether they are compact (only their key) to fit `width`.
+pub(crate) fn tabs(s: &State, width: u16) -> (Vec<Tab>, bool) {
     let view = crate::app::views::current(s);
-    // (key, title, current). Only the panes this profile offers (`?` says why the others are
-    // missing); each keeps its number key.
+    // Only the panes this profile offers (`?` says why the others are missing); each keeps its
+    // number key.
     let offered = s.panes();
-    let mut tabs: Vec<(Option<String>, String, bool)> = crate::domain::Resource::ALL
+    let mut tabs: Vec<Tab> = crate::domain::Resource::ALL
         .into_iter()
         .enumerate()
         .filter(|(_, r)| offered.contains(r) || *r == s.pane)
-        .map(|(i, r)| {
-            let current = r == s.pane && view.is_none();
-            (Some(format!("{}", i + 1)), r.title().to_string(), current)
+        .map(|(i, r)| Tab {
+            key: Some(format!("{}", i + 1)),
+            title: r.title().to_string(),
+            current: r == s.pane && view.is_none(),
+            action: crate::app::Action::ShowPane(r),
         })
         .collect();
     // Saved views after the panes, like gh-dash's sections: `8`, `9`, `0`, the rest by name.
@@ -173,20 +185,44 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .get(i)
             .map(|name| s.keymap.keys_of(name))
             .filter(|k| !k.is_empty());
-        tabs.push((key, format!("◇{}", clean(&v.name)), view == Some(i)));
+        tabs.push(Tab {
+            key,
+            title: format!("◇{}", clean(&v.name)),
+            current: view == Some(i),
+            action: crate::app::Action::OpenView(i),
+        });
     }
     let full: usize = tabs
         .iter()
-        .map(|(k, title, _)| {
-            k.as_ref().map_or(0, |k| k.chars().count() + 1) + title.chars().count() + 2
-        })
+        .map(|t| t.key.as_ref().map_or(0, |k| k.chars().count() + 1) + t.title.chars().count() + 2)
         .sum::<usize>()
         + 1;
     // With views the line may not fit: the tabs not on screen keep only their key.
-    let compact = !s.views.is_empty() && full > area.width as usize;
+    let compact = !s.views.is_empty() && full > width as usize;
+    (tabs, compact)
+}
+
+/// A tab's text pieces as drawn: (text, is the title). The mouse measures the same pieces.
+pub(crate) fn tab_pieces(tab: &Tab, compact: bool) -> Vec<(String, bool)> {
+    match &tab.key {
+        Some(k) if compact && !tab.current => vec![(k.clone(), false), (" ".into(), false)],
+        key => {
+            let mut v = Vec::new();
+            if let Some(k) = key {
+                v.push((format!("{k} "), false));
+            }
+            v.push((tab.title.clone(), true));
+            v.push((if compact { " " } else { "  " }.into(), false));
+            v
+        }
+    }
+}
+
+fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let (tabs, compact) = tabs(s, area.width);
     let mut spans = vec![Span::raw(" ")];
-    for (key, title, current) in tabs {
-        let style = if current {
+    for tab in &tabs {
+        let style = if tab.current {
             if t.mono {
                 Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
             } else {
@@ -197,17 +233,16 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         } else {
             Style::new().fg(t.text)
         };
-        match key {
-            Some(k) if compact && !current => {
-                spans.push(Span::styled(k, Style::new().fg(t.text)));
-                spans.push(Span::raw(" "));
-                continue;
-            }
-            Some(k) => spans.push(Span::styled(format!("{k} "), t.dim())),
-            None => {}
+        for (text, title) in tab_pieces(tab, compact) {
+            let piece = if title {
+                style
+            } else if compact && !tab.current {
+                Style::new().fg(t.text)
+            } else {
+                t.dim()
+            };
+            spans.push(Span::styled(text, piece));
         }
-        spans.push(Span::styled(title, style));
-        spans.push(Span::raw(if compact { " " } else { "  " }));
     }
     let crumbs = s.breadcrumbs();
     let crumb_text = crumbs
@@ -286,9 +321,65 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         ));
         spans.push(Span::styled("│", t.dim()));
     }
-    // (keys, word, refused on this read-only profile)
-    let mut hints: Vec<(String, &str, bool)> = if s.screen == Screen::FirstRun {
-        vec![("d".into(), "demo", false), ("q".into(), "quit", false)]
+    let used: usize = spans.iter().map(|sp| sp.width()).sum();
+    let hints = footer_hints(s, (area.width as usize).saturating_sub(used));
+    for Hint {
+        keys: k,
+        word: h,
+        refused,
+        ..
+    } in hints
+    {
+        // A change a read-only profile would refuse: shown, struck through.
+        let (key_style, word_style) = if refused {
+            (
+                t.dim().add_modifier(Modifier::CROSSED_OUT),
+                t.dim().add_modifier(Modifier::CROSSED_OUT),
+            )
+        } else {
+            (
+                Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+                t.dim(),
+            )
+        };
+        spans.push(Span::styled(format!(" {k}"), key_style));
+        spans.push(Span::styled(format!(" {h}"), word_style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A key hint of the footer: its keys, its word, whether a read-only profile refuses it, and
+/// what a click on it does.
+pub(crate) struct Hint {
+    pub keys: String,
+    pub word: &'static str,
+    pub refused: bool,
+    pub action: crate::app::Action,
+}
+
+impl Hint {
+    fn new(keys: &str, word: &'static str, refused: bool, action: crate::app::Action) -> Hint {
+        Hint {
+            keys: keys.to_string(),
+            word,
+            refused,
+            action,
+        }
+    }
+
+    /// Columns it takes: " {keys} {word}".
+    pub(crate) fn width(&self) -> usize {
+        self.keys.chars().count() + self.word.chars().count() + 2
+    }
+}
+
+/// The footer's key hints that fit in `room` columns (the least important dropped first).
+pub(crate) fn footer_hints(s: &State, room: usize) -> Vec<Hint> {
+    let mut hints: Vec<Hint> = if s.screen == Screen::FirstRun {
+        vec![
+            Hint::new("d", "demo", false, crate::app::Action::StartDemo),
+            Hint::new("q", "quit", false, crate::app::Action::Quit),
+        ]
     } else {
         // The visible layer's keys; a pane or the log also shows the global ones.
         let ctx = s.key_context();
@@ -340,47 +431,31 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             })
             .map(|b| {
                 let refused = read_only && b.action.change_verb().is_some();
-                (s.keymap.keys_of(b.name), b.short, refused)
+                Hint::new(
+                    &s.keymap.keys_of(b.name),
+                    b.short,
+                    refused,
+                    b.action.clone(),
+                )
             })
             .collect()
     };
     // Narrow terminals: drop the least important hints first; `? help` always stays.
-    let width = |h: &[(String, &str, bool)]| -> usize {
-        h.iter()
-            .map(|(k, w, _)| k.chars().count() + w.chars().count() + 2)
-            .sum()
-    };
-    let used: usize = spans.iter().map(|sp| sp.width()).sum();
-    while used + width(&hints) > area.width as usize {
+    let width = |h: &[Hint]| -> usize { h.iter().map(Hint::width).sum() };
+    while width(&hints) > room {
         // Watch and links go before the pane's own actions.
         let Some(drop) = hints
             .iter()
-            .rposition(|(_, w, _)| matches!(*w, "web" | "watch"))
+            .rposition(|h| matches!(h.word, "web" | "watch"))
             .or_else(|| {
                 hints
                     .iter()
-                    .rposition(|(_, w, _)| !matches!(*w, "help" | "quit"))
+                    .rposition(|h| !matches!(h.word, "help" | "quit"))
             })
         else {
             break;
         };
         hints.remove(drop);
     }
-    for (k, h, refused) in hints {
-        // A change a read-only profile would refuse: shown, struck through.
-        let (key_style, word_style) = if refused {
-            (
-                t.dim().add_modifier(Modifier::CROSSED_OUT),
-                t.dim().add_modifier(Modifier::CROSSED_OUT),
-            )
-        } else {
-            (
-                Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-                t.dim(),
-            )
-        };
-        spans.push(Span::styled(format!(" {k}"), key_style));
-        spans.push(Span::styled(format!(" {h}"), word_style));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    hints
 }

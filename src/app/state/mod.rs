@@ -183,6 +183,8 @@ pub struct State {
     /// Something visible changed since the last frame.
     pub dirty: bool,
     pub quit: bool,
+    /// The last click on a list row (its position and when): a second one soon after opens it.
+    pub last_click: Option<(usize, Millis)>,
 }
 
 impl State {
@@ -237,6 +239,7 @@ impl State {
             link_copied: None,
             dirty: true,
             quit: false,
+            last_click: None,
         }
     }
 
