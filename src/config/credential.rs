@@ -49,11 +49,24 @@ mod groups {
     /// A live group, killed (SIGKILL to the whole group) on drop.
     pub(super) struct Group(u32);
 
-    impl Group {
-        pub(super) fn new(pgid: u32) -> Group {
-            LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(pgid);
-            Group(pgid)
+    /// Set once shipdeck is ending: no command starts after its groups were killed.
+    static ENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    /// Start `command` and register its group in one step under the registry's lock, so that
+    /// `kill_all` (a signal arriving meanwhile) waits for it and kills it too.
+    pub(super) fn spawn(
+        command: &mut tokio::process::Command,
+    ) -> std::io::Result<(tokio::process::Child, Option<Group>)> {
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        if ENDING.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("shipdeck is ending"));
         }
+        let child = command.spawn()?;
+        let group = child.id().map(|pgid| {
+            live.push(pgid);
+            Group(pgid)
+        });
+        Ok((child, group))
     }
 
     impl Drop for Group {
@@ -66,7 +79,10 @@ mod groups {
     }
 
     pub(super) fn kill_all() {
-        let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut guard = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        ENDING.store(true, std::sync::atomic::Ordering::SeqCst);
+        let live = std::mem::take(&mut *guard);
+        drop(guard);
         for pgid in live {
             kill_group(pgid);
         }
@@ -139,9 +155,9 @@ impl Credential {
                 // Its own process group, so that what it started ends with it.
                 #[cfg(unix)]
                 command.process_group(0);
-                let child = command.spawn().map_err(|e| fail(e.to_string()))?;
                 // Ended (the whole group) when this future ends: done, timed out or dropped.
-                let _group = child.id().map(groups::Group::new);
+                let (child, _group) =
+                    groups::spawn(&mut command).map_err(|e| fail(e.to_string()))?;
                 let out = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
                     .await
                     .map_err(|_| fail(format!("no answer in {}s", COMMAND_TIMEOUT.as_secs())))?
