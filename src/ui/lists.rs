@@ -19,6 +19,13 @@ trait Columns: Row {
     fn names() -> &'static [usize] {
         &[]
     }
+    /// A column only some backends fill (a build's COMMIT): hidden when no loaded row has it.
+    fn optional() -> Option<usize> {
+        None
+    }
+    fn fills_optional(&self) -> bool {
+        true
+    }
     fn widths(width: u16) -> Vec<Constraint>;
     fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>>;
     fn detail(&self, s: &State) -> Vec<(&'static str, String)>;
@@ -250,6 +257,12 @@ pub fn duration(secs: i64) -> String {
 }
 
 impl Columns for Build {
+    fn optional() -> Option<usize> {
+        Some(6)
+    }
+    fn fills_optional(&self) -> bool {
+        self.commit.is_some() || self.git_ref.is_some()
+    }
     fn header() -> &'static [&'static str] {
         &[
             "", "RUN", "PROJECT", "STATUS", "STARTED", "DURATION", "COMMIT", "MESSAGE",
@@ -970,7 +983,13 @@ fn pane<T: Columns>(f: &mut Frame, area: Rect, s: &State, t: &Theme, l: &ListPan
     let height = inner.height.saturating_sub(1) as usize;
     let std::ops::Range { start: offset, end } = l.window(height);
     // The columns as the table will lay them out: a cell longer than its column ends in "…".
-    let widths = T::widths(inner.width);
+    let mut widths = T::widths(inner.width);
+    if let Some(i) = T::optional()
+        && !l.rows.iter().any(Columns::fills_optional)
+        && let Some(w) = widths.get_mut(i)
+    {
+        *w = Constraint::Length(0);
+    }
     let cols = ratatui::layout::Layout::horizontal(widths.clone())
         .flex(ratatui::layout::Flex::Start) // as `Table` lays out its columns
         .spacing(2)
