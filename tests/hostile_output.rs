@@ -335,7 +335,8 @@ fn an_echoed_credential_with_escapes_is_inert_and_redacted_on_the_dashboard_for_
         let conf = tempfile::tempdir().unwrap();
         let cfg = write_config(conf.path(), kind, &url, "command", &secret);
         let cfg = cfg.to_str().unwrap().to_string();
-        let mut tui = Tui::spawn_at(home.path(), &["--config", &cfg], 160, 40);
+        // No mouse: then no mouse-reporting sequence may reach the terminal at all.
+        let mut tui = Tui::spawn_at(home.path(), &["--config", &cfg, "--no-mouse"], 160, 40);
         tui.wait(&format!("{kind}: the server's words"), |s| {
             s.contains("rejected") && s.contains("<U+202E>")
         });
