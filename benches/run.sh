@@ -10,3 +10,5 @@ echo "== frames (benches/frames.rs)"
 cargo bench --quiet --bench frames
 echo "== startup and idle (benches/startup.sh)"
 benches/startup.sh target/release/shipdeck
+echo "== fault soak (benches/soak.rs; SOAK_SECS=600 for 10 minutes)"
+cargo bench --quiet --bench soak
