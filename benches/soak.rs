@@ -106,13 +106,15 @@ fn control(addr: SocketAddr, method: &str, path: &str, body: &str) -> Value {
 fn inline_config(printed: &str) -> String {
     printed
         .lines()
-        .map(|l| match (l.split_once("_env = "), l.split_once("# export ")) {
-            (Some((field, _)), Some((_, export))) if !field.trim_start().starts_with('#') => {
-                let value = export.split_once('=').map(|(_, v)| v.trim()).unwrap();
-                format!("{field} = {value:?}")
-            }
-            _ => l.to_string(),
-        })
+        .map(
+            |l| match (l.split_once("_env = "), l.split_once("# export ")) {
+                (Some((field, _)), Some((_, export))) if !field.trim_start().starts_with('#') => {
+                    let value = export.split_once('=').map(|(_, v)| v.trim()).unwrap();
+                    format!("{field} = {value:?}")
+                }
+                _ => l.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -163,12 +165,17 @@ struct Driver {
 
 impl Driver {
     /// The screen with its attributes (a moved selection changes only colours).
-    fn frame(&self) -> Vec<u8> {
-        self.tui.parser.lock().unwrap().screen().contents_formatted()
+    fn frame(&self) -> String {
+        self.tui
+            .parser
+            .lock()
+            .unwrap()
+            .screen()
+            .contents_formatted()
     }
 
     /// How long until the screen differs from `before`, if within `limit`.
-    fn wait_change(&self, before: &[u8], since: Instant, limit: Duration) -> Option<Duration> {
+    fn wait_change(&self, before: &str, since: Instant, limit: Duration) -> Option<Duration> {
         loop {
             if self.frame() != before {
                 return Some(since.elapsed());
@@ -310,6 +317,7 @@ fn main() {
         }
     );
     let mut lat: Vec<Duration> = Vec::new();
+    let mut by_key: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
     let mut freezes: Vec<Duration> = Vec::new();
     let (mut keys, mut no_effect, mut switches, mut phases) = (0u64, 0u64, 0u64, 1u64);
     let mut died: Option<String> = None;
@@ -324,7 +332,10 @@ fn main() {
         if now >= next_phase {
             let (name, faults) = PHASES[phases as usize % PHASES.len()];
             control(addr, "PUT", "/__sim/faults", faults);
-            eprintln!("soak: {:>4.0} s faults phase {name}", start.elapsed().as_secs_f64());
+            eprintln!(
+                "soak: {:>4.0} s faults phase {name}",
+                start.elapsed().as_secs_f64()
+            );
             phases += 1;
             next_phase += phase_every;
         }
@@ -341,7 +352,10 @@ fn main() {
         k += 1;
         keys += 1;
         match measured(&mut d, key) {
-            Outcome::Shown(l) => lat.push(l),
+            Outcome::Shown(l) => {
+                lat.push(l);
+                by_key.entry(key).or_default().push(l);
+            }
             Outcome::NoEffect => no_effect += 1,
             Outcome::Frozen(f) => {
                 eprintln!("soak: freeze of {} ms after {key:?}", f.as_millis());
@@ -370,7 +384,12 @@ fn main() {
         }
         code
     } else {
-        d.tui.child.try_wait().ok().flatten().map_or(0, |s| s.exit_code())
+        d.tui
+            .child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map_or(0, |s| s.exit_code())
     };
     let log = std::fs::read_to_string(home.path().join("shipdeck").join("shipdeck.log"))
         .unwrap_or_default();
@@ -417,12 +436,25 @@ fn main() {
         .unwrap_or_default();
     let ticks = 100.0; // USER_HZ on Linux
     let cpu_pct = (cpu1 - cpu0) as f64 / ticks / elapsed * 100.0;
-    let max_freeze = freezes.iter().max().map_or(0.0, |f| f.as_secs_f64() * 1000.0);
+    let max_freeze = freezes
+        .iter()
+        .max()
+        .map_or(0.0, |f| f.as_secs_f64() * 1000.0);
 
     let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:+.0}"));
-    println!("soak: {elapsed:.0} s, {keys} keys, {switches} profile switches, {phases} fault phases");
-    println!("  panics                 {panics}{}", died.as_deref().map(|d| format!(" ({d})")).unwrap_or_default());
-    println!("  freezes > 250 ms       {} (max {max_freeze:.0} ms)", freezes.len());
+    println!(
+        "soak: {elapsed:.0} s, {keys} keys, {switches} profile switches, {phases} fault phases"
+    );
+    println!(
+        "  panics                 {panics}{}",
+        died.as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  freezes > 250 ms       {} (max {max_freeze:.0} ms)",
+        freezes.len()
+    );
     println!("  keys without effect    {no_effect}");
     println!(
         "  key → screen           p50 {:.1} ms · p99 {:.1} ms · max {:.1} ms ({} keys)",
@@ -450,6 +482,20 @@ fn main() {
         requests as f64 / elapsed,
         Value::Object(by_backend.clone())
     );
+    let mut slowest: Vec<(f64, &str)> = by_key
+        .iter_mut()
+        .map(|(k, v)| {
+            v.sort();
+            (pct(v, 99), *k)
+        })
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest: Vec<String> = slowest
+        .iter()
+        .take(3)
+        .map(|(p, k)| format!("{k:?} {p:.0} ms"))
+        .collect();
+    println!("  slowest keys (p99)     {}", slowest.join(" · "));
     println!("  dashboard CPU          {cpu_pct:.1} %");
     println!("  exit                   {exit}");
     let result = json!({
