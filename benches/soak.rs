@@ -12,7 +12,9 @@
 //!   visible) was not answered within 250 ms either (a key with no visible effect is counted
 //!   apart);
 //! - key-to-screen latency p50/p99/max: from writing the key to the PTY until the emulated
-//!   screen changes (any change: a data refresh that lands at the same moment counts too);
+//!   screen changes (any change: a data refresh that lands at the same moment counts too). A
+//!   change later than 250 ms is not a latency figure: the probe decides between "no visible
+//!   effect" (the probe answered in time) and a freeze, so the latency tail stops at 250 ms;
 //! - RSS (VmRSS sampled every 2 s): growth over the first minute, slope after it (kB/min) and
 //!   whether it flattens (the second half's slope is small or at most half the first half's);
 //! - requests per second the dashboard sent (`GET /__sim/stats`), per backend.
