@@ -13,3 +13,5 @@ echo "== log diff (benches/log_diff.rs)"
 cargo bench --quiet --bench log_diff
 echo "== startup and idle (benches/startup.sh)"
 benches/startup.sh target/release/shipdeck
+echo "== fault soak (benches/soak.rs; SOAK_SECS=600 for 10 minutes)"
+cargo bench --quiet --bench soak

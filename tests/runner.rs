@@ -115,3 +115,67 @@ async fn a_profile_switch_and_quit_log_the_candor_session_out() {
     runner.finish(Duration::from_secs(5)).await;
     assert_eq!(proxy.calls("POST /candor/logout"), 2, "{:?}", proxy.paths());
 }
+
+/// Soak finding (issue 11 item 7): every recent-builds ask is a one-off read with its own job
+/// key; the runner kept each finished one (and the task memory behind its handle) until the
+/// profile changed, so a dashboard left on one profile grew without bound.
+#[tokio::test]
+async fn finished_one_off_reads_are_let_go() {
+    let sim = start_sim("").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "[profiles.a]\nkind = \"freecommit\"\nurl = \"{}\"\nusername = \"admin\"\npassword = \"admin\"\n",
+        sim.url("freecommit")
+    );
+    let cfg = Config::parse(&text, &dir.path().join("config.toml"), true).expect("config");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(cfg, tx);
+    runner.run(Effect::Connect {
+        epoch: 1,
+        profile: "a".into(),
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+    assert!(
+        matches!(answer, Ok(Some(Action::LoggedIn { result: Ok(_), .. }))),
+        "{answer:?}"
+    );
+    let ask = |runner: &mut Runner| {
+        runner.run(Effect::FetchRecent {
+            epoch: 1,
+            profile: "a".into(),
+            project: Box::new(shipdeck::domain::Project {
+                id: "1".into(),
+                name: "p".into(),
+                description: None,
+                last_build: None,
+            }),
+        })
+    };
+    const ASKS: usize = 200;
+    for _ in 0..ASKS {
+        ask(&mut runner);
+        let answer = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        assert!(
+            matches!(answer, Ok(Some(Action::RecentLoaded { .. }))),
+            "{answer:?}"
+        );
+    }
+    // Each answer was sent by its task just before it ended: wait for the last one to end,
+    // then one more ask lets every finished read go.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        ask(&mut runner);
+        let answer = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        assert!(matches!(answer, Ok(Some(Action::RecentLoaded { .. }))));
+        if runner.reads_held() <= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} reads held after {ASKS} answered asks",
+            runner.reads_held()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    runner.finish(Duration::from_secs(5)).await;
+}

@@ -1553,3 +1553,45 @@ async fn what_the_frontend_relies_on_is_kept() {
     assert!(r.bytes().await.unwrap().is_empty());
     t.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn stats_count_backend_requests_not_control_routes() {
+    let t = T::new().await;
+    let stats = |t: &T| {
+        let url = format!("{}/__sim/stats", t.root());
+        let http = t.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let before = stats(&t).await;
+    assert_eq!(before["requests"], 0);
+    for _ in 0..3 {
+        t.http
+            .get(format!("{}/guest/ping", t.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    // A faulted request is counted too; control routes never are.
+    t.http
+        .put(format!("{}/__sim/faults", t.root()))
+        .json(&json!({"error_rate": 1}))
+        .send()
+        .await
+        .unwrap();
+    let r = t
+        .http
+        .get(format!("{}/guest/ping", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_server_error());
+    let after = stats(&t).await;
+    assert_eq!(after["requests"], 4, "{after}");
+    assert_eq!(after["by_backend"]["freecommit"], 4, "{after}");
+    assert_eq!(after["by_backend"]["candor"], 0, "{after}");
+    t.sim.shutdown().await;
+}

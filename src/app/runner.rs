@@ -134,6 +134,9 @@ impl Runner {
         if let Some(old) = self.jobs.remove(&key) {
             old.abort();
         }
+        // One-off reads get a key of their own (`Read(n)`): forget the finished ones, or the
+        // map (and each task's memory, which a handle keeps) grows until the profile changes.
+        self.jobs.retain(|_, h| !h.is_finished());
         let tx = self.tx.clone();
         let handle = tokio::spawn(async move {
             if let Some(a) = fut.await {
@@ -511,6 +514,11 @@ impl Runner {
                 let _ = tx.send(a);
             }
         }));
+    }
+
+    /// Reads this runner still holds a handle to (finished ones are let go on the next spawn).
+    pub fn reads_held(&self) -> usize {
+        self.jobs.len()
     }
 
     /// Changes sent and not answered yet.

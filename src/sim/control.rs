@@ -1,7 +1,7 @@
 //! Control routes at the server root, never faulted and never used by a real
 //! backend: `GET /__sim/health`, `POST /__sim/reset`,
 //! `POST /__sim/clock/advance {"seconds": n}`, `PUT /__sim/faults`,
-//! `DELETE /__sim/faults`.
+//! `DELETE /__sim/faults`, `GET /__sim/stats` (requests received, see `stats`).
 
 use std::sync::Arc;
 
@@ -32,6 +32,7 @@ pub fn router(core: Arc<Core>, backends: Vec<Arc<dyn Backend>>) -> Router {
         .route("/__sim/health", get(health))
         .route("/__sim/reset", post(reset))
         .route("/__sim/clock/advance", post(advance))
+        .route("/__sim/stats", get(stats))
         .route(
             "/__sim/faults",
             put(put_faults).delete(delete_faults).get(get_faults),
@@ -52,6 +53,10 @@ fn status(core: &Core) -> Value {
 
 async fn health(State(st): State<Ctl>) -> Json<Value> {
     Json(status(&st.core))
+}
+
+async fn stats(State(st): State<Ctl>) -> Json<Value> {
+    Json(st.core.requests.to_json())
 }
 
 async fn reset(State(st): State<Ctl>) -> Json<Value> {

@@ -26,6 +26,7 @@ pub mod nullplatform;
 mod paging;
 mod reply;
 pub mod serverless_cd;
+mod stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,6 +82,8 @@ pub struct Core {
     faults: Mutex<Faults>,
     fault_rng: Mutex<fastrand::Rng>,
     error_serial: AtomicU64,
+    /// Requests the backends received (`GET /__sim/stats`).
+    requests: stats::Requests,
 }
 
 impl Core {
@@ -92,6 +95,7 @@ impl Core {
             faults: Mutex::new(opts.faults.clone()),
             fault_rng: Mutex::new(rng_for(opts.seed, "faults")),
             error_serial: AtomicU64::new(0),
+            requests: stats::Requests::default(),
         }
     }
 
@@ -203,6 +207,10 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
         backends.push(backend);
     }
     let app = app
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            stats::count,
+        ))
         .merge(control::router(core.clone(), backends))
         .fallback(|| async {
             (
