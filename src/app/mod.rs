@@ -12,6 +12,7 @@
 //!   diff off the UI thread (its view is `panes/triage`).
 
 pub mod action;
+pub mod bulk;
 pub mod diffjob;
 pub(crate) mod exec;
 pub(crate) mod gate;
@@ -21,6 +22,7 @@ pub mod links;
 pub mod lists;
 pub mod messages;
 pub(crate) mod mutation;
+pub(crate) mod rerun;
 pub mod overlays;
 pub mod panes;
 pub mod profile;
