@@ -113,7 +113,7 @@ pub(crate) fn words(build: &Build, request: &LaunchRequest) -> String {
         (Some(c), Some(b)) => format!("same commit {c} on {b}"),
         (Some(c), None) => format!("same commit {c}"),
         (None, Some(b)) => format!("same ref {b}"),
-        (None, None) => "the project's current commit".to_string(),
+        (None, None) => "the project as configured now (no commit recorded)".to_string(),
     };
     if request.skip_steps.is_empty() {
         out.push_str(", no step skipped");
