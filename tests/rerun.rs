@@ -105,7 +105,10 @@ async fn finished_build(b: &dyn Backend, s: &State, want: impl Fn(&Build) -> boo
             return found;
         }
     }
-    panic!("no finished build fits among {} projects", s.lists.projects.rows.len());
+    panic!(
+        "no finished build fits among {} projects",
+        s.lists.projects.rows.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +122,13 @@ async fn free_commit_reruns_with_the_steps_the_build_skipped() {
         id: "1".into(),
         name: "billing-api".into(),
     };
-    let before: Vec<String> = b.builds(&scope).await.unwrap().into_iter().map(|x| x.id).collect();
+    let before: Vec<String> = b
+        .builds(&scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
     let run = b
         .launch(&LaunchRequest {
             project_id: "1".into(),

@@ -101,6 +101,10 @@ pub(crate) fn ask_rerun(s: &mut State) {
     for b in builds {
         match super::rerun::plan(s, &b) {
             Ok(op) => ops.push(op),
+            // The reason names the build already when it is about that build.
+            Err(why) if why.contains(short_id(&b.id)) => {
+                skipped.push(why.replace(short_id(&b.id), &label(&b)))
+            }
             Err(why) => skipped.push(format!("{}: {why}", label(&b))),
         }
     }
@@ -169,7 +173,12 @@ fn line(op: &Mutation) -> String {
 }
 
 /// The operator said yes: each target checked against the latest rows and sent on its own.
-pub(crate) fn send(s: &mut State, ops: Vec<Mutation>, mut skipped: Vec<String>, fx: &mut Vec<Effect>) {
+pub(crate) fn send(
+    s: &mut State,
+    ops: Vec<Mutation>,
+    mut skipped: Vec<String>,
+    fx: &mut Vec<Effect>,
+) {
     let total = ops.len() + skipped.len();
     let verb = ops.first().map_or("kill", Mutation::verb);
     let mut waiting = Vec::new();
