@@ -123,12 +123,13 @@ pub(crate) fn words(build: &Build, request: &LaunchRequest) -> String {
     out
 }
 
-/// A native re-run (the server replays the build's own trigger), in words.
+/// A native re-run (the server replays the build's own trigger), in words: "same commit
+/// 9f2c1e4 on main".
 pub(crate) fn redeploy_words(build: &Build) -> String {
     match build.commit_label() {
         Some(_) => words(build, &LaunchRequest::default())
             .trim_end_matches(", no step skipped")
             .to_string(),
-        None => "the same trigger as before (the server replays it)".to_string(),
+        None => "the same trigger as before".to_string(),
     }
 }

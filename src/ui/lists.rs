@@ -303,7 +303,7 @@ impl Columns for Build {
             (None, None) => String::new(),
         };
         // The first column is also the mark column: a marked row (Space) shows ◆.
-        let first = if s.lists.builds.marked.iter().any(|m| *m == self.id) {
+        let first = if s.lists.builds.marked.contains(&self.id) {
             Span::styled("◆", Style::new().fg(t.accent).add_modifier(Modifier::BOLD))
         } else {
             Span::styled(self.status.symbol(), Style::new().fg(c))

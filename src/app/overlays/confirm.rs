@@ -143,9 +143,12 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
             "redeploy",
             vec![
                 format!(
-                    "Run {} of {} again, as it was: {}",
+                    "Run {} of {} again, as it was",
                     short_id(&build.id),
-                    build.project,
+                    build.project
+                ),
+                format!(
+                    "{} (the server replays its trigger)",
                     crate::app::rerun::redeploy_words(build)
                 ),
                 "This deploys that version again (a rollback).".to_string(),
