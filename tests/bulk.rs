@@ -445,6 +445,22 @@ fn rerun_of_marked_builds_names_each_ones_parameters() {
         .collect();
     assert_eq!(reruns.len(), 2, "{fx:?}");
     assert!(reruns.iter().all(|r| r.project_id == "1"));
+    // Both started: one summary for the two and the one left out.
+    let ops: Vec<Mutation> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Mutate { op, .. } => Some(op.clone()),
+            _ => None,
+        })
+        .collect();
+    for (i, op) in ops.into_iter().enumerate() {
+        let new = run(
+            &format!("9{i}a0b1c2-0000-4000-8000-000000000000"),
+            BuildStatus::Queued,
+        );
+        update(&mut s, done(epoch, op, Ok(Outcome::Build(new))), 80);
+    }
+    assert_eq!(toast(&s), "re-ran 2 of 3: 0b6e1c2a has not finished yet");
 }
 
 /// The real Free Commit client and simulator: three queued runs and a finished build marked,
@@ -538,4 +554,32 @@ async fn bulk_kill_against_the_simulator_sends_and_audits_each() {
         toast(&s),
         format!("killed 3 of 4: #{finished} had already finished")
     );
+}
+
+#[test]
+fn a_long_list_of_targets_keeps_the_question_on_a_small_screen() {
+    let (mut s, epoch) = builds_pane("ci");
+    let many: Vec<Build> = (0..30)
+        .map(|i| {
+            run(
+                &format!("{i:08x}-0000-4000-8000-000000000000"),
+                BuildStatus::Running,
+            )
+        })
+        .collect();
+    load_builds(&mut s, epoch, many.clone());
+    for b in &many {
+        mark(&mut s, &b.id);
+    }
+    update(&mut s, key('x'), 60);
+    assert_eq!(
+        confirm_text(&s).lines().count(),
+        1 + 30 + 2,
+        "every target is listed"
+    );
+    let screen = render(&s);
+    assert!(screen.contains("kill 30 builds"), "{screen}");
+    assert!(screen.contains("yes, do it"), "{screen}");
+    assert!(screen.contains("more not shown"), "{screen}");
+    assert!(screen.contains("profile ci"), "{screen}");
 }
