@@ -59,6 +59,8 @@ pub enum Action {
     SaveLog,
     Copy,
     ToggleMark,
+    /// Builds pane: mark / unmark the selected row for `x` / `R` on several.
+    MarkRow,
     ToggleSteps,
     NextStep,
     PrevStep,

@@ -189,6 +189,7 @@ async fn mutate(b: &dyn Backend, op: &Mutation) -> Result<Outcome, ApiError> {
             Outcome::Done
         }
         Mutation::Redeploy { build } => Outcome::Build(b.redeploy(build).await?),
+        Mutation::Rerun { request, .. } => Outcome::Build(b.launch(request).await?),
         Mutation::CreateRelease { request } => {
             b.create_release(request).await?;
             Outcome::Done

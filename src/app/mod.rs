@@ -12,6 +12,7 @@
 //!   diff off the UI thread (its view is `panes/triage`).
 
 pub mod action;
+pub mod bulk;
 pub mod diffjob;
 pub(crate) mod exec;
 pub(crate) mod gate;
@@ -25,6 +26,7 @@ pub mod overlays;
 pub mod panes;
 pub mod profile;
 pub mod recent;
+pub(crate) mod rerun;
 pub mod results;
 pub mod router;
 pub mod runner;

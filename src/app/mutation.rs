@@ -21,6 +21,15 @@ pub enum Mutation {
     Redeploy {
         build: Build,
     },
+    /// Start a finished build's project again with the build's own parameters, where the
+    /// backend has no native re-run (`crate::app::rerun`).
+    Rerun {
+        build: Build,
+        request: LaunchRequest,
+        /// What the original run used that cannot be known, in words (said, not guessed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unknown: Option<String>,
+    },
     CreateRelease {
         request: ReleaseRequest,
     },
@@ -60,6 +69,7 @@ impl Mutation {
             Mutation::Launch { .. } => "launch",
             Mutation::Kill { .. } => "kill",
             Mutation::Redeploy { .. } => "redeploy",
+            Mutation::Rerun { .. } => "rerun",
             Mutation::CreateRelease { .. } => "create_release",
             Mutation::Deploy { .. } => "deploy",
             Mutation::SetStatus { .. } => "set_status",
@@ -77,6 +87,7 @@ impl Mutation {
             Mutation::Launch { project, .. } => project.clone(),
             Mutation::Kill { build }
             | Mutation::Redeploy { build }
+            | Mutation::Rerun { build, .. }
             | Mutation::ReportStatus { build, .. }
             | Mutation::CreateAsset { build, .. } => {
                 format!("{} {}", build.project, short(&build.id))
@@ -107,6 +118,11 @@ impl Mutation {
             }
             Mutation::Kill { build } => format!("{} (was {})", build.id, build.status.label()),
             Mutation::Redeploy { build } => format!("re-run {}", build.id),
+            Mutation::Rerun { build, request, .. } => format!(
+                "re-run {}: {}",
+                build.id,
+                crate::app::rerun::words(build, request)
+            ),
             Mutation::RunPlan { path } => format!("plan {path}"),
             Mutation::CreateRelease { request } => format!(
                 "{} from {}@{}{}",

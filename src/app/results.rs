@@ -169,7 +169,10 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
                 load(s, Resource::Audit, LoadKind::Reload, fx);
             }
             if current(epoch) {
+                let (sent, back) = (op.clone(), result.clone());
                 mutated(s, op, result, fx);
+                // One of several sent together: summed up once all are back.
+                super::bulk::on_result(s, &sent, &back);
             }
         }
         Action::LogIngest { epoch, req, items } => {
@@ -249,6 +252,10 @@ fn mutated(s: &mut State, op: Mutation, result: Result<Outcome, ApiError>, fx: &
         | (
             Mutation::Redeploy {
                 build: Build { project, .. },
+            }
+            | Mutation::Rerun {
+                build: Build { project, .. },
+                ..
             },
             Outcome::Build(build),
         ) => launched(s, project, build, fx),

@@ -315,8 +315,14 @@ impl Columns for Build {
             (None, Some(m)) => m.clone(),
             (None, None) => String::new(),
         };
+        // The first column is also the mark column: a marked row (Space) shows ◆.
+        let first = if s.lists.builds.marked.contains(&self.id) {
+            Span::styled("◆", Style::new().fg(t.accent).add_modifier(Modifier::BOLD))
+        } else {
+            Span::styled(self.status.symbol(), Style::new().fg(c))
+        };
         vec![
-            Line::from(Span::styled(self.status.symbol(), Style::new().fg(c))),
+            Line::from(first),
             Line::from(Span::styled(
                 clean(short_id(&self.id)).into_owned(),
                 t.dim(),
@@ -1054,6 +1060,12 @@ fn title_line<'a, T>(s: &State, t: &Theme, l: &ListPane<T>, r: Resource) -> Line
         (None, false) => format!("{}", l.rows.len()),
     };
     spans.push(Span::styled(format!("· {count} "), t.dim()));
+    if !l.marked.is_empty() {
+        spans.push(Span::styled(
+            format!("· {} marked (x/R: all, esc: clear) ", l.marked.len()),
+            Style::new().fg(t.accent),
+        ));
+    }
     if let Some(sort) = &l.sort {
         spans.push(Span::styled(
             format!(

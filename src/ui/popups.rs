@@ -11,6 +11,23 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
+/// At most `room` of `lines`: the first ones and the last two (the profile), with the middle
+/// cut to one line that says how many are not shown.
+fn fit_lines(lines: &[String], room: usize) -> Vec<String> {
+    if lines.len() <= room {
+        return lines.to_vec();
+    }
+    let tail = 2.min(lines.len());
+    let head = room.saturating_sub(tail + 1).max(1);
+    let hidden = lines.len().saturating_sub(head + tail);
+    let mut out: Vec<String> = lines.iter().take(head).cloned().collect();
+    out.push(format!(
+        "… {hidden} more not shown (a taller terminal shows them)"
+    ));
+    out.extend(lines.iter().skip(lines.len() - tail).cloned());
+    out
+}
+
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
         .flex(Flex::Center)
@@ -243,7 +260,12 @@ pub(crate) fn first_run(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 /// "Are you sure": what will happen, and the only two answers.
 pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
     let mut lines: Vec<Line> = vec![Line::from("")];
-    for (i, l) in c.lines.iter().enumerate() {
+    // Borders, blank lines, the prompt (and a typed name, an error) always fit: a long list of
+    // targets (marked rows) gives up its middle first, and says how much.
+    let trailer = 2 + if c.typed.is_some() { 2 } else { 1 } + usize::from(c.error.is_some());
+    let room = (body.height as usize).saturating_sub(3 + trailer).max(4);
+    let shown = fit_lines(&c.lines, room);
+    for (i, l) in shown.iter().enumerate() {
         let style = if i == 0 {
             Style::new().fg(t.text).add_modifier(Modifier::BOLD)
         } else {

@@ -132,6 +132,18 @@ pub struct Proxy {
     hits: Arc<Mutex<Vec<String>>>,
     /// The same requests as `METHOD path`.
     calls: Arc<Mutex<Vec<String>>>,
+    /// Requests other than GET, whole: what a change sent.
+    writes: Arc<Mutex<Vec<Write>>>,
+}
+
+/// One non-GET request the proxy forwarded.
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// The body, when it was JSON.
+    pub body: Option<Value>,
 }
 
 impl Proxy {
@@ -172,6 +184,11 @@ impl Proxy {
     pub fn paths(&self) -> Vec<String> {
         self.hits.lock().unwrap().clone()
     }
+
+    /// The non-GET requests, in order (method, path, query and JSON body).
+    pub fn writes(&self) -> Vec<Write> {
+        self.writes.lock().unwrap().clone()
+    }
 }
 
 struct ProxyState {
@@ -179,6 +196,7 @@ struct ProxyState {
     target: String,
     hits: Arc<Mutex<Vec<String>>>,
     calls: Arc<Mutex<Vec<String>>>,
+    writes: Arc<Mutex<Vec<Write>>>,
 }
 
 pub async fn start_proxy(h: &SimHandle) -> Proxy {
@@ -194,11 +212,13 @@ pub async fn start_proxy_to(target: &str) -> Proxy {
     let addr = listener.local_addr().expect("proxy addr");
     let hits = Arc::new(Mutex::new(Vec::new()));
     let calls = Arc::new(Mutex::new(Vec::new()));
+    let writes = Arc::new(Mutex::new(Vec::new()));
     let st = Arc::new(ProxyState {
         client: http_client(),
         target: target.trim_end_matches('/').to_string(),
         hits: hits.clone(),
         calls: calls.clone(),
+        writes: writes.clone(),
     });
     let app = axum::Router::new().fallback(forward).with_state(st);
     tokio::spawn(async move {
@@ -208,6 +228,7 @@ pub async fn start_proxy_to(target: &str) -> Proxy {
         root: format!("http://{addr}"),
         hits,
         calls,
+        writes,
     }
 }
 
@@ -221,6 +242,14 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         .lock()
         .unwrap()
         .push(format!("{} {}", parts.method, parts.uri.path()));
+    if parts.method != axum::http::Method::GET {
+        st.writes.lock().unwrap().push(Write {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            body: serde_json::from_slice(&bytes).ok(),
+        });
+    }
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut rb = st
         .client

@@ -9,7 +9,7 @@ use crate::app::state::{Confirm, Level, Overlay, State, short_id};
 use ratatui_textarea::TextArea;
 
 /// What a confirmed change becomes when checked against the latest state at send time.
-enum Recheck {
+pub(crate) enum Recheck {
     Send(Mutation),
     /// The same target, changed since the question in a way that does not change the intent:
     /// sent as it is now, and said.
@@ -20,7 +20,7 @@ enum Recheck {
 
 /// The operator confirmed what they saw; the state may have moved since (a refresh): a kill
 /// of a run that meanwhile started or finished is asked again or not sent.
-fn recheck(s: &State, op: Mutation) -> Recheck {
+pub(crate) fn recheck(s: &State, op: Mutation) -> Recheck {
     let Mutation::Kill { build } = &op else {
         return Recheck::Send(op);
     };
@@ -71,6 +71,10 @@ pub(crate) fn handle(s: &mut State, mut c: Confirm, a: Action, fx: &mut Vec<Effe
                     ));
                     return Overlay::Confirm(Box::new(c));
                 }
+            }
+            if !c.bulk.is_empty() {
+                crate::app::bulk::send(s, c.bulk, c.skipped, fx);
+                return opened(s);
             }
             match recheck(s, c.pending) {
                 Recheck::Send(op) => gate::send(s, op, fx),
@@ -143,10 +147,29 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
                     short_id(&build.id),
                     build.project
                 ),
+                format!(
+                    "{} (the server replays its trigger)",
+                    crate::app::rerun::redeploy_words(build)
+                ),
                 "This deploys that version again (a rollback).".to_string(),
             ],
             None,
         ),
+        Mutation::Rerun {
+            build,
+            request,
+            unknown,
+        } => {
+            let mut lines = vec![format!(
+                "Re-run {} {}: {}",
+                build.project,
+                crate::app::bulk::label(build),
+                crate::app::rerun::words(build, request)
+            )];
+            lines.extend(unknown.iter().map(|u| format!("Not known: {u}.")));
+            lines.push("This starts a new build of the project.".to_string());
+            ("re-run a build", lines, None)
+        }
         Mutation::CreateRelease { request } => (
             "cut a release candidate",
             vec![
@@ -285,5 +308,7 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
         pending: op,
         typed: typed_env.map(|e| (e, TextArea::default())),
         error: None,
+        bulk: Vec::new(),
+        skipped: Vec::new(),
     }))
 }

@@ -13,7 +13,16 @@ pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
     match a {
         // In the Builds pane, R rolls back the way build-based backends do: run an earlier
         // build again (Serverless-cd redeploy); T reports a status, A declares an asset.
-        Action::Rollback if s.pane == Resource::Builds => ask_redeploy(s),
+        // Marked rows (Space): x and R act on all of them, with one confirmation.
+        Action::MarkRow if s.pane == Resource::Builds => crate::app::bulk::toggle(s),
+        Action::Back if crate::app::bulk::clear(s) => {}
+        Action::Kill if crate::app::bulk::active(s) => {
+            if can_kill(s) {
+                crate::app::bulk::ask_kill(s);
+            }
+        }
+        Action::Rollback if crate::app::bulk::active(s) => crate::app::bulk::ask_rerun(s),
+        Action::Rollback if s.pane == Resource::Builds => ask_rerun(s),
         Action::SetStatus if s.pane == Resource::Builds => build_form(s, false),
         Action::CreateAsset if s.pane == Resource::Builds => build_form(s, true),
         Action::Archives => ask_archives(s, fx),
@@ -40,6 +49,7 @@ pub(crate) fn handle(s: &mut State, a: &Action, fx: &mut Vec<Effect>) -> bool {
         | Action::SaveLog
         | Action::Copy
         | Action::ToggleMark
+        | Action::MarkRow
         | Action::ToggleSteps
         | Action::NextStep
         | Action::PrevStep
@@ -84,9 +94,17 @@ fn start_launch(s: &mut State, fx: &mut Vec<Effect>) {
     });
 }
 
-fn ask_kill(s: &mut State) {
-    if !s.caps().is_some_and(|c| c.builds.kill) {
+/// Whether this backend kills builds (said when it does not).
+fn can_kill(s: &mut State) -> bool {
+    let can = s.caps().is_some_and(|c| c.builds.kill);
+    if !can {
         toast(s, Level::Warn, "this backend cannot kill builds");
+    }
+    can
+}
+
+fn ask_kill(s: &mut State) {
+    if !can_kill(s) {
         return;
     }
     let build = target(s);
@@ -197,28 +215,16 @@ fn ask_archives(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-fn ask_redeploy(s: &mut State) {
-    if !s.caps().is_some_and(|c| c.builds.redeploy) {
-        toast(
-            s,
-            Level::Warn,
-            "this backend cannot redeploy an earlier build",
-        );
-        return;
-    }
-    let Some(build) = s.lists.builds.selected_row().cloned() else {
+/// R on a build: run it again with its original parameters (`crate::app::rerun`).
+fn ask_rerun(s: &mut State) {
+    let Some(build) = target(s) else {
         toast(s, Level::Info, "select a build to run again");
         return;
     };
-    if !build.status.is_terminal() {
-        toast(
-            s,
-            Level::Info,
-            format!("{} has not finished yet", short_id(&build.id)),
-        );
-        return;
+    match crate::app::rerun::plan(s, &build) {
+        Ok(op) => s.overlay = confirm_for(s, op),
+        Err(why) => toast(s, Level::Info, why),
     }
-    s.overlay = confirm_for(s, Mutation::Redeploy { build });
 }
 
 /// The build an action is about: the one whose log is on screen, else the Builds pane's

@@ -15,6 +15,11 @@ pub struct Confirm {
     pub typed: Option<(String, TextArea<'static>)>,
     /// A wrong name was typed.
     pub error: Option<String>,
+    /// Several changes asked at once (marked rows): each is sent as its own change; `pending`
+    /// is then the first of them. Empty for a single change.
+    pub bulk: Vec<crate::app::mutation::Mutation>,
+    /// Marked rows left out of a bulk change, and why (said again in the summary).
+    pub skipped: Vec<String>,
 }
 
 /// What a form's answers become.

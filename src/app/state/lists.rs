@@ -67,6 +67,9 @@ pub struct ListMeta {
     /// Paging stopped before the server said the list ended (a repeated page, too many
     /// rows): said once.
     pub cut: Option<String>,
+    /// Rows marked for an action on several at once (Builds: Space), by id, in the order
+    /// marked: they survive refreshes; a new scope or profile starts a new list without them.
+    pub marked: Vec<String>,
 }
 
 impl ListMeta {
@@ -163,6 +166,7 @@ impl Default for ListMeta {
             retry_at: None,
             failures: 0,
             cut: None,
+            marked: Vec::new(),
         }
     }
 }

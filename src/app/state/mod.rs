@@ -121,6 +121,9 @@ pub struct State {
     pub detail: Option<Detail>,
     pub overlay: Overlay,
     pub toast: Option<Toast>,
+    /// Changes sent together from one confirmation (marked rows): their results are summed
+    /// up in one message once all are back.
+    pub bulk: Option<crate::app::bulk::Tally>,
     /// Everything said, for `:messages` (bounded).
     pub messages: Vec<super::messages::Said>,
     pub keymap: Keymap,
@@ -206,6 +209,7 @@ impl State {
             detail: None,
             overlay: Overlay::None,
             toast: None,
+            bulk: None,
             messages: Vec::new(),
             keymap,
             cli_read_only: false,
