@@ -2176,7 +2176,7 @@ fn a_deploy_that_skips_environments_says_which() {
         Overlay::Confirm(c) => assert!(
             c.lines
                 .iter()
-                .any(|l| l.contains("skips canary, which do not run 2026.03.02-rc2")),
+                .any(|l| l.contains("skips canary, which does not run 2026.03.02-rc2")),
             "{:?}",
             c.lines
         ),

@@ -28,6 +28,26 @@ fn fit_lines(lines: &[String], room: usize) -> Vec<String> {
     out
 }
 
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a
+/// line is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let width = width.max(10);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let extra = if line.is_empty() { 0 } else { 1 };
+        if !line.is_empty() && line.width() + extra + word.width() > width {
+            out.push(std::mem::take(&mut line));
+        } else if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out
+}
+
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
         .flex(Flex::Center)
@@ -259,12 +279,39 @@ pub(crate) fn first_run(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 
 /// "Are you sure": what will happen, and the only two answers.
 pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
+    let w = c
+        .lines
+        .iter()
+        .map(|l| l.chars().count() as u16 + 6)
+        .max()
+        .unwrap_or(40)
+        .clamp(60, 90)
+        .min(body.width);
+    // Every word of what will be sent stays on screen: long lines wrap (the first line of a
+    // wrapped sentence keeps its place: the title line stays bold).
+    let wrapped: Vec<String> = c
+        .lines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| {
+            wrap_words(l, w.saturating_sub(6) as usize)
+                .into_iter()
+                .enumerate()
+                .map(move |(j, part)| {
+                    if i == 0 || j == 0 {
+                        part
+                    } else {
+                        format!("  {part}")
+                    }
+                })
+        })
+        .collect();
     let mut lines: Vec<Line> = vec![Line::from("")];
     // Borders, blank lines, the prompt (and a typed name, an error) always fit: a long list of
     // targets (marked rows) gives up its middle first, and says how much.
     let trailer = 2 + if c.typed.is_some() { 2 } else { 1 } + usize::from(c.error.is_some());
     let room = (body.height as usize).saturating_sub(3 + trailer).max(4);
-    let shown = fit_lines(&c.lines, room);
+    let shown = fit_lines(&wrapped, room);
     for (i, l) in shown.iter().enumerate() {
         let style = if i == 0 {
             Style::new().fg(t.text).add_modifier(Modifier::BOLD)
@@ -306,13 +353,6 @@ pub fn confirm(f: &mut Frame, body: Rect, t: &Theme, c: &Confirm) {
             Style::new().fg(t.error),
         ));
     }
-    let w = c
-        .lines
-        .iter()
-        .map(|l| l.chars().count() as u16 + 6)
-        .max()
-        .unwrap_or(40)
-        .clamp(60, 90);
     let area = centered(body, w, lines.len() as u16 + 3);
     f.render_widget(Clear, area);
     let blk = Block::bordered()

@@ -207,8 +207,9 @@ pub fn confirm_for(s: &State, op: Mutation) -> Overlay {
                 {
                     [] => "This starts the environment's deployment workflow.".to_string(),
                     skipped => format!(
-                        "It skips {}, which do not run {} (this starts the deployment workflow).",
+                        "It skips {}, which {} not run {} (this starts the deployment workflow).",
                         skipped.join(", "),
+                        if skipped.len() == 1 { "does" } else { "do" },
                         request.candidate
                     ),
                 },
