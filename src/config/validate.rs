@@ -2,7 +2,7 @@
 //! first one as plain serde would: a user fixing a file wants the whole list at once.
 
 use super::{
-    Config, ConfigError, Credential, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
+    Config, ConfigError, Credential, KeyringEntry, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
     DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject, ThemeUse,
 };
 use crate::domain::Kind;
@@ -295,7 +295,8 @@ fn keys(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<KeyOverride> {
         .collect()
 }
 
-/// The profile's credential for a secret field, from `<f>`, `<f>_env` or `<f>_command`.
+/// The profile's credential for a secret field, from `<f>`, `<f>_env`, `<f>_command` or
+/// `<f>_keyring`. One source, or `<f>_keyring` with one other source as its fallback.
 fn credential(
     cx: &mut Ctx,
     table: &DeTable,
@@ -304,6 +305,7 @@ fn credential(
     pname: &str,
 ) -> Option<Credential> {
     let mut found: Vec<(Range<usize>, Credential)> = Vec::new();
+    let mut keyring: Option<KeyringEntry> = None;
     for (k, v) in table {
         let key = k.get_ref().as_ref();
         let make = if key == field {
@@ -313,7 +315,7 @@ fn credential(
                         k.span(),
                         format!(
                             "inline `{field}` is refused because {} is readable by group or others; \
-                             run `chmod 600 {}` or use `{field}_env` / `{field}_command`",
+                             run `chmod 600 {}` or use `{field}_env` / `{field}_command` / `{field}_keyring`",
                             cx.path.display(),
                             cx.path.display()
                         ),
@@ -325,6 +327,16 @@ fn credential(
             string(cx, v, "an environment variable name").map(Credential::Env)
         } else if key == format!("{field}_command") {
             string(cx, v, "a shell command").map(Credential::Command)
+        } else if key == format!("{field}_keyring") {
+            let Some(text) = string(cx, v, "\"<service>/<account>\", e.g. \"shipdeck/alice\"")
+            else {
+                continue;
+            };
+            match KeyringEntry::parse(&text) {
+                Ok(e) => keyring = Some(e),
+                Err(why) => cx.problem(v.span(), format!("{field}_keyring {why}")),
+            }
+            continue;
         } else {
             continue;
         };
@@ -336,19 +348,33 @@ fn credential(
         cx.problem(
             found[1].0.clone(),
             format!(
-                "profile `{pname}` gives `{field}` more than once; keep one of `{field}`, `{field}_env`, `{field}_command`"
+                "profile `{pname}` gives `{field}` more than once; keep one of `{field}`, `{field}_env`, \
+                 `{field}_command` (`{field}_keyring` may be added as well: the keyring is tried first)"
             ),
         );
     }
     let _ = header;
-    found.into_iter().next().map(|(_, c)| c)
+    let other = found.into_iter().next().map(|(_, c)| c);
+    match keyring {
+        Some(entry) => Some(Credential::Keyring {
+            entry,
+            field: field.to_string(),
+            fallback: other.map(Box::new),
+        }),
+        None => other,
+    }
 }
 
 fn is_secret_key(key: &str) -> Option<&'static str> {
     SECRET_FIELDS
         .iter()
         .copied()
-        .find(|f| key == *f || key == format!("{f}_env") || key == format!("{f}_command"))
+        .find(|f| {
+            key == *f
+                || key == format!("{f}_env")
+                || key == format!("{f}_command")
+                || key == format!("{f}_keyring")
+        })
 }
 
 fn projects(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<ReleaseProject> {
@@ -454,6 +480,7 @@ fn profile(
             allowed.push(k.to_string());
             allowed.push(format!("{k}_env"));
             allowed.push(format!("{k}_command"));
+            allowed.push(format!("{k}_keyring"));
         } else {
             allowed.push(k.to_string());
         }
