@@ -297,15 +297,18 @@ fn keys(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<KeyOverride> {
 
 /// The profile's credential for a secret field, from `<f>`, `<f>_env`, `<f>_command` or
 /// `<f>_keyring`. One source, or `<f>_keyring` with one other source as its fallback.
+/// `Err(())`: a source is given but could not be read (its problem is reported), so the field
+/// is not also reported as missing.
 fn credential(
     cx: &mut Ctx,
     table: &DeTable,
     field: &str,
     header: Range<usize>,
     pname: &str,
-) -> Option<Credential> {
+) -> Result<Option<Credential>, ()> {
     let mut found: Vec<(Range<usize>, Credential)> = Vec::new();
     let mut keyring: Option<KeyringEntry> = None;
+    let mut unreadable = false;
     for (k, v) in table {
         let key = k.get_ref().as_ref();
         let make = if key == field {
@@ -330,11 +333,15 @@ fn credential(
         } else if key == format!("{field}_keyring") {
             let Some(text) = string(cx, v, "\"<service>/<account>\", e.g. \"shipdeck/alice\"")
             else {
+                unreadable = true;
                 continue;
             };
             match KeyringEntry::parse(&text) {
                 Ok(e) => keyring = Some(e),
-                Err(why) => cx.problem(v.span(), format!("{field}_keyring {why}")),
+                Err(why) => {
+                    cx.problem(v.span(), format!("{field}_keyring {why}"));
+                    unreadable = true;
+                }
             }
             continue;
         } else {
@@ -356,12 +363,13 @@ fn credential(
     let _ = header;
     let other = found.into_iter().next().map(|(_, c)| c);
     match keyring {
-        Some(entry) => Some(Credential::Keyring {
+        Some(entry) => Ok(Some(Credential::Keyring {
             entry,
             field: field.to_string(),
             fallback: other.map(Box::new),
-        }),
-        None => other,
+        })),
+        None if other.is_none() && unreadable => Err(()),
+        None => Ok(other),
     }
 }
 
@@ -574,8 +582,13 @@ fn profile(
             ),
         );
     }
+    // Secret fields given in a form that could not be read: reported already, not "missing".
+    let mut unreadable = Vec::new();
     for field in sch.keys.iter().filter(|k| SECRET_FIELDS.contains(k)) {
-        let c = credential(cx, t, field, header.clone(), &name);
+        let c = credential(cx, t, field, header.clone(), &name).unwrap_or_else(|()| {
+            unreadable.push(*field);
+            None
+        });
         match *field {
             "password" => p.password = c,
             "api_key" => p.api_key = c,
@@ -592,9 +605,12 @@ fn profile(
             "token" => p.token.is_none(),
             _ => false,
         };
-        if missing {
+        if missing && !unreadable.contains(req) {
             let fix = if SECRET_FIELDS.contains(req) {
-                format!("add `{req}_env = \"VAR\"` or `{req}_command = \"…\"`")
+                format!(
+                    "add `{req}_env = \"VAR\"`, `{req}_command = \"…\"` or \
+                     `{req}_keyring = \"<service>/<account>\"`"
+                )
             } else {
                 format!("add `{req} = \"…\"`")
             };
@@ -607,10 +623,10 @@ fn profile(
             );
         }
     }
-    if p.runner_url.is_some() && p.runner_token.is_none() {
+    if p.runner_url.is_some() && p.runner_token.is_none() && !unreadable.contains(&"runner_token") {
         cx.problem(
             header.clone(),
-            format!("profile `{name}` sets runner_url but no runner token: add `runner_token_env` or `runner_token_command`"),
+            format!("profile `{name}` sets runner_url but no runner token: add `runner_token_env`, `runner_token_command` or `runner_token_keyring`"),
         );
     }
     if let Some(problem) = (sch.profile_problem)(&name, &p) {
