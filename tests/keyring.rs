@@ -158,7 +158,10 @@ token_keyrng = "cd/ops"
         .collect();
     for (line, text) in [
         (5, "password_keyring `alice` has no `/`"),
-        (10, "api_key_keyring `/ops` needs both a service and an account"),
+        (
+            10,
+            "api_key_keyring `/ops` needs both a service and an account",
+        ),
         (15, "expected \"<service>/<account>\""),
         // A misspelt key gives no token at all: the fix names the keyring too.
         (18, "or `token_keyring = \"<service>/<account>\"`"),
@@ -226,7 +229,8 @@ fn fc_config(url: &str, sources: &str) -> String {
     )
 }
 
-const NO_KEYRING: &str = "no keyring reachable (no D-Bus session): set password_env or password_command instead";
+const NO_KEYRING: &str =
+    "no keyring reachable (no D-Bus session): set password_env or password_command instead";
 
 #[tokio::test]
 async fn without_a_session_bus_the_keyring_says_so_at_once() {
@@ -313,7 +317,13 @@ async fn without_a_keyring_the_other_source_is_used() {
         &fc_config(&sim.url("freecommit"), sources),
         0o600,
     );
-    let args = ["get", "projects", "--json", "--config", cfg.to_str().unwrap()];
+    let args = [
+        "get",
+        "projects",
+        "--json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ];
     let run = shipdeck(dir.path(), &args, &[("SIM_PASSWORD", "admin")]).await;
     assert_eq!(
         run.code, 0,
@@ -347,6 +357,7 @@ async fn config_check_gives_file_line_and_fix_for_a_bad_entry() {
     let p = cfg.to_str().unwrap();
     let run = shipdeck(dir.path(), &["config", "check", "--config", p], &[]).await;
     assert_eq!(run.code, 2, "stdout: {}", run.stdout);
+    assert!(!run.stdout.contains("warning"), "{}", run.stdout);
     let want = format!("{p}:5:");
     assert!(
         run.stdout.lines().any(|l| l.starts_with(&want)
@@ -355,4 +366,49 @@ async fn config_check_gives_file_line_and_fix_for_a_bad_entry() {
         "{}",
         run.stdout
     );
+}
+
+#[tokio::test]
+async fn config_check_warns_when_no_keyring_is_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_file(
+        dir.path(),
+        "c.toml",
+        &fc_config(
+            "https://ci.example.com/api",
+            "password_keyring = \"ci/admin\"\npassword_env = \"CI_PW_UNSET\"\n",
+        ),
+        0o600,
+    );
+    let p = cfg.to_str().unwrap();
+    let run = shipdeck(dir.path(), &["config", "check", "--config", p], &[]).await;
+    assert_eq!(run.code, 0, "stdout: {}", run.stdout);
+    let warnings: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stdout);
+    assert!(
+        warnings[0].starts_with(&format!(
+            "{p}:1: warning: profile `sim`: password_keyring: "
+        )) && warnings[0].ends_with(NO_KEYRING),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        warnings[1].contains("CI_PW_UNSET, which is not set"),
+        "{}",
+        run.stdout
+    );
+
+    // With a session bus address the keyring is not ruled out, and not asked either.
+    let run = shipdeck(
+        dir.path(),
+        &["config", "check", "--config", p],
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "stdout: {}", run.stdout);
+    assert!(!run.stdout.contains("password_keyring"), "{}", run.stdout);
 }

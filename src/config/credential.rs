@@ -207,12 +207,12 @@ impl Credential {
             return Err(keyring.into());
         };
         tracing::info!("{keyring}; using {} instead", next.source());
-        Box::pin(next.resolve_unregistered())
-            .await
-            .map_err(|e| CredentialError::KeyringAndFallback {
+        Box::pin(next.resolve_unregistered()).await.map_err(|e| {
+            CredentialError::KeyringAndFallback {
                 keyring,
                 fallback: Box::new(e),
-            })
+            }
+        })
     }
 
     /// [`resolve`](Self::resolve) of a `Keyring` credential with the entry made by `make` (a
@@ -238,6 +238,35 @@ impl Credential {
         let secret = self.keyring_or_fallback(got, fallback.as_deref()).await?;
         crate::safe::register_secret(&secret);
         Ok(secret)
+    }
+
+    /// The environment variable this reads (itself, or a keyring's fallback), for
+    /// `config check`'s warnings.
+    pub fn env_var(&self) -> Option<&str> {
+        match self {
+            Credential::Env(var) => Some(var),
+            Credential::Keyring {
+                fallback: Some(next),
+                ..
+            } => next.env_var(),
+            _ => None,
+        }
+    }
+
+    /// Why a `Keyring` credential cannot be read on this host, when that is known without
+    /// asking the keyring (no D-Bus session); `None` otherwise.
+    pub fn keyring_unreachable(&self) -> Option<super::KeyringError> {
+        match self {
+            Credential::Keyring { field, .. } => {
+                super::os_keyring::unreachable_reason().map(|reason| {
+                    super::KeyringError::Unreachable {
+                        field: field.clone(),
+                        reason,
+                    }
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Where it comes from, for `shipdeck profiles` (never the value).

@@ -101,6 +101,14 @@ pub async fn read_with<F>(
 where
     F: FnOnce() -> keyring::Result<keyring::Entry> + Send + 'static,
 {
+    // A read still waiting (an unlock prompt left open) is not asked again: no second prompt,
+    // and no 3 s wait on every request meanwhile.
+    let Some(pending) = Pending::start(entry) else {
+        return Err(KeyringError::TimedOut {
+            field: field.to_string(),
+            secs: timeout.as_secs().max(1),
+        });
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     // A plain thread, not `spawn_blocking`: a keyring that never answers must not hold up the
     // runtime's shutdown. The store's client (zbus) runs its own small runtime on it.
@@ -108,6 +116,7 @@ where
         .name("keyring".into())
         .spawn(move || {
             let got = make().and_then(|e| e.get_password());
+            drop(pending);
             let _ = tx.send(got);
         });
     if let Err(e) = spawned {
@@ -138,6 +147,33 @@ where
         }),
         Ok(secret) => Ok(SecretString::from(secret)),
         Err(e) => Err(map_error(e, entry, field)),
+    }
+}
+
+/// The entries being read right now (`service/account`); one is removed when its read ends.
+struct Pending(String);
+
+static PENDING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl Pending {
+    /// `None` when `entry` is being read already.
+    fn start(entry: &KeyringEntry) -> Option<Pending> {
+        let key = entry.to_string();
+        let mut live = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        if live.contains(&key) {
+            return None;
+        }
+        live.push(key.clone());
+        Some(Pending(key))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k| *k != self.0);
     }
 }
 
@@ -190,7 +226,7 @@ fn short(text: &str) -> String {
 
 /// Why no keyring can be reached, when that is known without asking it: shipdeck has no
 /// keyring support on this system, or (Secret Service) there is no D-Bus session bus at all.
-fn unreachable_reason() -> Option<String> {
+pub(super) fn unreachable_reason() -> Option<String> {
     if cfg!(any(
         target_os = "linux",
         target_os = "freebsd",
@@ -291,7 +327,9 @@ mod tests {
                 let entry = mock_entry(Some("x"));
                 let mock: &keyring::mock::MockCredential =
                     entry.get_credential().downcast_ref().unwrap();
-                mock.set_error(keyring::Error::NoStorageAccess("collection is locked".into()));
+                mock.set_error(keyring::Error::NoStorageAccess(
+                    "collection is locked".into(),
+                ));
                 Ok(entry)
             },
             &entry(),
@@ -307,16 +345,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_keyring_that_never_answers_times_out() {
+    async fn a_keyring_that_never_answers_times_out_and_is_not_asked_twice() {
+        let slow = KeyringEntry::parse("shipdeck-test/slow").unwrap();
         let (hold, wait) = std::sync::mpsc::channel::<()>();
+        let (asked_tx, asked) = std::sync::mpsc::channel::<()>();
         let started = std::time::Instant::now();
         let e = read_with(
             move || {
-                // Blocks until the test ends (the sender is dropped then).
+                // Blocks until the sender is dropped (an unlock prompt left open).
                 let _ = wait.recv();
                 Ok(mock_entry(Some("late")))
             },
-            &entry(),
+            &slow,
             "password",
             Duration::from_millis(200),
         )
@@ -325,7 +365,44 @@ mod tests {
         assert!(matches!(e, KeyringError::TimedOut { .. }), "{e:?}");
         assert!(started.elapsed() < Duration::from_secs(3));
         assert!(e.to_string().contains("password_env"), "{e}");
+
+        // While that read still waits, the entry is not asked again: an answer at once.
+        let again = std::time::Instant::now();
+        let e = read_with(
+            move || {
+                let _ = asked_tx.send(());
+                Ok(mock_entry(Some("x")))
+            },
+            &slow,
+            "password",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, KeyringError::TimedOut { .. }), "{e:?}");
+        assert!(again.elapsed() < Duration::from_secs(1));
+        assert!(asked.try_recv().is_err(), "the keyring was asked twice");
+
+        // Once it ends, the entry is read again.
         drop(hold);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = read_with(
+                || Ok(mock_entry(Some("kr-after-unlock-9c2e"))),
+                &slow,
+                "password",
+                Duration::from_secs(5),
+            )
+            .await;
+            match got {
+                Ok(s) => {
+                    assert_eq!(s.expose_secret(), "kr-after-unlock-9c2e");
+                    break;
+                }
+                Err(e) => assert!(std::time::Instant::now() < deadline, "still {e:?}"),
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     #[test]

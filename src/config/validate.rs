@@ -2,8 +2,8 @@
 //! first one as plain serde would: a user fixing a file wants the whole list at once.
 
 use super::{
-    Config, ConfigError, Credential, KeyringEntry, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
-    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject, ThemeUse,
+    Config, ConfigError, Credential, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
+    DEFAULT_TIMEOUT_SECS, KeyOverride, KeyringEntry, Problem, Profile, ReleaseProject, ThemeUse,
 };
 use crate::domain::Kind;
 use secrecy::SecretString;
@@ -374,15 +374,12 @@ fn credential(
 }
 
 fn is_secret_key(key: &str) -> Option<&'static str> {
-    SECRET_FIELDS
-        .iter()
-        .copied()
-        .find(|f| {
-            key == *f
-                || key == format!("{f}_env")
-                || key == format!("{f}_command")
-                || key == format!("{f}_keyring")
-        })
+    SECRET_FIELDS.iter().copied().find(|f| {
+        key == *f
+            || key == format!("{f}_env")
+            || key == format!("{f}_command")
+            || key == format!("{f}_keyring")
+    })
 }
 
 fn projects(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<ReleaseProject> {
