@@ -148,6 +148,8 @@ fn state() -> State {
         insecure: false,
         theme: None,
         protected_environments: vec![],
+        web_url: None,
+        notify: Default::default(),
     }];
     let mut s = State::new(profiles, Keymap::default());
     s.wall = Utc::now();
