@@ -59,18 +59,25 @@ pub enum KeyringError {
          unlock it and retry, or set {field}_env or {field}_command instead"
     )]
     TimedOut { field: String, secs: u64 },
-    #[error("no `{entry}` entry in the keyring: add it ({how})")]
-    NoEntry { entry: String, how: &'static str },
+    #[error(
+        "the keyring is locked: unlock it and retry, or set {field}_env or {field}_command instead"
+    )]
+    Locked { field: String },
+    #[error("no `{entry}` entry in the keyring: add it with `{how}`")]
+    NoEntry { entry: String, how: String },
     #[error("the keyring refused `{entry}`: {reason}")]
     Failed { entry: String, reason: String },
 }
 
-/// How a user adds an entry on this system.
-const HOW_TO_ADD: &str = if cfg!(target_os = "macos") {
-    "security add-generic-password -s <service> -a <account> -w"
-} else {
-    "secret-tool store --label=shipdeck service <service> username <account>"
-};
+/// How a user adds `entry` on this system (the command asks for the secret).
+fn how_to_add(entry: &KeyringEntry) -> String {
+    let (s, a) = (&entry.service, &entry.account);
+    if cfg!(target_os = "macos") {
+        format!("security add-generic-password -s '{s}' -a '{a}' -w")
+    } else {
+        format!("secret-tool store --label=shipdeck service '{s}' username '{a}'")
+    }
+}
 
 /// Read `entry` for the secret field `field` from the OS keyring.
 pub async fn read(entry: &KeyringEntry, field: &str) -> Result<SecretString, KeyringError> {
@@ -182,9 +189,22 @@ fn map_error(e: keyring::Error, entry: &KeyringEntry, field: &str) -> KeyringErr
     match e {
         E::NoEntry => KeyringError::NoEntry {
             entry: entry.to_string(),
-            how: HOW_TO_ADD,
+            how: how_to_add(entry),
         },
-        E::PlatformFailure(cause) | E::NoStorageAccess(cause) => {
+        // The store is there but will not open (the Secret Service says `IsLocked`).
+        E::NoStorageAccess(cause) => {
+            tracing::info!(entry = %entry, "keyring locked: {cause}");
+            KeyringError::Locked {
+                field: field.to_string(),
+            }
+        }
+        E::PlatformFailure(cause) if cause.to_string().contains("IsLocked") => {
+            tracing::info!(entry = %entry, "keyring locked: {cause}");
+            KeyringError::Locked {
+                field: field.to_string(),
+            }
+        }
+        E::PlatformFailure(cause) => {
             tracing::info!(entry = %entry, "keyring not reachable: {cause}");
             KeyringError::Unreachable {
                 field: field.to_string(),
@@ -317,11 +337,15 @@ mod tests {
         assert!(matches!(e, KeyringError::NoEntry { .. }), "{e:?}");
         let msg = e.to_string();
         assert!(msg.contains("shipdeck-test/alice"), "{msg}");
-        assert!(msg.contains("add it"), "{msg}");
+        assert!(
+            msg.contains("service 'shipdeck-test' username 'alice'")
+                || msg.contains("-s 'shipdeck-test' -a 'alice'"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]
-    async fn a_locked_store_is_unreachable_and_names_the_other_sources() {
+    async fn a_locked_store_says_so_and_names_the_other_sources() {
         let e = read_with(
             || {
                 let entry = mock_entry(Some("x"));
@@ -340,7 +364,31 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no keyring reachable (collection is locked): set api_key_env or api_key_command instead"
+            "the keyring is locked: unlock it and retry, or set api_key_env or api_key_command instead"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_is_unreachable_with_its_reason() {
+        let e = read_with(
+            || {
+                let entry = mock_entry(Some("x"));
+                let mock: &keyring::mock::MockCredential =
+                    entry.get_credential().downcast_ref().unwrap();
+                mock.set_error(keyring::Error::PlatformFailure(
+                    "no secret service provider\nsecond line".into(),
+                ));
+                Ok(entry)
+            },
+            &entry(),
+            "token",
+            KEYRING_TIMEOUT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no keyring reachable (no secret service provider): set token_env or token_command instead"
         );
     }
 
