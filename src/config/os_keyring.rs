@@ -293,8 +293,9 @@ mod tests {
         entry
     }
 
-    fn entry() -> KeyringEntry {
-        KeyringEntry::parse("shipdeck-test/alice").unwrap()
+    /// An entry of its own per test: reads of one entry are not run side by side.
+    fn entry(account: &str) -> KeyringEntry {
+        KeyringEntry::parse(&format!("shipdeck-test/{account}")).unwrap()
     }
 
     #[test]
@@ -314,7 +315,7 @@ mod tests {
         let value = "kr-mock-secret-7d1f";
         let stored = mock_entry(Some(value));
         let cred = crate::config::Credential::Keyring {
-            entry: entry(),
+            entry: entry("redacted"),
             field: "password".into(),
             fallback: None,
         };
@@ -330,10 +331,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_entry_says_how_to_add_it() {
-        let e = read_with(|| Ok(mock_entry(None)), &entry(), "token", KEYRING_TIMEOUT)
+    async fn the_keyring_comes_first_and_the_other_source_after_it() {
+        let cred = crate::config::Credential::Keyring {
+            entry: entry("first"),
+            field: "token".into(),
+            fallback: Some(Box::new(crate::config::Credential::Inline(
+                SecretString::from("kr-fallback-value-51aa"),
+            ))),
+        };
+        let stored = mock_entry(Some("kr-keyring-value-0b3c"));
+        let got = cred
+            .resolve_keyring_with(move || Ok(stored), KEYRING_TIMEOUT)
             .await
-            .unwrap_err();
+            .unwrap();
+        assert_eq!(got.expose_secret(), "kr-keyring-value-0b3c");
+
+        // No entry: the other source, registered with the redactor like any secret.
+        let got = cred
+            .resolve_keyring_with(|| Ok(mock_entry(None)), KEYRING_TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(got.expose_secret(), "kr-fallback-value-51aa");
+        let said = "echo kr-fallback-value-51aa".to_string();
+        assert!(!crate::safe::redact(&said).contains("kr-fallback-value-51aa"));
+        assert_eq!(
+            cred.source(),
+            "keyring shipdeck-test/first, else inline",
+            "never the value"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_entry_says_how_to_add_it() {
+        let e = read_with(
+            || Ok(mock_entry(None)),
+            &entry("alice"),
+            "token",
+            KEYRING_TIMEOUT,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, KeyringError::NoEntry { .. }), "{e:?}");
         let msg = e.to_string();
         assert!(msg.contains("shipdeck-test/alice"), "{msg}");
@@ -356,7 +393,7 @@ mod tests {
                 ));
                 Ok(entry)
             },
-            &entry(),
+            &entry("locked"),
             "api_key",
             KEYRING_TIMEOUT,
         )
@@ -380,7 +417,7 @@ mod tests {
                 ));
                 Ok(entry)
             },
-            &entry(),
+            &entry("failing"),
             "token",
             KEYRING_TIMEOUT,
         )
