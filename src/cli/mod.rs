@@ -568,7 +568,15 @@ fn config_check(cli: &Cli) -> i32 {
                     ("token", &p.token),
                     ("runner_token", &p.runner_token),
                 ] {
-                    if let Some(config::Credential::Env(var)) = cred
+                    if let Some(e) = cred.as_ref().and_then(|c| c.keyring_unreachable()) {
+                        out!(
+                            "{}:{}: warning: profile `{}`: {field}_keyring: {e}",
+                            path.display(),
+                            p.line,
+                            p.name
+                        );
+                    }
+                    if let Some(var) = cred.as_ref().and_then(|c| c.env_var())
                         && std::env::var_os(var).is_none_or(|v| v.is_empty())
                     {
                         out!(

@@ -12,6 +12,15 @@ pub enum Credential {
     Command(String),
     /// `<field> = "…"` in a private file, or handed in by the demo.
     Inline(SecretString),
+    /// `<field>_keyring = "<service>/<account>"`: the OS keyring, read with a short timeout.
+    /// When it cannot give the secret (no keyring reachable, locked past the timeout, no such
+    /// entry), the field's other source, if the profile gives one, is used instead.
+    Keyring {
+        entry: super::KeyringEntry,
+        /// The secret field (`password`, …), for messages that say what to set instead.
+        field: String,
+        fallback: Option<Box<Credential>>,
+    },
 }
 
 impl std::fmt::Debug for Credential {
@@ -20,6 +29,12 @@ impl std::fmt::Debug for Credential {
             Credential::Env(var) => write!(f, "Env({var})"),
             Credential::Command(cmd) => write!(f, "Command({cmd})"),
             Credential::Inline(_) => f.write_str("Inline([REDACTED])"),
+            Credential::Keyring {
+                entry, fallback, ..
+            } => match fallback {
+                Some(next) => write!(f, "Keyring({entry}, else {next:?})"),
+                None => write!(f, "Keyring({entry})"),
+            },
         }
     }
 }
@@ -32,6 +47,14 @@ pub enum CredentialError {
     CommandFailed { command: String, detail: String },
     #[error("`{0}` printed nothing")]
     CommandEmpty(String),
+    #[error("{0}")]
+    Keyring(#[from] super::KeyringError),
+    /// The keyring could not give it, and neither could the fallback source.
+    #[error("{keyring}; the fallback failed too: {fallback}")]
+    KeyringAndFallback {
+        keyring: super::KeyringError,
+        fallback: Box<CredentialError>,
+    },
 }
 
 /// Kill the process groups of every `<field>_command` still running (shipdeck is ending: a
@@ -134,6 +157,14 @@ impl Credential {
 
     async fn resolve_unregistered(&self) -> Result<SecretString, CredentialError> {
         match self {
+            Credential::Keyring {
+                entry,
+                field,
+                fallback,
+            } => {
+                let got = super::os_keyring::read(entry, field).await;
+                self.keyring_or_fallback(got, fallback.as_deref()).await
+            }
             Credential::Inline(s) => Ok(s.clone()),
             Credential::Env(var) => match std::env::var(var) {
                 Ok(v) if !v.is_empty() => Ok(SecretString::from(v)),
@@ -178,12 +209,94 @@ impl Credential {
         }
     }
 
+    /// The keyring's answer, or the fallback's when the keyring had none.
+    async fn keyring_or_fallback(
+        &self,
+        got: Result<SecretString, super::KeyringError>,
+        fallback: Option<&Credential>,
+    ) -> Result<SecretString, CredentialError> {
+        let keyring = match got {
+            Ok(secret) => return Ok(secret),
+            Err(e) => e,
+        };
+        let Some(next) = fallback else {
+            return Err(keyring.into());
+        };
+        tracing::info!("{keyring}; using {} instead", next.source());
+        Box::pin(next.resolve_unregistered()).await.map_err(|e| {
+            CredentialError::KeyringAndFallback {
+                keyring,
+                fallback: Box::new(e),
+            }
+        })
+    }
+
+    /// [`resolve`](Self::resolve) of a `Keyring` credential with the entry made by `make` (a
+    /// mock store in tests): the same timeout, fallback and redaction as the real one.
+    #[cfg(test)]
+    pub(crate) async fn resolve_keyring_with<F>(
+        &self,
+        make: F,
+        timeout: Duration,
+    ) -> Result<SecretString, CredentialError>
+    where
+        F: FnOnce() -> keyring::Result<keyring::Entry> + Send + 'static,
+    {
+        let Credential::Keyring {
+            entry,
+            field,
+            fallback,
+        } = self
+        else {
+            return self.resolve().await;
+        };
+        let got = super::os_keyring::read_with(make, entry, field, timeout).await;
+        let secret = self.keyring_or_fallback(got, fallback.as_deref()).await?;
+        crate::safe::register_secret(&secret);
+        Ok(secret)
+    }
+
+    /// The environment variable this reads (itself, or a keyring's fallback), for
+    /// `config check`'s warnings.
+    pub fn env_var(&self) -> Option<&str> {
+        match self {
+            Credential::Env(var) => Some(var),
+            Credential::Keyring {
+                fallback: Some(next),
+                ..
+            } => next.env_var(),
+            _ => None,
+        }
+    }
+
+    /// Why a `Keyring` credential cannot be read on this host, when that is known without
+    /// asking the keyring (no D-Bus session); `None` otherwise.
+    pub fn keyring_unreachable(&self) -> Option<super::KeyringError> {
+        match self {
+            Credential::Keyring { field, .. } => {
+                super::os_keyring::unreachable_reason().map(|reason| {
+                    super::KeyringError::Unreachable {
+                        field: field.clone(),
+                        reason,
+                    }
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Where it comes from, for `shipdeck profiles` (never the value).
     pub fn source(&self) -> String {
         match self {
             Credential::Env(v) => format!("${v}"),
             Credential::Command(c) => format!("`{c}`"),
             Credential::Inline(_) => "inline".to_string(),
+            Credential::Keyring {
+                entry, fallback, ..
+            } => match fallback {
+                Some(next) => format!("keyring {entry}, else {}", next.source()),
+                None => format!("keyring {entry}"),
+            },
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The config file (SPEC §3): where it lives, what it may say, and every problem with its line.
 
 mod credential;
+mod os_keyring;
 mod validate;
 
 pub use credential::{Credential, CredentialError, kill_running_commands};
+pub use os_keyring::{KEYRING_TIMEOUT, KeyringEntry, KeyringError};
 
 use crate::domain::Kind;
 use std::path::{Path, PathBuf};

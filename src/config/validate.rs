@@ -3,7 +3,7 @@
 
 use super::{
     Config, ConfigError, Credential, DEFAULT_LOG_BUFFER_LINES, DEFAULT_REFRESH_SECS,
-    DEFAULT_TIMEOUT_SECS, KeyOverride, Problem, Profile, ReleaseProject, ThemeUse,
+    DEFAULT_TIMEOUT_SECS, KeyOverride, KeyringEntry, Problem, Profile, ReleaseProject, ThemeUse,
 };
 use crate::domain::Kind;
 use secrecy::SecretString;
@@ -295,15 +295,20 @@ fn keys(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<KeyOverride> {
         .collect()
 }
 
-/// The profile's credential for a secret field, from `<f>`, `<f>_env` or `<f>_command`.
+/// The profile's credential for a secret field, from `<f>`, `<f>_env`, `<f>_command` or
+/// `<f>_keyring`. One source, or `<f>_keyring` with one other source as its fallback.
+/// `Err(())`: a source is given but could not be read (its problem is reported), so the field
+/// is not also reported as missing.
 fn credential(
     cx: &mut Ctx,
     table: &DeTable,
     field: &str,
     header: Range<usize>,
     pname: &str,
-) -> Option<Credential> {
+) -> Result<Option<Credential>, ()> {
     let mut found: Vec<(Range<usize>, Credential)> = Vec::new();
+    let mut keyring: Option<KeyringEntry> = None;
+    let mut unreadable = false;
     for (k, v) in table {
         let key = k.get_ref().as_ref();
         let make = if key == field {
@@ -313,7 +318,7 @@ fn credential(
                         k.span(),
                         format!(
                             "inline `{field}` is refused because {} is readable by group or others; \
-                             run `chmod 600 {}` or use `{field}_env` / `{field}_command`",
+                             run `chmod 600 {}` or use `{field}_env` / `{field}_command` / `{field}_keyring`",
                             cx.path.display(),
                             cx.path.display()
                         ),
@@ -325,6 +330,20 @@ fn credential(
             string(cx, v, "an environment variable name").map(Credential::Env)
         } else if key == format!("{field}_command") {
             string(cx, v, "a shell command").map(Credential::Command)
+        } else if key == format!("{field}_keyring") {
+            let Some(text) = string(cx, v, "\"<service>/<account>\", e.g. \"shipdeck/alice\"")
+            else {
+                unreadable = true;
+                continue;
+            };
+            match KeyringEntry::parse(&text) {
+                Ok(e) => keyring = Some(e),
+                Err(why) => {
+                    cx.problem(v.span(), format!("{field}_keyring {why}"));
+                    unreadable = true;
+                }
+            }
+            continue;
         } else {
             continue;
         };
@@ -336,19 +355,31 @@ fn credential(
         cx.problem(
             found[1].0.clone(),
             format!(
-                "profile `{pname}` gives `{field}` more than once; keep one of `{field}`, `{field}_env`, `{field}_command`"
+                "profile `{pname}` gives `{field}` more than once; keep one of `{field}`, `{field}_env`, \
+                 `{field}_command` (`{field}_keyring` may be added as well: the keyring is tried first)"
             ),
         );
     }
     let _ = header;
-    found.into_iter().next().map(|(_, c)| c)
+    let other = found.into_iter().next().map(|(_, c)| c);
+    match keyring {
+        Some(entry) => Ok(Some(Credential::Keyring {
+            entry,
+            field: field.to_string(),
+            fallback: other.map(Box::new),
+        })),
+        None if other.is_none() && unreadable => Err(()),
+        None => Ok(other),
+    }
 }
 
 fn is_secret_key(key: &str) -> Option<&'static str> {
-    SECRET_FIELDS
-        .iter()
-        .copied()
-        .find(|f| key == *f || key == format!("{f}_env") || key == format!("{f}_command"))
+    SECRET_FIELDS.iter().copied().find(|f| {
+        key == *f
+            || key == format!("{f}_env")
+            || key == format!("{f}_command")
+            || key == format!("{f}_keyring")
+    })
 }
 
 fn projects(cx: &mut Ctx, v: &Spanned<DeValue>) -> Vec<ReleaseProject> {
@@ -454,6 +485,7 @@ fn profile(
             allowed.push(k.to_string());
             allowed.push(format!("{k}_env"));
             allowed.push(format!("{k}_command"));
+            allowed.push(format!("{k}_keyring"));
         } else {
             allowed.push(k.to_string());
         }
@@ -547,8 +579,13 @@ fn profile(
             ),
         );
     }
+    // Secret fields given in a form that could not be read: reported already, not "missing".
+    let mut unreadable = Vec::new();
     for field in sch.keys.iter().filter(|k| SECRET_FIELDS.contains(k)) {
-        let c = credential(cx, t, field, header.clone(), &name);
+        let c = credential(cx, t, field, header.clone(), &name).unwrap_or_else(|()| {
+            unreadable.push(*field);
+            None
+        });
         match *field {
             "password" => p.password = c,
             "api_key" => p.api_key = c,
@@ -565,9 +602,12 @@ fn profile(
             "token" => p.token.is_none(),
             _ => false,
         };
-        if missing {
+        if missing && !unreadable.contains(req) {
             let fix = if SECRET_FIELDS.contains(req) {
-                format!("add `{req}_env = \"VAR\"` or `{req}_command = \"…\"`")
+                format!(
+                    "add `{req}_env = \"VAR\"`, `{req}_command = \"…\"` or \
+                     `{req}_keyring = \"<service>/<account>\"`"
+                )
             } else {
                 format!("add `{req} = \"…\"`")
             };
@@ -580,10 +620,10 @@ fn profile(
             );
         }
     }
-    if p.runner_url.is_some() && p.runner_token.is_none() {
+    if p.runner_url.is_some() && p.runner_token.is_none() && !unreadable.contains(&"runner_token") {
         cx.problem(
             header.clone(),
-            format!("profile `{name}` sets runner_url but no runner token: add `runner_token_env` or `runner_token_command`"),
+            format!("profile `{name}` sets runner_url but no runner token: add `runner_token_env`, `runner_token_command` or `runner_token_keyring`"),
         );
     }
     if let Some(problem) = (sch.profile_problem)(&name, &p) {
