@@ -238,12 +238,7 @@ impl Runner {
                 });
             }
             Effect::FetchOverview { epoch, req } => {
-                let profiles: Vec<crate::config::Profile> = self
-                    .config
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .profiles
-                    .clone();
+                let profiles = self.profiles();
                 // Reuse each profile's backend (and its token) between overview refreshes.
                 let backends: Vec<(String, crate::domain::Kind, Connected)> = profiles
                     .iter()
@@ -456,14 +451,18 @@ impl Runner {
 }
 
 impl Runner {
-    /// Ask every profile concerned where its watched items are, all at once; one answer.
-    fn poll_watch(&mut self, req: u64, items: Vec<super::watch::Watched>) {
-        let profiles: Vec<crate::config::Profile> = self
-            .config
+    /// The configured profiles as they are now.
+    fn profiles(&self) -> Vec<crate::config::Profile> {
+        self.config
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .profiles
-            .clone();
+            .clone()
+    }
+
+    /// Ask every profile concerned where its watched items are, all at once; one answer.
+    fn poll_watch(&mut self, req: u64, items: Vec<super::watch::Watched>) {
+        let profiles = self.profiles();
         let mut names: Vec<String> = items.iter().map(|w| w.profile.clone()).collect();
         names.sort();
         names.dedup();

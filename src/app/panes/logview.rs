@@ -327,12 +327,21 @@ impl LogView {
     /// line of a failed step, or a line that says something failed ([`error_line`]).
     pub(crate) fn error_test(&self) -> impl Fn(u64, &str) -> bool + use<> {
         let first = self.first_in_memory();
-        let failed_steps: Vec<u64> = self
-            .buf
-            .steps()
+        let steps = self.buf.steps();
+        // The backend's own verdict names the step too (Candor: "stage 2/3 `e2e` failed"),
+        // where the log's step marks carry no status.
+        let named = self.build.message.as_deref().and_then(failed_stage);
+        let failed_steps: Vec<u64> = steps
             .iter()
-            .filter(|m| m.status == StepStatus::Failed && m.line >= first)
-            .map(|m| m.line)
+            .enumerate()
+            .filter(|(i, m)| {
+                let by_verdict = named.as_ref().is_some_and(|(n, name)| match name {
+                    Some(name) => m.name == *name,
+                    None => i + 1 == *n,
+                });
+                (m.status == StepStatus::Failed || by_verdict) && m.line >= first
+            })
+            .map(|(_, m)| m.line)
             .collect();
         move |n: u64, t: &str| failed_steps.contains(&n) || error_line(t)
     }
@@ -438,4 +447,28 @@ pub(crate) fn error_line(text: &str) -> bool {
     })
     .as_ref()
     .is_some_and(|re| re.is_match(text))
+}
+
+/// "stage 2/3 `e2e` failed…" (or "step 2/3 …"): the failed step's number and name, when a
+/// backend's exit meaning says which one failed.
+fn failed_stage(message: &str) -> Option<(usize, Option<String>)> {
+    let re = regex::Regex::new(r"(?:stage|step) (\d+)/\d+(?: `([^`]+)`)? (?:failed|error)").ok()?;
+    let c = re.captures(message)?;
+    let n = c.get(1)?.as_str().parse().ok()?;
+    Some((n, c.get(2).map(|m| m.as_str().to_string())))
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::failed_stage;
+
+    #[test]
+    fn the_backends_verdict_names_the_failed_step() {
+        assert_eq!(
+            failed_stage("stage 2/2 `e2e` failed: stage timeout (-3)"),
+            Some((2, Some("e2e".into())))
+        );
+        assert_eq!(failed_stage("step 3/5 failed"), Some((3, None)));
+        assert_eq!(failed_stage("a step failed"), None);
+    }
 }
