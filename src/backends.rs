@@ -59,6 +59,9 @@ pub(crate) struct Descriptor {
     /// Where its web UI is and the paths of items there (`o`, `"url"` in `--json`); see
     /// `weblinks` for each kind's choice and where it comes from.
     pub web: crate::weblinks::WebUi,
+    /// Reading the build queue costs a request per application and status (no cross-project
+    /// list exists): the Builds pane then refreshes at the list pace, not every 1–2 s.
+    pub queue_fans_out: bool,
     pub sim: SimMount,
 }
 
@@ -85,6 +88,7 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
         },
         connect: |p| Ok(Arc::new(api::freecommit::FreeCommit::new(p)?)),
         // Web UI: the host root without `/api-free-commit`; `free-commit/project/{id}[/build/{buildId}]`.
+        queue_fans_out: false,
         web: crate::weblinks::WebUi {
             root: crate::weblinks::freecommit_root,
             path: crate::weblinks::freecommit_path,
@@ -113,6 +117,7 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
         },
         connect: |p| Ok(Arc::new(api::aviator::Aviator::new(p)?)),
         // Web UI: `app.aviator.co` for `api.aviator.co`; `releases/{project}?environment={env}`.
+        queue_fans_out: false,
         web: crate::weblinks::WebUi {
             root: crate::weblinks::aviator_root,
             path: crate::weblinks::aviator_path,
@@ -137,6 +142,7 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
         },
         connect: |p| Ok(Arc::new(api::serverless_cd::ServerlessCd::new(p)?)),
         // Web UI: the API host without `/api/flow`; `application/{appId}/detail[/task/{taskId}]`.
+        queue_fans_out: false,
         web: crate::weblinks::WebUi {
             root: crate::weblinks::serverless_cd_root,
             path: crate::weblinks::serverless_cd_path,
@@ -165,6 +171,7 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
         },
         connect: |p| Ok(Arc::new(api::nullplatform::Nullplatform::new(p)?)),
         // Web UI: `app.nullplatform.com` for the CI host; `application/{id}[/build/{buildId}]`.
+        queue_fans_out: true,
         web: crate::weblinks::WebUi {
             root: crate::weblinks::nullplatform_root,
             path: crate::weblinks::nullplatform_path,
@@ -198,6 +205,7 @@ pub(crate) static BACKENDS: [Descriptor; 5] = [
         },
         connect: |p| Ok(Arc::new(api::candor::Candor::new(p)?)),
         // Web UI: the dashboard's host; `pipeline/{id}[/run/{runId}]`.
+        queue_fans_out: false,
         web: crate::weblinks::WebUi {
             root: crate::weblinks::candor_root,
             path: crate::weblinks::candor_path,

@@ -378,7 +378,9 @@ impl State {
 
     /// Polling interval of the pane on screen: often while builds run, rarely when idle.
     pub(crate) fn refresh_interval(&self) -> Millis {
-        if self.pane != Resource::Builds {
+        let fans_out = self.kind().is_some_and(|k| k.descriptor().queue_fans_out)
+            && self.builds_scope == BuildScope::Active;
+        if self.pane != Resource::Builds || fans_out {
             self.refresh_ms
         } else if self.builds_active() {
             (self.refresh_ms / 2).clamp(1_000, 2_000)
@@ -418,5 +420,54 @@ pub(crate) fn short_id(id: &str) -> &str {
         id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
     } else {
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Build, BuildStatus};
+
+    fn on_builds(kind: Kind) -> State {
+        let p = ProfileInfo {
+            name: "p".into(),
+            kind,
+            url: "http://127.0.0.1/".into(),
+            read_only: false,
+            insecure: false,
+            theme: None,
+            protected_environments: vec![],
+            web_url: None,
+            notify: Default::default(),
+        };
+        let mut s = State::new(vec![p], Keymap::default());
+        s.active = Some(0);
+        s.pane = Resource::Builds;
+        s.lists.builds.rows = vec![Build {
+            status: BuildStatus::Running,
+            ..Build::default()
+        }];
+        s
+    }
+
+    #[test]
+    fn a_queue_that_fans_out_is_read_at_the_list_pace() {
+        let s = on_builds(Kind::Freecommit);
+        assert!(
+            s.refresh_interval() <= 2_000,
+            "one request: fast while running"
+        );
+        let mut s = on_builds(Kind::Nullplatform);
+        assert_eq!(
+            s.refresh_interval(),
+            s.refresh_ms,
+            "a request per application"
+        );
+        // One project's history is a single request: fast again.
+        s.builds_scope = BuildScope::Project {
+            id: "1".into(),
+            name: "payments".into(),
+        };
+        assert!(s.refresh_interval() <= 2_000);
     }
 }
