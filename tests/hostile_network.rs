@@ -668,7 +668,8 @@ async fn failed_logins_back_off_instead_of_retrying_every_request() {
         filter: None,
         sort: None,
     };
-    // A busy caller: 40 requests as fast as they come, then 1.5 s more of them.
+    // A busy caller: 40 requests as fast as they come, then more until the next login.
+    let started = Instant::now();
     let mut last = None;
     for _ in 0..40 {
         last = Some(fc.projects(&q).await.unwrap_err());
@@ -680,12 +681,17 @@ async fn failed_logins_back_off_instead_of_retrying_every_request() {
         1,
         "one login, then waiting"
     );
-    let until = Instant::now() + Duration::from_millis(1500);
-    while Instant::now() < until {
+    // Keep calling until the second login (polling, with a deadline): not before its 1 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.count("POST /auth/token") < 2 {
+        assert!(Instant::now() < deadline, "never tried again");
         let _ = fc.projects(&q).await;
-        tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited its 1 s"
+    );
     // Tried again after 1 s; the next one waits 2 s more.
     assert_eq!(server.count("POST /auth/token"), 2);
     let e = fc.projects(&q).await.unwrap_err();

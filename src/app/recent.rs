@@ -74,7 +74,12 @@ pub fn of<'a>(s: &'a State, project_id: &str) -> Option<&'a Entry> {
 
 /// Ask for the recent builds of the Projects rows on screen that have no fresh answer.
 pub(crate) fn want(s: &mut State, fx: &mut Vec<Effect>) {
-    if s.pane != Resource::Projects || s.session.is_none() || s.log_visible() {
+    // Called after every key and reply: cheap when there is nothing to ask.
+    if s.pane != Resource::Projects
+        || s.session.is_none()
+        || s.log_visible()
+        || s.recent.in_flight >= MAX_IN_FLIGHT
+    {
         return;
     }
     let Some(profile) = s.profile().map(|p| p.name.clone()) else {
@@ -116,7 +121,6 @@ pub(crate) fn loaded(
     profile: String,
     project_id: String,
     result: Result<Vec<Build>, ApiError>,
-    fx: &mut Vec<Effect>,
 ) {
     s.recent.in_flight = s.recent.in_flight.saturating_sub(1);
     let e = s.recent.entries.entry((profile, project_id)).or_default();
@@ -137,7 +141,7 @@ pub(crate) fn loaded(
     if s.pane == Resource::Projects {
         s.dirty = true;
     }
-    want(s, fx);
+    // The next rows ask from `update`, which calls `want` after every reply.
 }
 
 fn evict(r: &mut Recent) {

@@ -43,7 +43,7 @@ pub(crate) fn handle(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> Han
             result,
         } => {
             if current(epoch) {
-                super::recent::loaded(s, profile, project_id, result, fx);
+                super::recent::loaded(s, profile, project_id, result);
             }
             return Handled::Reply { redraw: false };
         }

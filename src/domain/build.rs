@@ -38,13 +38,7 @@ pub struct Build {
 impl Build {
     /// `ref@sha7`, or whichever of the two is known: what the COMMIT column shows.
     pub fn commit_label(&self) -> Option<String> {
-        let git_ref = self.short_ref();
-        let sha = self
-            .commit
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(7).collect::<String>());
-        match (git_ref, sha) {
+        match (self.short_ref(), self.short_commit()) {
             (Some(r), Some(s)) => Some(format!("{r}@{s}")),
             (Some(r), None) => Some(r.to_string()),
             (None, Some(s)) => Some(s),
@@ -54,6 +48,12 @@ impl Build {
 }
 
 impl Build {
+    /// The commit's first 7 characters, as commits are usually shown.
+    pub fn short_commit(&self) -> Option<String> {
+        let c = self.commit.as_deref().filter(|c| !c.is_empty())?;
+        Some(c.chars().take(7).collect())
+    }
+
     /// The ref without `refs/heads/` (a branch reads as its name; tags keep `refs/tags/`
     /// shortened to `tag:`).
     pub fn short_ref(&self) -> Option<String> {

@@ -3,7 +3,7 @@
 use super::{Theme, clean, spinner};
 use crate::app::state::short_id;
 use crate::app::state::{Conn, ListPane, State};
-use crate::domain::{Build, BuildStatus, Developer, Project, Resource, Row, Secret};
+use crate::domain::{Build, BuildStatus, Developer, LastBuild, Project, Resource, Row, Secret};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -72,12 +72,8 @@ impl Columns for Project {
         ]
     }
     fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
-        let recent = crate::app::recent::of(s, &self.id);
-        // The list's own last build, else the newest of the recent builds asked for the row.
-        let lazy = recent
-            .and_then(|e| e.builds.first())
-            .map(crate::domain::LastBuild::of);
-        let (sym, status, meaning, when) = match self.last_build.as_ref().or(lazy.as_ref()) {
+        let (recent, last) = shown_last_build(self, s);
+        let (sym, status, meaning, when) = match last {
             Some(b) => {
                 let c = status_color(t, b.status);
                 (
@@ -120,11 +116,8 @@ impl Columns for Project {
         if let Some(d) = &self.description {
             out.push(("description", d.clone()));
         }
-        let recent = crate::app::recent::of(s, &self.id);
-        let lazy = recent
-            .and_then(|e| e.builds.first())
-            .map(crate::domain::LastBuild::of);
-        match self.last_build.as_ref().or(lazy.as_ref()) {
+        let (recent, last) = shown_last_build(self, s);
+        match last {
             Some(b) => {
                 out.push((
                     "last build",
@@ -161,6 +154,20 @@ impl Columns for Project {
     }
 }
 
+/// The row's recent builds and the last build shown: the list's own, else the newest of the
+/// recent builds asked for the row.
+fn shown_last_build<'a>(
+    p: &Project,
+    s: &'a State,
+) -> (Option<&'a crate::app::recent::Entry>, Option<LastBuild>) {
+    let recent = crate::app::recent::of(s, &p.id);
+    let last = p
+        .last_build
+        .clone()
+        .or_else(|| recent.and_then(|e| e.builds.first()).map(LastBuild::of));
+    (recent, last)
+}
+
 /// What the LAST BUILD and MEANING cells say when no build is known (yet).
 fn no_last_build(recent: Option<&crate::app::recent::Entry>) -> (&'static str, String) {
     match recent {
@@ -181,11 +188,15 @@ fn no_last_build(recent: Option<&crate::app::recent::Entry>) -> (&'static str, S
 fn trend_width(width: u16) -> u16 {
     match width {
         // strip, " 100%", " " + sparkline, " flaky" (" ≈" when narrow)
-        w if w >= 148 => 2 * TREND_CELLS_WIDE as u16 + 12,
-        w if w >= 118 => TREND_CELLS_WIDE as u16 + 11,
+        w if w >= TREND_WIDER => 2 * TREND_CELLS_WIDE as u16 + 12,
+        w if w >= TREND_WIDE => TREND_CELLS_WIDE as u16 + 11,
         _ => TREND_CELLS as u16 + 7,
     }
 }
+
+/// Inner widths from which the trend shows ten builds and `flaky` in words, then a sparkline.
+const TREND_WIDE: u16 = 118;
+const TREND_WIDER: u16 = 148;
 
 /// Builds in the strip on an ordinary and on a wide screen.
 const TREND_CELLS: usize = 6;
@@ -194,7 +205,7 @@ const TREND_CELLS_WIDE: usize = 10;
 /// `✔✔✘✔✔ 80% ▂▃▅▂▁ flaky` (`≈` on a narrow screen): the last builds oldest to newest (coloured symbols, so it
 /// reads without colour), the success rate, durations, and a mark on a flaky project.
 fn trend_line(builds: &[Build], width: u16, t: &Theme) -> Line<'static> {
-    let n = if width >= 118 {
+    let n = if width >= TREND_WIDE {
         TREND_CELLS_WIDE
     } else {
         TREND_CELLS
@@ -222,14 +233,18 @@ fn trend_line(builds: &[Build], width: u16, t: &Theme) -> Line<'static> {
         },
         t.dim(),
     ));
-    if width >= 148 {
+    if width >= TREND_WIDER {
         spans.push(Span::styled(
             format!(" {:>n$}", crate::domain::sparkline(&trend.durations)),
             Style::new().fg(t.accent),
         ));
     }
     if trend.flaky {
-        let mark = if width >= 118 { " flaky" } else { " ≈" };
+        let mark = if width >= TREND_WIDE {
+            " flaky"
+        } else {
+            " ≈"
+        };
         spans.push(Span::styled(mark, Style::new().fg(t.warn)));
     }
     Line::from(spans)
@@ -289,12 +304,10 @@ impl Columns for Build {
     fn cells(&self, s: &State, t: &Theme) -> Vec<Line<'static>> {
         let c = status_color(t, self.status);
         // SHA first, so that a narrow column cut to 7 characters still shows it whole.
-        let commit = match (self.commit.as_deref(), self.short_ref()) {
-            (Some(c), Some(r)) if !c.is_empty() => {
-                format!("{} {r}", c.chars().take(7).collect::<String>())
-            }
-            (Some(c), _) => c.chars().take(7).collect(),
-            (None, Some(r)) => r.to_string(),
+        let commit = match (self.short_commit(), self.short_ref()) {
+            (Some(c), Some(r)) => format!("{c} {r}"),
+            (Some(c), None) => c,
+            (None, Some(r)) => r,
             (None, None) => String::new(),
         };
         let start = self.started_at.or(self.queued_at);
